@@ -1,0 +1,15 @@
+# Finds libplist (Debian: libplist-dev; Homebrew: libplist) through pkg-config
+# and exposes it as the imported target Plist::Plist.
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(PC_PLIST QUIET IMPORTED_TARGET libplist-2.0)
+  if(NOT PC_PLIST_FOUND)
+    pkg_check_modules(PC_PLIST QUIET IMPORTED_TARGET libplist)
+  endif()
+endif()
+include(FindPackageHandleStandardArgs)
+find_package_handle_standard_args(Plist REQUIRED_VARS PC_PLIST_FOUND VERSION_VAR PC_PLIST_VERSION)
+if(Plist_FOUND AND NOT TARGET Plist::Plist)
+  add_library(Plist::Plist INTERFACE IMPORTED)
+  target_link_libraries(Plist::Plist INTERFACE PkgConfig::PC_PLIST)
+endif()

@@ -1,0 +1,39 @@
+# The kernel compilation domain: kext sources and kextsim's KPI layer see only
+# the XNU-shaped headers in kextsim/xnu (plus the compiler's freestanding
+# stddef.h/stdint.h/stdarg.h), never the host's libc headers. Freestanding
+# C++17: no exceptions, no RTTI, no standard library.
+
+set(KEXTSIM_XNU_INCLUDE "${PROJECT_SOURCE_DIR}/kextsim/xnu")
+execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=include
+                OUTPUT_VARIABLE KEXTCONF_COMPILER_INCLUDE OUTPUT_STRIP_TRAILING_WHITESPACE)
+
+function(kextconf_kernel_domain target)
+  set_target_properties(${target} PROPERTIES CXX_STANDARD 17 CXX_EXTENSIONS OFF POSITION_INDEPENDENT_CODE ON)
+  target_compile_options(${target} PRIVATE
+    -nostdinc -nostdinc++ -ffreestanding -fno-exceptions -fno-rtti
+    "SHELL:-isystem ${KEXTCONF_COMPILER_INCLUDE}" "SHELL:-isystem ${KEXTSIM_XNU_INCLUDE}"
+    -Wall -Wextra -Wshadow $<$<BOOL:${KEXTCONF_WERROR}>:-Werror>)
+  target_compile_definitions(${target} PRIVATE KERNEL=1 KEXTSIM=1)
+endfunction()
+
+# kextconf_add_kext(<target> NAME <Name> PLIST <Info.plist.in> SOURCES <...> [LIBS <...>])
+# Builds <build>/kexts/<Name>.kext: Contents/Info.plist and
+# Contents/MacOS/<Name>, a shared object kextsim dlopens (on macOS the same
+# sources build as a Mach-O kext against Kernel.framework; see docs/).
+function(kextconf_add_kext target)
+  cmake_parse_arguments(K "" "NAME;PLIST" "SOURCES;LIBS" ${ARGN})
+  set(bundle "${PROJECT_BINARY_DIR}/kexts/${K_NAME}.kext")
+  add_library(${target} MODULE ${K_SOURCES})
+  kextconf_kernel_domain(${target})
+  target_link_libraries(${target} PRIVATE ${K_LIBS})
+  set_target_properties(${target} PROPERTIES
+    PREFIX "" SUFFIX "" OUTPUT_NAME "${K_NAME}"
+    LIBRARY_OUTPUT_DIRECTORY "${bundle}/Contents/MacOS"
+    CXX_VISIBILITY_PRESET hidden)
+  # Undefined KPI symbols resolve against the kextsim host at dlopen time.
+  target_link_options(${target} PRIVATE -nostdlib)
+  set(KEXT_EXECUTABLE "${K_NAME}")
+  set(KEXT_VERSION "${PROJECT_VERSION}")
+  configure_file("${K_PLIST}" "${bundle}/Contents/Info.plist" @ONLY)
+  set_property(TARGET ${target} PROPERTY KEXT_BUNDLE_DIR "${bundle}")
+endfunction()

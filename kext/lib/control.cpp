@@ -1,0 +1,440 @@
+// The two kernel controls: "<bundle-id>" (privileged, read/write) and
+// "<bundle-id>.query" (anyone, read-only). Every length, index, type and value
+// from user space is checked here before use (DESIGN.md rule 1); the daemon
+// validating first does not excuse the kernel.
+#include "kc_internal.h"
+
+#include <libkern/libkern.h>
+#include <string.h>
+#include <sys/errno.h>
+
+namespace kc {
+
+namespace {
+
+constexpr uint32_t kNoIndex = 0xffffffffu;
+
+// The client could not tell the output is too small unless we say so; a
+// getsockopt length may never grow past the caller's buffer.
+constexpr errno_t kErrBufferTooSmall = ERANGE;
+// A writer that read an older generation must re-read and retry.
+constexpr errno_t kErrStale = EAGAIN;
+
+errno_t fail(Client *c, errno_t err, uint32_t reason, int opt, uint32_t index)
+{
+    lck_mtx_lock(g.mtx);
+    c->last_error.error = static_cast<uint32_t>(err);
+    c->last_error.reason = reason;
+    c->last_error.opt = static_cast<uint32_t>(opt);
+    c->last_error.index = index;
+    lck_mtx_unlock(g.mtx);
+    return err;
+}
+
+bool visible(const Client *c, uint32_t index)
+{
+    return c->privileged || !(g.cfg->table[index].flags & KC_TF_HIDDEN);
+}
+
+void copy_field(char *dst, size_t size, const char *src)
+{
+    memset(dst, 0, size);
+    if (src != nullptr)
+        strlcpy(dst, src, size);
+}
+
+// ---- getsockopt handlers: `data` holds *len bytes, input copied in first ----
+
+errno_t get_hello(void *data, size_t *len)
+{
+    if (*len < sizeof(kc_hello_reply))
+        return kErrBufferTooSmall;
+    kc_hello_reply r;
+    memset(&r, 0, sizeof r);
+    r.proto_version = KC_PROTO_VERSION;
+    r.min_proto_version = KC_PROTO_MIN_VERSION;
+    r.capabilities = KC_CAP_TRANSACTIONS | KC_CAP_EVENTS | KC_CAP_QUERY_CONTROL;
+    r.tunable_count = g.cfg->count;
+    r.max_option_len = KC_OPT_MAX_LEN;
+    copy_field(r.kext_version, sizeof r.kext_version, g.cfg->version);
+    copy_field(r.bundle_id, sizeof r.bundle_id, g.cfg->bundle_id);
+    memcpy(data, &r, sizeof r);
+    *len = sizeof r;
+    return 0;
+}
+
+errno_t get_describe(Client *c, int opt, void *data, size_t *len)
+{
+    if (*len < sizeof(kc_describe_req))
+        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
+    kc_describe_req req;
+    memcpy(&req, data, sizeof req);
+    if (req.index >= g.cfg->count || !visible(c, req.index))
+        return fail(c, ENOENT, KC_R_UNKNOWN_TUNABLE, opt, req.index);
+    if (*len < sizeof(kc_tunable_desc))
+        return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, req.index);
+    const kc_tunable_def &d = g.cfg->table[req.index];
+    kc_tunable_desc out;
+    memset(&out, 0, sizeof out);
+    out.index = req.index;
+    out.type = d.type;
+    out.flags = d.flags;
+    out.max_count = d.max_count;
+    out.min = d.min;
+    out.max = d.max;
+    out.def = d.def;
+    copy_field(out.name, sizeof out.name, d.name);
+    copy_field(out.unit, sizeof out.unit, d.unit);
+    copy_field(out.help, sizeof out.help, d.help);
+    copy_field(out.enum_names, sizeof out.enum_names, d.enum_names);
+    copy_field(out.def_string, sizeof out.def_string, d.def_string);
+    memcpy(data, &out, sizeof out);
+    *len = sizeof out;
+    return 0;
+}
+
+errno_t get_value(Client *c, int opt, void *data, size_t *len)
+{
+    if (*len < sizeof(kc_get_req))
+        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
+    kc_get_req req;
+    memcpy(&req, data, sizeof req);
+    if (req.index >= g.cfg->count || !visible(c, req.index))
+        return fail(c, ENOENT, KC_R_UNKNOWN_TUNABLE, opt, req.index);
+    if (req.offset != 0)
+        return fail(c, EINVAL, KC_R_BAD_OFFSET, opt, req.index);
+    const kc_tunable_def &d = g.cfg->table[req.index];
+    const size_t room = d.type == KC_TYPE_STRING ? d.max_count : sizeof(kc_scalar);
+    if (*len < sizeof(kc_value_hdr) + room)
+        return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, req.index);
+
+    auto *out = static_cast<unsigned char *>(data);
+    kc_value_hdr h;
+    memset(&h, 0, sizeof h);
+    h.index = req.index;
+    h.type = d.type;
+    lck_rw_lock_shared(g.snap_lock);
+    const Slot &slot = slots(g.current)[req.index];
+    if (d.type == KC_TYPE_STRING) {
+        h.count = h.total = h.length = slot.len;
+        memcpy(out + sizeof h, strings(g.current) + slot.str_off, slot.len);
+    } else {
+        h.count = h.total = 1;
+        h.length = sizeof slot.v;
+        memcpy(out + sizeof h, &slot.v, sizeof slot.v);
+    }
+    lck_rw_unlock_shared(g.snap_lock);
+    memcpy(out, &h, sizeof h);
+    *len = sizeof h + h.length;
+    return 0;
+}
+
+errno_t get_state(size_t *len, void *data)
+{
+    if (*len < sizeof(kc_state))
+        return kErrBufferTooSmall;
+    kc_state s;
+    memset(&s, 0, sizeof s);
+    lck_rw_lock_shared(g.snap_lock);
+    s.generation = g.current->generation;
+    s.config_hash = g.current->hash;
+    lck_rw_unlock_shared(g.snap_lock);
+    s.tunable_count = g.cfg->count;
+    s.event_seq = __atomic_load_n(&g.seq, __ATOMIC_RELAXED);
+    s.load_id = g.load_id;
+    lck_mtx_lock(g.mtx);
+    s.clients = g.clients;
+    lck_mtx_unlock(g.mtx);
+    memcpy(data, &s, sizeof s);
+    *len = sizeof s;
+    return 0;
+}
+
+errno_t get_last_error(Client *c, void *data, size_t *len)
+{
+    if (*len < sizeof(kc_error_detail))
+        return kErrBufferTooSmall;
+    lck_mtx_lock(g.mtx);
+    memcpy(data, &c->last_error, sizeof c->last_error);
+    lck_mtx_unlock(g.mtx);
+    *len = sizeof(kc_error_detail);
+    return 0;
+}
+
+errno_t commit(Client *c, int opt, void *data, size_t *len)
+{
+    if (*len < sizeof(kc_commit_reply))
+        return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, kNoIndex);
+    lck_mtx_lock(g.mtx);
+    Snapshot *staged = c->staged;
+    const uint64_t expected = c->expected_generation;
+    c->staged = nullptr; // the transaction ends here, whatever happens
+    lck_mtx_unlock(g.mtx);
+    if (staged == nullptr)
+        return fail(c, EINVAL, KC_R_NO_TRANSACTION, opt, kNoIndex);
+
+    // Validate everything again: the snapshot must be good as a whole.
+    uint32_t bad = kNoIndex;
+    if (const uint32_t reason = check_snapshot(staged, &bad); reason != KC_R_NONE) {
+        snapshot_free(staged);
+        return fail(c, EINVAL, reason, opt, bad);
+    }
+    staged->generation = expected + 1;
+    staged->hash = snapshot_hash(staged);
+
+    lck_rw_lock_exclusive(g.snap_lock);
+    Snapshot *old = g.current;
+    if (old->generation != expected) {
+        lck_rw_unlock_exclusive(g.snap_lock);
+        snapshot_free(staged);
+        return fail(c, kErrStale, KC_R_STALE_GENERATION, opt, kNoIndex);
+    }
+    g.current = staged;
+    lck_rw_unlock_exclusive(g.snap_lock);
+
+    const uint32_t changed = snapshot_changed(old, staged);
+    snapshot_free(old);
+    kc_commit_reply r;
+    memset(&r, 0, sizeof r);
+    r.generation = staged->generation;
+    r.config_hash = staged->hash;
+    r.changed = changed;
+    memcpy(data, &r, sizeof r);
+    *len = sizeof r;
+    post_applied(r.generation, r.config_hash, changed);
+    return 0;
+}
+
+// ---- setsockopt handlers ----
+
+errno_t begin(Client *c, int opt, const void *data, size_t len)
+{
+    if (len != sizeof(kc_txn_begin))
+        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
+    kc_txn_begin req;
+    memcpy(&req, data, sizeof req);
+    lck_mtx_lock(g.mtx);
+    const bool open = c->staged != nullptr;
+    lck_mtx_unlock(g.mtx);
+    if (open)
+        return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, opt, kNoIndex);
+    Snapshot *staged = snapshot_copy_current();
+    if (staged == nullptr)
+        return fail(c, ENOMEM, KC_R_NO_MEMORY, opt, kNoIndex);
+    if (staged->generation != req.expected_generation) {
+        snapshot_free(staged);
+        return fail(c, kErrStale, KC_R_STALE_GENERATION, opt, kNoIndex);
+    }
+    lck_mtx_lock(g.mtx);
+    c->staged = staged;
+    c->expected_generation = req.expected_generation;
+    lck_mtx_unlock(g.mtx);
+    return 0;
+}
+
+errno_t set_value(Client *c, int opt, const void *data, size_t len)
+{
+    if (len < sizeof(kc_value_hdr))
+        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
+    kc_value_hdr h;
+    memcpy(&h, data, sizeof h);
+    if (h.length != len - sizeof h)
+        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, h.index);
+    if (h.index >= g.cfg->count)
+        return fail(c, ENOENT, KC_R_UNKNOWN_TUNABLE, opt, h.index);
+    const kc_tunable_def &d = g.cfg->table[h.index];
+    if (h.type != d.type)
+        return fail(c, EINVAL, KC_R_TYPE_MISMATCH, opt, h.index);
+    if (d.flags & KC_TF_LOAD_ONLY)
+        return fail(c, EPERM, KC_R_LOAD_ONLY, opt, h.index);
+    if (h.offset != 0)
+        return fail(c, EINVAL, KC_R_BAD_OFFSET, opt, h.index);
+    const auto *payload = static_cast<const unsigned char *>(data) + sizeof h;
+
+    uint32_t reason;
+    kc_scalar v = {0};
+    if (d.type == KC_TYPE_STRING) {
+        if (h.count != h.length || h.total != h.length)
+            return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, h.index);
+        reason = check_string(h.index, reinterpret_cast<const char *>(payload), h.length);
+    } else {
+        if (h.count != 1 || h.total != 1 || h.length != sizeof v)
+            return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, h.index);
+        memcpy(&v, payload, sizeof v);
+        reason = check_scalar(h.index, v);
+    }
+    if (reason != KC_R_NONE)
+        return fail(c, EINVAL, reason, opt, h.index);
+
+    lck_mtx_lock(g.mtx);
+    Snapshot *s = c->staged;
+    if (s != nullptr) {
+        Slot &slot = slots(s)[h.index];
+        if (d.type == KC_TYPE_STRING) {
+            memcpy(strings(s) + slot.str_off, payload, h.length);
+            strings(s)[slot.str_off + h.length] = '\0';
+            slot.len = h.length;
+        } else {
+            slot.v = v;
+        }
+    }
+    lck_mtx_unlock(g.mtx);
+    if (s == nullptr)
+        return fail(c, EINVAL, KC_R_NO_TRANSACTION, opt, h.index);
+    return 0;
+}
+
+errno_t abort_txn(Client *c)
+{
+    lck_mtx_lock(g.mtx);
+    Snapshot *s = c->staged;
+    c->staged = nullptr;
+    lck_mtx_unlock(g.mtx);
+    snapshot_free(s);
+    return 0;
+}
+
+// ---- kernel control callbacks ----
+
+errno_t on_connect(kern_ctl_ref ref, struct sockaddr_ctl *sac, void **unitinfo)
+{
+    *unitinfo = nullptr;
+    auto *c = static_cast<Client *>(OSMalloc(sizeof(Client), g.tag));
+    if (c == nullptr)
+        return ENOMEM;
+    memset(c, 0, sizeof *c);
+    c->privileged = ref == g.admin_ref;
+    c->unit = sac->sc_unit;
+    c->last_error.index = kNoIndex;
+    lck_mtx_lock(g.mtx);
+    const bool stopping = g.stopping;
+    if (!stopping)
+        ++g.clients;
+    lck_mtx_unlock(g.mtx);
+    if (stopping) {
+        OSFree(c, sizeof(Client), g.tag);
+        return EBUSY; // the kext is being unloaded
+    }
+    *unitinfo = c;
+    return 0;
+}
+
+errno_t on_disconnect(kern_ctl_ref, u_int32_t, void *unitinfo)
+{
+    // Also called after a failed connect, with whatever connect left behind.
+    auto *c = static_cast<Client *>(unitinfo);
+    if (c == nullptr)
+        return 0;
+    abort_txn(c); // a dropped connection discards its transaction
+    lck_mtx_lock(g.mtx);
+    --g.clients;
+    lck_mtx_unlock(g.mtx);
+    OSFree(c, sizeof(Client), g.tag);
+    return 0;
+}
+
+errno_t on_setopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *data, size_t len)
+{
+    auto *c = static_cast<Client *>(unitinfo);
+    if (c == nullptr)
+        return EINVAL;
+    if (len > KC_OPT_MAX_LEN)
+        return fail(c, EMSGSIZE, KC_R_BAD_LENGTH, opt, kNoIndex);
+    if (len != 0 && data == nullptr)
+        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
+    if (opt != KC_OPT_TXN_BEGIN && opt != KC_OPT_TXN_SET && opt != KC_OPT_TXN_ABORT)
+        return fail(c, EOPNOTSUPP, KC_R_UNKNOWN_OPTION, opt, kNoIndex);
+    if (!c->privileged)
+        return fail(c, EPERM, KC_R_NOT_PERMITTED, opt, kNoIndex);
+    switch (opt) {
+    case KC_OPT_TXN_BEGIN: return begin(c, opt, data, len);
+    case KC_OPT_TXN_SET: return set_value(c, opt, data, len);
+    default: return abort_txn(c);
+    }
+}
+
+errno_t on_getopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *data, size_t *len)
+{
+    auto *c = static_cast<Client *>(unitinfo);
+    if (c == nullptr || len == nullptr)
+        return EINVAL;
+    if (data == nullptr) {
+        // Size query: report the largest reply any option can produce.
+        *len = KC_OPT_MAX_LEN;
+        return 0;
+    }
+    switch (opt) {
+    case KC_OPT_HELLO: return get_hello(data, len);
+    case KC_OPT_DESCRIBE: return get_describe(c, opt, data, len);
+    case KC_OPT_GET: return get_value(c, opt, data, len);
+    case KC_OPT_STATE: return get_state(len, data);
+    case KC_OPT_LAST_ERROR: return get_last_error(c, data, len);
+    case KC_OPT_TXN_COMMIT:
+        if (!c->privileged)
+            return fail(c, EPERM, KC_R_NOT_PERMITTED, opt, kNoIndex);
+        return commit(c, opt, data, len);
+    default: return fail(c, EOPNOTSUPP, KC_R_UNKNOWN_OPTION, opt, kNoIndex);
+    }
+}
+
+// Registration structs live in static storage for the life of the kext; each
+// sits at the start of a zeroed 192-byte area because XNU since 10.14 reads
+// ctl_bind at offset 176 of the caller's struct (xnu-kpi.md section 1).
+struct alignas(8) PaddedReg {
+    kern_ctl_reg reg;
+    unsigned char tail[192 - sizeof(kern_ctl_reg)];
+};
+PaddedReg admin_reg;
+PaddedReg query_reg;
+
+errno_t register_one(PaddedReg &pr, bool privileged, kern_ctl_ref *ref)
+{
+    memset(&pr, 0, sizeof pr);
+    kern_ctl_reg &r = pr.reg;
+    strlcpy(r.ctl_name, g.cfg->bundle_id, sizeof r.ctl_name);
+    if (!privileged && strlcat(r.ctl_name, KC_QUERY_SUFFIX, sizeof r.ctl_name) >= sizeof r.ctl_name)
+        return ENAMETOOLONG;
+    r.ctl_flags = privileged ? CTL_FLAG_PRIVILEGED : 0;
+    r.ctl_connect = on_connect;
+    r.ctl_disconnect = on_disconnect;
+    r.ctl_setopt = on_setopt;
+    r.ctl_getopt = on_getopt;
+    return ctl_register(&r, ref);
+}
+
+} // namespace
+
+errno_t controls_register(void)
+{
+    errno_t err = register_one(admin_reg, true, &g.admin_ref);
+    if (err != 0)
+        return err;
+    g.admin_registered = true;
+    err = register_one(query_reg, false, &g.query_ref);
+    if (err != 0) {
+        if (ctl_deregister(g.admin_ref) == 0)
+            g.admin_registered = false;
+        return err;
+    }
+    g.query_registered = true;
+    return 0;
+}
+
+errno_t controls_deregister(void)
+{
+    if (g.query_registered) {
+        const errno_t err = ctl_deregister(g.query_ref);
+        if (err != 0)
+            return err;
+        g.query_registered = false;
+    }
+    if (g.admin_registered) {
+        const errno_t err = ctl_deregister(g.admin_ref);
+        if (err != 0)
+            return err;
+        g.admin_registered = false;
+    }
+    return 0;
+}
+
+} // namespace kc

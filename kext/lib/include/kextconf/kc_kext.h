@@ -1,0 +1,87 @@
+/*
+ * The kextconf kernel library: what a kext links to publish typed tunables.
+ *
+ * A kext declares its tunable table once (KC_TUNABLE_* below) and calls
+ * kc_start() from its start routine and kc_stop() from its stop routine. The
+ * library then serves the table over two kernel controls:
+ *   "<bundle-id>"        CTL_FLAG_PRIVILEGED, read/write (transactions);
+ *   "<bundle-id>.query"  anyone, read-only, non-hidden tunables only;
+ * posts kern_events under the vendor string "<bundle-id>" (proto.h), and lets
+ * in-kernel consumers read the current values without waiting behind a writer.
+ *
+ * Freestanding C++17 for the kernel: XNU KPIs only, no libc, no exceptions.
+ */
+#ifndef KEXTCONF_KC_KEXT_H
+#define KEXTCONF_KC_KEXT_H
+
+#include <kextconf/proto.h>
+#include <sys/types.h>
+#ifndef __cplusplus
+#include <stdbool.h>
+#endif
+
+/* One tunable, as the kext declares it. The table is the single source of
+ * truth for describe, validation in the kernel, and (through describe) the
+ * daemon's validation and the JSON Schema. */
+struct kc_tunable_def {
+    const char *name;       /* [a-z0-9_.], < KC_NAME_MAX */
+    uint32_t type;          /* enum kc_type */
+    uint32_t flags;         /* KC_TF_* */
+    union kc_scalar min;    /* int64/uint64/int64_list element bounds */
+    union kc_scalar max;
+    union kc_scalar def;    /* scalar default (bool 0/1, enum index) */
+    const char *def_string; /* string default, or NULL */
+    uint32_t max_count;     /* string: max bytes; lists: max entries */
+    const char *unit;       /* "" if none */
+    const char *enum_names; /* "a|b|c" for enums, else NULL */
+    const char *help;       /* one line */
+};
+
+#define KC_TUNABLE_BOOL(name, def, flags, help) \
+    {name, KC_TYPE_BOOL, flags, {0}, {1}, {(def) ? 1 : 0}, 0, 0, "", 0, help}
+#define KC_TUNABLE_INT64(name, def, lo, hi, unit, flags, help) \
+    {name, KC_TYPE_INT64, flags, {lo}, {hi}, {def}, 0, 0, unit, 0, help}
+#define KC_TUNABLE_UINT64(name, def, lo, hi, unit, flags, help)                                                  \
+    {name, KC_TYPE_UINT64, flags, {static_cast<int64_t>(lo)}, {static_cast<int64_t>(hi)}, {static_cast<int64_t>(def)}, \
+     0, 0, unit, 0, help}
+#define KC_TUNABLE_ENUM(name, def_index, names, count, flags, help) \
+    {name, KC_TYPE_ENUM, flags, {0}, {(count) - 1}, {def_index}, 0, 0, "", names, help}
+#define KC_TUNABLE_STRING(name, def, max_len, flags, help) \
+    {name, KC_TYPE_STRING, flags, {0}, {0}, {0}, def, max_len, "", 0, help}
+
+struct kc_kext_config {
+    const char *bundle_id; /* names the controls and the event vendor */
+    const char *version;   /* CFBundleVersion */
+    const struct kc_tunable_def *table;
+    uint32_t count;
+};
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Checks the table, builds the default snapshot, registers both controls and
+ * posts "started". 0 or an errno; on failure nothing is left registered. */
+errno_t kc_start(const struct kc_kext_config *config);
+
+/* Refuses with EBUSY while any client is connected (the kext's stop routine
+ * must then return KERN_FAILURE); otherwise deregisters both controls, posts
+ * "stopping" and frees everything. */
+errno_t kc_stop(void);
+
+/* Readers for in-kernel consumers: never block behind a commit for longer
+ * than a pointer swap, never see a torn snapshot. An index of the wrong type
+ * returns 0 / false / "". */
+int64_t kc_get_int64(uint32_t index);
+uint64_t kc_get_uint64(uint32_t index);
+bool kc_get_bool(uint32_t index);
+uint32_t kc_get_enum(uint32_t index);
+/* Copies the string NUL-terminated into buf; returns its full length. */
+size_t kc_get_string(uint32_t index, char *buf, size_t size);
+uint64_t kc_generation(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KEXTCONF_KC_KEXT_H */

@@ -1,0 +1,111 @@
+// Internal state of the kextconf kernel library. One instance per kext.
+//
+// Locking:
+//  - g.snap_lock (lck_rw): readers hold it shared only while copying a value
+//    or a snapshot; a commit holds it exclusive only to check the generation
+//    and swap the pointer. Snapshots are built and freed outside it.
+//  - g.mtx (lck_mtx): client list, per-client transaction state and
+//    last-error records, the stopping flag. Never held while posting events
+//    or while taking snap_lock exclusive.
+#ifndef KEXTCONF_KC_INTERNAL_H
+#define KEXTCONF_KC_INTERNAL_H
+
+#include <kern/locks.h>
+#include <kextconf/kc_kext.h>
+#include <libkern/OSMalloc.h>
+#include <sys/kern_control.h>
+
+namespace kc {
+
+// One value inside a snapshot. Strings live in the snapshot's string area at
+// a fixed offset with room for max_count bytes plus a NUL.
+struct Slot {
+    kc_scalar v;
+    uint32_t len;     // string bytes
+    uint32_t str_off; // offset of the string in the string area
+};
+
+// A complete, immutable-once-published configuration: header, `count` slots,
+// then the string area. One allocation, copied with one memcpy.
+struct Snapshot {
+    uint64_t generation;
+    uint64_t hash;
+    uint32_t count;
+    uint32_t size; // bytes of the whole allocation
+};
+
+inline Slot *slots(Snapshot *s)
+{
+    return reinterpret_cast<Slot *>(s + 1);
+}
+inline const Slot *slots(const Snapshot *s)
+{
+    return reinterpret_cast<const Slot *>(s + 1);
+}
+inline char *strings(Snapshot *s)
+{
+    return reinterpret_cast<char *>(slots(s) + s->count);
+}
+inline const char *strings(const Snapshot *s)
+{
+    return reinterpret_cast<const char *>(slots(s) + s->count);
+}
+
+// Per-connection state (the unitinfo of both controls).
+struct Client {
+    bool privileged; // connected to the admin control
+    uint32_t unit;
+    Snapshot *staged; // non-null while a transaction is open
+    uint64_t expected_generation;
+    kc_error_detail last_error;
+};
+
+struct Globals {
+    const kc_kext_config *cfg;
+    OSMallocTag tag;
+    lck_grp_t *grp;
+    lck_rw_t *snap_lock;
+    lck_mtx_t *mtx;
+    Snapshot *current;
+    uint32_t snap_size;
+    kern_ctl_ref admin_ref;
+    kern_ctl_ref query_ref;
+    bool admin_registered;
+    bool query_registered;
+    uint32_t vendor_code;
+    bool have_vendor;
+    uint32_t seq; // last event sequence number used (atomic)
+    uint32_t load_id;
+    uint32_t clients;
+    bool stopping;
+    uint64_t events_dropped; // atomic
+};
+
+extern Globals g;
+
+// snapshot.cpp
+Snapshot *snapshot_alloc(void);
+void snapshot_free(Snapshot *s);
+Snapshot *snapshot_defaults(void);
+Snapshot *snapshot_copy_current(void); // nullptr on ENOMEM
+uint64_t snapshot_hash(const Snapshot *s);
+uint32_t snapshot_changed(const Snapshot *a, const Snapshot *b);
+// Validates a scalar / string for tunable `index`; returns a kc_reason.
+uint32_t check_scalar(uint32_t index, kc_scalar v);
+uint32_t check_string(uint32_t index, const char *data, size_t len);
+// Re-validates every slot of a snapshot; returns a kc_reason and the index.
+uint32_t check_snapshot(const Snapshot *s, uint32_t *bad_index);
+
+// events.cpp
+errno_t events_start(void);
+void post_started(void);
+void post_stopping(uint64_t generation);
+void post_applied(uint64_t generation, uint64_t hash, uint32_t changed);
+
+// control.cpp
+errno_t controls_register(void);
+errno_t controls_deregister(void);
+
+} // namespace kc
+
+#endif

@@ -1,0 +1,203 @@
+// kc_start / kc_stop and the readers for in-kernel consumers.
+#include "kc_internal.h"
+
+#include <libkern/libkern.h>
+#include <string.h>
+#include <sys/errno.h>
+
+namespace kc {
+
+Globals g;
+
+namespace {
+
+bool valid_name(const char *name)
+{
+    const size_t n = strnlen(name, KC_NAME_MAX);
+    if (n == 0 || n == KC_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; ++i) {
+        const char ch = name[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.'))
+            return false;
+    }
+    return true;
+}
+
+// A table error is the kext author's bug: refuse to start rather than serve
+// a contract the daemon cannot trust.
+errno_t check_table(const kc_kext_config *cfg, uint32_t *snap_size)
+{
+    if (cfg == nullptr || cfg->bundle_id == nullptr || cfg->version == nullptr || cfg->table == nullptr ||
+        cfg->count == 0)
+        return EINVAL;
+    if (strnlen(cfg->bundle_id, KC_BUNDLE_ID_MAX) >= KC_BUNDLE_ID_MAX - (sizeof KC_QUERY_SUFFIX - 1))
+        return EINVAL;
+    uint64_t size = sizeof(Snapshot) + uint64_t{cfg->count} * sizeof(Slot);
+    for (uint32_t i = 0; i < cfg->count; ++i) {
+        const kc_tunable_def &d = cfg->table[i];
+        if (d.name == nullptr || !valid_name(d.name) || d.help == nullptr)
+            return EINVAL;
+        for (uint32_t j = 0; j < i; ++j)
+            if (strcmp(cfg->table[j].name, d.name) == 0)
+                return EEXIST;
+        switch (d.type) {
+        case KC_TYPE_BOOL:
+        case KC_TYPE_INT64:
+        case KC_TYPE_UINT64:
+        case KC_TYPE_ENUM: break;
+        case KC_TYPE_STRING:
+            if (d.max_count == 0 || d.max_count > KC_OPT_MAX_LEN - sizeof(kc_value_hdr))
+                return EINVAL;
+            size += d.max_count + 1;
+            break;
+        default: return ENOTSUP; // lists arrive with the complete kernel library
+        }
+        if (d.type == KC_TYPE_ENUM && (d.enum_names == nullptr || strnlen(d.enum_names, KC_ENUM_NAMES_MAX) >= KC_ENUM_NAMES_MAX))
+            return EINVAL;
+    }
+    if (size > 0x7fffffffu)
+        return EINVAL;
+    *snap_size = static_cast<uint32_t>(size);
+    return 0;
+}
+
+void teardown(void)
+{
+    snapshot_free(g.current);
+    g.current = nullptr;
+    if (g.snap_lock != nullptr)
+        lck_rw_free(g.snap_lock, g.grp);
+    if (g.mtx != nullptr)
+        lck_mtx_free(g.mtx, g.grp);
+    if (g.grp != nullptr)
+        lck_grp_free(g.grp);
+    if (g.tag != nullptr)
+        OSMalloc_Tagfree(g.tag);
+    memset(&g, 0, sizeof g);
+}
+
+} // namespace
+
+} // namespace kc
+
+using kc::g;
+
+extern "C" errno_t kc_start(const struct kc_kext_config *config)
+{
+    uint32_t snap_size = 0;
+    if (errno_t err = kc::check_table(config, &snap_size); err != 0)
+        return err;
+    memset(&g, 0, sizeof g);
+    g.cfg = config;
+    g.snap_size = snap_size;
+    g.tag = OSMalloc_Tagalloc(config->bundle_id, OSMT_DEFAULT);
+    g.grp = lck_grp_alloc_init(config->bundle_id, LCK_GRP_ATTR_NULL);
+    if (g.tag == nullptr || g.grp == nullptr) {
+        kc::teardown();
+        return ENOMEM;
+    }
+    g.snap_lock = lck_rw_alloc_init(g.grp, LCK_ATTR_NULL);
+    g.mtx = lck_mtx_alloc_init(g.grp, LCK_ATTR_NULL);
+    g.current = g.snap_lock && g.mtx ? kc::snapshot_defaults() : nullptr;
+    if (g.current == nullptr) {
+        kc::teardown();
+        return ENOMEM;
+    }
+    // Without a vendor code events are counted as dropped; not fatal.
+    kc::events_start();
+    if (errno_t err = kc::controls_register(); err != 0) {
+        kc::teardown();
+        return err;
+    }
+    kc::post_started();
+    return 0;
+}
+
+extern "C" errno_t kc_stop(void)
+{
+    if (g.cfg == nullptr)
+        return 0;
+    // Refuse new connections first so no client can slip in between the
+    // check and the deregistration.
+    lck_mtx_lock(g.mtx);
+    const bool busy = g.clients != 0;
+    g.stopping = !busy;
+    lck_mtx_unlock(g.mtx);
+    if (busy)
+        return EBUSY;
+    if (errno_t err = kc::controls_deregister(); err != 0) {
+        lck_mtx_lock(g.mtx);
+        g.stopping = false;
+        lck_mtx_unlock(g.mtx);
+        return err;
+    }
+    kc::post_stopping(g.current->generation);
+    kc::teardown();
+    return 0;
+}
+
+namespace {
+bool read_slot(uint32_t index, uint32_t type, kc_scalar *out)
+{
+    if (g.cfg == nullptr || index >= g.cfg->count || g.cfg->table[index].type != type)
+        return false;
+    lck_rw_lock_shared(g.snap_lock);
+    *out = kc::slots(g.current)[index].v;
+    lck_rw_unlock_shared(g.snap_lock);
+    return true;
+}
+} // namespace
+
+extern "C" int64_t kc_get_int64(uint32_t index)
+{
+    kc_scalar v = {0};
+    return read_slot(index, KC_TYPE_INT64, &v) ? v.i : 0;
+}
+
+extern "C" uint64_t kc_get_uint64(uint32_t index)
+{
+    kc_scalar v = {0};
+    return read_slot(index, KC_TYPE_UINT64, &v) ? v.u : 0;
+}
+
+extern "C" bool kc_get_bool(uint32_t index)
+{
+    kc_scalar v = {0};
+    return read_slot(index, KC_TYPE_BOOL, &v) && v.i != 0;
+}
+
+extern "C" uint32_t kc_get_enum(uint32_t index)
+{
+    kc_scalar v = {0};
+    return read_slot(index, KC_TYPE_ENUM, &v) ? static_cast<uint32_t>(v.i) : 0;
+}
+
+extern "C" size_t kc_get_string(uint32_t index, char *buf, size_t size)
+{
+    if (g.cfg == nullptr || index >= g.cfg->count || g.cfg->table[index].type != KC_TYPE_STRING) {
+        if (size)
+            buf[0] = '\0';
+        return 0;
+    }
+    lck_rw_lock_shared(g.snap_lock);
+    const kc::Slot &slot = kc::slots(g.current)[index];
+    const size_t len = slot.len;
+    if (size) {
+        const size_t n = len < size - 1 ? len : size - 1;
+        memcpy(buf, kc::strings(g.current) + slot.str_off, n);
+        buf[n] = '\0';
+    }
+    lck_rw_unlock_shared(g.snap_lock);
+    return len;
+}
+
+extern "C" uint64_t kc_generation(void)
+{
+    if (g.cfg == nullptr)
+        return 0;
+    lck_rw_lock_shared(g.snap_lock);
+    const uint64_t gen = g.current->generation;
+    lck_rw_unlock_shared(g.snap_lock);
+    return gen;
+}

@@ -1,0 +1,108 @@
+/*
+ * The narrow table between kextsim's two compilation domains.
+ *
+ *  - The kernel domain (kextsim/kernel/, compiled against kextsim/xnu/, the
+ *    XNU-shaped headers) implements the KPIs a kext calls and turns them into
+ *    kxs_host_* calls.
+ *  - The host domain (kextsim/host/, compiled against the host's libc) owns
+ *    all state: controls, clients, event listeners, memory and lock tracking;
+ *    it calls back into the kernel domain through kxs_kern_* to run a kext's
+ *    callbacks.
+ *
+ * Only fixed-width integers, size_t and opaque pointers cross; no header of
+ * either domain is visible to the other. Errno values crossing here are
+ * Darwin's (KXS_E* below): the host converts at its own edges.
+ */
+#ifndef KEXTSIM_KXS_ABI_H
+#define KEXTSIM_KXS_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KXS_ABI_VERSION 1
+
+/* Darwin errno values used across the table. */
+#define KXS_EPERM 1
+#define KXS_ENOENT 2
+#define KXS_ENOMEM 12
+#define KXS_EBUSY 16
+#define KXS_EEXIST 17
+#define KXS_EINVAL 22
+#define KXS_EMSGSIZE 40
+#define KXS_EPROTOTYPE 41
+#define KXS_ENOTSUP 45
+#define KXS_ENOBUFS 55
+#define KXS_ENOTCONN 57
+
+/* ---- kernel control (host side) ---- */
+struct kxs_ctl_params {
+    const char *name;     /* NUL-terminated, validated by the kernel domain */
+    uint32_t flags;       /* CTL_FLAG_* */
+    uint32_t id;          /* in: requested id with REG_ID_UNIT; out: assigned id */
+    uint32_t unit;        /* REG_ID_UNIT only */
+    uint32_t sendsize;    /* in: 0 = default; out: effective */
+    uint32_t recvsize;    /* in: 0 = default; out: effective */
+    void *kernel_cookie;  /* handed back on every kxs_kern_ctl_* upcall */
+};
+int32_t kxs_host_ctl_register(struct kxs_ctl_params *params, uint64_t *handle);
+int32_t kxs_host_ctl_deregister(uint64_t handle);
+int32_t kxs_host_ctl_enqueue(uint64_t handle, uint32_t unit, const void *data, size_t len, uint32_t flags);
+int32_t kxs_host_ctl_space(uint64_t handle, uint32_t unit, size_t *space);
+
+/* ---- kernel control (kernel-domain upcalls; run without host locks held) ---- */
+int32_t kxs_kern_ctl_connect(void *kernel_cookie, uint64_t handle, uint32_t id, uint32_t unit, void **unitinfo);
+void kxs_kern_ctl_disconnect(void *kernel_cookie, uint64_t handle, uint32_t unit, void *unitinfo);
+int32_t kxs_kern_ctl_setopt(void *kernel_cookie, uint64_t handle, uint32_t unit, void *unitinfo, int32_t opt,
+                            void *data, size_t len);
+int32_t kxs_kern_ctl_getopt(void *kernel_cookie, uint64_t handle, uint32_t unit, void *unitinfo, int32_t opt,
+                            void *data, size_t *len);
+/* Frees the kernel domain's copy of the registration after a deregister. */
+void kxs_kern_ctl_release(void *kernel_cookie);
+
+/* ---- kernel events ---- */
+int32_t kxs_host_kev_vendor_code(const char *vendor, uint32_t *code);
+int32_t kxs_host_kev_post(uint32_t vendor, uint32_t kev_class, uint32_t subclass, uint32_t code, const void *data,
+                          size_t len);
+
+/* ---- memory: every kext allocation, attributed to a tag for leak reports ---- */
+void *kxs_host_tag_new(const char *name, uint32_t flags);
+void kxs_host_tag_free(void *tag);
+void *kxs_host_alloc(void *tag, size_t size, int can_block);
+void kxs_host_free(void *tag, void *addr, size_t size);
+
+/* ---- locks (opaque host objects; misuse aborts with a message) ---- */
+void *kxs_host_lock_new(int kind); /* KXS_LOCK_* */
+void kxs_host_lock_free(void *lock);
+void kxs_host_lock(void *lock, int shared);
+void kxs_host_unlock(void *lock, int shared);
+int kxs_host_try_lock(void *lock, int shared);
+#define KXS_LOCK_MTX 1
+#define KXS_LOCK_RW 2
+#define KXS_LOCK_SPIN 3
+
+/* ---- clocks: nanoseconds (wall clock since the epoch / monotonic since boot) ---- */
+uint64_t kxs_host_wall_ns(void);
+uint64_t kxs_host_uptime_ns(void);
+
+/* ---- logging and fatal errors ---- */
+void kxs_host_log(int level, const char *msg);
+__attribute__((noreturn)) void kxs_host_panic(const char *msg);
+
+/* Prepares the kernel domain; the host calls it once before loading kexts. */
+void kxs_kern_init(void);
+
+/* ---- kmod entry points (kernel-domain upcalls on a dlsym'd kmod_info) ---- */
+int32_t kxs_kern_kmod_start(void *kmod_info);
+int32_t kxs_kern_kmod_stop(void *kmod_info);
+/* Copies the kmod name and version into buf (NUL-terminated, truncated). */
+void kxs_kern_kmod_names(void *kmod_info, char *name, size_t name_len, char *version, size_t version_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KEXTSIM_KXS_ABI_H */

@@ -1,0 +1,158 @@
+// kextsim: a user-space host for the XNU KPIs a kext uses, and its
+// kmutil-like command line.
+//
+//   kextsim boot [--root DIR] [--load PATH.kext]... [--fail SITE:N,...]
+//   kextsim load PATH.kext
+//   kextsim unload BUNDLE_ID
+//   kextsim showloaded
+//   kextsim stats
+#include "host.hpp"
+#include "server.hpp"
+
+#include <kextsim/client.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <cstdio>
+#include <cstring>
+#include <pthread.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: kextsim COMMAND [ARGS]
+
+A user-space host for the XNU kernel KPIs (kernel control, kernel events,
+locks, OSMalloc, kmod), so an unchanged kext runs as a process on Linux.
+
+commands:
+  boot [--root DIR] [--load PATH.kext]... [--fail SITE:N[,SITE:N]]
+                       run the host in the foreground until SIGINT/SIGTERM;
+                       --fail fails the N-th call at SITE (alloc, enqueue, event)
+  load PATH.kext       load a kext bundle and run its start routine
+  unload BUNDLE_ID     run the kext's stop routine and unload it; a failing
+                       stop (e.g. clients still connected) refuses the unload
+  showloaded           list loaded kexts
+  stats                controls, units and kern_event drop counters
+
+environment:
+  KEXTSIM_ROOT         runtime directory holding kernel.sock
+                       (default: /run/kextsim for root, else /tmp/kextsim-UID)
+
+exit status: 0 on success, 1 when the host refused, 2 on usage errors.
+)";
+
+int usage_error(const std::string& msg)
+{
+    std::fprintf(stderr, "kextsim: %s\n\n%s", msg.c_str(), kUsage);
+    return 2;
+}
+
+int print_result(const kextsim::AdminResult& r)
+{
+    if (!r.message.empty())
+        std::fprintf(r.error ? stderr : stdout, "%s%s%s", r.error ? "kextsim: " : "", r.message.c_str(),
+                     r.message.back() == '\n' ? "" : "\n");
+    return r.error ? 1 : 0;
+}
+
+int boot(const std::vector<std::string>& args)
+{
+    std::string root = kextsim::runtime_root();
+    std::vector<std::string> loads;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const auto& a = args[i];
+        if ((a == "--root" || a == "--load" || a == "--fail") && i + 1 >= args.size())
+            return usage_error(a + " needs a value");
+        if (a == "--root") {
+            root = args[++i];
+        } else if (a == "--load") {
+            loads.push_back(args[++i]);
+        } else if (a == "--fail") {
+            std::string err;
+            if (!kextsim::host().faults.arm_from_spec(args[++i], err))
+                return usage_error(err);
+        } else {
+            return usage_error("unknown boot option " + a);
+        }
+    }
+    if (const char* spec = std::getenv("KEXTSIM_FAIL"); spec != nullptr) {
+        std::string err;
+        if (!kextsim::host().faults.arm_from_spec(spec, err))
+            return usage_error("KEXTSIM_FAIL: " + err);
+    }
+
+    // Signals go to one watcher thread; every other thread blocks them.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    kextsim::Server server(root);
+    if (std::string err = server.start(); !err.empty()) {
+        std::fprintf(stderr, "kextsim: %s\n", err.c_str());
+        return 1;
+    }
+    std::thread watcher([&] {
+        int sig = 0;
+        sigwait(&set, &sig);
+        std::fprintf(stderr, "kextsim: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        server.stop();
+    });
+    std::fprintf(stderr, "kextsim: booted, serving %s\n", server.socket_path().c_str());
+    for (const auto& path : loads) {
+        if (std::string err = server.loader().load(path); !err.empty()) {
+            std::fprintf(stderr, "kextsim: load %s failed: %s\n", path.c_str(), err.c_str());
+        } else {
+            std::fprintf(stderr, "kextsim: loaded %s\n", path.c_str());
+        }
+    }
+    server.run();
+    std::vector<std::string> errors;
+    server.shutdown(errors);
+    for (const auto& e : errors)
+        std::fprintf(stderr, "kextsim: %s\n", e.c_str());
+    if (watcher.joinable()) {
+        pthread_kill(watcher.native_handle(), SIGTERM); // no-op if it already returned
+        watcher.join();
+    }
+    std::fprintf(stderr, "kextsim: stopped\n");
+    return errors.empty() ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty())
+        return usage_error("missing command");
+    const std::string cmd = args.front();
+    args.erase(args.begin());
+    if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    if (cmd == "boot")
+        return boot(args);
+    if (cmd == "load" || cmd == "unload") {
+        if (args.size() != 1)
+            return usage_error(cmd + " takes exactly one argument");
+        if (cmd == "unload")
+            return print_result(kextsim::unload_kext(args[0]));
+        // The host resolves paths against its own working directory.
+        std::error_code ec;
+        const auto abs = std::filesystem::absolute(args[0], ec);
+        return print_result(kextsim::load_kext(ec ? args[0] : abs.lexically_normal().string()));
+    }
+    if (cmd == "showloaded" || cmd == "stats") {
+        if (!args.empty())
+            return usage_error(cmd + " takes no arguments");
+        return print_result(cmd == "showloaded" ? kextsim::show_loaded() : kextsim::host_stats());
+    }
+    return usage_error("unknown command " + cmd);
+}

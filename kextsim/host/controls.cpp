@@ -1,0 +1,257 @@
+#include "controls.hpp"
+
+#include "events.hpp"
+#include "host.hpp"
+#include "kxs_abi.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <sstream>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace kextsim {
+
+namespace {
+constexpr std::uint32_t kFlagPrivileged = 0x1;
+constexpr std::uint32_t kFlagRegIdUnit = 0x2;
+constexpr std::uint32_t kFlagSockStream = 0x4;
+constexpr std::uint32_t kDataEor = 0x2;
+// Apple's vendor code, KEV_SYSTEM_CLASS, KEV_CTL_SUBCLASS (xnu-kpi.md section 1).
+constexpr std::uint32_t kKevCtlSubclass = 2;
+constexpr std::uint32_t kKevCtlRegistered = 1;
+constexpr std::uint32_t kKevCtlDeregistered = 2;
+
+void post_ctl_event(std::uint32_t code, std::uint32_t id)
+{
+    const std::uint32_t data[2] = {id, 0};
+    host().events.post_apple(3 /* KEV_SYSTEM_CLASS */, kKevCtlSubclass, code, data, sizeof data);
+}
+} // namespace
+
+int ControlRegistry::register_control(const std::string& name, std::uint32_t flags, std::uint32_t& id,
+                                      std::uint32_t /*unit*/, std::uint32_t& sendsize, std::uint32_t& recvsize,
+                                      void* cookie, int owner, std::uint64_t& handle)
+{
+    {
+        std::lock_guard lock(m_);
+        for (const auto& [cid, c] : controls_)
+            if (c.name == name)
+                return KXS_EEXIST;
+        if (!(flags & kFlagRegIdUnit)) {
+            // XNU: the last id in the list plus one, starting at 1.
+            id = ++last_id_;
+        } else if (controls_.count(id)) {
+            return KXS_EEXIST;
+        }
+        Control c;
+        c.id = id;
+        c.handle = (static_cast<std::uint64_t>(++generation_) << 32) | id;
+        c.name = name;
+        c.flags = flags;
+        c.sendsize = sendsize ? sendsize : kDefaultSendSize;
+        c.recvsize = recvsize ? recvsize : kDefaultRecvSize;
+        c.cookie = cookie;
+        c.owner = owner;
+        sendsize = c.sendsize;
+        recvsize = c.recvsize;
+        handle = c.handle;
+        controls_.emplace(id, std::move(c));
+    }
+    post_ctl_event(kKevCtlRegistered, id);
+    return 0;
+}
+
+int ControlRegistry::deregister(std::uint64_t handle)
+{
+    void* cookie = nullptr;
+    std::uint32_t id = 0;
+    {
+        std::lock_guard lock(m_);
+        auto it = controls_.find(static_cast<std::uint32_t>(handle));
+        if (it == controls_.end() || it->second.handle != handle)
+            return KXS_EINVAL;
+        // Units stay listed until their ctl_disconnect returned, so this is
+        // also EBUSY from inside ctl_disconnect, as in XNU.
+        if (!it->second.units.empty())
+            return KXS_EBUSY;
+        cookie = it->second.cookie;
+        id = it->second.id;
+        controls_.erase(it);
+    }
+    kxs_kern_ctl_release(cookie);
+    post_ctl_event(kKevCtlDeregistered, id);
+    return 0;
+}
+
+std::shared_ptr<Unit> ControlRegistry::find_unit(std::uint64_t handle, std::uint32_t unit)
+{
+    std::lock_guard lock(m_);
+    auto it = controls_.find(static_cast<std::uint32_t>(handle));
+    if (it == controls_.end() || it->second.handle != handle)
+        return nullptr;
+    auto u = it->second.units.find(unit);
+    return u == it->second.units.end() ? nullptr : u->second;
+}
+
+int ControlRegistry::enqueue(std::uint64_t handle, std::uint32_t unit, const void* data, std::size_t len,
+                             std::uint32_t flags)
+{
+    auto u = find_unit(handle, unit);
+    if (!u)
+        return KXS_EINVAL;
+    std::lock_guard lock(u->m);
+    if (!u->connected)
+        return KXS_EINVAL;
+    // SOCK_DGRAM controls: space is hiwat - cc, in bytes.
+    if (len > u->hiwat - std::min(u->cc, u->hiwat))
+        return KXS_ENOBUFS;
+    if (host().faults.should_fail(FaultSite::Enqueue))
+        return KXS_ENOMEM;
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    u->pending.insert(u->pending.end(), p, p + len);
+    u->cc += len;
+    if (!(flags & kDataEor))
+        return 0; // XNU appends to the last record until a record ends with EOR
+    const ssize_t n = ::send(u->data_fd, u->pending.data(), u->pending.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+        // The host socket itself is full: the accounting above did not hold;
+        // report what the kext would see for a full buffer.
+        u->cc -= u->pending.size();
+        u->pending.clear();
+        return KXS_ENOBUFS;
+    }
+    u->pending.clear();
+    return 0;
+}
+
+int ControlRegistry::space(std::uint64_t handle, std::uint32_t unit, std::size_t& out)
+{
+    auto u = find_unit(handle, unit);
+    if (!u)
+        return KXS_EINVAL;
+    std::lock_guard lock(u->m);
+    out = u->hiwat - std::min(u->cc, u->hiwat);
+    return 0;
+}
+
+int ControlRegistry::find_by_name(const std::string& name, std::uint32_t& id)
+{
+    if (name.empty() || name.size() >= 96)
+        return KXS_EINVAL;
+    std::lock_guard lock(m_);
+    for (const auto& [cid, c] : controls_) {
+        if (c.name == name) {
+            id = cid;
+            return 0;
+        }
+    }
+    return KXS_ENOENT;
+}
+
+std::size_t ControlRegistry::count()
+{
+    std::lock_guard lock(m_);
+    return controls_.size();
+}
+
+int ControlRegistry::reserve_unit(std::uint32_t id, std::uint32_t requested, bool is_root, bool stream,
+                                  ControlRef& ref, std::shared_ptr<Unit>& unit)
+{
+    std::lock_guard lock(m_);
+    auto it = controls_.find(id);
+    if (it == controls_.end())
+        return KXS_ENOENT;
+    Control& c = it->second;
+    if (static_cast<bool>(c.flags & kFlagSockStream) != stream)
+        return KXS_EPROTOTYPE;
+    if ((c.flags & kFlagPrivileged) && !is_root)
+        return KXS_EPERM;
+    std::uint32_t u = requested;
+    if (u == 0) {
+        for (u = 1; u <= kMaxUnit && c.units.count(u); ++u) {
+        }
+        if (u > kMaxUnit)
+            return KXS_EBUSY;
+    } else if (c.units.count(u)) {
+        return KXS_EBUSY;
+    }
+    unit = std::make_shared<Unit>();
+    unit->unit = u;
+    unit->hiwat = c.recvsize;
+    c.units.emplace(u, unit);
+    ref = ControlRef{c.handle, c.id, c.cookie, c.flags, c.sendsize};
+    return 0;
+}
+
+void ControlRegistry::activate(const std::shared_ptr<Unit>& unit, int data_fd, void* unitinfo)
+{
+    std::lock_guard lock(unit->m);
+    unit->data_fd = data_fd;
+    unit->unitinfo = unitinfo;
+    unit->connected = true;
+}
+
+void ControlRegistry::release_unit(const ControlRef& ref, const std::shared_ptr<Unit>& unit)
+{
+    {
+        std::lock_guard lock(m_);
+        auto it = controls_.find(ref.id);
+        if (it != controls_.end() && it->second.handle == ref.handle)
+            it->second.units.erase(unit->unit);
+    }
+    std::lock_guard lock(unit->m);
+    unit->connected = false;
+    if (unit->data_fd >= 0)
+        ::close(unit->data_fd);
+    unit->data_fd = -1;
+}
+
+void ControlRegistry::consumed(const std::shared_ptr<Unit>& unit, std::size_t bytes)
+{
+    std::lock_guard lock(unit->m);
+    unit->cc -= std::min(unit->cc, bytes);
+}
+
+std::vector<std::string> ControlRegistry::owned_by(int owner)
+{
+    std::lock_guard lock(m_);
+    std::vector<std::string> names;
+    for (const auto& [id, c] : controls_)
+        if (c.owner == owner)
+            names.push_back(c.name);
+    return names;
+}
+
+std::string ControlRegistry::describe()
+{
+    std::lock_guard lock(m_);
+    std::ostringstream out;
+    for (const auto& [id, c] : controls_)
+        out << "control " << id << ' ' << c.name << " flags=" << c.flags << " units=" << c.units.size()
+            << " recvsize=" << c.recvsize << '\n';
+    return out.str();
+}
+
+} // namespace kextsim
+
+extern "C" int32_t kxs_host_ctl_register(struct kxs_ctl_params* p, uint64_t* handle)
+{
+    return kextsim::host().controls.register_control(p->name, p->flags, p->id, p->unit, p->sendsize, p->recvsize,
+                                                     p->kernel_cookie, kextsim::current_kext(), *handle);
+}
+
+extern "C" int32_t kxs_host_ctl_deregister(uint64_t handle)
+{
+    return kextsim::host().controls.deregister(handle);
+}
+
+extern "C" int32_t kxs_host_ctl_enqueue(uint64_t handle, uint32_t unit, const void* data, size_t len, uint32_t flags)
+{
+    return kextsim::host().controls.enqueue(handle, unit, data, len, flags);
+}
+
+extern "C" int32_t kxs_host_ctl_space(uint64_t handle, uint32_t unit, size_t* space)
+{
+    return kextsim::host().controls.space(handle, unit, *space);
+}

@@ -1,0 +1,98 @@
+#include "host.hpp"
+
+#include <sstream>
+
+namespace kextsim {
+
+namespace {
+thread_local int t_current_kext = -1;
+
+bool site_from_name(const std::string& name, FaultSite& site)
+{
+    if (name == "alloc")
+        site = FaultSite::Alloc;
+    else if (name == "enqueue")
+        site = FaultSite::Enqueue;
+    else if (name == "event")
+        site = FaultSite::EventPost;
+    else
+        return false;
+    return true;
+}
+} // namespace
+
+Host& host()
+{
+    static Host h;
+    return h;
+}
+
+int current_kext()
+{
+    return t_current_kext;
+}
+
+void set_current_kext(int index)
+{
+    t_current_kext = index;
+}
+
+void FaultPlan::arm(FaultSite site, std::uint64_t nth)
+{
+    const int i = static_cast<int>(site);
+    calls_[i] = 0;
+    nth_[i] = nth;
+}
+
+bool FaultPlan::arm_from_spec(const std::string& spec, std::string& error)
+{
+    std::istringstream in(spec);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        const auto colon = item.find(':');
+        FaultSite site{};
+        if (colon == std::string::npos || !site_from_name(item.substr(0, colon), site)) {
+            error = "bad fault spec \"" + item + "\" (expected alloc:N, enqueue:N or event:N)";
+            return false;
+        }
+        try {
+            arm(site, std::stoull(item.substr(colon + 1)));
+        } catch (const std::exception&) {
+            error = "bad fault count in \"" + item + "\"";
+            return false;
+        }
+    }
+    return true;
+}
+
+bool FaultPlan::should_fail(FaultSite site)
+{
+    const int i = static_cast<int>(site);
+    const std::uint64_t nth = nth_[i].load();
+    if (nth == 0)
+        return false;
+    if (++calls_[i] != nth)
+        return false;
+    ++injected_;
+    return true;
+}
+
+} // namespace kextsim
+
+#include "kxs_abi.h"
+
+#include <chrono>
+
+extern "C" uint64_t kxs_host_wall_ns(void)
+{
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+}
+
+extern "C" uint64_t kxs_host_uptime_ns(void)
+{
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+}

@@ -1,0 +1,47 @@
+// The simulated kernel's global state, one per `kextsim boot` process (or per
+// in-process test harness): the control registry, the event service, memory
+// and lock accounting, fault injection and the loaded kexts.
+#pragma once
+
+#include "controls.hpp"
+#include "events.hpp"
+#include "memory.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace kextsim {
+
+enum class FaultSite { Alloc = 0, Enqueue = 1, EventPost = 2, Count = 3 };
+
+// Systematic fault injection ("fail the N-th call at this site", as Linux's
+// fail-nth): armed from KEXTSIM_FAIL="alloc:N,enqueue:N,event:N" at boot.
+class FaultPlan {
+public:
+    void arm(FaultSite site, std::uint64_t nth);
+    bool arm_from_spec(const std::string& spec, std::string& error);
+    bool should_fail(FaultSite site);
+    std::uint64_t injected() const { return injected_.load(); }
+
+private:
+    std::atomic<std::uint64_t> calls_[static_cast<int>(FaultSite::Count)]{};
+    std::atomic<std::uint64_t> nth_[static_cast<int>(FaultSite::Count)]{};
+    std::atomic<std::uint64_t> injected_{0};
+};
+
+struct Host {
+    ControlRegistry controls;
+    EventService events;
+    MemoryTracker memory;
+    FaultPlan faults;
+};
+
+Host& host();
+
+// Load index of the kext whose code the current thread is running (start,
+// stop), or -1. Used to attribute controls and tags to a kext.
+int current_kext();
+void set_current_kext(int index);
+
+} // namespace kextsim

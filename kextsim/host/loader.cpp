@@ -1,0 +1,208 @@
+#include "loader.hpp"
+
+#include "host.hpp"
+#include "kxs_abi.h"
+
+#include <plist/plist.h>
+
+#include <dlfcn.h>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace kextsim {
+
+namespace {
+
+struct PlistFree {
+    void operator()(plist_t p) const { plist_free(p); }
+};
+using PlistPtr = std::unique_ptr<void, PlistFree>;
+
+std::string string_key(plist_t dict, const char* key)
+{
+    plist_t node = plist_dict_get_item(dict, key);
+    if (node == nullptr || plist_get_node_type(node) != PLIST_STRING)
+        return {};
+    char* s = nullptr;
+    plist_get_string_val(node, &s);
+    std::string out = s ? s : "";
+    free(s);
+    return out;
+}
+
+// Scoped attribution of KPI calls to the kext being started or stopped.
+struct CurrentKext {
+    explicit CurrentKext(int index) { set_current_kext(index); }
+    ~CurrentKext() { set_current_kext(-1); }
+};
+
+} // namespace
+
+std::string read_bundle(const std::string& path, BundleInfo& out)
+{
+    out = BundleInfo{};
+    out.path = path;
+    while (out.path.size() > 1 && out.path.back() == '/')
+        out.path.pop_back();
+    const std::string plist_path = out.path + "/Contents/Info.plist";
+    std::ifstream in(plist_path, std::ios::binary);
+    if (!in)
+        return "cannot read " + plist_path + " (is " + path + " a .kext bundle?)";
+    std::stringstream buf;
+    buf << in.rdbuf();
+    const std::string xml = buf.str();
+    plist_t raw = nullptr;
+    plist_from_xml(xml.data(), static_cast<uint32_t>(xml.size()), &raw);
+    PlistPtr root(raw);
+    if (!root || plist_get_node_type(root.get()) != PLIST_DICT)
+        return plist_path + ": not a valid XML property list with a dictionary at the top";
+
+    out.bundle_id = string_key(root.get(), "CFBundleIdentifier");
+    out.executable = string_key(root.get(), "CFBundleExecutable");
+    out.version = string_key(root.get(), "CFBundleVersion");
+    if (out.bundle_id.empty())
+        return plist_path + ": CFBundleIdentifier is missing";
+    if (string_key(root.get(), "CFBundlePackageType") != "KEXT")
+        return plist_path + ": CFBundlePackageType must be KEXT";
+    if (out.executable.empty())
+        return plist_path + ": CFBundleExecutable is missing (codeless kexts have nothing to load)";
+    if (out.version.empty())
+        return plist_path + ": CFBundleVersion is missing";
+
+    plist_t libs = plist_dict_get_item(root.get(), "OSBundleLibraries");
+    if (libs == nullptr || plist_get_node_type(libs) != PLIST_DICT || plist_dict_get_size(libs) == 0)
+        return plist_path + ": OSBundleLibraries must list the com.apple.kpi.* bundles the kext links against";
+    plist_dict_iter it = nullptr;
+    plist_dict_new_iter(libs, &it);
+    for (;;) {
+        char* key = nullptr;
+        plist_t val = nullptr;
+        plist_dict_next_item(libs, it, &key, &val);
+        if (key == nullptr)
+            break;
+        std::string k = key;
+        free(key);
+        // 64-bit kexts must depend on KPI bundles, never on com.apple.kernel*.
+        if (k.rfind("com.apple.kernel", 0) == 0) {
+            free(it);
+            return plist_path + ": OSBundleLibraries names " + k +
+                   ", which 64-bit kexts may not link against; use com.apple.kpi.*";
+        }
+        out.libraries.push_back(k);
+    }
+    free(it);
+    return {};
+}
+
+std::string KextLoader::load(const std::string& path)
+{
+    BundleInfo info;
+    if (std::string err = read_bundle(path, info); !err.empty())
+        return err;
+    std::lock_guard lock(m_);
+    for (const auto& k : loaded_)
+        if (k.info.bundle_id == info.bundle_id)
+            return info.bundle_id + " is already loaded (from " + k.info.path + ")";
+
+    const std::string exe = info.path + "/Contents/MacOS/" + info.executable;
+    void* dl = ::dlopen(exe.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (dl == nullptr) {
+        const char* e = ::dlerror();
+        return "cannot link " + exe + ": " + (e ? e : "unknown error") +
+               " (an undefined symbol here is a KPI kextsim does not provide)";
+    }
+    void* ki = ::dlsym(dl, "kmod_info");
+    if (ki == nullptr) {
+        ::dlclose(dl);
+        return exe + " has no kmod_info (declare it with KMOD_EXPLICIT_DECL)";
+    }
+    char name[65] = {};
+    char version[65] = {};
+    kxs_kern_kmod_names(ki, name, sizeof name, version, sizeof version);
+    if (info.bundle_id != name) {
+        ::dlclose(dl);
+        return "kmod_info names \"" + std::string(name) + "\" but the bundle is " + info.bundle_id;
+    }
+
+    Loaded k{next_index_++, info, dl, ki};
+    int32_t kr;
+    {
+        CurrentKext current(k.index);
+        kr = kxs_kern_kmod_start(ki);
+    }
+    if (kr != 0) {
+        const auto leftovers = host().controls.owned_by(k.index);
+        if (leftovers.empty())
+            ::dlclose(dl); // else the controls still point into the image: keep it mapped
+        return "(libkern/kext) kext (kmod) start/stop routine failed: " + info.bundle_id + " start returned " +
+               std::to_string(kr);
+    }
+    loaded_.push_back(std::move(k));
+    return {};
+}
+
+std::string KextLoader::stop_locked(Loaded& k, bool& refused)
+{
+    refused = false;
+    int32_t kr;
+    {
+        CurrentKext current(k.index);
+        kr = kxs_kern_kmod_stop(k.kmod_info);
+    }
+    if (kr != 0) {
+        refused = true;
+        return k.info.bundle_id + ": stop routine returned " + std::to_string(kr) +
+               "; the kext refused to unload and is still loaded (are clients still connected?)";
+    }
+    std::string report;
+    for (const auto& name : host().controls.owned_by(k.index))
+        report += "\n  kext bug: control \"" + name + "\" still registered after stop";
+    for (const auto& leak : host().memory.leaks(k.index))
+        report += "\n  leak: " + leak;
+    // A kext that left controls registered must stay mapped: the host still
+    // holds pointers to its callbacks.
+    if (host().controls.owned_by(k.index).empty())
+        ::dlclose(k.dl);
+    return report.empty() ? std::string() : "unloaded " + k.info.bundle_id + " with problems:" + report;
+}
+
+std::string KextLoader::unload(const std::string& bundle_id)
+{
+    std::lock_guard lock(m_);
+    for (auto it = loaded_.begin(); it != loaded_.end(); ++it) {
+        if (it->info.bundle_id != bundle_id)
+            continue;
+        bool refused = false;
+        std::string err = stop_locked(*it, refused);
+        if (refused)
+            return err;
+        loaded_.erase(it);
+        return err;
+    }
+    return bundle_id + " is not loaded";
+}
+
+std::string KextLoader::show_loaded()
+{
+    std::lock_guard lock(m_);
+    std::ostringstream out;
+    out << "Index Name (Version) Path\n";
+    for (const auto& k : loaded_)
+        out << k.index << ' ' << k.info.bundle_id << " (" << k.info.version << ") " << k.info.path << '\n';
+    return out.str();
+}
+
+void KextLoader::unload_all(std::vector<std::string>& errors)
+{
+    std::lock_guard lock(m_);
+    while (!loaded_.empty()) {
+        bool refused = false;
+        std::string err = stop_locked(loaded_.back(), refused);
+        if (!err.empty())
+            errors.push_back(err);
+        loaded_.pop_back();
+    }
+}
+
+} // namespace kextsim

@@ -1,0 +1,216 @@
+#include "memory.hpp"
+
+#include "host.hpp"
+#include "kxs_abi.h"
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+namespace kextsim {
+
+namespace {
+constexpr std::uint64_t kBlockMagic = 0x6b78736d616c6c6fULL; // "kxsmallo"
+struct BlockHeader {
+    std::uint64_t magic;
+    std::uint64_t size;
+    Tag* tag;
+    std::uint64_t pad;
+};
+static_assert(sizeof(BlockHeader) % 16 == 0);
+} // namespace
+
+Tag* MemoryTracker::new_tag(const std::string& name, int owner)
+{
+    auto* t = new Tag{name, owner, 0, 0, false};
+    std::lock_guard lock(m_);
+    tags_.push_back(t);
+    return t;
+}
+
+void MemoryTracker::free_tag(Tag* tag)
+{
+    std::lock_guard lock(m_);
+    if (tag->blocks != 0) {
+        std::string msg = "OSMalloc_Tagfree(\"" + tag->name + "\") with " + std::to_string(tag->blocks) +
+                          " blocks still allocated";
+        kxs_host_panic(msg.c_str());
+    }
+    tag->freed = true;
+}
+
+void* MemoryTracker::alloc(Tag* tag, std::size_t size)
+{
+    if (host().faults.should_fail(FaultSite::Alloc))
+        return nullptr;
+    auto* h = static_cast<BlockHeader*>(std::malloc(sizeof(BlockHeader) + size));
+    if (h == nullptr)
+        return nullptr;
+    h->magic = kBlockMagic;
+    h->size = size;
+    h->tag = tag;
+    std::lock_guard lock(m_);
+    if (tag->freed)
+        kxs_host_panic(("OSMalloc on freed tag \"" + tag->name + "\"").c_str());
+    ++tag->blocks;
+    tag->bytes += size;
+    return h + 1;
+}
+
+void MemoryTracker::free(Tag* tag, void* p, std::size_t size)
+{
+    if (p == nullptr)
+        return;
+    auto* h = static_cast<BlockHeader*>(p) - 1;
+    if (h->magic != kBlockMagic)
+        kxs_host_panic("OSFree of a pointer OSMalloc did not return (or a double free)");
+    if (h->size != size || h->tag != tag) {
+        std::string msg = "OSFree size/tag mismatch: block of " + std::to_string(h->size) + " bytes from tag \"" +
+                          h->tag->name + "\" freed as " + std::to_string(size) + " bytes of tag \"" + tag->name +
+                          "\"";
+        kxs_host_panic(msg.c_str());
+    }
+    {
+        std::lock_guard lock(m_);
+        --tag->blocks;
+        tag->bytes -= size;
+    }
+    h->magic = 0;
+    std::free(h);
+}
+
+std::vector<std::string> MemoryTracker::leaks(int owner)
+{
+    std::lock_guard lock(m_);
+    std::vector<std::string> out;
+    for (const Tag* t : tags_) {
+        if (t->owner != owner)
+            continue;
+        if (t->blocks)
+            out.push_back("tag \"" + t->name + "\": " + std::to_string(t->blocks) + " blocks, " +
+                          std::to_string(t->bytes) + " bytes not freed");
+        else if (!t->freed)
+            out.push_back("tag \"" + t->name + "\" not freed");
+    }
+    return out;
+}
+
+// ---- locks ----
+namespace {
+struct HostLock {
+    int kind;
+    std::shared_mutex rw;
+    std::mutex owner_m;
+    std::thread::id owner; // exclusive holder, for misuse checks
+};
+
+void check_unlock(HostLock* l, bool shared)
+{
+    if (shared)
+        return;
+    std::lock_guard g(l->owner_m);
+    if (l->owner != std::this_thread::get_id())
+        kxs_host_panic("lock released by a thread that does not hold it");
+    l->owner = std::thread::id();
+}
+} // namespace
+
+} // namespace kextsim
+
+using kextsim::HostLock;
+
+extern "C" {
+
+void* kxs_host_tag_new(const char* name, uint32_t)
+{
+    return kextsim::host().memory.new_tag(name ? name : "", kextsim::current_kext());
+}
+
+void kxs_host_tag_free(void* tag)
+{
+    kextsim::host().memory.free_tag(static_cast<kextsim::Tag*>(tag));
+}
+
+void* kxs_host_alloc(void* tag, size_t size, int)
+{
+    return kextsim::host().memory.alloc(static_cast<kextsim::Tag*>(tag), size);
+}
+
+void kxs_host_free(void* tag, void* addr, size_t size)
+{
+    kextsim::host().memory.free(static_cast<kextsim::Tag*>(tag), addr, size);
+}
+
+void* kxs_host_lock_new(int kind)
+{
+    auto* l = new HostLock;
+    l->kind = kind;
+    return l;
+}
+
+void kxs_host_lock_free(void* lock)
+{
+    auto* l = static_cast<HostLock*>(lock);
+    if (!l->rw.try_lock())
+        kxs_host_panic("lock freed while held");
+    l->rw.unlock();
+    delete l;
+}
+
+void kxs_host_lock(void* lock, int shared)
+{
+    auto* l = static_cast<HostLock*>(lock);
+    if (shared) {
+        l->rw.lock_shared();
+        return;
+    }
+    {
+        std::lock_guard g(l->owner_m);
+        if (l->owner == std::this_thread::get_id())
+            kxs_host_panic("recursive acquisition of a non-recursive lock (lck_mtx/lck_rw/lck_spin)");
+    }
+    l->rw.lock();
+    std::lock_guard g(l->owner_m);
+    l->owner = std::this_thread::get_id();
+}
+
+void kxs_host_unlock(void* lock, int shared)
+{
+    auto* l = static_cast<HostLock*>(lock);
+    kextsim::check_unlock(l, shared);
+    if (shared)
+        l->rw.unlock_shared();
+    else
+        l->rw.unlock();
+}
+
+int kxs_host_try_lock(void* lock, int shared)
+{
+    auto* l = static_cast<HostLock*>(lock);
+    if (shared)
+        return l->rw.try_lock_shared() ? 1 : 0;
+    if (!l->rw.try_lock())
+        return 0;
+    std::lock_guard g(l->owner_m);
+    l->owner = std::this_thread::get_id();
+    return 1;
+}
+
+void kxs_host_log(int level, const char* msg)
+{
+    const char* lvl = level >= 0x11 ? "fault" : level >= 0x10 ? "error" : level == 0x02 ? "debug" : "info";
+    std::fprintf(stderr, "kext[%s]: %s\n", lvl, msg);
+}
+
+void kxs_host_panic(const char* msg)
+{
+    std::fprintf(stderr, "kextsim: panic: %s\n", msg);
+    std::fflush(stderr);
+    std::abort();
+}
+
+} // extern "C"

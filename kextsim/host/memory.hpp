@@ -1,0 +1,38 @@
+// Accounting of kext memory (OSMalloc tags and blocks) and locks, so that
+// misuse fails loudly (size mismatch on free, freeing a tag with live blocks,
+// recursive mutex) and leaks are reported after a kext stops.
+//
+// Threading: any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace kextsim {
+
+struct Tag {
+    std::string name;
+    int owner = -1;
+    std::size_t blocks = 0;
+    std::size_t bytes = 0;
+    bool freed = false;
+};
+
+class MemoryTracker {
+public:
+    Tag* new_tag(const std::string& name, int owner);
+    void free_tag(Tag* tag);
+    void* alloc(Tag* tag, std::size_t size);
+    void free(Tag* tag, void* p, std::size_t size);
+    // Live tags and blocks of kext `owner`, one line each; empty if clean.
+    std::vector<std::string> leaks(int owner);
+
+private:
+    std::mutex m_;
+    std::vector<Tag*> tags_;
+};
+
+} // namespace kextsim

@@ -1,0 +1,317 @@
+#include "session.hpp"
+
+#include "host.hpp"
+#include "kxs_abi.h"
+#include "loader.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace kextsim {
+
+namespace {
+constexpr std::uint32_t kSysprotoEvent = 1;
+constexpr std::uint32_t kSysprotoControl = 2;
+constexpr std::uint32_t kSockStream = 1;
+constexpr std::uint32_t kSockDgram = 2;
+constexpr std::uint32_t kSockRaw = 3;
+constexpr std::uint32_t kKevRequestSize = 12;
+// Largest getsockopt buffer kextsim copies in; bounded by the wire message.
+constexpr std::size_t kMaxOptBuffer = wire::kMaxPayload;
+
+int make_data_channel(int& host_end, int& client_end)
+{
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        return wire::to_darwin_errno(errno);
+    host_end = sv[0];
+    client_end = sv[1];
+    // Room for a full receive buffer of small records; the kext-visible limit
+    // is the byte accounting in ControlRegistry / EventService, not this.
+    const int size = 1 << 20;
+    ::setsockopt(host_end, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    ::shutdown(client_end, SHUT_WR);
+    return 0;
+}
+} // namespace
+
+Session::Session(int fd, uid_t peer_uid, pid_t peer_pid, KextLoader& loader)
+    : fd_(fd), uid_(peer_uid), pid_(peer_pid), loader_(loader)
+{
+}
+
+Session::~Session()
+{
+    join();
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+void Session::start()
+{
+    thread_ = std::thread([self = shared_from_this()] { self->run(); });
+}
+
+void Session::interrupt()
+{
+    ::shutdown(fd_, SHUT_RDWR);
+}
+
+void Session::join()
+{
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id())
+        thread_.join();
+}
+
+void Session::run()
+{
+    wire::Message m;
+    while (wire::recv_message(fd_, m) == 0) {
+        if (m.fd >= 0) { // clients never pass descriptors
+            ::close(m.fd);
+            m.fd = -1;
+        }
+        handle(m);
+    }
+    disconnect();
+    finished_ = true;
+}
+
+void Session::reply(const wire::Header& req, int status, const void* payload, std::size_t len, std::uint32_t a,
+                    std::uint32_t c, int fd)
+{
+    wire::Header h{req.op, status, a, 0, c, 0};
+    wire::send_message(fd_, h, payload, len, fd);
+}
+
+void Session::handle(const wire::Message& m)
+{
+    auto& h = host();
+    switch (static_cast<wire::Op>(m.hdr.op)) {
+    case wire::Op::Socket: on_socket(m); return;
+    case wire::Op::CtlInfo: {
+        std::uint32_t id = 0;
+        const int err = h.controls.find_by_name(m.text(), id);
+        reply(m.hdr, err, nullptr, 0, id);
+        return;
+    }
+    case wire::Op::CtlCount: reply(m.hdr, 0, nullptr, 0, static_cast<std::uint32_t>(h.controls.count())); return;
+    case wire::Op::Connect: on_connect(m); return;
+    case wire::Op::SetOpt: on_setopt(m); return;
+    case wire::Op::GetOpt: on_getopt(m); return;
+    case wire::Op::Ack:
+        if (unit_)
+            ControlRegistry::consumed(unit_, m.hdr.a);
+        else if (listener_)
+            EventService::consumed(listener_, m.hdr.a);
+        return; // no reply
+    case wire::Op::KevSetFilt:
+        if (kind_ != Kind::Event || m.payload.size() != kKevRequestSize)
+            return reply(m.hdr, kind_ != Kind::Event ? KXS_ENOTSUP : KXS_EINVAL);
+        {
+            std::uint32_t req[3];
+            std::memcpy(req, m.payload.data(), sizeof req);
+            std::lock_guard lock(listener_->m);
+            listener_->vendor = req[0];
+            listener_->kev_class = req[1];
+            listener_->subclass = req[2];
+        }
+        return reply(m.hdr, 0);
+    case wire::Op::KevGetFilt: {
+        if (kind_ != Kind::Event)
+            return reply(m.hdr, KXS_ENOTSUP);
+        std::uint32_t req[3];
+        {
+            std::lock_guard lock(listener_->m);
+            req[0] = listener_->vendor;
+            req[1] = listener_->kev_class;
+            req[2] = listener_->subclass;
+        }
+        return reply(m.hdr, 0, req, sizeof req);
+    }
+    case wire::Op::KevVendor: {
+        if (kind_ != Kind::Event)
+            return reply(m.hdr, KXS_ENOTSUP);
+        std::uint32_t code = 0;
+        const int err = h.events.lookup_vendor(m.text(), code);
+        return reply(m.hdr, err, nullptr, 0, code);
+    }
+    case wire::Op::KevGetId:
+        if (kind_ != Kind::Event)
+            return reply(m.hdr, KXS_ENOTSUP);
+        return reply(m.hdr, 0, nullptr, 0, h.events.last_id());
+    case wire::Op::Load:
+    case wire::Op::Unload:
+    case wire::Op::ShowLoaded:
+    case wire::Op::Stats: on_admin(m); return;
+    }
+    reply(m.hdr, KXS_ENOTSUP);
+}
+
+void Session::on_socket(const wire::Message& m)
+{
+    if (kind_ != Kind::None)
+        return reply(m.hdr, KXS_EINVAL);
+    const std::uint32_t proto = m.hdr.a;
+    const std::uint32_t type = m.hdr.b;
+    if (proto == kSysprotoControl) {
+        if (type != kSockDgram && type != kSockStream)
+            return reply(m.hdr, KXS_EPROTOTYPE);
+        kind_ = Kind::Control;
+        stream_ = type == kSockStream;
+        return reply(m.hdr, 0);
+    }
+    if (proto == kSysprotoEvent) {
+        if (type != kSockRaw)
+            return reply(m.hdr, KXS_EPROTOTYPE);
+        int host_end = -1;
+        int client_end = -1;
+        if (int err = make_data_channel(host_end, client_end); err != 0)
+            return reply(m.hdr, err);
+        kind_ = Kind::Event;
+        listener_ = host().events.add_listener(host_end);
+        reply(m.hdr, 0, nullptr, 0, 0, 0, client_end);
+        ::close(client_end);
+        return;
+    }
+    reply(m.hdr, 43 /* EPROTONOSUPPORT */);
+}
+
+void Session::on_connect(const wire::Message& m)
+{
+    if (kind_ != Kind::Control)
+        return reply(m.hdr, KXS_ENOTSUP);
+    if (unit_)
+        return reply(m.hdr, 56 /* EISCONN */);
+    auto& reg = host().controls;
+    ControlRef ref;
+    std::shared_ptr<Unit> unit;
+    if (int err = reg.reserve_unit(m.hdr.a, m.hdr.b, uid_ == 0, stream_, ref, unit); err != 0)
+        return reply(m.hdr, err);
+
+    int host_end = -1;
+    int client_end = -1;
+    if (int err = make_data_channel(host_end, client_end); err != 0) {
+        reg.release_unit(ref, unit);
+        return reply(m.hdr, err);
+    }
+    // The data channel exists before ctl_connect runs: a kext may enqueue
+    // from inside its connect callback.
+    reg.activate(unit, host_end, nullptr);
+    void* unitinfo = nullptr;
+    const int err = kxs_kern_ctl_connect(ref.cookie, ref.handle, ref.id, unit->unit, &unitinfo);
+    if (err != 0) {
+        // XNU calls ctl_disconnect after a failed ctl_connect, with the same unitinfo.
+        kxs_kern_ctl_disconnect(ref.cookie, ref.handle, unit->unit, unitinfo);
+        reg.release_unit(ref, unit);
+        ::close(client_end);
+        return reply(m.hdr, err);
+    }
+    {
+        std::lock_guard lock(unit->m);
+        unit->unitinfo = unitinfo;
+    }
+    ctl_ = ref;
+    unit_ = unit;
+    reply(m.hdr, 0, nullptr, 0, unit->unit, 0, client_end);
+    ::close(client_end);
+}
+
+void Session::on_setopt(const wire::Message& m)
+{
+    if (m.hdr.a != kSysprotoControl)
+        return reply(m.hdr, KXS_EINVAL);
+    if (!unit_)
+        return reply(m.hdr, KXS_ENOTCONN);
+    // XNU hands the kext a kernel copy of the option, or NULL for length 0.
+    std::vector<std::uint8_t> data(m.payload);
+    const int err = kxs_kern_ctl_setopt(ctl_.cookie, ctl_.handle, unit_->unit, unit_->unitinfo,
+                                        static_cast<int32_t>(m.hdr.b), data.empty() ? nullptr : data.data(),
+                                        data.size());
+    reply(m.hdr, err);
+}
+
+void Session::on_getopt(const wire::Message& m)
+{
+    if (m.hdr.a != kSysprotoControl)
+        return reply(m.hdr, KXS_EINVAL);
+    if (!unit_)
+        return reply(m.hdr, KXS_ENOTCONN);
+    const std::size_t bufsize = m.hdr.c;
+    if (bufsize > kMaxOptBuffer || m.payload.size() > bufsize)
+        return reply(m.hdr, KXS_EINVAL);
+    // The caller's buffer is copied in first, so input can travel in getsockopt.
+    std::vector<std::uint8_t> data(bufsize);
+    std::memcpy(data.data(), m.payload.data(), m.payload.size());
+    std::size_t len = bufsize;
+    const int err = kxs_kern_ctl_getopt(ctl_.cookie, ctl_.handle, unit_->unit, unit_->unitinfo,
+                                        static_cast<int32_t>(m.hdr.b), bufsize ? data.data() : nullptr, &len);
+    if (err != 0)
+        return reply(m.hdr, err);
+    if (bufsize != 0 && len > bufsize) {
+        char msg[160];
+        std::snprintf(msg, sizeof msg, "ctl_getopt for option %u returned length %zu for a %zu-byte buffer",
+                      m.hdr.b, len, bufsize);
+        kxs_host_panic(msg); // the real kernel panics here too
+    }
+    if (bufsize == 0)
+        return reply(m.hdr, 0, nullptr, 0, 0, static_cast<std::uint32_t>(len));
+    reply(m.hdr, 0, data.data(), len, 0, static_cast<std::uint32_t>(len));
+}
+
+void Session::on_admin(const wire::Message& m)
+{
+    if (uid_ != 0 && uid_ != ::geteuid()) {
+        const std::string msg = "kext management needs root (or the user running kextsim boot)";
+        return reply(m.hdr, KXS_EPERM, msg.data(), msg.size());
+    }
+    std::string out;
+    int status = 0;
+    switch (static_cast<wire::Op>(m.hdr.op)) {
+    case wire::Op::Load:
+        out = loader_.load(m.text());
+        status = out.empty() ? 0 : KXS_EINVAL;
+        if (status == 0)
+            out = "loaded " + m.text();
+        break;
+    case wire::Op::Unload: {
+        out = loader_.unload(m.text());
+        const bool ok = out.rfind("unloaded", 0) == 0 || out.empty();
+        status = ok ? 0 : KXS_EBUSY;
+        if (out.empty())
+            out = "unloaded " + m.text();
+        break;
+    }
+    case wire::Op::ShowLoaded: out = loader_.show_loaded(); break;
+    case wire::Op::Stats:
+        out = host().controls.describe() + "events_dropped " + std::to_string(host().events.total_dropped()) +
+              "\nevent_last_id " + std::to_string(host().events.last_id()) + "\nfaults_injected " +
+              std::to_string(host().faults.injected()) + "\n";
+        break;
+    default: status = KXS_ENOTSUP;
+    }
+    reply(m.hdr, status, out.data(), std::min(out.size(), wire::kMaxPayload));
+}
+
+void Session::disconnect()
+{
+    if (unit_) {
+        void* unitinfo;
+        {
+            std::lock_guard lock(unit_->m);
+            unitinfo = unit_->unitinfo;
+        }
+        kxs_kern_ctl_disconnect(ctl_.cookie, ctl_.handle, unit_->unit, unitinfo);
+        host().controls.release_unit(ctl_, unit_);
+        unit_.reset();
+    }
+    if (listener_) {
+        host().events.remove_listener(listener_);
+        listener_.reset();
+    }
+}
+
+} // namespace kextsim

@@ -1,0 +1,54 @@
+// One client connection to `kextsim boot`: a PF_SYSTEM socket (control or
+// event) or a management client. Runs on its own thread.
+#pragma once
+
+#include "controls.hpp"
+#include "events.hpp"
+#include "wire.hpp"
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+namespace kextsim {
+
+class KextLoader;
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(int fd, uid_t peer_uid, pid_t peer_pid, KextLoader& loader);
+    ~Session();
+    void start();
+    void interrupt(); // wakes the thread; it disconnects and ends
+    void join();
+    bool finished() const { return finished_.load(); }
+
+private:
+    enum class Kind { None, Control, Event };
+
+    void run();
+    void reply(const wire::Header& req, int status, const void* payload = nullptr, std::size_t len = 0,
+               std::uint32_t a = 0, std::uint32_t c = 0, int fd = -1);
+    void handle(const wire::Message& m);
+    void on_socket(const wire::Message& m);
+    void on_connect(const wire::Message& m);
+    void on_setopt(const wire::Message& m);
+    void on_getopt(const wire::Message& m);
+    void on_admin(const wire::Message& m);
+    void disconnect();
+
+    int fd_;
+    uid_t uid_;
+    pid_t pid_;
+    KextLoader& loader_;
+    std::thread thread_;
+    std::atomic<bool> finished_{false};
+
+    Kind kind_ = Kind::None;
+    bool stream_ = false;
+    ControlRef ctl_{};
+    std::shared_ptr<Unit> unit_;
+    std::shared_ptr<Listener> listener_;
+};
+
+} // namespace kextsim

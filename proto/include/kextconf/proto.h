@@ -1,0 +1,345 @@
+/*
+ * kextconf contract, version 1: everything that crosses between a kext built on
+ * the kextconf kernel library and user space (kextconfd, kextconfctl).
+ *
+ * Plain C that compiles in the macOS kernel, in kextsim's kext domain and in
+ * user space: fixed-width types only, natural alignment, every size and offset
+ * pinned by a static assertion below. Changing this file changes the contract;
+ * bump KC_PROTO_VERSION when an existing layout or meaning changes.
+ *
+ * Transport rules (DESIGN.md):
+ *  - client -> kext: setsockopt(fd, SYSPROTO_CONTROL, opt, ...) and getsockopt
+ *    with an input buffer (the kernel copies the caller's buffer in first);
+ *  - kext -> client: getsockopt output and ctl_enqueuedata(..., CTL_DATA_EOR);
+ *  - kext -> everyone: kern_event messages under the vendor string = bundle id.
+ * No ctl_send, no mbuf KPI.
+ *
+ * Byte order is the host's (all supported targets are little-endian).
+ */
+#ifndef KEXTCONF_PROTO_H
+#define KEXTCONF_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+#define KC_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+extern "C" {
+#else
+#define KC_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+/* Version 1 is the first published contract. A kext answers hello with the
+ * highest version it speaks and the lowest it still accepts. */
+#define KC_PROTO_VERSION 1u
+#define KC_PROTO_MIN_VERSION 1u
+
+/* String field sizes, each counting the terminating NUL. */
+#define KC_NAME_MAX 64        /* tunable name: [a-z0-9_.] */
+#define KC_UNIT_MAX 16        /* "ms", "bytes", "" */
+#define KC_HELP_MAX 128       /* one line of help */
+#define KC_ENUM_NAMES_MAX 128 /* enum value names separated by '|', index = value */
+#define KC_DEFAULT_STR_MAX 128
+#define KC_VERSION_STR_MAX 32
+#define KC_BUNDLE_ID_MAX 64
+
+/* Largest option buffer either side sends or accepts in one setsockopt or
+ * getsockopt. Values larger than this (long strings, big lists) travel in
+ * chunks (kc_value_hdr.offset). Kept well under what XNU's ctl_ctloutput and a
+ * default socket buffer accept. */
+#define KC_OPT_MAX_LEN 8192u
+
+/* Suffix of the read-only control anyone may open: "<bundle-id>.query". The
+ * admin control is named exactly "<bundle-id>" and is CTL_FLAG_PRIVILEGED. */
+#define KC_QUERY_SUFFIX ".query"
+
+/* Option numbers for SYSPROTO_CONTROL get/setsockopt. */
+enum kc_opt {
+    KC_OPT_HELLO = 1,      /* getsockopt  in: kc_hello_req (optional)  out: kc_hello_reply */
+    KC_OPT_DESCRIBE = 2,   /* getsockopt  in: kc_describe_req          out: kc_tunable_desc */
+    KC_OPT_GET = 3,        /* getsockopt  in: kc_get_req               out: kc_value_hdr + payload */
+    KC_OPT_STATE = 4,      /* getsockopt                               out: kc_state */
+    KC_OPT_TXN_BEGIN = 5,  /* setsockopt  kc_txn_begin (admin only) */
+    KC_OPT_TXN_SET = 6,    /* setsockopt  kc_value_hdr + payload (admin only) */
+    KC_OPT_TXN_COMMIT = 7, /* getsockopt  in: anything  out: kc_commit_reply (admin only) */
+    KC_OPT_TXN_ABORT = 8,  /* setsockopt  no data (admin only) */
+    KC_OPT_LAST_ERROR = 9, /* getsockopt                               out: kc_error_detail */
+    KC_OPT__COUNT          /* new options go directly above this line */
+};
+
+/* Tunable value types. */
+enum kc_type {
+    KC_TYPE_BOOL = 1,        /* payload: int64 0 or 1 */
+    KC_TYPE_INT64 = 2,       /* payload: int64 within [min.i, max.i] */
+    KC_TYPE_UINT64 = 3,      /* payload: uint64 within [min.u, max.u] */
+    KC_TYPE_ENUM = 4,        /* payload: int64 index into enum_names */
+    KC_TYPE_STRING = 5,      /* payload: bytes, no NUL, length <= max_count */
+    KC_TYPE_INT64_LIST = 6,  /* payload: count int64, each within [min.i, max.i] */
+    KC_TYPE_STRING_LIST = 7, /* payload: count NUL-terminated strings */
+    KC_TYPE__COUNT           /* new types go directly above this line */
+};
+
+/* Tunable flags (kc_tunable_desc.flags). */
+#define KC_TF_LOAD_ONLY 0x1u /* not writable at run time; takes effect at next kext load */
+#define KC_TF_HIDDEN 0x2u    /* not visible through the query control */
+#define KC_TF__ALL 0x3u
+
+/* Hello capabilities (kc_hello_reply.capabilities). */
+#define KC_CAP_TRANSACTIONS 0x1ull
+#define KC_CAP_EVENTS 0x2ull
+#define KC_CAP_QUERY_CONTROL 0x4ull
+
+/* Why the kext refused the last request on this connection (kc_error_detail). */
+enum kc_reason {
+    KC_R_NONE = 0,
+    KC_R_BAD_LENGTH = 1,       /* option buffer too short, too long or inconsistent */
+    KC_R_UNKNOWN_OPTION = 2,
+    KC_R_UNKNOWN_TUNABLE = 3,
+    KC_R_TYPE_MISMATCH = 4,
+    KC_R_OUT_OF_RANGE = 5,
+    KC_R_TOO_LONG = 6,         /* string or list longer than max_count */
+    KC_R_BAD_ENUM = 7,
+    KC_R_BAD_STRING = 8,       /* embedded NUL or bad list encoding */
+    KC_R_STALE_GENERATION = 9, /* begin named a generation that is not current */
+    KC_R_NO_TRANSACTION = 10,
+    KC_R_TRANSACTION_OPEN = 11,
+    KC_R_NOT_PERMITTED = 12,   /* write attempted through the query control */
+    KC_R_LOAD_ONLY = 13,
+    KC_R_NO_MEMORY = 14,
+    KC_R_BAD_OFFSET = 15,      /* list chunk out of order */
+    KC_R_INCOMPLETE = 16,      /* commit with a list missing chunks */
+    KC_R__COUNT                /* new reasons go directly above this line */
+};
+
+/* A 64-bit scalar whose interpretation follows the tunable's type. */
+union kc_scalar {
+    int64_t i;
+    uint64_t u;
+};
+
+struct kc_hello_req {
+    uint32_t proto_version; /* highest version the client speaks */
+    uint32_t reserved;
+};
+
+struct kc_hello_reply {
+    uint32_t proto_version;
+    uint32_t min_proto_version;
+    uint64_t capabilities;
+    uint32_t tunable_count;
+    uint32_t max_option_len; /* KC_OPT_MAX_LEN of the kext */
+    char kext_version[KC_VERSION_STR_MAX];
+    char bundle_id[KC_BUNDLE_ID_MAX];
+};
+
+struct kc_describe_req {
+    uint32_t index;
+    uint32_t reserved;
+};
+
+struct kc_tunable_desc {
+    uint32_t index;
+    uint32_t type;      /* enum kc_type */
+    uint32_t flags;     /* KC_TF_* */
+    uint32_t max_count; /* string: max bytes; lists: max entries; else 0 */
+    union kc_scalar min;
+    union kc_scalar max;
+    union kc_scalar def; /* default of a scalar; 0 for strings and lists */
+    char name[KC_NAME_MAX];
+    char unit[KC_UNIT_MAX];
+    char help[KC_HELP_MAX];
+    char enum_names[KC_ENUM_NAMES_MAX];
+    char def_string[KC_DEFAULT_STR_MAX];
+};
+
+struct kc_get_req {
+    uint32_t index;
+    uint32_t offset; /* lists: first element wanted; else 0 */
+};
+
+/* Header of a value, in KC_OPT_GET replies and KC_OPT_TXN_SET requests. */
+struct kc_value_hdr {
+    uint32_t index;
+    uint32_t type;   /* must equal the tunable's type */
+    uint32_t offset; /* lists: index of the first element in this chunk; else 0 */
+    uint32_t count;  /* elements (lists), bytes (string) or 1 (scalars) in this chunk */
+    uint32_t total;  /* elements or bytes of the whole value */
+    uint32_t length; /* payload bytes following this header */
+};
+
+struct kc_state {
+    uint64_t generation;  /* bumped by every commit; 1 after start */
+    uint64_t config_hash; /* kc_hash of the current snapshot */
+    uint32_t tunable_count;
+    uint32_t event_seq; /* sequence number of the last event posted */
+    uint32_t load_id;   /* differs between two loads of the kext */
+    uint32_t clients;   /* connected clients, both controls */
+};
+
+struct kc_txn_begin {
+    uint64_t expected_generation; /* the generation the writer read */
+};
+
+struct kc_commit_reply {
+    uint64_t generation;
+    uint64_t config_hash;
+    uint32_t changed; /* tunables whose value changed */
+    uint32_t reserved;
+};
+
+struct kc_error_detail {
+    uint32_t error;  /* Darwin errno of the last failed request, 0 if none */
+    uint32_t reason; /* enum kc_reason */
+    uint32_t opt;    /* option of that request */
+    uint32_t index;  /* tunable concerned, or UINT32_MAX */
+};
+
+/* ---- kern_event ----
+ * Vendor string: the kext's bundle id (kev_vendor_code_find). Every payload
+ * starts with kc_event_hdr; seq starts at 1 for each load and grows by one per
+ * event posted or lost, so a gap tells a listener it missed events. */
+#define KC_EVENT_CLASS 1u
+#define KC_EVENT_SUBCLASS 1u
+#define KC_EVENT_PAYLOAD_MAX 200u /* portable kern_event payload limit (MLEN 224 - 24) */
+
+enum kc_event_code {
+    KC_EV_STARTED = 1,
+    KC_EV_STOPPING = 2,
+    KC_EV_APPLIED = 3,
+    KC_EV__COUNT /* new event codes go directly above this line */
+};
+
+struct kc_event_hdr {
+    uint32_t seq;
+    uint32_t load_id;
+};
+
+struct kc_ev_started {
+    struct kc_event_hdr hdr;
+    uint32_t proto_version;
+    uint32_t tunable_count;
+    uint64_t generation;
+    char kext_version[KC_VERSION_STR_MAX];
+};
+
+struct kc_ev_stopping {
+    struct kc_event_hdr hdr;
+    uint64_t generation;
+};
+
+struct kc_ev_applied {
+    struct kc_event_hdr hdr;
+    uint64_t generation;
+    uint64_t config_hash;
+    uint32_t changed;
+    uint32_t reserved;
+};
+
+/* ---- config hash ----
+ * FNV-1a 64 over each tunable in index order: u32 index, u32 type, u32 length,
+ * then the value's canonical bytes (the TXN_SET payload of the whole value).
+ * The daemon computes it from the file, the kext from its snapshot: equal
+ * hashes mean the kext holds exactly what the file says. */
+#define KC_HASH_INIT 0xcbf29ce484222325ull
+#define KC_HASH_PRIME 0x100000001b3ull
+
+static inline uint64_t kc_hash_bytes(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= KC_HASH_PRIME;
+    }
+    return h;
+}
+
+static inline uint64_t kc_hash_value_begin(uint64_t h, uint32_t index, uint32_t type, uint32_t length)
+{
+    h = kc_hash_bytes(h, &index, sizeof index);
+    h = kc_hash_bytes(h, &type, sizeof type);
+    return kc_hash_bytes(h, &length, sizeof length);
+}
+
+/* ---- layout pins ---- */
+#define KC_ASSERT_LAYOUT(type, size) KC_STATIC_ASSERT(sizeof(struct type) == (size), #type " size")
+#define KC_ASSERT_OFFSET(type, field, off) \
+    KC_STATIC_ASSERT(offsetof(struct type, field) == (off), #type "." #field " offset")
+
+KC_STATIC_ASSERT(sizeof(union kc_scalar) == 8, "kc_scalar size");
+KC_ASSERT_LAYOUT(kc_hello_req, 8);
+KC_ASSERT_OFFSET(kc_hello_req, proto_version, 0);
+KC_ASSERT_OFFSET(kc_hello_req, reserved, 4);
+KC_ASSERT_LAYOUT(kc_hello_reply, 120);
+KC_ASSERT_OFFSET(kc_hello_reply, proto_version, 0);
+KC_ASSERT_OFFSET(kc_hello_reply, min_proto_version, 4);
+KC_ASSERT_OFFSET(kc_hello_reply, capabilities, 8);
+KC_ASSERT_OFFSET(kc_hello_reply, tunable_count, 16);
+KC_ASSERT_OFFSET(kc_hello_reply, max_option_len, 20);
+KC_ASSERT_OFFSET(kc_hello_reply, kext_version, 24);
+KC_ASSERT_OFFSET(kc_hello_reply, bundle_id, 56);
+KC_ASSERT_LAYOUT(kc_describe_req, 8);
+KC_ASSERT_OFFSET(kc_describe_req, index, 0);
+KC_ASSERT_LAYOUT(kc_tunable_desc, 504);
+KC_ASSERT_OFFSET(kc_tunable_desc, index, 0);
+KC_ASSERT_OFFSET(kc_tunable_desc, type, 4);
+KC_ASSERT_OFFSET(kc_tunable_desc, flags, 8);
+KC_ASSERT_OFFSET(kc_tunable_desc, max_count, 12);
+KC_ASSERT_OFFSET(kc_tunable_desc, min, 16);
+KC_ASSERT_OFFSET(kc_tunable_desc, max, 24);
+KC_ASSERT_OFFSET(kc_tunable_desc, def, 32);
+KC_ASSERT_OFFSET(kc_tunable_desc, name, 40);
+KC_ASSERT_OFFSET(kc_tunable_desc, unit, 104);
+KC_ASSERT_OFFSET(kc_tunable_desc, help, 120);
+KC_ASSERT_OFFSET(kc_tunable_desc, enum_names, 248);
+KC_ASSERT_OFFSET(kc_tunable_desc, def_string, 376);
+KC_ASSERT_LAYOUT(kc_get_req, 8);
+KC_ASSERT_OFFSET(kc_get_req, index, 0);
+KC_ASSERT_OFFSET(kc_get_req, offset, 4);
+KC_ASSERT_LAYOUT(kc_value_hdr, 24);
+KC_ASSERT_OFFSET(kc_value_hdr, index, 0);
+KC_ASSERT_OFFSET(kc_value_hdr, type, 4);
+KC_ASSERT_OFFSET(kc_value_hdr, offset, 8);
+KC_ASSERT_OFFSET(kc_value_hdr, count, 12);
+KC_ASSERT_OFFSET(kc_value_hdr, total, 16);
+KC_ASSERT_OFFSET(kc_value_hdr, length, 20);
+KC_ASSERT_LAYOUT(kc_state, 32);
+KC_ASSERT_OFFSET(kc_state, generation, 0);
+KC_ASSERT_OFFSET(kc_state, config_hash, 8);
+KC_ASSERT_OFFSET(kc_state, tunable_count, 16);
+KC_ASSERT_OFFSET(kc_state, event_seq, 20);
+KC_ASSERT_OFFSET(kc_state, load_id, 24);
+KC_ASSERT_OFFSET(kc_state, clients, 28);
+KC_ASSERT_LAYOUT(kc_txn_begin, 8);
+KC_ASSERT_OFFSET(kc_txn_begin, expected_generation, 0);
+KC_ASSERT_LAYOUT(kc_commit_reply, 24);
+KC_ASSERT_OFFSET(kc_commit_reply, generation, 0);
+KC_ASSERT_OFFSET(kc_commit_reply, config_hash, 8);
+KC_ASSERT_OFFSET(kc_commit_reply, changed, 16);
+KC_ASSERT_LAYOUT(kc_error_detail, 16);
+KC_ASSERT_OFFSET(kc_error_detail, error, 0);
+KC_ASSERT_OFFSET(kc_error_detail, reason, 4);
+KC_ASSERT_OFFSET(kc_error_detail, opt, 8);
+KC_ASSERT_OFFSET(kc_error_detail, index, 12);
+KC_ASSERT_LAYOUT(kc_event_hdr, 8);
+KC_ASSERT_OFFSET(kc_event_hdr, seq, 0);
+KC_ASSERT_OFFSET(kc_event_hdr, load_id, 4);
+KC_ASSERT_LAYOUT(kc_ev_started, 56);
+KC_ASSERT_OFFSET(kc_ev_started, proto_version, 8);
+KC_ASSERT_OFFSET(kc_ev_started, tunable_count, 12);
+KC_ASSERT_OFFSET(kc_ev_started, generation, 16);
+KC_ASSERT_OFFSET(kc_ev_started, kext_version, 24);
+KC_ASSERT_LAYOUT(kc_ev_stopping, 16);
+KC_ASSERT_OFFSET(kc_ev_stopping, generation, 8);
+KC_ASSERT_LAYOUT(kc_ev_applied, 32);
+KC_ASSERT_OFFSET(kc_ev_applied, generation, 8);
+KC_ASSERT_OFFSET(kc_ev_applied, config_hash, 16);
+KC_ASSERT_OFFSET(kc_ev_applied, changed, 24);
+KC_STATIC_ASSERT(sizeof(struct kc_ev_started) <= KC_EVENT_PAYLOAD_MAX, "event payload limit");
+KC_STATIC_ASSERT(sizeof(struct kc_ev_applied) <= KC_EVENT_PAYLOAD_MAX, "event payload limit");
+KC_STATIC_ASSERT(sizeof(struct kc_tunable_desc) <= KC_OPT_MAX_LEN, "descriptor fits one option");
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KEXTCONF_PROTO_H */

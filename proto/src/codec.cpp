@@ -1,0 +1,386 @@
+#include <kextconf/codec.hpp>
+
+#include <array>
+
+namespace kextconf::proto {
+
+namespace {
+
+constexpr std::array<std::string_view, KC_TYPE__COUNT> kTypeNames = {
+    "unknown", "bool", "int64", "uint64", "enum", "string", "int64_list", "string_list",
+};
+
+void put_bytes(Bytes& out, const void* p, std::size_t n)
+{
+    const auto* b = static_cast<const std::uint8_t*>(p);
+    out.insert(out.end(), b, b + n);
+}
+
+} // namespace
+
+std::string_view type_name(std::uint32_t type)
+{
+    return type < kTypeNames.size() ? kTypeNames[type] : "unknown";
+}
+
+std::optional<std::uint32_t> type_from_name(std::string_view name)
+{
+    for (std::uint32_t t = 1; t < kTypeNames.size(); ++t)
+        if (kTypeNames[t] == name)
+            return t;
+    return std::nullopt;
+}
+
+std::string_view reason_text(std::uint32_t reason)
+{
+    switch (reason) {
+    case KC_R_NONE: return "no error";
+    case KC_R_BAD_LENGTH: return "malformed request length";
+    case KC_R_UNKNOWN_OPTION: return "unknown option";
+    case KC_R_UNKNOWN_TUNABLE: return "unknown tunable";
+    case KC_R_TYPE_MISMATCH: return "wrong type";
+    case KC_R_OUT_OF_RANGE: return "value out of range";
+    case KC_R_TOO_LONG: return "value too long";
+    case KC_R_BAD_ENUM: return "value is not one of the enum's names";
+    case KC_R_BAD_STRING: return "malformed string";
+    case KC_R_STALE_GENERATION: return "configuration changed by another writer (stale generation)";
+    case KC_R_NO_TRANSACTION: return "no transaction open";
+    case KC_R_TRANSACTION_OPEN: return "a transaction is already open on this connection";
+    case KC_R_NOT_PERMITTED: return "not permitted on this control";
+    case KC_R_LOAD_ONLY: return "tunable can only change at kext load";
+    case KC_R_NO_MEMORY: return "kernel memory allocation failed";
+    case KC_R_BAD_OFFSET: return "list chunk out of order";
+    case KC_R_INCOMPLETE: return "list value incomplete at commit";
+    default: return "unknown reason";
+    }
+}
+
+std::string_view option_name(std::uint32_t opt)
+{
+    switch (opt) {
+    case KC_OPT_HELLO: return "hello";
+    case KC_OPT_DESCRIBE: return "describe";
+    case KC_OPT_GET: return "get";
+    case KC_OPT_STATE: return "state";
+    case KC_OPT_TXN_BEGIN: return "begin";
+    case KC_OPT_TXN_SET: return "set";
+    case KC_OPT_TXN_COMMIT: return "commit";
+    case KC_OPT_TXN_ABORT: return "abort";
+    case KC_OPT_LAST_ERROR: return "last-error";
+    default: return "unknown";
+    }
+}
+
+std::string_view event_name(std::uint32_t code)
+{
+    switch (code) {
+    case KC_EV_STARTED: return "started";
+    case KC_EV_STOPPING: return "stopping";
+    case KC_EV_APPLIED: return "applied";
+    default: return "unknown";
+    }
+}
+
+bool is_list_type(std::uint32_t type)
+{
+    return type == KC_TYPE_INT64_LIST || type == KC_TYPE_STRING_LIST;
+}
+
+Value Value::of_bool(bool b)
+{
+    Value v;
+    v.type = KC_TYPE_BOOL;
+    v.scalar.i = b ? 1 : 0;
+    return v;
+}
+Value Value::of_int(std::int64_t x)
+{
+    Value v;
+    v.type = KC_TYPE_INT64;
+    v.scalar.i = x;
+    return v;
+}
+Value Value::of_uint(std::uint64_t x)
+{
+    Value v;
+    v.type = KC_TYPE_UINT64;
+    v.scalar.u = x;
+    return v;
+}
+Value Value::of_enum(std::uint32_t index)
+{
+    Value v;
+    v.type = KC_TYPE_ENUM;
+    v.scalar.i = index;
+    return v;
+}
+Value Value::of_string(std::string s)
+{
+    Value v;
+    v.type = KC_TYPE_STRING;
+    v.str = std::move(s);
+    return v;
+}
+Value Value::of_ints(std::vector<std::int64_t> x)
+{
+    Value v;
+    v.type = KC_TYPE_INT64_LIST;
+    v.ints = std::move(x);
+    return v;
+}
+Value Value::of_strings(std::vector<std::string> x)
+{
+    Value v;
+    v.type = KC_TYPE_STRING_LIST;
+    v.strs = std::move(x);
+    return v;
+}
+
+std::uint32_t Value::element_count() const
+{
+    switch (type) {
+    case KC_TYPE_STRING: return static_cast<std::uint32_t>(str.size());
+    case KC_TYPE_INT64_LIST: return static_cast<std::uint32_t>(ints.size());
+    case KC_TYPE_STRING_LIST: return static_cast<std::uint32_t>(strs.size());
+    default: return 1;
+    }
+}
+
+bool operator==(const Value& a, const Value& b)
+{
+    if (a.type != b.type)
+        return false;
+    switch (a.type) {
+    case KC_TYPE_STRING: return a.str == b.str;
+    case KC_TYPE_INT64_LIST: return a.ints == b.ints;
+    case KC_TYPE_STRING_LIST: return a.strs == b.strs;
+    default: return a.scalar.u == b.scalar.u;
+    }
+}
+
+std::optional<TunableDesc> TunableDesc::from_wire(const kc_tunable_desc& d)
+{
+    if (d.type == 0 || d.type >= KC_TYPE__COUNT)
+        return std::nullopt;
+    TunableDesc t;
+    t.index = d.index;
+    t.type = d.type;
+    t.flags = d.flags;
+    t.max_count = d.max_count;
+    t.min = d.min;
+    t.max = d.max;
+    t.name = field_string(d.name);
+    t.unit = field_string(d.unit);
+    t.help = field_string(d.help);
+    const std::string names = field_string(d.enum_names);
+    if (d.type == KC_TYPE_ENUM) {
+        std::size_t start = 0;
+        while (start <= names.size()) {
+            const std::size_t bar = names.find('|', start);
+            t.enum_names.push_back(names.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+            if (bar == std::string::npos)
+                break;
+            start = bar + 1;
+        }
+    }
+    t.def.type = d.type;
+    if (d.type == KC_TYPE_STRING)
+        t.def.str = field_string(d.def_string);
+    else if (!is_list_type(d.type))
+        t.def.scalar = d.def;
+    return t;
+}
+
+kc_tunable_desc TunableDesc::to_wire() const
+{
+    kc_tunable_desc d{};
+    d.index = index;
+    d.type = type;
+    d.flags = flags;
+    d.max_count = max_count;
+    d.min = min;
+    d.max = max;
+    d.def = def.scalar;
+    set_field_string(d.name, name);
+    set_field_string(d.unit, unit);
+    set_field_string(d.help, help);
+    std::string joined;
+    for (std::size_t i = 0; i < enum_names.size(); ++i)
+        joined += (i ? "|" : "") + enum_names[i];
+    set_field_string(d.enum_names, joined);
+    if (type == KC_TYPE_STRING)
+        set_field_string(d.def_string, def.str);
+    return d;
+}
+
+Bytes encode_payload(const Value& v)
+{
+    Bytes out;
+    switch (v.type) {
+    case KC_TYPE_STRING: put_bytes(out, v.str.data(), v.str.size()); break;
+    case KC_TYPE_INT64_LIST: put_bytes(out, v.ints.data(), v.ints.size() * sizeof(std::int64_t)); break;
+    case KC_TYPE_STRING_LIST:
+        for (const auto& s : v.strs)
+            put_bytes(out, s.c_str(), s.size() + 1);
+        break;
+    default: put_bytes(out, &v.scalar, sizeof v.scalar); break;
+    }
+    return out;
+}
+
+std::vector<Bytes> encode_set_chunks(std::uint32_t index, const Value& v, std::size_t max_len)
+{
+    std::vector<Bytes> chunks;
+    const std::size_t room = max_len > sizeof(kc_value_hdr) ? max_len - sizeof(kc_value_hdr) : 0;
+    auto emit = [&](std::uint32_t offset, std::uint32_t count, const void* data, std::size_t len) {
+        kc_value_hdr h{index, v.type, offset, count, v.element_count(), static_cast<std::uint32_t>(len)};
+        Bytes b = encode(h);
+        put_bytes(b, data, len);
+        chunks.push_back(std::move(b));
+    };
+    switch (v.type) {
+    case KC_TYPE_STRING: {
+        if (v.str.size() > room)
+            return {}; // strings are never split: the kext validates them whole
+        emit(0, static_cast<std::uint32_t>(v.str.size()), v.str.data(), v.str.size());
+        break;
+    }
+    case KC_TYPE_INT64_LIST: {
+        const std::size_t per = room / sizeof(std::int64_t);
+        if (per == 0)
+            return {};
+        std::size_t off = 0;
+        do {
+            const std::size_t n = std::min(per, v.ints.size() - off);
+            emit(static_cast<std::uint32_t>(off), static_cast<std::uint32_t>(n), v.ints.data() + off,
+                 n * sizeof(std::int64_t));
+            off += n;
+        } while (off < v.ints.size());
+        break;
+    }
+    case KC_TYPE_STRING_LIST: {
+        std::size_t off = 0;
+        do {
+            Bytes payload;
+            std::size_t n = 0;
+            while (off + n < v.strs.size() && payload.size() + v.strs[off + n].size() + 1 <= room) {
+                put_bytes(payload, v.strs[off + n].c_str(), v.strs[off + n].size() + 1);
+                ++n;
+            }
+            if (n == 0 && off < v.strs.size())
+                return {};
+            emit(static_cast<std::uint32_t>(off), static_cast<std::uint32_t>(n), payload.data(), payload.size());
+            off += n;
+        } while (off < v.strs.size());
+        break;
+    }
+    default: emit(0, 1, &v.scalar, sizeof v.scalar); break;
+    }
+    return chunks;
+}
+
+std::optional<ValueChunk> decode_value_chunk(ByteView in)
+{
+    auto h = decode<kc_value_hdr>(in, true);
+    if (!h || in.size() - sizeof(kc_value_hdr) != h->length)
+        return std::nullopt;
+    return ValueChunk{*h, in.subspan(sizeof(kc_value_hdr))};
+}
+
+bool append_chunk(Value& into, const ValueChunk& c)
+{
+    if (c.hdr.type != into.type)
+        return false;
+    const auto* p = c.payload.data();
+    switch (into.type) {
+    case KC_TYPE_STRING:
+        if (c.payload.size() != c.hdr.count)
+            return false;
+        into.str.append(reinterpret_cast<const char*>(p), c.payload.size());
+        return true;
+    case KC_TYPE_INT64_LIST: {
+        if (c.payload.size() != std::size_t{c.hdr.count} * sizeof(std::int64_t) || c.hdr.offset != into.ints.size())
+            return false;
+        const std::size_t old = into.ints.size();
+        into.ints.resize(old + c.hdr.count);
+        std::memcpy(into.ints.data() + old, p, c.payload.size());
+        return true;
+    }
+    case KC_TYPE_STRING_LIST: {
+        if (c.hdr.offset != into.strs.size())
+            return false;
+        std::size_t pos = 0;
+        for (std::uint32_t i = 0; i < c.hdr.count; ++i) {
+            const auto* start = reinterpret_cast<const char*>(p + pos);
+            const std::size_t n = strnlen(start, c.payload.size() - pos);
+            if (pos + n >= c.payload.size())
+                return false;
+            into.strs.emplace_back(start, n);
+            pos += n + 1;
+        }
+        return pos == c.payload.size();
+    }
+    default:
+        if (c.payload.size() != sizeof(kc_scalar) || c.hdr.count != 1)
+            return false;
+        std::memcpy(&into.scalar, p, sizeof(kc_scalar));
+        return true;
+    }
+}
+
+std::uint64_t config_hash(const std::vector<Value>& values)
+{
+    std::uint64_t h = KC_HASH_INIT;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const Bytes payload = encode_payload(values[i]);
+        h = kc_hash_value_begin(h, static_cast<std::uint32_t>(i), values[i].type,
+                                static_cast<std::uint32_t>(payload.size()));
+        h = kc_hash_bytes(h, payload.data(), payload.size());
+    }
+    return h;
+}
+
+std::optional<Event> decode_event(std::uint32_t code, ByteView payload)
+{
+    Event e;
+    e.code = code;
+    switch (code) {
+    case KC_EV_STARTED: {
+        auto s = decode<kc_ev_started>(payload, true);
+        if (!s)
+            return std::nullopt;
+        e.hdr = s->hdr;
+        e.generation = s->generation;
+        e.kext_version = field_string(s->kext_version);
+        return e;
+    }
+    case KC_EV_STOPPING: {
+        auto s = decode<kc_ev_stopping>(payload, true);
+        if (!s)
+            return std::nullopt;
+        e.hdr = s->hdr;
+        e.generation = s->generation;
+        return e;
+    }
+    case KC_EV_APPLIED: {
+        auto s = decode<kc_ev_applied>(payload, true);
+        if (!s)
+            return std::nullopt;
+        e.hdr = s->hdr;
+        e.generation = s->generation;
+        e.config_hash = s->config_hash;
+        e.changed = s->changed;
+        return e;
+    }
+    default: {
+        // Unknown codes from a newer kext still carry the common header.
+        auto h = decode<kc_event_hdr>(payload, true);
+        if (!h)
+            return std::nullopt;
+        e.hdr = *h;
+        return e;
+    }
+    }
+}
+
+} // namespace kextconf::proto
