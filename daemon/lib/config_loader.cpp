@@ -605,19 +605,20 @@ std::optional<std::string> read_config_file(const std::string& path, std::vector
 
 std::string suggest(std::string_view word, const std::vector<std::string>& candidates)
 {
-    constexpr std::size_t kMaxDistance = 3;
-    std::size_t best_score = kMaxDistance + 2; // distance, or kMaxDistance + 1 for a prefix match
+    // Scores are doubled distances; a prefix match ranks between distance 1 and 2.
+    constexpr std::size_t kMaxDistance = 3, kPrefixScore = 3, kNoMatch = 2 * kMaxDistance + 1;
+    std::size_t best_score = kNoMatch;
     std::string best;
     for (const std::string_view c : candidates) {
-        std::size_t score = best_score;
+        std::size_t score = kNoMatch;
         // The distance is at least the length gap; skip hopeless (and huge) pairs.
         if (std::max(word.size(), c.size()) - std::min(word.size(), c.size()) <= kMaxDistance && c.size() <= 4 * KC_NAME_MAX) {
             const std::size_t d = edit_distance(word, c);
             if (d <= kMaxDistance && d < word.size())
-                score = d;
+                score = 2 * d;
         }
-        if (score > kMaxDistance && std::min(word.size(), c.size()) >= 3 && (c.starts_with(word) || word.starts_with(c)))
-            score = kMaxDistance + 1;
+        if (std::min(word.size(), c.size()) >= 3 && (c.starts_with(word) || word.starts_with(c)))
+            score = std::min(score, kPrefixScore);
         if (score < best_score)
             best_score = score, best = std::string(c);
     }

@@ -1,0 +1,298 @@
+#include "daemon.hpp"
+
+#include "values.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <csignal>
+#include <unistd.h>
+
+namespace asio = boost::asio;
+
+namespace kextconf {
+
+namespace {
+// A stale generation means another writer committed between our read and our
+// commit; re-read and retry a few times before giving up until the next event.
+constexpr int kApplyAttempts = 3;
+
+std::string hex(std::uint64_t v)
+{
+    char buf[19];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+void log_diagnostics(const std::vector<Diagnostic>& errors)
+{
+    for (const auto& d : errors)
+        spdlog::error("{}", d.str());
+}
+} // namespace
+
+Daemon::Daemon(asio::io_context& io, DaemonOptions opts) : io_(io), opts_(std::move(opts)) {}
+
+bool Daemon::load_config(bool at_startup)
+{
+    std::vector<Diagnostic> errors;
+    auto text = read_config_file(opts_.config_path, errors);
+    std::optional<ConfigDocument> doc;
+    if (text)
+        doc = parse_config(*text, opts_.config_path, errors);
+    if (!doc || !errors.empty()) {
+        log_diagnostics(errors);
+        if (at_startup)
+            spdlog::error("{}: not applied; the kext was not touched", opts_.config_path);
+        else
+            spdlog::error("{}: reload refused; keeping the last good configuration", opts_.config_path);
+        return false;
+    }
+    config_ = std::move(doc);
+    return true;
+}
+
+void Daemon::try_apply(const char* why)
+{
+    if (!config_)
+        return;
+    const std::string& bundle = config_->kext;
+    KextError err;
+    auto kext = KextClient::connect(bundle, KextClient::Access::Admin, err);
+    if (!kext) {
+        if (err.ec == std::errc::no_such_file_or_directory) {
+            if (kext_state_ != KextState::Absent)
+                spdlog::info("kext {} is not loaded; waiting for it to register its control", bundle);
+            kext_state_ = KextState::Absent;
+        } else {
+            spdlog::error("{}", err.message);
+        }
+        return;
+    }
+    kext_state_ = KextState::Present;
+
+    if (vendor_code_ == 0 && !kext_events_->vendor_code(bundle, vendor_code_))
+        if (auto ec = kext_events_->set_filter(vendor_code_, KC_EVENT_CLASS, 0))
+            spdlog::warn("cannot subscribe to {} events: {}", bundle, ec.message());
+
+    std::vector<proto::TunableDesc> schema;
+    if (auto e = kext->describe(schema)) {
+        spdlog::error("{}: {}", bundle, e.message);
+        return;
+    }
+    std::vector<Diagnostic> errors;
+    auto validated = validate_config(*config_, schema, errors);
+    if (!validated || !errors.empty()) {
+        log_diagnostics(errors);
+        spdlog::error("{}: does not fit {} {} ({}); not applied", opts_.config_path, bundle,
+                      proto::field_string(kext->hello().kext_version), why);
+        return;
+    }
+    const std::vector<proto::Value> desired = desired_values(schema, validated->values);
+    const std::uint64_t expected_hash = proto::config_hash(desired);
+
+    for (int attempt = 1; attempt <= kApplyAttempts; ++attempt) {
+        kc_state st{};
+        if (auto e = kext->state(st)) {
+            spdlog::error("{}: {}", bundle, e.message);
+            return;
+        }
+        // First contact with this load of the kext: send everything. Later:
+        // only what differs from what the kext holds now.
+        const bool first_contact = st.load_id != load_id_;
+        if (first_contact)
+            last_seq_ = 0; // sequence numbers restart with each load
+        std::vector<std::pair<std::uint32_t, proto::Value>> changes;
+        std::string summary;
+        for (std::size_t i = 0; i < schema.size(); ++i) {
+            proto::Value current;
+            if (auto e = kext->get(schema[i], current)) {
+                spdlog::error("{}: {}", bundle, e.message);
+                return;
+            }
+            if (current == desired[i] && !first_contact)
+                continue;
+            changes.emplace_back(schema[i].index, desired[i]);
+            if (!(current == desired[i]))
+                summary += (summary.empty() ? "" : ", ") + schema[i].name + "=" + format_value(schema[i], desired[i]);
+        }
+        if (st.config_hash == expected_hash && (changes.empty() || summary.empty())) {
+            load_id_ = st.load_id;
+            applied_generation_ = st.generation;
+            applied_hash_ = st.config_hash;
+            spdlog::info("{} already matches {} (generation {}, hash {}; {})", bundle, opts_.config_path,
+                         st.generation, hex(st.config_hash), why);
+            return;
+        }
+        ApplyResult result;
+        if (auto e = kext->apply(st.generation, changes, result)) {
+            if (e.ec == std::errc::resource_unavailable_try_again && attempt < kApplyAttempts) {
+                spdlog::warn("{}: another writer committed first; re-reading and retrying", bundle);
+                continue;
+            }
+            spdlog::error("{}: apply failed, the kext keeps generation {}: {}", bundle, st.generation, e.message);
+            return;
+        }
+        // Verify by reading back what the kext now holds.
+        kc_state after{};
+        if (auto e = kext->state(after)) {
+            spdlog::error("{}: applied generation {} but could not read it back: {}", bundle, result.generation,
+                          e.message);
+            return;
+        }
+        if (after.generation != result.generation || after.config_hash != expected_hash) {
+            spdlog::error("{}: verification failed: kext reports generation {} hash {}, expected generation {} hash {}",
+                          bundle, after.generation, hex(after.config_hash), result.generation, hex(expected_hash));
+            return;
+        }
+        load_id_ = after.load_id;
+        applied_generation_ = after.generation;
+        applied_hash_ = after.config_hash;
+        spdlog::info("applied {} to {}: generation {}, hash {}, {} changed{}{} ({})", opts_.config_path, bundle,
+                     after.generation, hex(after.config_hash), result.changed, summary.empty() ? "" : ": ", summary,
+                     why);
+        return;
+    }
+}
+
+void Daemon::check_drift(const char* why)
+{
+    if (!config_)
+        return;
+    KextError err;
+    auto kext = KextClient::connect(config_->kext, KextClient::Access::Query, err);
+    kc_state st{};
+    if (!kext || kext->state(st))
+        return;
+    if (st.load_id == load_id_ && (st.generation != applied_generation_ || st.config_hash != applied_hash_))
+        spdlog::warn("{} drifted from {} ({}): generation {} hash {}, applied generation {} hash {}; the file's "
+                     "values return at the next reload (SIGHUP) or kext load",
+                     config_->kext, opts_.config_path, why, st.generation, hex(st.config_hash), applied_generation_,
+                     hex(applied_hash_));
+}
+
+void Daemon::on_ctl_event(const KernEvent& e)
+{
+    if (e.vendor != kKevVendorApple || e.kev_class != kKevSystemClass || e.subclass != kKevCtlSubclass)
+        return;
+    if (e.code == kKevCtlRegistered && kext_state_ != KextState::Present)
+        try_apply("kernel control registered");
+    else if (e.code == kKevCtlDeregistered && kext_state_ == KextState::Present && config_) {
+        KextError err;
+        if (!KextClient::connect(config_->kext, KextClient::Access::Query, err) &&
+            err.ec == std::errc::no_such_file_or_directory) {
+            spdlog::info("kext {} went away; waiting for it to come back", config_->kext);
+            kext_state_ = KextState::Absent;
+        }
+    }
+}
+
+void Daemon::on_kext_event(const KernEvent& e)
+{
+    auto ev = proto::decode_event(e.code, e.data);
+    if (!ev) {
+        spdlog::warn("malformed kext event code {} ({} bytes)", e.code, e.data.size());
+        return;
+    }
+    const bool same_load = ev->hdr.load_id == load_id_;
+    const bool gap = same_load && last_seq_ != 0 && ev->hdr.seq != last_seq_ + 1;
+    if (gap)
+        spdlog::warn("kext event sequence jumped from {} to {}: events were lost; re-reading state", last_seq_,
+                     ev->hdr.seq);
+    last_seq_ = ev->hdr.seq;
+    switch (ev->code) {
+    case KC_EV_STARTED:
+        spdlog::info("kext started (version {}, generation {})", ev->kext_version, ev->generation);
+        try_apply("kext started");
+        break;
+    case KC_EV_STOPPING:
+        spdlog::info("kext stopping (generation {})", ev->generation);
+        kext_state_ = KextState::Absent;
+        break;
+    case KC_EV_APPLIED:
+        if (same_load && ev->generation != applied_generation_)
+            check_drift("another writer committed");
+        break;
+    default: spdlog::debug("kext event {} (sequence {})", ev->code, ev->hdr.seq); break;
+    }
+    if (gap)
+        check_drift("event gap");
+}
+
+asio::awaitable<void> Daemon::watch_signals(asio::signal_set& signals)
+{
+    for (;;) {
+        boost::system::error_code ec;
+        const int sig = co_await signals.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec)
+            co_return;
+        if (sig == SIGHUP) {
+            spdlog::info("SIGHUP: reloading {}", opts_.config_path);
+            if (load_config(false))
+                try_apply("reload");
+            continue;
+        }
+        spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        io_.stop();
+        co_return;
+    }
+}
+
+asio::awaitable<void> Daemon::watch_events(EventSocket& sock, asio::posix::stream_descriptor& fd, bool kext_events)
+{
+    for (;;) {
+        boost::system::error_code ec;
+        co_await fd.async_wait(asio::posix::stream_descriptor::wait_read,
+                               asio::redirect_error(asio::use_awaitable, ec));
+        if (ec)
+            co_return;
+        std::error_code rec;
+        while (auto e = sock.read(rec))
+            kext_events ? on_kext_event(*e) : on_ctl_event(*e);
+        if (rec) {
+            spdlog::error("kernel event socket failed: {}; stopping", rec.message());
+            exit_status_ = 1;
+            io_.stop();
+            co_return;
+        }
+    }
+}
+
+int Daemon::run()
+{
+    // Installed first, so a SIGTERM during start-up is a clean stop too.
+    asio::signal_set signals(io_, SIGTERM, SIGINT, SIGHUP);
+    if (!load_config(true))
+        return 1;
+    std::error_code ec;
+    ctl_events_ = EventSocket::open(ec);
+    if (ctl_events_)
+        kext_events_ = EventSocket::open(ec);
+    if (!kext_events_) {
+        spdlog::error("cannot open a kernel event socket on {}: {}", kernel_link_description(), ec.message());
+        return 1;
+    }
+    if (auto e = ctl_events_->set_filter(kKevVendorApple, kKevSystemClass, kKevCtlSubclass)) {
+        spdlog::error("cannot subscribe to kernel control events: {}", e.message());
+        return 1;
+    }
+    ctl_events_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(ctl_events_->native_handle()));
+    kext_events_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(kext_events_->native_handle()));
+
+    spdlog::info("kextconfd starting: config {}, kext {}, via {}", opts_.config_path, config_->kext,
+                 kernel_link_description());
+    try_apply("startup");
+
+    asio::co_spawn(io_, watch_signals(signals), asio::detached);
+    asio::co_spawn(io_, watch_events(*ctl_events_, *ctl_events_fd_, false), asio::detached);
+    asio::co_spawn(io_, watch_events(*kext_events_, *kext_events_fd_, true), asio::detached);
+    io_.run();
+    return exit_status_;
+}
+
+} // namespace kextconf

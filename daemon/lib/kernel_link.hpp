@@ -1,0 +1,86 @@
+// The kernel link: the platform seam between user space and a kext. On macOS
+// it is PF_SYSTEM sockets (kernel_link_darwin.cpp); elsewhere it is kextsim's
+// client library (kernel_link_kextsim.cpp). Nothing else in user space knows
+// which one it runs on.
+//
+// Threading: each object is used by one thread at a time.
+#pragma once
+
+#include <kextconf/codec.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+
+namespace kextconf {
+
+// A connection to one kernel control ("<bundle-id>" or "<bundle-id>.query").
+class ControlSocket {
+public:
+    // Looks the control up by name and connects. Errors: ENOENT (no such
+    // control: the kext is not loaded), EPERM (privileged control, not root),
+    // ECONNREFUSED (kextsim only: no host running).
+    static std::unique_ptr<ControlSocket> connect(const std::string& name, std::error_code& ec);
+    ~ControlSocket();
+    ControlSocket(const ControlSocket&) = delete;
+    ControlSocket& operator=(const ControlSocket&) = delete;
+
+    std::error_code setopt(int opt, proto::ByteView value);
+    // getsockopt with `in` copied into a buffer of out_size bytes; `out`
+    // receives what the kext produced.
+    std::error_code getopt(int opt, proto::ByteView in, std::size_t out_size, proto::Bytes& out);
+
+    struct Impl;
+
+private:
+    explicit ControlSocket(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// A kern_event message.
+struct KernEvent {
+    std::uint32_t vendor = 0;
+    std::uint32_t kev_class = 0;
+    std::uint32_t subclass = 0;
+    std::uint32_t id = 0;
+    std::uint32_t code = 0;
+    proto::Bytes data;
+};
+
+// A SYSPROTO_EVENT socket.
+class EventSocket {
+public:
+    static std::unique_ptr<EventSocket> open(std::error_code& ec);
+    ~EventSocket();
+    EventSocket(const EventSocket&) = delete;
+    EventSocket& operator=(const EventSocket&) = delete;
+
+    std::error_code set_filter(std::uint32_t vendor, std::uint32_t kev_class, std::uint32_t subclass);
+    // SIOCGKEVVENDOR: ENOENT until the kext has created its vendor code.
+    std::error_code vendor_code(const std::string& vendor, std::uint32_t& code);
+    // Pollable descriptor: readable when an event is waiting.
+    int native_handle() const;
+    // Reads one event without blocking; nullopt when none is waiting (ec
+    // clear) or on error (ec set, e.g. the host went away).
+    std::optional<KernEvent> read(std::error_code& ec);
+
+    struct Impl;
+
+private:
+    explicit EventSocket(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// Apple's kern_event coordinates for kernel control (de)registration.
+inline constexpr std::uint32_t kKevVendorApple = 1;
+inline constexpr std::uint32_t kKevSystemClass = 3;
+inline constexpr std::uint32_t kKevCtlSubclass = 2;
+inline constexpr std::uint32_t kKevCtlRegistered = 1;
+inline constexpr std::uint32_t kKevCtlDeregistered = 2;
+
+// Where the link goes, for messages ("kextsim at /run/kextsim" or "the kernel").
+std::string kernel_link_description();
+
+} // namespace kextconf

@@ -1,0 +1,160 @@
+// Kernel link over PF_SYSTEM sockets (macOS): the real kernel control and
+// kernel event KPIs, as tcplognke's user tool and utun clients use them.
+#include "kernel_link.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <sys/ioctl.h>
+#include <sys/kern_control.h>
+#include <sys/kern_event.h>
+#include <sys/socket.h>
+#include <sys/sys_domain.h>
+#include <unistd.h>
+
+namespace kextconf {
+
+struct ControlSocket::Impl {
+    int fd = -1;
+    ~Impl()
+    {
+        if (fd >= 0)
+            ::close(fd);
+    }
+};
+
+struct EventSocket::Impl {
+    int fd = -1;
+    ~Impl()
+    {
+        if (fd >= 0)
+            ::close(fd);
+    }
+};
+
+namespace {
+std::error_code last_error()
+{
+    return {errno, std::generic_category()};
+}
+} // namespace
+
+std::string kernel_link_description()
+{
+    return "the kernel";
+}
+
+ControlSocket::ControlSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ControlSocket::~ControlSocket() = default;
+
+std::unique_ptr<ControlSocket> ControlSocket::connect(const std::string& name, std::error_code& ec)
+{
+    auto impl = std::make_unique<Impl>();
+    impl->fd = ::socket(PF_SYSTEM, SOCK_DGRAM, SYSPROTO_CONTROL);
+    if (impl->fd < 0) {
+        ec = last_error();
+        return nullptr;
+    }
+    ctl_info info{};
+    if (name.size() >= sizeof info.ctl_name) {
+        ec = std::make_error_code(std::errc::invalid_argument);
+        return nullptr;
+    }
+    std::memcpy(info.ctl_name, name.c_str(), name.size());
+    if (::ioctl(impl->fd, CTLIOCGINFO, &info) != 0) {
+        ec = last_error();
+        return nullptr;
+    }
+    sockaddr_ctl addr{};
+    addr.sc_len = sizeof addr;
+    addr.sc_family = AF_SYSTEM;
+    addr.ss_sysaddr = AF_SYS_CONTROL;
+    addr.sc_id = info.ctl_id;
+    addr.sc_unit = 0;
+    if (::connect(impl->fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ec = last_error();
+        return nullptr;
+    }
+    ec.clear();
+    return std::unique_ptr<ControlSocket>(new ControlSocket(std::move(impl)));
+}
+
+std::error_code ControlSocket::setopt(int opt, proto::ByteView value)
+{
+    if (::setsockopt(impl_->fd, SYSPROTO_CONTROL, opt, value.data(), static_cast<socklen_t>(value.size())) != 0)
+        return last_error();
+    return {};
+}
+
+std::error_code ControlSocket::getopt(int opt, proto::ByteView in, std::size_t out_size, proto::Bytes& out)
+{
+    out.assign(std::max(out_size, in.size()), 0);
+    std::copy(in.begin(), in.end(), out.begin());
+    socklen_t len = static_cast<socklen_t>(out.size());
+    if (::getsockopt(impl_->fd, SYSPROTO_CONTROL, opt, out.empty() ? nullptr : out.data(), &len) != 0)
+        return last_error();
+    out.resize(std::min<std::size_t>(len, out.size()));
+    return {};
+}
+
+EventSocket::EventSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EventSocket::~EventSocket() = default;
+
+std::unique_ptr<EventSocket> EventSocket::open(std::error_code& ec)
+{
+    auto impl = std::make_unique<Impl>();
+    impl->fd = ::socket(PF_SYSTEM, SOCK_RAW, SYSPROTO_EVENT);
+    if (impl->fd < 0) {
+        ec = last_error();
+        return nullptr;
+    }
+    ec.clear();
+    return std::unique_ptr<EventSocket>(new EventSocket(std::move(impl)));
+}
+
+std::error_code EventSocket::set_filter(std::uint32_t vendor, std::uint32_t kev_class, std::uint32_t subclass)
+{
+    kev_request req{vendor, kev_class, subclass};
+    if (::ioctl(impl_->fd, SIOCSKEVFILT, &req) != 0)
+        return last_error();
+    return {};
+}
+
+std::error_code EventSocket::vendor_code(const std::string& vendor, std::uint32_t& code)
+{
+    kev_vendor_code kv{};
+    if (vendor.size() >= sizeof kv.vendor_string)
+        return std::make_error_code(std::errc::invalid_argument);
+    std::memcpy(kv.vendor_string, vendor.c_str(), vendor.size());
+    if (::ioctl(impl_->fd, SIOCGKEVVENDOR, &kv) != 0)
+        return last_error();
+    code = kv.vendor_code;
+    return {};
+}
+
+int EventSocket::native_handle() const
+{
+    return impl_->fd;
+}
+
+std::optional<KernEvent> EventSocket::read(std::error_code& ec)
+{
+    ec.clear();
+    std::uint8_t buf[1024];
+    const ssize_t n = ::recv(impl_->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            ec = last_error();
+        return std::nullopt;
+    }
+    if (static_cast<std::size_t>(n) < KEV_MSG_HEADER_SIZE)
+        return std::nullopt;
+    kern_event_msg h{};
+    std::memcpy(&h, buf, KEV_MSG_HEADER_SIZE);
+    KernEvent e{h.vendor_code, h.kev_class, h.kev_subclass, h.id, h.event_code, {}};
+    const std::size_t total = std::min<std::size_t>(h.total_size, static_cast<std::size_t>(n));
+    if (total > KEV_MSG_HEADER_SIZE)
+        e.data.assign(buf + KEV_MSG_HEADER_SIZE, buf + total);
+    return e;
+}
+
+} // namespace kextconf

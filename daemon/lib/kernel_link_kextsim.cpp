@@ -1,0 +1,148 @@
+// Kernel link over kextsim (Linux and other hosts without PF_SYSTEM).
+#include "kernel_link.hpp"
+
+#include <kextsim/client.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <sys/socket.h>
+
+namespace kextconf {
+
+struct ControlSocket::Impl {
+    std::unique_ptr<kextsim::SystemSocket> sock;
+};
+
+struct EventSocket::Impl {
+    std::unique_ptr<kextsim::SystemSocket> sock;
+};
+
+namespace {
+std::error_code last_error()
+{
+    return {errno, std::generic_category()};
+}
+constexpr int kSockDgram = 2;
+constexpr int kSockRaw = 3;
+} // namespace
+
+std::string kernel_link_description()
+{
+    return "kextsim at " + kextsim::runtime_root();
+}
+
+ControlSocket::ControlSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ControlSocket::~ControlSocket() = default;
+
+std::unique_ptr<ControlSocket> ControlSocket::connect(const std::string& name, std::error_code& ec)
+{
+    auto impl = std::make_unique<Impl>();
+    impl->sock = kextsim::SystemSocket::open(kSockDgram, kextsim::kSysprotoControl);
+    if (!impl->sock) {
+        ec = last_error();
+        return nullptr;
+    }
+    kextsim::ctl_info info{};
+    if (name.size() >= sizeof info.ctl_name) {
+        ec = std::make_error_code(std::errc::invalid_argument);
+        return nullptr;
+    }
+    std::memcpy(info.ctl_name, name.c_str(), name.size());
+    if (impl->sock->ioctl(kextsim::kCtlIocGInfo, &info) != 0) {
+        ec = last_error();
+        return nullptr;
+    }
+    kextsim::sockaddr_ctl addr{};
+    addr.sc_len = sizeof addr;
+    addr.sc_family = kextsim::kPfSystem;
+    addr.ss_sysaddr = kextsim::kAfSysControl;
+    addr.sc_id = info.ctl_id;
+    addr.sc_unit = 0;
+    if (impl->sock->connect(&addr, sizeof addr) != 0) {
+        ec = last_error();
+        return nullptr;
+    }
+    ec.clear();
+    return std::unique_ptr<ControlSocket>(new ControlSocket(std::move(impl)));
+}
+
+std::error_code ControlSocket::setopt(int opt, proto::ByteView value)
+{
+    if (impl_->sock->setsockopt(kextsim::kSysprotoControl, opt, value.data(), value.size()) != 0)
+        return last_error();
+    return {};
+}
+
+std::error_code ControlSocket::getopt(int opt, proto::ByteView in, std::size_t out_size, proto::Bytes& out)
+{
+    out.assign(std::max(out_size, in.size()), 0);
+    std::copy(in.begin(), in.end(), out.begin());
+    std::size_t len = out.size();
+    if (impl_->sock->getsockopt(kextsim::kSysprotoControl, opt, out.empty() ? nullptr : out.data(), &len) != 0)
+        return last_error();
+    out.resize(std::min(len, out.size()));
+    return {};
+}
+
+EventSocket::EventSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EventSocket::~EventSocket() = default;
+
+std::unique_ptr<EventSocket> EventSocket::open(std::error_code& ec)
+{
+    auto impl = std::make_unique<Impl>();
+    impl->sock = kextsim::SystemSocket::open(kSockRaw, kextsim::kSysprotoEvent);
+    if (!impl->sock) {
+        ec = last_error();
+        return nullptr;
+    }
+    ec.clear();
+    return std::unique_ptr<EventSocket>(new EventSocket(std::move(impl)));
+}
+
+std::error_code EventSocket::set_filter(std::uint32_t vendor, std::uint32_t kev_class, std::uint32_t subclass)
+{
+    kextsim::kev_request req{vendor, kev_class, subclass};
+    if (impl_->sock->ioctl(kextsim::kSiocSKevFilt, &req) != 0)
+        return last_error();
+    return {};
+}
+
+std::error_code EventSocket::vendor_code(const std::string& vendor, std::uint32_t& code)
+{
+    kextsim::kev_vendor_code kv{};
+    if (vendor.size() >= sizeof kv.vendor_string)
+        return std::make_error_code(std::errc::invalid_argument);
+    std::memcpy(kv.vendor_string, vendor.c_str(), vendor.size());
+    if (impl_->sock->ioctl(kextsim::kSiocGKevVendor, &kv) != 0)
+        return last_error();
+    code = kv.vendor_code;
+    return {};
+}
+
+int EventSocket::native_handle() const
+{
+    return impl_->sock->readable_fd();
+}
+
+std::optional<KernEvent> EventSocket::read(std::error_code& ec)
+{
+    ec.clear();
+    std::uint8_t buf[1024];
+    const ssize_t n = impl_->sock->recv(buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            ec = last_error();
+        return std::nullopt;
+    }
+    kextsim::kern_event_msg_header h{};
+    if (static_cast<std::size_t>(n) < sizeof h)
+        return std::nullopt; // malformed record: skip it
+    std::memcpy(&h, buf, sizeof h);
+    KernEvent e{h.vendor_code, h.kev_class, h.kev_subclass, h.id, h.event_code, {}};
+    const std::size_t total = std::min<std::size_t>(h.total_size, static_cast<std::size_t>(n));
+    if (total > sizeof h)
+        e.data.assign(buf + sizeof h, buf + total);
+    return e;
+}
+
+} // namespace kextconf

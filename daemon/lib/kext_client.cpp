@@ -1,0 +1,157 @@
+#include "kext_client.hpp"
+
+#include <cerrno>
+
+namespace kextconf {
+
+namespace {
+bool is(std::error_code ec, int e)
+{
+    return ec.category() == std::generic_category() && ec.value() == e;
+}
+} // namespace
+
+std::string describe_connect_error(const std::string& control, std::error_code ec)
+{
+    if (is(ec, ENOENT))
+        return "kernel control " + control + " does not exist: the kext is not loaded (kextconfctl kext load)";
+    if (is(ec, EPERM) || is(ec, EACCES))
+        return "kernel control " + control + " is privileged: run as root";
+    if (is(ec, ECONNREFUSED))
+        return "cannot reach " + kernel_link_description() + ": is it running? (kextsim boot)";
+    return "cannot connect to kernel control " + control + ": " + ec.message();
+}
+
+KextClient::KextClient(std::unique_ptr<ControlSocket> sock, std::string bundle_id)
+    : sock_(std::move(sock)), bundle_id_(std::move(bundle_id))
+{
+}
+
+std::unique_ptr<KextClient> KextClient::connect(const std::string& bundle_id, Access access, KextError& err)
+{
+    const std::string name = access == Access::Admin ? bundle_id : bundle_id + KC_QUERY_SUFFIX;
+    std::error_code ec;
+    auto sock = ControlSocket::connect(name, ec);
+    if (!sock) {
+        err = {ec, describe_connect_error(name, ec)};
+        return nullptr;
+    }
+    std::unique_ptr<KextClient> c(new KextClient(std::move(sock), bundle_id));
+    kc_hello_req req{KC_PROTO_VERSION, 0};
+    proto::Bytes out;
+    if (auto e = c->sock_->getopt(KC_OPT_HELLO, proto::encode(req), sizeof(kc_hello_reply), out)) {
+        err = {e, "hello to " + name + " failed: " + e.message()};
+        return nullptr;
+    }
+    auto hello = proto::decode<kc_hello_reply>(out, true);
+    if (!hello) {
+        err = {std::make_error_code(std::errc::protocol_error), name + " answered hello with " +
+                                                                    std::to_string(out.size()) + " bytes"};
+        return nullptr;
+    }
+    if (hello->proto_version < KC_PROTO_MIN_VERSION || hello->min_proto_version > KC_PROTO_VERSION) {
+        err = {std::make_error_code(std::errc::protocol_not_supported),
+               "protocol mismatch: " + name + " speaks versions " + std::to_string(hello->min_proto_version) + ".." +
+                   std::to_string(hello->proto_version) + ", this tool speaks " +
+                   std::to_string(KC_PROTO_MIN_VERSION) + ".." + std::to_string(KC_PROTO_VERSION) +
+                   " (update kextconf or the kext)"};
+        return nullptr;
+    }
+    c->hello_ = *hello;
+    err = {};
+    return c;
+}
+
+KextError KextClient::explain(std::error_code ec, const char* what)
+{
+    std::string msg = std::string(what) + ": " + ec.message();
+    proto::Bytes out;
+    if (!sock_->getopt(KC_OPT_LAST_ERROR, {}, sizeof(kc_error_detail), out)) {
+        if (auto d = proto::decode<kc_error_detail>(out); d && d->reason != KC_R_NONE) {
+            msg += " (" + std::string(proto::reason_text(d->reason));
+            if (d->index != UINT32_MAX)
+                msg += ", tunable #" + std::to_string(d->index);
+            msg += ")";
+        }
+    }
+    return {ec, msg};
+}
+
+KextError KextClient::describe(std::vector<proto::TunableDesc>& out)
+{
+    out.clear();
+    for (std::uint32_t i = 0; i < hello_.tunable_count; ++i) {
+        proto::Bytes buf;
+        const kc_describe_req req{i, 0};
+        auto ec = sock_->getopt(KC_OPT_DESCRIBE, proto::encode(req), sizeof(kc_tunable_desc), buf);
+        if (ec == std::errc::no_such_file_or_directory)
+            continue; // hidden from this control
+        if (ec)
+            return explain(ec, "describe");
+        auto wire = proto::decode<kc_tunable_desc>(buf);
+        auto desc = wire ? proto::TunableDesc::from_wire(*wire) : std::nullopt;
+        if (!desc)
+            return {std::make_error_code(std::errc::protocol_error),
+                    "describe: malformed descriptor for tunable #" + std::to_string(i)};
+        out.push_back(std::move(*desc));
+    }
+    return {};
+}
+
+KextError KextClient::get(const proto::TunableDesc& desc, proto::Value& out)
+{
+    out = proto::Value{};
+    out.type = desc.type;
+    proto::Bytes buf;
+    const kc_get_req req{desc.index, 0};
+    if (auto ec = sock_->getopt(KC_OPT_GET, proto::encode(req), KC_OPT_MAX_LEN, buf))
+        return explain(ec, ("get " + desc.name).c_str());
+    auto chunk = proto::decode_value_chunk(buf);
+    if (!chunk || chunk->hdr.index != desc.index || !proto::append_chunk(out, *chunk))
+        return {std::make_error_code(std::errc::protocol_error), "get " + desc.name + ": malformed value"};
+    return {};
+}
+
+KextError KextClient::state(kc_state& out)
+{
+    proto::Bytes buf;
+    if (auto ec = sock_->getopt(KC_OPT_STATE, {}, sizeof(kc_state), buf))
+        return explain(ec, "state");
+    auto s = proto::decode<kc_state>(buf);
+    if (!s)
+        return {std::make_error_code(std::errc::protocol_error), "state: malformed reply"};
+    out = *s;
+    return {};
+}
+
+KextError KextClient::apply(std::uint64_t expected_generation,
+                            const std::vector<std::pair<std::uint32_t, proto::Value>>& values, ApplyResult& result)
+{
+    const kc_txn_begin begin{expected_generation};
+    if (auto ec = sock_->setopt(KC_OPT_TXN_BEGIN, proto::encode(begin)))
+        return explain(ec, "begin transaction");
+    auto abort_with = [&](KextError e) {
+        sock_->setopt(KC_OPT_TXN_ABORT, {});
+        return e;
+    };
+    const std::size_t max_len = std::min<std::size_t>(hello_.max_option_len, KC_OPT_MAX_LEN);
+    for (const auto& [index, value] : values) {
+        const auto chunks = proto::encode_set_chunks(index, value, max_len);
+        if (chunks.empty())
+            return abort_with({std::make_error_code(std::errc::message_size),
+                               "value of tunable #" + std::to_string(index) + " does not fit in one option"});
+        for (const auto& chunk : chunks)
+            if (auto ec = sock_->setopt(KC_OPT_TXN_SET, chunk))
+                return abort_with(explain(ec, "set"));
+    }
+    proto::Bytes out;
+    if (auto ec = sock_->getopt(KC_OPT_TXN_COMMIT, {}, sizeof(kc_commit_reply), out))
+        return explain(ec, "commit"); // a failed commit already ended the transaction
+    auto reply = proto::decode<kc_commit_reply>(out);
+    if (!reply)
+        return {std::make_error_code(std::errc::protocol_error), "commit: malformed reply"};
+    result = {reply->generation, reply->config_hash, reply->changed};
+    return {};
+}
+
+} // namespace kextconf
