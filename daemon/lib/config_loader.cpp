@@ -35,7 +35,7 @@ std::string quote_json(std::string_view s)
 
 std::string describe(const json& v)
 {
-    return v.is_string() ? quote_json(v.get_ref<const std::string&>())
+    return v.is_string()   ? quote_json(v.get_ref<const std::string&>())
            : v.is_object() ? "an object"
            : v.is_array()  ? "an array"
                            : v.dump();
@@ -63,8 +63,9 @@ public:
     // Appends to `out`; true if there was anything to report.
     bool flush(std::vector<Diagnostic>& out)
     {
-        std::stable_sort(items_.begin(), items_.end(),
-                         [](const auto& a, const auto& b) { return std::pair(a.line, a.col) < std::pair(b.line, b.col); });
+        std::stable_sort(items_.begin(), items_.end(), [](const auto& a, const auto& b) {
+            return std::pair(a.line, a.col) < std::pair(b.line, b.col);
+        });
         const bool any = !items_.empty();
         std::move(items_.begin(), items_.end(), std::back_inserter(out));
         if (dropped_ > 0)
@@ -271,10 +272,11 @@ void check_top_level(json& root, ConfigDocument& doc, DiagnosticSink& sink)
         json& v = it.value();
         const std::string ptr = "/" + pointer_token(key);
         if (key == "kext" && (!v.is_string() || v.get_ref<const std::string&>().empty()))
-            sink.add(doc.value_pos(ptr), "\"kext\" must be the kext's bundle id (a non-empty string), got " + describe(v));
+            sink.add(doc.value_pos(ptr),
+                     "\"kext\" must be the kext's bundle id (a non-empty string), got " + describe(v));
         else if (key == "kext" && v.get_ref<const std::string&>().size() >= KC_BUNDLE_ID_MAX)
-            sink.add(doc.value_pos(ptr), "\"kext\" is longer than a bundle id may be (" +
-                                             std::to_string(KC_BUNDLE_ID_MAX - 1) + " bytes)");
+            sink.add(doc.value_pos(ptr),
+                     "\"kext\" is longer than a bundle id may be (" + std::to_string(KC_BUNDLE_ID_MAX - 1) + " bytes)");
         else if (key == "kext")
             doc.kext = v.get<std::string>();
         else if (key == "tunables" && !v.is_object())
@@ -282,7 +284,8 @@ void check_top_level(json& root, ConfigDocument& doc, DiagnosticSink& sink)
         else if (key == "tunables")
             doc.tunables = std::move(v);
         else if (key != "$schema" && !key.starts_with("x-"))
-            sink.add(doc.key_pos(ptr), "unknown top-level key " + quote_json(key) + hint(suggest(key, {"kext", "tunables"})) +
+            sink.add(doc.key_pos(ptr), "unknown top-level key " + quote_json(key) +
+                                           hint(suggest(key, {"kext", "tunables"})) +
                                            " (keys starting with \"x-\" are ignored)");
     }
     for (const char* required : {"kext", "tunables"})
@@ -329,7 +332,8 @@ private:
     {
         const std::string at = element < 0 ? ptr_ : ptr_ + "/" + std::to_string(element);
         const std::string where = element < 0 ? "" : "[" + std::to_string(element) + "]";
-        sink_.add(sink_.full() ? SourcePos{} : doc_.value_pos(at), "tunable " + quote_json(d_.name) + where + ": " + what);
+        sink_.add(sink_.full() ? SourcePos{} : doc_.value_pos(at),
+                  "tunable " + quote_json(d_.name) + where + ": " + what);
         return std::nullopt;
     }
 
@@ -371,7 +375,8 @@ private:
         const auto& s = v.get_ref<const std::string&>();
         const auto it = std::find(d_.enum_names.begin(), d_.enum_names.end(), s);
         if (it == d_.enum_names.end())
-            return fail(-1, quote_json(s) + " is not one of " + allowed + hint(sink_.full() ? "" : suggest(s, d_.enum_names)));
+            return fail(-1, quote_json(s) + " is not one of " + allowed +
+                                hint(sink_.full() ? "" : suggest(s, d_.enum_names)));
         return proto::Value::of_enum(static_cast<std::uint32_t>(it - d_.enum_names.begin()));
     }
 
@@ -392,7 +397,8 @@ private:
     {
         const bool ints = d_.type == KC_TYPE_INT64_LIST;
         if (!v.is_array())
-            return fail(-1, std::string("expected an array of ") + (ints ? "integers" : "strings") + ", got " + describe(v));
+            return fail(-1, std::string("expected an array of ") + (ints ? "integers" : "strings") + ", got " +
+                                describe(v));
         bool ok = v.size() <= d_.max_count;
         if (!ok)
             fail(-1, "list has " + std::to_string(v.size()) + " entries, more than the maximum of " +
@@ -551,8 +557,8 @@ std::optional<ValidatedConfig> validate_config(const ConfigDocument& doc, const 
         const std::string ptr = "/tunables/" + pointer_token(it.key());
         const auto found = by_name.find(it.key());
         if (found == by_name.end())
-            sink.add(doc.key_pos(ptr), "unknown tunable " + quote_json(it.key()) +
-                                           hint(sink.full() ? "" : suggest(it.key(), names)));
+            sink.add(doc.key_pos(ptr),
+                     "unknown tunable " + quote_json(it.key()) + hint(sink.full() ? "" : suggest(it.key(), names)));
         else if (auto value = ValueChecker(doc, sink, *found->second, ptr).check(it.value()))
             out.values.emplace_back(found->second->index, std::move(*value));
     }
@@ -582,10 +588,13 @@ std::optional<std::string> read_config_file(const std::string& path, std::vector
         return fail("cannot stat: " + why(errno));
     if (!S_ISREG(st.st_mode))
         return fail(std::string("not a regular file (") +
-                    (S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" : "a device or socket") + ")");
+                    (S_ISDIR(st.st_mode)    ? "a directory"
+                     : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                            : "a device or socket") +
+                    ")");
     if (static_cast<std::uint64_t>(st.st_size) > kMaxConfigBytes)
-        return fail("is " + std::to_string(st.st_size) + " bytes, over the limit of " + std::to_string(kMaxConfigBytes) +
-                    " bytes");
+        return fail("is " + std::to_string(st.st_size) + " bytes, over the limit of " +
+                    std::to_string(kMaxConfigBytes) + " bytes");
     std::string text;
     text.reserve(static_cast<std::size_t>(st.st_size));
     char buf[64 * 1024];
@@ -612,7 +621,8 @@ std::string suggest(std::string_view word, const std::vector<std::string>& candi
     for (const std::string_view c : candidates) {
         std::size_t score = kNoMatch;
         // The distance is at least the length gap; skip hopeless (and huge) pairs.
-        if (std::max(word.size(), c.size()) - std::min(word.size(), c.size()) <= kMaxDistance && c.size() <= 4 * KC_NAME_MAX) {
+        if (std::max(word.size(), c.size()) - std::min(word.size(), c.size()) <= kMaxDistance &&
+            c.size() <= 4 * KC_NAME_MAX) {
             const std::size_t d = edit_distance(word, c);
             if (d <= kMaxDistance && d < word.size())
                 score = 2 * d;

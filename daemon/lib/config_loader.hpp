@@ -90,8 +90,8 @@ private:
         std::int32_t container = -1; // index into containers_, -1 for scalars
     };
     struct Container {
-        std::vector<NodeId> items;                             // arrays, by index
-        std::vector<std::pair<std::string, NodeId>> members;   // objects, sorted by key once finished
+        std::vector<NodeId> items;                           // arrays, by index
+        std::vector<std::pair<std::string, NodeId>> members; // objects, sorted by key once finished
     };
 
     std::optional<NodeId> find(std::string_view pointer) const;
@@ -102,10 +102,10 @@ private:
 
 // A syntactically valid configuration with the right top-level shape.
 struct ConfigDocument {
-    std::string file;           // as given to parse_config, for diagnostics
-    std::string kext;           // "kext": the bundle id of the kext to configure
-    nlohmann::json tunables;    // "tunables": an object, name -> value
-    SourceMap positions;        // pointers are into the whole file, e.g. "/tunables/max_clients"
+    std::string file;        // as given to parse_config, for diagnostics
+    std::string kext;        // "kext": the bundle id of the kext to configure
+    nlohmann::json tunables; // "tunables": an object, name -> value
+    SourceMap positions;     // pointers are into the whole file, e.g. "/tunables/max_clients"
 
     // Position of the value (key) at `pointer`, or line 0 if there is none.
     SourcePos value_pos(std::string_view pointer) const { return positions.value_pos(pointer).value_or(SourcePos{}); }

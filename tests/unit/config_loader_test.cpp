@@ -113,7 +113,8 @@ SourcePos find_pos(std::string_view text, std::string_view needle, int nth = 0)
         at = text.find(needle, at + 1);
     EXPECT_NE(at, std::string_view::npos) << needle;
     const std::size_t nl = text.rfind('\n', at == 0 ? 0 : at - 1);
-    const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+    const int line =
+        1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
     const auto col = static_cast<int>(nl == std::string_view::npos || at == 0 ? at + 1 : at - nl);
     return {line, col};
 }
@@ -174,8 +175,9 @@ TEST(ParseConfigTest, SyntaxErrorLineAndColumn)
     std::vector<Diagnostic> errors;
     EXPECT_FALSE(parse("{\n  \"a\": 1,\n  \"b\": ]\n}", errors));
     ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].str(),
-              "kextconf.json:3:8: error: syntax error while parsing value - unexpected ']'; expected '[', '{', or a literal");
+    EXPECT_EQ(
+        errors[0].str(),
+        "kextconf.json:3:8: error: syntax error while parsing value - unexpected ']'; expected '[', '{', or a literal");
 }
 
 TEST(ParseConfigTest, TrailingComma)
@@ -370,8 +372,8 @@ TEST(ParseConfigTest, DeepNestingRejectedWithoutCrash)
 
     // The root object is level 1: 63 more levels are fine, 64 are not.
     auto nested = [](int levels) {
-        return "{\"kext\": \"a\", \"tunables\": {}, \"x-deep\": " + std::string(levels, '[') + std::string(levels, ']') +
-               "}";
+        return "{\"kext\": \"a\", \"tunables\": {}, \"x-deep\": " + std::string(levels, '[') +
+               std::string(levels, ']') + "}";
     };
     errors.clear();
     EXPECT_TRUE(parse(nested(kMaxNestingDepth - 1), errors));
@@ -387,7 +389,8 @@ TEST(ParseConfigTest, OversizedInputRejected)
     const std::string text(kMaxConfigBytes + 1, ' ');
     EXPECT_FALSE(parse(text, errors));
     ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].str(), "kextconf.json: error: configuration is 16777217 bytes, over the limit of 16777216 bytes");
+    EXPECT_EQ(errors[0].str(),
+              "kextconf.json: error: configuration is 16777217 bytes, over the limit of 16777216 bytes");
 }
 
 TEST(ParseConfigTest, ErrorFloodIsCapped)
@@ -418,9 +421,12 @@ TEST(ValidateConfigTest, Int64)
     EXPECT_EQ(only_error(R"({"offset": -101})"), R"(tunable "offset": -101 is out of range [-100, 100])");
     EXPECT_EQ(only_error(R"({"max_clients": 18446744073709551615})"),
               R"(tunable "max_clients": 18446744073709551615 is out of range [1, 1024])");
-    EXPECT_EQ(only_error(R"({"max_clients": 1.5})"), R"(tunable "max_clients": expected an integer in [1, 1024], got 1.5)");
-    EXPECT_EQ(only_error(R"({"max_clients": 2.0})"), R"(tunable "max_clients": expected an integer in [1, 1024], got 2.0)");
-    EXPECT_EQ(only_error(R"({"max_clients": "5"})"), R"(tunable "max_clients": expected an integer in [1, 1024], got "5")");
+    EXPECT_EQ(only_error(R"({"max_clients": 1.5})"),
+              R"(tunable "max_clients": expected an integer in [1, 1024], got 1.5)");
+    EXPECT_EQ(only_error(R"({"max_clients": 2.0})"),
+              R"(tunable "max_clients": expected an integer in [1, 1024], got 2.0)");
+    EXPECT_EQ(only_error(R"({"max_clients": "5"})"),
+              R"(tunable "max_clients": expected an integer in [1, 1024], got "5")");
     EXPECT_EQ(only_value(R"({"boot_only": 10})"), Value::of_int(10)); // KC_TF_LOAD_ONLY is accepted
 }
 
@@ -433,8 +439,9 @@ TEST(ValidateConfigTest, Uint64)
     EXPECT_EQ(only_error(R"({"buffer_bytes": 100})"), R"(tunable "buffer_bytes": 100 is out of range [4096, 1048576])");
     EXPECT_EQ(only_error(R"({"buffer_bytes": 8e3})"),
               R"(tunable "buffer_bytes": expected an unsigned integer in [4096, 1048576], got 8000.0)");
-    EXPECT_EQ(only_error(R"({"huge": 18446744073709551616})"),
-              R"(tunable "huge": expected an unsigned integer in [0, 18446744073709551615], got 1.8446744073709552e+19)");
+    EXPECT_EQ(
+        only_error(R"({"huge": 18446744073709551616})"),
+        R"(tunable "huge": expected an unsigned integer in [0, 18446744073709551615], got 1.8446744073709552e+19)");
 }
 
 TEST(ValidateConfigTest, Enum)
@@ -462,7 +469,8 @@ TEST(ValidateConfigTest, Int64List)
 {
     EXPECT_EQ(only_value(R"({"ports": [1, 2, 3, 65535]})"), Value::of_ints({1, 2, 3, 65535}));
     EXPECT_EQ(only_value(R"({"ports": []})"), Value::of_ints({}));
-    EXPECT_EQ(only_error(R"({"ports": [1, 2, 3, 4, 5]})"), R"(tunable "ports": list has 5 entries, more than the maximum of 4)");
+    EXPECT_EQ(only_error(R"({"ports": [1, 2, 3, 4, 5]})"),
+              R"(tunable "ports": list has 5 entries, more than the maximum of 4)");
     EXPECT_EQ(only_error(R"({"ports": {"a": 1}})"), R"(tunable "ports": expected an array of integers, got an object)");
 
     std::vector<Diagnostic> errors;
@@ -477,9 +485,11 @@ TEST(ValidateConfigTest, Int64List)
 TEST(ValidateConfigTest, StringList)
 {
     EXPECT_EQ(only_value(R"({"allow": ["x", "", "z"]})"), Value::of_strings({"x", "", "z"}));
-    EXPECT_EQ(only_error(R"({"allow": ["a", "b", "c", "d"]})"), R"(tunable "allow": list has 4 entries, more than the maximum of 3)");
+    EXPECT_EQ(only_error(R"({"allow": ["a", "b", "c", "d"]})"),
+              R"(tunable "allow": list has 4 entries, more than the maximum of 3)");
     EXPECT_EQ(only_error(R"({"allow": ["a", 1]})"), R"(tunable "allow"[1]: expected a string, got 1)");
-    EXPECT_EQ(only_error(R"({"allow": ["a\u0000"]})"), R"(tunable "allow"[0]: string contains a NUL character (\u0000))");
+    EXPECT_EQ(only_error(R"({"allow": ["a\u0000"]})"),
+              R"(tunable "allow"[0]: string contains a NUL character (\u0000))");
     EXPECT_EQ(only_error(R"({"allow": "a"})"), R"(tunable "allow": expected an array of strings, got "a")");
     // An element must fit one kext option with its NUL.
     EXPECT_NE(only_error("{\"allow\": [\"" + std::string(KC_OPT_MAX_LEN, 'a') + "\"]}").find("longer than the maximum"),

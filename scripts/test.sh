@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds and runs every test: the dev build, the whole suite again under
+# ASan+UBSan, the integration (concurrency) tests under TSan, and the fuzz
+# stage (corpus replay + bounded fuzzing). Installs missing apt packages first.
+#
+#   scripts/test.sh           everything (what CI runs)
+#   scripts/test.sh --quick   dev build and tests only (the inner loop)
+#
+# Ends with a line "N passed, N failed" summed over all stages; the exit
+# status is non-zero if any build or test failed.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here" || exit 1
+mkdir -p build/logs
+quick=0
+case "${1:-}" in
+  --quick) quick=1 ;;
+  "") ;;
+  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "test.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+esac
+
+scripts/deps.sh || exit 1
+
+passed=0
+failed=0
+status=0
+start_all=$(date +%s)
+
+# stage NAME PRESET [ctest args...]
+stage() {
+  local name=$1 preset=$2
+  shift 2
+  local t0
+  t0=$(date +%s)
+  echo "==> [$name] configure + build (preset $preset)"
+  if ! cmake --preset "$preset" >"build/logs/$preset.log" 2>&1; then
+    cat "build/logs/$preset.log"; echo "==> [$name] configure FAILED"; status=1; failed=$((failed + 1)); return
+  fi
+  local targets=()
+  [ "$preset" = fuzz ] && targets=(--target fuzz_config fuzz_codec)
+  if ! cmake --build "build/$preset" "${targets[@]}" >>"build/logs/$preset.log" 2>&1; then
+    grep -E "error|FAILED" "build/logs/$preset.log" | head -40; echo "==> [$name] build FAILED"
+    status=1; failed=$((failed + 1)); return
+  fi
+  echo "==> [$name] tests"
+  local out
+  out=$(ctest --preset "$preset" "$@" 2>&1)
+  local rc=$?
+  echo "$out" | grep -vE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed" || true
+  local line p f
+  line=$(echo "$out" | grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" | tail -1)
+  if [ -n "$line" ]; then
+    f=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) tests? failed out of ([0-9]+).*/\1/')
+    p=$(( $(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/') - f ))
+    passed=$((passed + p)); failed=$((failed + f))
+  elif [ $rc -ne 0 ]; then
+    failed=$((failed + 1))
+  fi
+  [ $rc -ne 0 ] && status=1
+  echo "==> [$name] done in $(( $(date +%s) - t0 ))s"
+}
+
+stage dev dev
+if [ "$quick" -eq 0 ]; then
+  stage asan asan
+  stage tsan tsan -L integration
+  stage fuzz fuzz
+fi
+echo "==> all stages took $(( $(date +%s) - start_all ))s"
+echo "$passed passed, $failed failed"
+exit $status

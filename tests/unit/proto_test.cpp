@@ -1,0 +1,157 @@
+// The contract's wire layouts, pinned by golden byte vectors: a change that
+// moves a field breaks these before it breaks a deployed kext.
+#include <kextconf/codec.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace kextconf::proto;
+
+namespace {
+
+Bytes hex_bytes(const std::string& hex)
+{
+    Bytes out;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+        if (hex[i] == ' ') {
+            --i;
+            continue;
+        }
+        out.push_back(static_cast<std::uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+    return out;
+}
+
+TEST(Proto, TxnBeginGolden)
+{
+    EXPECT_EQ(encode(kc_txn_begin{0x0102030405060708ULL}), hex_bytes("08 07 06 05 04 03 02 01"));
+}
+
+TEST(Proto, ValueHeaderGolden)
+{
+    const kc_value_hdr h{3, KC_TYPE_INT64, 0, 1, 1, 8};
+    EXPECT_EQ(encode(h), hex_bytes("03000000 02000000 00000000 01000000 01000000 08000000"));
+}
+
+TEST(Proto, ScalarSetChunkGolden)
+{
+    const auto chunks = encode_set_chunks(1, Value::of_uint(128));
+    ASSERT_EQ(chunks.size(), 1u);
+    EXPECT_EQ(chunks[0], hex_bytes("01000000 03000000 00000000 01000000 01000000 08000000 8000000000000000"));
+}
+
+TEST(Proto, StringSetChunkGolden)
+{
+    const auto chunks = encode_set_chunks(4, Value::of_string("ab"));
+    ASSERT_EQ(chunks.size(), 1u);
+    EXPECT_EQ(chunks[0], hex_bytes("04000000 05000000 00000000 02000000 02000000 02000000 6162"));
+}
+
+TEST(Proto, StateGolden)
+{
+    const kc_state s{2, 0x1122334455667788ULL, 5, 7, 0xaabbccdd, 1};
+    EXPECT_EQ(encode(s), hex_bytes("0200000000000000 8877665544332211 05000000 07000000 ddccbbaa 01000000"));
+}
+
+TEST(Proto, AppliedEventGolden)
+{
+    kc_ev_applied ev{};
+    ev.hdr = {9, 0x01020304};
+    ev.generation = 3;
+    ev.config_hash = 0xff;
+    ev.changed = 2;
+    EXPECT_EQ(encode(ev), hex_bytes("09000000 04030201 0300000000000000 ff00000000000000 02000000 00000000"));
+    auto back = decode_event(KC_EV_APPLIED, encode(ev));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->hdr.seq, 9u);
+    EXPECT_EQ(back->generation, 3u);
+    EXPECT_EQ(back->config_hash, 0xffu);
+    EXPECT_EQ(back->changed, 2u);
+}
+
+TEST(Proto, DecodeRejectsWrongSizes)
+{
+    EXPECT_FALSE(decode<kc_state>(Bytes(31)));
+    EXPECT_FALSE(decode<kc_state>(Bytes(33)));
+    EXPECT_TRUE(decode<kc_state>(Bytes(33), true));
+    EXPECT_FALSE(decode_event(KC_EV_STARTED, Bytes(10)));
+    EXPECT_FALSE(decode_value_chunk(hex_bytes("01000000 03000000 00000000 01000000 01000000 08000000 80")));
+}
+
+TEST(Proto, DescriptorRoundTrip)
+{
+    TunableDesc d;
+    d.index = 2;
+    d.type = KC_TYPE_ENUM;
+    d.max.i = 2;
+    d.name = "log_level";
+    d.help = "level";
+    d.enum_names = {"error", "warn", "info"};
+    d.def = Value::of_enum(1);
+    auto back = TunableDesc::from_wire(d.to_wire());
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->name, "log_level");
+    EXPECT_EQ(back->enum_names, d.enum_names);
+    EXPECT_EQ(back->def, d.def);
+    kc_tunable_desc bad = d.to_wire();
+    bad.type = 99;
+    EXPECT_FALSE(TunableDesc::from_wire(bad));
+}
+
+TEST(Proto, ListChunksSplitAndReassemble)
+{
+    std::vector<std::int64_t> big(5000);
+    for (std::size_t i = 0; i < big.size(); ++i)
+        big[i] = static_cast<std::int64_t>(i * 3);
+    const Value v = Value::of_ints(big);
+    const auto chunks = encode_set_chunks(0, v, 1024);
+    ASSERT_GT(chunks.size(), 1u);
+    Value back;
+    back.type = KC_TYPE_INT64_LIST;
+    for (const auto& c : chunks) {
+        ASSERT_LE(c.size(), 1024u);
+        auto vc = decode_value_chunk(c);
+        ASSERT_TRUE(vc);
+        ASSERT_TRUE(append_chunk(back, *vc));
+    }
+    EXPECT_EQ(back, v);
+}
+
+TEST(Proto, StringListChunksRejectMalformed)
+{
+    const auto chunks = encode_set_chunks(0, Value::of_strings({"a", "bc"}));
+    ASSERT_EQ(chunks.size(), 1u);
+    Bytes broken = chunks[0];
+    broken.back() = 'x'; // last string no longer NUL-terminated
+    auto vc = decode_value_chunk(broken);
+    ASSERT_TRUE(vc);
+    Value into;
+    into.type = KC_TYPE_STRING_LIST;
+    EXPECT_FALSE(append_chunk(into, *vc));
+}
+
+TEST(Proto, ConfigHashGoldenAndOrderSensitive)
+{
+    const std::vector<Value> a = {Value::of_bool(true), Value::of_string("x")};
+    const std::vector<Value> b = {Value::of_bool(false), Value::of_string("x")};
+    EXPECT_NE(config_hash(a), config_hash(b));
+    EXPECT_EQ(config_hash(a), config_hash(a));
+    // FNV-1a of the empty configuration is the offset basis.
+    EXPECT_EQ(config_hash({}), KC_HASH_INIT);
+    // Pinned value: index 0 (u32), type 1 (u32), length 8 (u32), payload int64 1.
+    std::uint64_t h = KC_HASH_INIT;
+    const std::uint8_t bytes[] = {0, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+    h = kc_hash_bytes(h, bytes, sizeof bytes);
+    EXPECT_EQ(config_hash({Value::of_bool(true)}), h);
+}
+
+TEST(Proto, NamesAreTotal)
+{
+    for (std::uint32_t t = 0; t <= KC_TYPE__COUNT; ++t)
+        EXPECT_FALSE(type_name(t).empty());
+    for (std::uint32_t r = 0; r <= KC_R__COUNT; ++r)
+        EXPECT_FALSE(reason_text(r).empty());
+    EXPECT_EQ(type_from_name("uint64"), KC_TYPE_UINT64);
+    EXPECT_FALSE(type_from_name("float"));
+}
+
+} // namespace
