@@ -63,6 +63,13 @@ stage() {
 }
 
 stage dev dev
+# The README's main command, end to end, in its one-shot form.
+echo "==> [main job] scripts/run.sh --once"
+if scripts/run.sh --once >build/logs/main-job.log 2>&1 && grep -q "generation 2" build/logs/main-job.log; then
+  passed=$((passed + 1)); echo "==> [main job] passed"
+else
+  cat build/logs/main-job.log; echo "==> [main job] FAILED"; failed=$((failed + 1)); status=1
+fi
 if [ "$quick" -eq 0 ]; then
   stage asan asan
   stage tsan tsan -L integration

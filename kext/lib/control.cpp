@@ -213,11 +213,6 @@ errno_t begin(Client *c, int opt, const void *data, size_t len)
         return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
     kc_txn_begin req;
     memcpy(&req, data, sizeof req);
-    lck_mtx_lock(g.mtx);
-    const bool open = c->staged != nullptr;
-    lck_mtx_unlock(g.mtx);
-    if (open)
-        return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, opt, kNoIndex);
     Snapshot *staged = snapshot_copy_current();
     if (staged == nullptr)
         return fail(c, ENOMEM, KC_R_NO_MEMORY, opt, kNoIndex);
@@ -225,10 +220,19 @@ errno_t begin(Client *c, int opt, const void *data, size_t len)
         snapshot_free(staged);
         return fail(c, kErrStale, KC_R_STALE_GENERATION, opt, kNoIndex);
     }
+    // Check and install under one lock: two begins racing on the same
+    // connection must not both succeed.
     lck_mtx_lock(g.mtx);
-    c->staged = staged;
-    c->expected_generation = req.expected_generation;
+    const bool open = c->staged != nullptr;
+    if (!open) {
+        c->staged = staged;
+        c->expected_generation = req.expected_generation;
+    }
     lck_mtx_unlock(g.mtx);
+    if (open) {
+        snapshot_free(staged);
+        return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, opt, kNoIndex);
+    }
     return 0;
 }
 

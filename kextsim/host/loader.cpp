@@ -167,20 +167,23 @@ std::string KextLoader::stop_locked(Loaded& k, bool& refused)
     return report.empty() ? std::string() : "unloaded " + k.info.bundle_id + " with problems:" + report;
 }
 
-std::string KextLoader::unload(const std::string& bundle_id)
+int KextLoader::unload(const std::string& bundle_id, std::string& message)
 {
     std::lock_guard lock(m_);
     for (auto it = loaded_.begin(); it != loaded_.end(); ++it) {
         if (it->info.bundle_id != bundle_id)
             continue;
         bool refused = false;
-        std::string err = stop_locked(*it, refused);
+        message = stop_locked(*it, refused);
         if (refused)
-            return err;
+            return KXS_EBUSY;
         loaded_.erase(it);
-        return err;
+        if (message.empty())
+            message = "unloaded " + bundle_id;
+        return 0;
     }
-    return bundle_id + " is not loaded";
+    message = bundle_id + " is not loaded";
+    return KXS_ENOENT;
 }
 
 std::string KextLoader::show_loaded()

@@ -25,9 +25,11 @@ std::string read_bundle(const std::string& path, BundleInfo& out);
 
 class KextLoader {
 public:
-    // Both return "" on success or a message saying what failed and why.
+    // "" on success or a message saying what failed and why.
     std::string load(const std::string& path);
-    std::string unload(const std::string& bundle_id);
+    // 0, KXS_EBUSY (stop refused: the kext stays loaded) or KXS_ENOENT (not
+    // loaded). `message` says what happened, including leaks found after stop.
+    int unload(const std::string& bundle_id, std::string& message);
     std::string show_loaded();
     // Stops every kext (last loaded first); used at shutdown.
     void unload_all(std::vector<std::string>& errors);

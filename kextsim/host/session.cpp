@@ -277,14 +277,7 @@ void Session::on_admin(const wire::Message& m)
         if (status == 0)
             out = "loaded " + m.text();
         break;
-    case wire::Op::Unload: {
-        out = loader_.unload(m.text());
-        const bool ok = out.rfind("unloaded", 0) == 0 || out.empty();
-        status = ok ? 0 : KXS_EBUSY;
-        if (out.empty())
-            out = "unloaded " + m.text();
-        break;
-    }
+    case wire::Op::Unload: status = loader_.unload(m.text(), out); break;
     case wire::Op::ShowLoaded: out = loader_.show_loaded(); break;
     case wire::Op::Stats:
         out = host().controls.describe() + "events_dropped " + std::to_string(host().events.total_dropped()) +

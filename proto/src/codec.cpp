@@ -301,6 +301,8 @@ bool append_chunk(Value& into, const ValueChunk& c)
     case KC_TYPE_INT64_LIST: {
         if (c.payload.size() != std::size_t{c.hdr.count} * sizeof(std::int64_t) || c.hdr.offset != into.ints.size())
             return false;
+        if (c.hdr.count == 0)
+            return true; // an empty list (or chunk); nothing to copy
         const std::size_t old = into.ints.size();
         into.ints.resize(old + c.hdr.count);
         std::memcpy(into.ints.data() + old, p, c.payload.size());

@@ -1,0 +1,367 @@
+// End-to-end tests: a real `kextsim boot` hosting the reference kext, the real
+// kextconfd applying a file, and kextconfctl reading back through the query
+// control, as an administrator would drive them.
+#include "process.hpp"
+
+#include <kextconf/codec.hpp>
+#include <kextsim/client.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <optional>
+#include <poll.h>
+#include <regex>
+#include <sys/socket.h>
+
+namespace {
+
+using namespace kctest;
+using nlohmann::json;
+namespace proto = kextconf::proto;
+
+const json kDefaults = {{"enabled", true},
+                        {"max_clients", 64},
+                        {"log_level", "info"},
+                        {"sample_interval_ms", 1000},
+                        {"label", "default"}};
+
+std::string config_text(const json& tunables)
+{
+    return "// written by e2e_test\n{\n    \"kext\": \"org.kextconf.reference\",\n    \"tunables\": " +
+           tunables.dump() + "\n}\n";
+}
+
+// The tunables the shipped config/config.json sets (comments allowed).
+json shipped_tunables()
+{
+    return json::parse(read_file(source_dir() + "/config/config.json"), nullptr, true, true).at("tunables");
+}
+
+// `kextconfctl --json status`, parsed; nullopt unless it exits 0.
+std::optional<json> status_json(const KextsimHost& host)
+{
+    const Result r = host.ctl({"--json", "status"});
+    if (r.exit_code != 0)
+        return std::nullopt;
+    try {
+        return json::parse(r.out);
+    } catch (const json::exception&) {
+        return std::nullopt;
+    }
+}
+
+// Waits until the kext reports `generation` and exactly `tunables` (every
+// tunable: those not in the file at their defaults).
+::testing::AssertionResult wait_for_state(const KextsimHost& host, std::uint64_t generation, const json& tunables,
+                                          Millis timeout = 5000ms)
+{
+    json want = kDefaults;
+    want.update(tunables);
+    std::optional<json> last;
+    const bool ok = wait_until(
+        [&] {
+            last = status_json(host);
+            return last && last->value("generation", 0ull) == generation && last->at("tunables") == want;
+        },
+        timeout);
+    if (ok)
+        return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "wanted generation " << generation << " and " << want.dump()
+                                         << "; last status: " << (last ? last->dump() : "(none)");
+}
+
+std::unique_ptr<Process> start_daemon(const KextsimHost& host, const std::string& config)
+{
+    return std::make_unique<Process>(std::vector<std::string>{bin_path("kextconfd"), "--config", config},
+                                     SpawnOptions{host.env(), false});
+}
+
+// SIGTERM must stop kextconfd with status 0.
+void stop_daemon(Process& d)
+{
+    ASSERT_TRUE(d.running()) << "kextconfd died early: " << d.describe();
+    ASSERT_TRUE(d.signal(SIGTERM));
+    ASSERT_TRUE(d.wait(10s)) << "kextconfd ignored SIGTERM: " << d.describe();
+    EXPECT_EQ(d.exit_code(), 0) << d.describe();
+}
+
+// Applies `tunables` with a first, good kextconfd run and stops it: the
+// kext is then at generation 2 with those values.
+void apply_good_config(const KextsimHost& host, const std::string& path, const json& tunables)
+{
+    write_file(path, config_text(tunables));
+    auto d = start_daemon(host, path);
+    ASSERT_TRUE(wait_for_state(host, 2, tunables)) << d->describe();
+    stop_daemon(*d);
+}
+
+// The FNV hash the kext should report for the shipped file (proto.h).
+std::string shipped_hash_hex()
+{
+    const std::vector<proto::Value> values = {proto::Value::of_bool(true), proto::Value::of_uint(128),
+                                              proto::Value::of_enum(3), proto::Value::of_int(250),
+                                              proto::Value::of_string("kextconf demo")};
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(proto::config_hash(values)));
+    return buf;
+}
+
+// A kern_event listener for the reference kext's own events.
+class KextEvents {
+public:
+    explicit KextEvents(const std::string& root)
+    {
+        sock_ = kextsim::SystemSocket::open(3 /* SOCK_RAW */, kextsim::kSysprotoEvent, root);
+        if (!sock_) {
+            ADD_FAILURE() << "event socket: " << std::strerror(errno);
+            return;
+        }
+        kextsim::kev_vendor_code kv{};
+        std::strcpy(kv.vendor_string, kReferenceBundleId);
+        if (sock_->ioctl(kextsim::kSiocGKevVendor, &kv) != 0) {
+            ADD_FAILURE() << "SIOCGKEVVENDOR: " << std::strerror(errno);
+            sock_.reset();
+            return;
+        }
+        kextsim::kev_request req{kv.vendor_code, KC_EVENT_CLASS, KC_EVENT_SUBCLASS};
+        if (sock_->ioctl(kextsim::kSiocSKevFilt, &req) != 0) {
+            ADD_FAILURE() << "SIOCSKEVFILT: " << std::strerror(errno);
+            sock_.reset();
+        }
+    }
+
+    // The next event within `timeout`.
+    std::optional<proto::Event> next(Millis timeout)
+    {
+        if (!sock_)
+            return std::nullopt;
+        pollfd p{sock_->readable_fd(), POLLIN, 0};
+        int rc;
+        do {
+            rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+        } while (rc < 0 && errno == EINTR);
+        if (rc <= 0)
+            return std::nullopt;
+        std::uint8_t buf[512];
+        const ssize_t n = sock_->recv(buf, sizeof buf, MSG_DONTWAIT);
+        if (n < static_cast<ssize_t>(sizeof(kextsim::kern_event_msg_header)))
+            return std::nullopt;
+        kextsim::kern_event_msg_header h{};
+        std::memcpy(&h, buf, sizeof h);
+        return proto::decode_event(h.event_code, proto::ByteView(buf + sizeof h, static_cast<std::size_t>(n) - sizeof h));
+    }
+
+private:
+    std::unique_ptr<kextsim::SystemSocket> sock_;
+};
+
+TEST(E2E, AppliesShippedConfig)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const std::string config = host.dir().file("config.json");
+    write_file(config, read_file(source_dir() + "/config/config.json"));
+    const json tunables = shipped_tunables();
+
+    auto d = start_daemon(host, config);
+    ASSERT_TRUE(wait_for_state(host, 2, tunables)) << d->describe();
+
+    const auto st = status_json(host);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->at("loaded"), true);
+    EXPECT_EQ(st->at("kext"), kReferenceBundleId);
+    EXPECT_EQ(st->at("protocol_version"), 1);
+    EXPECT_EQ(st->at("config_hash"), shipped_hash_hex()) << "the kext holds exactly what the file says";
+
+    const Result get = host.ctl({"get", "label"});
+    EXPECT_EQ(get.exit_code, 0) << get.describe();
+    EXPECT_EQ(get.out, "\"kextconf demo\"\n");
+
+    const Result text = host.ctl({"status"});
+    EXPECT_EQ(text.exit_code, 0) << text.describe();
+    EXPECT_NE(text.out.find("loaded"), std::string::npos) << text.out;
+    EXPECT_EQ(text.out.find("not loaded"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("generation 2,"), std::string::npos) << text.out;
+
+    // Reading needs no privilege: the query control is open to anyone.
+    const Result nobody = host.ctl({"--json", "status"}, /*as_nobody=*/true);
+    ASSERT_EQ(nobody.exit_code, 0) << nobody.describe();
+    EXPECT_EQ(json::parse(nobody.out).at("generation"), 2);
+
+    EXPECT_NE(d->err().find("applied " + config), std::string::npos) << d->describe();
+    stop_daemon(*d);
+}
+
+TEST(E2E, SyntaxErrorExitsOneAndLeavesKextUntouched)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const std::string good = host.dir().file("good.json");
+    const json tunables = {{"max_clients", 100}, {"label", "first good run"}};
+    apply_good_config(host, good, tunables);
+    if (HasFatalFailure())
+        return;
+    const auto before = status_json(host);
+    ASSERT_TRUE(before);
+
+    const std::string bad = host.dir().file("bad.json");
+    write_file(bad, "{\n"
+                    "    \"kext\": \"org.kextconf.reference\",\n"
+                    "    \"tunables\": { \"max_clients\": 7,, \"label\": \"broken\" }\n"
+                    "}\n");
+    const Result r = run({bin_path("kextconfd"), "--config", bad}, SpawnOptions{host.env(), false}, 5s);
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    const std::regex diag(std::regex_replace(bad, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
+                          R"(:3:[0-9]+: error: )");
+    EXPECT_TRUE(std::regex_search(r.err, diag)) << "want " << bad << ":3:COL: error: ...\n" << r.describe();
+
+    ASSERT_TRUE(wait_for_state(host, 2, tunables, 0ms));
+    const auto after = status_json(host);
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->at("config_hash"), before->at("config_hash"));
+    EXPECT_EQ(after->at("event_seq"), before->at("event_seq")) << "no transaction was committed";
+}
+
+struct SemanticCase {
+    const char* name;
+    json tunables;
+    const char* diagnostic;
+};
+
+class E2ESemanticError : public ::testing::TestWithParam<SemanticCase> {};
+
+TEST_P(E2ESemanticError, NothingApplied)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const json good_tunables = {{"max_clients", 100}, {"label", "first good run"}};
+    apply_good_config(host, host.dir().file("good.json"), good_tunables);
+    if (HasFatalFailure())
+        return;
+
+    const std::string bad = host.dir().file("semantic.json");
+    write_file(bad, config_text(GetParam().tunables));
+    auto d = start_daemon(host, bad);
+    ASSERT_TRUE(d->wait_for_err("not applied", 5s)) << d->describe();
+    EXPECT_NE(d->err().find(bad + ":"), std::string::npos) << d->describe();
+    EXPECT_NE(d->err().find(GetParam().diagnostic), std::string::npos) << d->describe();
+    // Not even the valid part of the file (label) was applied.
+    EXPECT_TRUE(wait_for_state(host, 2, good_tunables, 0ms));
+    stop_daemon(*d);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    E2E, E2ESemanticError,
+    ::testing::Values(SemanticCase{"OutOfRange", {{"max_clients", 5000}, {"label", "semantic"}}, "out of range"},
+                      SemanticCase{"UnknownTunable",
+                                   {{"max_client", 5}, {"label", "semantic"}},
+                                   "did you mean \"max_clients\""}),
+    [](const ::testing::TestParamInfo<SemanticCase>& i) { return std::string(i.param.name); });
+
+TEST(E2E, ReappliesWhenKextIsReloaded)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const std::string config = host.dir().file("config.json");
+    const json tunables = shipped_tunables();
+    write_file(config, config_text(tunables));
+    auto d = start_daemon(host, config);
+    ASSERT_TRUE(wait_for_state(host, 2, tunables)) << d->describe();
+    const auto first = status_json(host);
+    ASSERT_TRUE(first);
+    KextEvents events(host.root());
+
+    // The daemon holds no connection when idle, so the kext can go.
+    ASSERT_TRUE(host.wait_no_clients());
+    const Result unload = host.kextsim({"unload", kReferenceBundleId});
+    ASSERT_EQ(unload.exit_code, 0) << unload.describe() << "\nkextconfd: " << d->describe();
+    EXPECT_EQ(unload.out.find("problems"), std::string::npos) << unload.out;
+    const Result gone = host.ctl({"status"});
+    EXPECT_EQ(gone.exit_code, 3) << gone.describe();
+    ASSERT_TRUE(d->running()) << d->describe();
+
+    const Result load = host.kextsim({"load", kext_bundle()});
+    ASSERT_EQ(load.exit_code, 0) << load.describe();
+    ASSERT_TRUE(wait_for_state(host, 2, tunables)) << d->describe();
+    const auto second = status_json(host);
+    ASSERT_TRUE(second);
+    EXPECT_NE(second->at("load_id"), first->at("load_id"));
+
+    // The new load started from its defaults at generation 1, and the daemon
+    // (the same process, never restarted) committed the file on top: 2.
+    std::optional<proto::Event> started, applied;
+    const auto new_load = second->at("load_id").get<std::uint32_t>();
+    while (auto e = events.next(5s)) {
+        if (e->hdr.load_id != new_load)
+            continue;
+        if (e->code == KC_EV_STARTED)
+            started = e;
+        if (e->code == KC_EV_APPLIED) {
+            applied = e;
+            break;
+        }
+    }
+    ASSERT_TRUE(started && applied);
+    EXPECT_EQ(started->generation, 1u);
+    EXPECT_EQ(started->hdr.seq, 1u);
+    EXPECT_EQ(applied->generation, 2u);
+    EXPECT_EQ(applied->hdr.seq, 2u);
+    stop_daemon(*d);
+}
+
+TEST(E2E, SighupReloadsAndKeepsLastGoodConfig)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const std::string config = host.dir().file("config.json");
+    json tunables = shipped_tunables();
+    write_file(config, config_text(tunables));
+    auto d = start_daemon(host, config);
+    ASSERT_TRUE(wait_for_state(host, 2, tunables)) << d->describe();
+
+    tunables["max_clients"] = 256;
+    tunables["label"] = "reloaded";
+    replace_file(config, config_text(tunables));
+    ASSERT_TRUE(d->signal(SIGHUP));
+    ASSERT_TRUE(wait_for_state(host, 3, tunables)) << d->describe();
+
+    replace_file(config, "{\n  \"kext\": \"org.kextconf.reference\",\n  \"tunables\": { \"label\": }\n}\n");
+    ASSERT_TRUE(d->signal(SIGHUP));
+    ASSERT_TRUE(d->wait_for_err("reload refused", 5s)) << d->describe();
+    EXPECT_NE(d->err().find(config + ":3:"), std::string::npos) << d->describe();
+    EXPECT_TRUE(d->running()) << d->describe();
+    EXPECT_TRUE(wait_for_state(host, 3, tunables, 0ms));
+    stop_daemon(*d);
+}
+
+TEST(E2E, CtlStatusWithoutKextExitsThree)
+{
+    KextsimHost host(/*load_reference=*/false);
+    ASSERT_TRUE(host.ready());
+    const Result text = host.ctl({"status"});
+    EXPECT_EQ(text.exit_code, 3) << text.describe();
+    EXPECT_NE(text.out.find("not loaded"), std::string::npos) << text.describe();
+
+    const Result js = host.ctl({"--json", "status"});
+    EXPECT_EQ(js.exit_code, 3) << js.describe();
+    EXPECT_EQ(json::parse(js.out, nullptr, false).value("loaded", true), false) << js.describe();
+}
+
+TEST(E2E, CtlGetUnknownTunableExitsFour)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const Result nosuch = host.ctl({"get", "nosuch"});
+    EXPECT_EQ(nosuch.exit_code, 4) << nosuch.describe();
+    EXPECT_NE(nosuch.err.find("no tunable named \"nosuch\""), std::string::npos) << nosuch.describe();
+
+    // A near miss gets a suggestion.
+    const Result near = host.ctl({"get", "max_client"});
+    EXPECT_EQ(near.exit_code, 4) << near.describe();
+    EXPECT_NE(near.err.find("did you mean \"max_clients\"?"), std::string::npos) << near.describe();
+    EXPECT_EQ(near.out, "");
+}
+
+} // namespace

@@ -1,0 +1,543 @@
+#include "process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <grp.h>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+extern char** environ;
+
+namespace kctest {
+
+namespace {
+
+constexpr uid_t kNobodyUid = 65534;
+constexpr gid_t kNobodyGid = 65534;
+
+// An unlinked temp file for a child's output stream.
+int capture_file()
+{
+    char tmpl[] = "/tmp/kct-out.XXXXXX";
+    const int fd = ::mkostemp(tmpl, O_CLOEXEC);
+    if (fd < 0) {
+        ADD_FAILURE() << "mkostemp: " << std::strerror(errno);
+        return -1;
+    }
+    ::unlink(tmpl);
+    return fd;
+}
+
+std::string read_fd(int fd)
+{
+    std::string text;
+    if (fd < 0)
+        return text;
+    char buf[16384];
+    off_t off = 0;
+    for (;;) {
+        const ssize_t n = ::pread(fd, buf, sizeof buf, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        text.append(buf, static_cast<std::size_t>(n));
+        off += n;
+    }
+    return text;
+}
+
+// argv[0]..argv[n] and the environment with overrides, built before fork so
+// the child only calls async-signal-safe functions.
+struct ExecImage {
+    std::vector<std::string> args;
+    std::vector<std::string> envs;
+    std::vector<char*> argv;
+    std::vector<char*> envp;
+
+    ExecImage(std::vector<std::string> a, const Env& extra) : args(std::move(a))
+    {
+        for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+            const std::string kv = *e;
+            const std::string key = kv.substr(0, kv.find('='));
+            bool overridden = false;
+            for (const auto& [k, v] : extra)
+                overridden = overridden || k == key;
+            if (!overridden)
+                envs.push_back(kv);
+        }
+        for (const auto& [k, v] : extra)
+            envs.push_back(k + "=" + v);
+        for (auto& s : args)
+            argv.push_back(s.data());
+        argv.push_back(nullptr);
+        for (auto& s : envs)
+            envp.push_back(s.data());
+        envp.push_back(nullptr);
+    }
+};
+
+void child_fail(const char* what)
+{
+    // async-signal-safe report on the captured stderr
+    const int e = errno;
+    [[maybe_unused]] ssize_t n = ::write(2, "kctest child: ", 14);
+    n = ::write(2, what, std::strlen(what));
+    n = ::write(2, ": ", 2);
+    const char* msg = std::strerror(e);
+    n = ::write(2, msg, std::strlen(msg));
+    n = ::write(2, "\n", 1);
+    ::_exit(127);
+}
+
+// Runs in the child after fork: streams, signals, credentials, parent death.
+void child_setup(int null_fd, int out_fd, int err_fd, bool as_nobody, pid_t parent)
+{
+    if (::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0)
+        ::_exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig : {SIGPIPE, SIGHUP, SIGTERM, SIGINT, SIGCHLD})
+        ::signal(sig, SIG_DFL);
+    if (as_nobody) {
+        if (::setgroups(0, nullptr) != 0)
+            child_fail("setgroups");
+        if (::setgid(kNobodyGid) != 0)
+            child_fail("setgid");
+        if (::setuid(kNobodyUid) != 0)
+            child_fail("setuid");
+    }
+#ifdef __linux__
+    // After the credential change, which clears it. Dies with the test.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent)
+        ::_exit(127);
+#else
+    (void)parent;
+#endif
+}
+
+std::string status_text(int exit_code, int sig, bool timed_out)
+{
+    std::ostringstream s;
+    if (exit_code >= 0)
+        s << "exit " << exit_code;
+    else if (sig != 0)
+        s << "signal " << sig;
+    else
+        s << "not finished";
+    if (timed_out)
+        s << " (timed out, killed)";
+    return s.str();
+}
+
+} // namespace
+
+std::string required_env(const char* name)
+{
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') {
+        std::fprintf(stderr, "kctest: %s is not set; run the integration tests through ctest\n", name);
+        std::abort();
+    }
+    return v;
+}
+
+std::string bin_path(const std::string& program)
+{
+    return required_env("KEXTCONF_BIN_DIR") + "/" + program;
+}
+
+std::string kext_bundle()
+{
+    return required_env("KEXTCONF_KEXT_BUNDLE");
+}
+
+std::string source_dir()
+{
+    return required_env("KEXTCONF_SOURCE_DIR");
+}
+
+bool wait_until(const std::function<bool()>& pred, Millis timeout, Millis interval)
+{
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (pred())
+            return true;
+        if (std::chrono::steady_clock::now() >= deadline)
+            return pred();
+        std::this_thread::sleep_for(interval);
+    }
+}
+
+// ---- TempDir ----
+
+TempDir::TempDir(const std::string& prefix)
+{
+    std::string tmpl = prefix + "XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+        ADD_FAILURE() << "mkdtemp " << tmpl << ": " << std::strerror(errno);
+        return;
+    }
+    ::chmod(tmpl.c_str(), 0755);
+    path_ = tmpl;
+}
+
+TempDir::~TempDir()
+{
+    if (path_.empty())
+        return;
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+    if (ec)
+        ADD_FAILURE() << "cannot remove " << path_ << ": " << ec.message();
+}
+
+void write_file(const std::string& path, const std::string& text)
+{
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f)
+        ADD_FAILURE() << "cannot write " << path;
+    ::chmod(path.c_str(), 0644);
+}
+
+void replace_file(const std::string& path, const std::string& text)
+{
+    const std::string tmp = path + ".tmp";
+    write_file(tmp, text);
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+        ADD_FAILURE() << "rename " << tmp << " -> " << path << ": " << std::strerror(errno);
+}
+
+std::string read_file(const std::string& path)
+{
+    std::ifstream f(path, std::ios::binary);
+    if (!f) {
+        ADD_FAILURE() << "cannot read " << path;
+        return {};
+    }
+    std::ostringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+std::string Result::describe() const
+{
+    return status_text(exit_code, term_signal, timed_out) + "\n--- stdout ---\n" + out + "--- stderr ---\n" + err;
+}
+
+// ---- Process ----
+
+Process::Process(std::vector<std::string> argv, SpawnOptions opts)
+{
+    if (argv.empty()) {
+        ADD_FAILURE() << "Process: empty argv";
+        return;
+    }
+    name_ = argv[0];
+    out_fd_ = capture_file();
+    err_fd_ = capture_file();
+    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (out_fd_ < 0 || err_fd_ < 0 || null_fd < 0) {
+        if (null_fd >= 0)
+            ::close(null_fd);
+        return;
+    }
+    ExecImage image(std::move(argv), opts.env);
+    const pid_t parent = ::getpid();
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        ADD_FAILURE() << "fork: " << std::strerror(errno);
+        ::close(null_fd);
+        return;
+    }
+    if (pid == 0) {
+        child_setup(null_fd, out_fd_, err_fd_, opts.as_nobody, parent);
+        ::execve(image.argv[0], image.argv.data(), image.envp.data());
+        child_fail(image.argv[0]);
+    }
+    ::close(null_fd);
+    pid_ = pid;
+}
+
+Process::~Process()
+{
+    kill();
+    if (out_fd_ >= 0)
+        ::close(out_fd_);
+    if (err_fd_ >= 0)
+        ::close(err_fd_);
+}
+
+bool Process::running()
+{
+    if (pid_ <= 0 || reaped_)
+        return false;
+    int st = 0;
+    pid_t r;
+    do {
+        r = ::waitpid(pid_, &st, WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == pid_) {
+        status_ = st;
+        reaped_ = true;
+        return false;
+    }
+    return r == 0;
+}
+
+bool Process::signal(int sig)
+{
+    if (!running())
+        return false;
+    return ::kill(pid_, sig) == 0;
+}
+
+bool Process::wait(Millis timeout)
+{
+    if (pid_ <= 0)
+        return false;
+    if (wait_until([this] { return !running(); }, timeout, 2ms))
+        return true;
+    timed_out_ = true;
+    kill();
+    return false;
+}
+
+void Process::kill()
+{
+    if (pid_ <= 0 || reaped_)
+        return;
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    pid_t r;
+    do {
+        r = ::waitpid(pid_, &st, 0);
+    } while (r < 0 && errno == EINTR);
+    status_ = st;
+    reaped_ = true;
+}
+
+int Process::exit_code() const
+{
+    return reaped_ && WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
+}
+
+int Process::term_signal() const
+{
+    return reaped_ && WIFSIGNALED(status_) ? WTERMSIG(status_) : 0;
+}
+
+std::string Process::out() const
+{
+    return read_fd(out_fd_);
+}
+
+std::string Process::err() const
+{
+    return read_fd(err_fd_);
+}
+
+bool Process::wait_for_err(const std::string& text, Millis timeout)
+{
+    // Stops early when the child exits; the last read below sees its final words.
+    wait_until([&] { return err().find(text) != std::string::npos || !running(); }, timeout);
+    return err().find(text) != std::string::npos;
+}
+
+Result Process::result() const
+{
+    Result r;
+    r.exit_code = exit_code();
+    r.term_signal = term_signal();
+    r.timed_out = timed_out_;
+    r.out = out();
+    r.err = err();
+    return r;
+}
+
+Result run(std::vector<std::string> argv, SpawnOptions opts, Millis timeout)
+{
+    Process p(std::move(argv), std::move(opts));
+    if (!p.started())
+        return {};
+    p.wait(timeout);
+    return p.result();
+}
+
+Result run_in_child(const std::function<int()>& fn, bool as_nobody, Millis timeout)
+{
+    Result res;
+    const int out_fd = capture_file();
+    const int err_fd = capture_file();
+    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    const auto cleanup = [&] {
+        for (int fd : {out_fd, err_fd, null_fd})
+            if (fd >= 0)
+                ::close(fd);
+    };
+    if (out_fd < 0 || err_fd < 0 || null_fd < 0) {
+        cleanup();
+        return res;
+    }
+    const pid_t parent = ::getpid();
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        ADD_FAILURE() << "fork: " << std::strerror(errno);
+        cleanup();
+        return res;
+    }
+    if (pid == 0) {
+        child_setup(null_fd, out_fd, err_fd, as_nobody, parent);
+        int code = 125;
+        try {
+            code = fn();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "kctest child: exception: %s\n", e.what());
+        }
+        std::fflush(nullptr);
+        ::_exit(code); // no atexit handlers: the parent owns gtest's state
+    }
+    int st = 0;
+    const bool done = wait_until(
+        [&] {
+            const pid_t r = ::waitpid(pid, &st, WNOHANG);
+            return r == pid || (r < 0 && errno != EINTR);
+        },
+        timeout, 2ms);
+    if (!done) {
+        ::kill(pid, SIGKILL);
+        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+        res.timed_out = true;
+    }
+    res.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    res.term_signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+    res.out = read_fd(out_fd);
+    res.err = read_fd(err_fd);
+    cleanup();
+    return res;
+}
+
+// ---- KextsimHost ----
+
+KextsimHost::KextsimHost(bool load_reference) : dir_("/tmp/kct.")
+{
+    if (dir_.path().empty()) {
+        not_ready_ = "no temp dir";
+        return;
+    }
+    std::vector<std::string> argv{bin_path("kextsim"), "boot"};
+    if (load_reference) {
+        argv.push_back("--load");
+        argv.push_back(kext_bundle());
+    }
+    proc_ = std::make_unique<Process>(std::move(argv), SpawnOptions{env(), false});
+    if (!proc_->started()) {
+        not_ready_ = "kextsim boot did not start";
+        return;
+    }
+    const bool ok = wait_until(
+        [&] {
+            if (!proc_->running())
+                return true; // died: stop waiting
+            return load_reference ? is_loaded() : kextsim({"showloaded"}).exit_code == 0;
+        },
+        10s);
+    if (!ok || !proc_->running())
+        not_ready_ = std::string(load_reference ? "reference kext not listed by showloaded" : "host not answering") +
+                     "; kextsim boot: " + proc_->describe();
+}
+
+KextsimHost::~KextsimHost()
+{
+    stop();
+}
+
+::testing::AssertionResult KextsimHost::ready() const
+{
+    if (not_ready_.empty())
+        return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << not_ready_;
+}
+
+void KextsimHost::stop()
+{
+    if (stopped_ || !proc_)
+        return;
+    stopped_ = true;
+    if (!proc_->signal(SIGTERM)) {
+        ADD_FAILURE() << "kextsim boot exited before SIGTERM: " << proc_->describe();
+        return;
+    }
+    if (!proc_->wait(10s)) {
+        ADD_FAILURE() << "kextsim boot did not stop within 10 s of SIGTERM: " << proc_->describe();
+        return;
+    }
+    EXPECT_EQ(proc_->exit_code(), 0) << "kextsim boot after SIGTERM: " << proc_->describe();
+}
+
+Result KextsimHost::kextsim(const std::vector<std::string>& args, Millis timeout) const
+{
+    std::vector<std::string> argv{bin_path("kextsim")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(std::move(argv), SpawnOptions{env(), false}, timeout);
+}
+
+Result KextsimHost::ctl(const std::vector<std::string>& args, bool as_nobody, Millis timeout) const
+{
+    std::vector<std::string> argv{bin_path("kextconfctl")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(std::move(argv), SpawnOptions{env(), as_nobody}, timeout);
+}
+
+bool KextsimHost::is_loaded(const std::string& bundle_id) const
+{
+    const Result r = kextsim({"showloaded"});
+    if (r.exit_code != 0)
+        return false;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::string index, name;
+        words >> index >> name;
+        if (name == bundle_id)
+            return true;
+    }
+    return false;
+}
+
+bool KextsimHost::wait_no_clients(Millis timeout) const
+{
+    return wait_until(
+        [&] {
+            const Result r = kextsim({"stats"});
+            if (r.exit_code != 0)
+                return false;
+            std::istringstream lines(r.out);
+            for (std::string line; std::getline(lines, line);)
+                if (line.rfind("control ", 0) == 0 && line.find(" units=0 ") == std::string::npos)
+                    return false;
+            return true;
+        },
+        timeout);
+}
+
+} // namespace kctest
