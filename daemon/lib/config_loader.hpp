@@ -4,6 +4,8 @@
 // Pure functions over their arguments; safe to call from any thread.
 #pragma once
 
+#include "source_map.hpp"
+
 #include <kextconf/codec.hpp>
 
 #include <nlohmann/json.hpp>
@@ -22,10 +24,6 @@ namespace kextconf {
 // cap bounds the memory a bad or hostile file can make the daemon (root) use.
 inline constexpr std::size_t kMaxConfigBytes = 16u * 1024u * 1024u;
 
-// Deepest nesting of objects and arrays accepted. The schema needs 3 levels;
-// the cap keeps recursion in any later consumer of the document bounded.
-inline constexpr int kMaxNestingDepth = 64;
-
 // Most diagnostics one call reports; the rest are counted in a final line.
 // Keeps a pathological file from producing hundreds of MB of messages.
 inline constexpr std::size_t kMaxDiagnostics = 200;
@@ -38,66 +36,6 @@ struct Diagnostic {
     std::string message;
 
     std::string str() const;
-};
-
-// A place in the source text (1-based line, 1-based byte column).
-struct SourcePos {
-    int line = 0;
-    int col = 0;
-
-    friend bool operator==(const SourcePos&, const SourcePos&) = default;
-};
-
-// Source positions of every key and value of a JSON document, addressed by
-// JSON pointer (RFC 6901: "" is the root, "/tunables/a~1b/3"). Memory is linear
-// in the number of values; a lookup costs O(depth * log(members)).
-class SourceMap {
-public:
-    std::optional<SourcePos> value_pos(std::string_view pointer) const
-    {
-        const auto id = find(pointer);
-        return id ? std::optional(nodes_[*id].value) : std::nullopt;
-    }
-    // Position of the key naming the member at `pointer` (nullopt for the root
-    // and for array elements).
-    std::optional<SourcePos> key_pos(std::string_view pointer) const
-    {
-        const auto id = find(pointer);
-        return id && nodes_[*id].key.line > 0 ? std::optional(nodes_[*id].key) : std::nullopt;
-    }
-
-    // Building, in document order; used by parse_config. Node 0 is the root.
-    using NodeId = std::uint32_t;
-    NodeId add_node(SourcePos key, SourcePos value, bool container);
-    void add_item(NodeId array, NodeId child) { containers_[nodes_[array].container].items.push_back(child); }
-    void add_member(NodeId object, std::string key, NodeId child)
-    {
-        containers_[nodes_[object].container].members.emplace_back(std::move(key), child);
-    }
-    // Sorts the object's members for lookup and returns every later occurrence
-    // of a repeated key (the later one wins, as in the parsed document).
-    struct Duplicate {
-        std::string key;
-        SourcePos first; // key positions
-        SourcePos later;
-    };
-    std::vector<Duplicate> finish_object(NodeId object);
-
-private:
-    struct Node {
-        SourcePos key;
-        SourcePos value;
-        std::int32_t container = -1; // index into containers_, -1 for scalars
-    };
-    struct Container {
-        std::vector<NodeId> items;                           // arrays, by index
-        std::vector<std::pair<std::string, NodeId>> members; // objects, sorted by key once finished
-    };
-
-    std::optional<NodeId> find(std::string_view pointer) const;
-
-    std::vector<Node> nodes_;
-    std::vector<Container> containers_;
 };
 
 // A syntactically valid configuration with the right top-level shape.
@@ -136,8 +74,5 @@ std::optional<std::string> read_config_file(const std::string& path, std::vector
 // "Did you mean": the candidate closest to `word` (edit distance <= 3 and less
 // than the word's length, or one a prefix of the other), "" if none is close.
 std::string suggest(std::string_view word, const std::vector<std::string>& candidates);
-
-// RFC 6901 escaping of one pointer token ("~" -> "~0", "/" -> "~1").
-std::string pointer_token(std::string_view key);
 
 } // namespace kextconf
