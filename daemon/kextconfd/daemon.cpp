@@ -38,7 +38,7 @@ void log_diagnostics(const std::vector<Diagnostic>& errors)
 
 Daemon::Daemon(asio::io_context& io, DaemonOptions opts) : io_(io), opts_(std::move(opts)) {}
 
-bool Daemon::load_config(bool at_startup)
+std::optional<ConfigDocument> Daemon::load_config(bool at_startup)
 {
     std::vector<Diagnostic> errors;
     auto text = read_config_file(opts_.config_path, errors);
@@ -51,17 +51,34 @@ bool Daemon::load_config(bool at_startup)
             spdlog::error("{}: not applied; the kext was not touched", opts_.config_path);
         else
             spdlog::error("{}: reload refused; keeping the last good configuration", opts_.config_path);
-        return false;
+        return std::nullopt;
     }
-    config_ = std::move(doc);
-    return true;
+    return doc;
 }
 
-void Daemon::try_apply(const char* why)
+void Daemon::apply_current(const char* why)
 {
-    if (!config_)
-        return;
-    const std::string& bundle = config_->kext;
+    if (candidate_) {
+        switch (try_apply(*candidate_, why)) {
+        case ApplyOutcome::Applied:
+            config_ = std::move(candidate_);
+            candidate_.reset();
+            return;
+        case ApplyOutcome::Rejected:
+            candidate_.reset();
+            spdlog::error("{}: edit refused; keeping the last good configuration", opts_.config_path);
+            break; // re-assert the configuration in force below
+        case ApplyOutcome::Absent:
+        case ApplyOutcome::Failed: return; // try the candidate again next time
+        }
+    }
+    if (config_)
+        try_apply(*config_, why);
+}
+
+Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* why)
+{
+    const std::string& bundle = doc.kext;
     KextError err;
     auto kext = KextClient::connect(bundle, KextClient::Access::Admin, err);
     if (!kext) {
@@ -69,10 +86,10 @@ void Daemon::try_apply(const char* why)
             if (kext_state_ != KextState::Absent)
                 spdlog::info("kext {} is not loaded; waiting for it to register its control", bundle);
             kext_state_ = KextState::Absent;
-        } else {
-            spdlog::error("{}", err.message);
+            return ApplyOutcome::Absent;
         }
-        return;
+        spdlog::error("{}", err.message);
+        return ApplyOutcome::Failed;
     }
     kext_state_ = KextState::Present;
 
@@ -83,37 +100,53 @@ void Daemon::try_apply(const char* why)
     std::vector<proto::TunableDesc> schema;
     if (auto e = kext->describe(schema)) {
         spdlog::error("{}: {}", bundle, e.message);
-        return;
+        return ApplyOutcome::Failed;
     }
     std::vector<Diagnostic> errors;
-    auto validated = validate_config(*config_, schema, errors);
+    auto validated = validate_config(doc, schema, errors);
     if (!validated || !errors.empty()) {
         log_diagnostics(errors);
         spdlog::error("{}: does not fit {} {} ({}); not applied", opts_.config_path, bundle,
                       proto::field_string(kext->hello().kext_version), why);
-        return;
+        return ApplyOutcome::Rejected;
     }
     const std::vector<proto::Value> desired = desired_values(schema, validated->values);
-    const std::uint64_t expected_hash = proto::config_hash(desired);
 
     for (int attempt = 1; attempt <= kApplyAttempts; ++attempt) {
         kc_state st{};
         if (auto e = kext->state(st)) {
             spdlog::error("{}: {}", bundle, e.message);
-            return;
+            return ApplyOutcome::Failed;
         }
         // First contact with this load of the kext: send everything. Later:
         // only what differs from what the kext holds now.
         const bool first_contact = st.load_id != load_id_;
-        if (first_contact)
+        if (first_contact) {
+            // Follow this load's events from now on, even if applying fails.
+            load_id_ = st.load_id;
             last_seq_ = 0; // sequence numbers restart with each load
+            applied_generation_ = st.generation;
+            applied_hash_ = st.config_hash;
+        }
         std::vector<std::pair<std::uint32_t, proto::Value>> changes;
         std::string summary;
+        // What the kext will hold after this apply: the file's values, except
+        // load-only tunables, which keep their current value until next load.
+        std::vector<proto::Value> expected = desired;
         for (std::size_t i = 0; i < schema.size(); ++i) {
             proto::Value current;
             if (auto e = kext->get(schema[i], current)) {
                 spdlog::error("{}: {}", bundle, e.message);
-                return;
+                return ApplyOutcome::Failed;
+            }
+            if (schema[i].flags & KC_TF_LOAD_ONLY) {
+                // The kext takes these only at load; it rejects them in a transaction.
+                if (!(current == desired[i]))
+                    spdlog::warn("{}: {} = {} takes effect only when the kext is next loaded (now {})", bundle,
+                                 schema[i].name, format_value(schema[i], desired[i]),
+                                 format_value(schema[i], current));
+                expected[i] = current;
+                continue;
             }
             if (current == desired[i] && !first_contact)
                 continue;
@@ -121,13 +154,14 @@ void Daemon::try_apply(const char* why)
             if (!(current == desired[i]))
                 summary += (summary.empty() ? "" : ", ") + schema[i].name + "=" + format_value(schema[i], desired[i]);
         }
+        const std::uint64_t expected_hash = proto::config_hash(expected);
         if (st.config_hash == expected_hash && (changes.empty() || summary.empty())) {
             load_id_ = st.load_id;
             applied_generation_ = st.generation;
             applied_hash_ = st.config_hash;
             spdlog::info("{} already matches {} (generation {}, hash {}; {})", bundle, opts_.config_path,
                          st.generation, hex(st.config_hash), why);
-            return;
+            return ApplyOutcome::Applied;
         }
         ApplyResult result;
         if (auto e = kext->apply(st.generation, changes, result)) {
@@ -136,19 +170,19 @@ void Daemon::try_apply(const char* why)
                 continue;
             }
             spdlog::error("{}: apply failed, the kext keeps generation {}: {}", bundle, st.generation, e.message);
-            return;
+            return ApplyOutcome::Failed;
         }
         // Verify by reading back what the kext now holds.
         kc_state after{};
         if (auto e = kext->state(after)) {
             spdlog::error("{}: applied generation {} but could not read it back: {}", bundle, result.generation,
                           e.message);
-            return;
+            return ApplyOutcome::Failed;
         }
         if (after.generation != result.generation || after.config_hash != expected_hash) {
             spdlog::error("{}: verification failed: kext reports generation {} hash {}, expected generation {} hash {}",
                           bundle, after.generation, hex(after.config_hash), result.generation, hex(expected_hash));
-            return;
+            return ApplyOutcome::Failed;
         }
         load_id_ = after.load_id;
         applied_generation_ = after.generation;
@@ -156,8 +190,9 @@ void Daemon::try_apply(const char* why)
         spdlog::info("applied {} to {}: generation {}, hash {}, {} changed{}{} ({})", opts_.config_path, bundle,
                      after.generation, hex(after.config_hash), result.changed, summary.empty() ? "" : ": ", summary,
                      why);
-        return;
+        return ApplyOutcome::Applied;
     }
+    return ApplyOutcome::Failed; // every attempt met a newer generation
 }
 
 void Daemon::check_drift(const char* why)
@@ -181,7 +216,7 @@ void Daemon::on_ctl_event(const KernEvent& e)
     if (e.vendor != kKevVendorApple || e.kev_class != kKevSystemClass || e.subclass != kKevCtlSubclass)
         return;
     if (e.code == kKevCtlRegistered && kext_state_ != KextState::Present)
-        try_apply("kernel control registered");
+        apply_current("kernel control registered");
     else if (e.code == kKevCtlDeregistered && kext_state_ == KextState::Present && config_) {
         KextError err;
         if (!KextClient::connect(config_->kext, KextClient::Access::Query, err) &&
@@ -208,7 +243,7 @@ void Daemon::on_kext_event(const KernEvent& e)
     switch (ev->code) {
     case KC_EV_STARTED:
         spdlog::info("kext started (version {}, generation {})", ev->kext_version, ev->generation);
-        try_apply("kext started");
+        apply_current("kext started");
         break;
     case KC_EV_STOPPING:
         spdlog::info("kext stopping (generation {})", ev->generation);
@@ -233,8 +268,10 @@ asio::awaitable<void> Daemon::watch_signals(asio::signal_set& signals)
             co_return;
         if (sig == SIGHUP) {
             spdlog::info("SIGHUP: reloading {}", opts_.config_path);
-            if (load_config(false))
-                try_apply("reload");
+            if (auto doc = load_config(false)) {
+                candidate_ = std::move(doc);
+                apply_current("reload");
+            }
             continue;
         }
         spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -267,7 +304,8 @@ int Daemon::run()
 {
     // Installed first, so a SIGTERM during start-up is a clean stop too.
     asio::signal_set signals(io_, SIGTERM, SIGINT, SIGHUP);
-    if (!load_config(true))
+    config_ = load_config(true);
+    if (!config_)
         return 1;
     std::error_code ec;
     ctl_events_ = EventSocket::open(ec);
@@ -286,7 +324,7 @@ int Daemon::run()
 
     spdlog::info("kextconfd starting: config {}, kext {}, via {}", opts_.config_path, config_->kext,
                  kernel_link_description());
-    try_apply("startup");
+    apply_current("startup");
 
     asio::co_spawn(io_, watch_signals(signals), asio::detached);
     asio::co_spawn(io_, watch_events(*ctl_events_, *ctl_events_fd_, false), asio::detached);

@@ -39,8 +39,20 @@ private:
         Present, // connected at least once since it appeared
     };
 
-    bool load_config(bool at_startup);
-    void try_apply(const char* why);
+    enum class ApplyOutcome {
+        Applied,  // the kext now holds the document's values (or already did)
+        Rejected, // the document does not fit the kext's schema
+        Absent,   // the kext is not loaded
+        Failed,   // the kext refused or the link failed; see the log
+    };
+
+    // Reads and parses the file; nullopt (errors logged) if it is unusable.
+    std::optional<ConfigDocument> load_config(bool at_startup);
+    // Applies the candidate from the last reload if there is one (it becomes
+    // the configuration in force once the kext accepts it), else the
+    // configuration in force.
+    void apply_current(const char* why);
+    ApplyOutcome try_apply(const ConfigDocument& doc, const char* why);
     void check_drift(const char* why);
     void on_ctl_event(const KernEvent& e);
     void on_kext_event(const KernEvent& e);
@@ -50,7 +62,11 @@ private:
 
     boost::asio::io_context& io_;
     DaemonOptions opts_;
-    std::optional<ConfigDocument> config_; // last good parse of the file
+    // In force: the last document the kext accepted (before any contact with
+    // the kext: the file read at start-up). A bad edit never replaces it.
+    std::optional<ConfigDocument> config_;
+    // Read at a reload while the kext was absent, not yet checked against it.
+    std::optional<ConfigDocument> candidate_;
     std::unique_ptr<EventSocket> ctl_events_;
     std::unique_ptr<EventSocket> kext_events_;
     std::unique_ptr<boost::asio::posix::stream_descriptor> ctl_events_fd_;

@@ -7,6 +7,7 @@
 #include <libkern/libkern.h>
 #include <string.h>
 #include <sys/errno.h>
+#include <sys/proc.h>
 
 namespace kc {
 
@@ -129,7 +130,7 @@ errno_t get_value(Client *c, int opt, void *data, size_t *len)
     return 0;
 }
 
-errno_t get_state(size_t *len, void *data)
+errno_t get_state(const Client *c, void *data, size_t *len)
 {
     if (*len < sizeof(kc_state))
         return kErrBufferTooSmall;
@@ -139,6 +140,10 @@ errno_t get_state(size_t *len, void *data)
     s.generation = g.current->generation;
     s.config_hash = g.current->hash;
     lck_rw_unlock_shared(g.snap_lock);
+    // The hash covers hidden tunables: an unprivileged reader could test
+    // guesses of a hidden value against it.
+    if (!c->privileged && g.has_hidden)
+        s.config_hash = 0;
     s.tunable_count = g.cfg->count;
     s.event_seq = __atomic_load_n(&g.seq, __ATOMIC_RELAXED);
     s.load_id = g.load_id;
@@ -179,25 +184,37 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
         snapshot_free(staged);
         return fail(c, EINVAL, reason, opt, bad);
     }
-    staged->generation = expected + 1;
-    staged->hash = snapshot_hash(staged);
+    const uint64_t generation = expected + 1;
+    const uint64_t hash = snapshot_hash(staged);
+    staged->generation = generation;
+    staged->hash = hash;
 
-    lck_rw_lock_exclusive(g.snap_lock);
-    Snapshot *old = g.current;
-    if (old->generation != expected) {
+    // Count changes against the snapshot we are about to replace. Generations
+    // only grow, so if the current one still carries `expected` at the swap,
+    // it is the very snapshot compared here.
+    lck_rw_lock_shared(g.snap_lock);
+    const bool fresh = g.current->generation == expected;
+    const uint32_t changed = fresh ? snapshot_changed(g.current, staged) : 0;
+    lck_rw_unlock_shared(g.snap_lock);
+
+    Snapshot *old = nullptr;
+    if (fresh) {
+        lck_rw_lock_exclusive(g.snap_lock);
+        if (g.current->generation == expected) {
+            old = g.current;
+            g.current = staged; // from here on `staged` belongs to the readers
+        }
         lck_rw_unlock_exclusive(g.snap_lock);
+    }
+    if (old == nullptr) {
         snapshot_free(staged);
         return fail(c, kErrStale, KC_R_STALE_GENERATION, opt, kNoIndex);
     }
-    g.current = staged;
-    lck_rw_unlock_exclusive(g.snap_lock);
-
-    const uint32_t changed = snapshot_changed(old, staged);
-    snapshot_free(old);
+    snapshot_free(old); // no reader holds it: they copy under the shared lock
     kc_commit_reply r;
     memset(&r, 0, sizeof r);
-    r.generation = staged->generation;
-    r.config_hash = staged->hash;
+    r.generation = generation;
+    r.config_hash = hash;
     r.changed = changed;
     memcpy(data, &r, sizeof r);
     *len = sizeof r;
@@ -300,14 +317,16 @@ errno_t abort_txn(Client *c)
 
 // ---- kernel control callbacks ----
 
-errno_t on_connect(kern_ctl_ref ref, struct sockaddr_ctl *sac, void **unitinfo)
+errno_t connect_client(bool privileged, struct sockaddr_ctl *sac, void **unitinfo)
 {
     *unitinfo = nullptr;
+    if (!is_ready())
+        return EBUSY; // still starting
     auto *c = static_cast<Client *>(OSMalloc(sizeof(Client), g.tag));
     if (c == nullptr)
         return ENOMEM;
     memset(c, 0, sizeof *c);
-    c->privileged = ref == g.admin_ref;
+    c->privileged = privileged;
     c->unit = sac->sc_unit;
     c->last_error.index = kNoIndex;
     lck_mtx_lock(g.mtx);
@@ -321,6 +340,19 @@ errno_t on_connect(kern_ctl_ref ref, struct sockaddr_ctl *sac, void **unitinfo)
     }
     *unitinfo = c;
     return 0;
+}
+
+// One callback per control: which control a client reached is fixed by the
+// callback XNU runs, not by comparing kern_ctl_refs (those are written back
+// only after the control can already accept connections).
+errno_t on_connect_admin(kern_ctl_ref, struct sockaddr_ctl *sac, void **unitinfo)
+{
+    return connect_client(true, sac, unitinfo);
+}
+
+errno_t on_connect_query(kern_ctl_ref, struct sockaddr_ctl *sac, void **unitinfo)
+{
+    return connect_client(false, sac, unitinfo);
 }
 
 errno_t on_disconnect(kern_ctl_ref, u_int32_t, void *unitinfo)
@@ -371,7 +403,7 @@ errno_t on_getopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *data, 
     case KC_OPT_HELLO: return get_hello(data, len);
     case KC_OPT_DESCRIBE: return get_describe(c, opt, data, len);
     case KC_OPT_GET: return get_value(c, opt, data, len);
-    case KC_OPT_STATE: return get_state(len, data);
+    case KC_OPT_STATE: return get_state(c, data, len);
     case KC_OPT_LAST_ERROR: return get_last_error(c, data, len);
     case KC_OPT_TXN_COMMIT:
         if (!c->privileged)
@@ -399,11 +431,35 @@ errno_t register_one(PaddedReg &pr, bool privileged, kern_ctl_ref *ref)
     if (!privileged && strlcat(r.ctl_name, KC_QUERY_SUFFIX, sizeof r.ctl_name) >= sizeof r.ctl_name)
         return ENAMETOOLONG;
     r.ctl_flags = privileged ? CTL_FLAG_PRIVILEGED : 0;
-    r.ctl_connect = on_connect;
+    r.ctl_connect = privileged ? on_connect_admin : on_connect_query;
     r.ctl_disconnect = on_disconnect;
     r.ctl_setopt = on_setopt;
     r.ctl_getopt = on_getopt;
     return ctl_register(&r, ref);
+}
+
+} // namespace
+
+namespace {
+
+// A socket stays listed on a control while its connect (refused: we are not
+// ready or stopping) and the disconnect that follows run, so EBUSY can be
+// transient. Wait a little for those to drain; a connected client keeps it
+// EBUSY and the caller must back out.
+constexpr int kDeregisterAttempts = 50;
+constexpr long kDeregisterWaitNs = 10 * 1000 * 1000; // 10 ms, 0.5 s in all
+
+errno_t deregister_draining(kern_ctl_ref ref)
+{
+    errno_t err = EBUSY;
+    for (int i = 0; i < kDeregisterAttempts; ++i) {
+        err = ctl_deregister(ref);
+        if (err != EBUSY)
+            return err;
+        timespec ts = {0, kDeregisterWaitNs};
+        msleep(&g, nullptr, 0, "kcdereg", &ts);
+    }
+    return err;
 }
 
 } // namespace
@@ -416,7 +472,8 @@ errno_t controls_register(void)
     g.admin_registered = true;
     err = register_one(query_reg, false, &g.query_ref);
     if (err != 0) {
-        if (ctl_deregister(g.admin_ref) == 0)
+        // Connections are refused until start finishes, so this drains.
+        if (deregister_draining(g.admin_ref) == 0)
             g.admin_registered = false;
         return err;
     }
@@ -427,15 +484,19 @@ errno_t controls_register(void)
 errno_t controls_deregister(void)
 {
     if (g.query_registered) {
-        const errno_t err = ctl_deregister(g.query_ref);
+        const errno_t err = deregister_draining(g.query_ref);
         if (err != 0)
             return err;
         g.query_registered = false;
     }
     if (g.admin_registered) {
-        const errno_t err = ctl_deregister(g.admin_ref);
-        if (err != 0)
+        const errno_t err = deregister_draining(g.admin_ref);
+        if (err != 0) {
+            // Never leave the kext half-served: put the query control back.
+            if (register_one(query_reg, false, &g.query_ref) == 0)
+                g.query_registered = true;
             return err;
+        }
         g.admin_registered = false;
     }
     return 0;

@@ -78,6 +78,8 @@ struct Globals {
     uint32_t load_id;
     uint32_t clients;
     bool stopping;
+    bool ready;      // set (release) when start finished, cleared first on stop
+    bool has_hidden; // some tunable is hidden from the query control
     uint64_t events_dropped; // atomic
 };
 
@@ -104,7 +106,13 @@ void post_applied(uint64_t generation, uint64_t hash, uint32_t changed);
 
 // control.cpp
 errno_t controls_register(void);
+// EBUSY if a client is still connected; then both controls stay registered.
 errno_t controls_deregister(void);
+
+inline bool is_ready(void)
+{
+    return __atomic_load_n(&g.ready, __ATOMIC_ACQUIRE);
+}
 
 } // namespace kc
 

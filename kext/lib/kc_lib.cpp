@@ -24,6 +24,38 @@ bool valid_name(const char *name)
     return true;
 }
 
+// Number of '|'-separated names in an enum's name list.
+uint32_t enum_count(const char *names)
+{
+    uint32_t n = 1;
+    for (const char *p = names; *p != '\0'; ++p)
+        n += *p == '|';
+    return n;
+}
+
+// Bounds and defaults must be consistent, or every commit would fail
+// validation and the daemon's idea of the default would differ from ours.
+errno_t check_bounds(const kc_tunable_def &d)
+{
+    switch (d.type) {
+    case KC_TYPE_BOOL: return d.def.u <= 1 ? 0 : EINVAL;
+    case KC_TYPE_INT64: return d.min.i <= d.max.i && d.def.i >= d.min.i && d.def.i <= d.max.i ? 0 : EINVAL;
+    case KC_TYPE_UINT64: return d.min.u <= d.max.u && d.def.u >= d.min.u && d.def.u <= d.max.u ? 0 : EINVAL;
+    case KC_TYPE_ENUM:
+        if (d.enum_names == nullptr || strnlen(d.enum_names, KC_ENUM_NAMES_MAX) >= KC_ENUM_NAMES_MAX)
+            return EINVAL;
+        return d.min.i == 0 && d.max.i + 1 == static_cast<int64_t>(enum_count(d.enum_names)) && d.def.i >= 0 &&
+                       d.def.i <= d.max.i
+                   ? 0
+                   : EINVAL;
+    case KC_TYPE_STRING: {
+        const size_t n = d.def_string ? strnlen(d.def_string, KC_DEFAULT_STR_MAX) : 0;
+        return n < KC_DEFAULT_STR_MAX && n <= d.max_count ? 0 : EINVAL;
+    }
+    default: return ENOTSUP;
+    }
+}
+
 // A table error is the kext author's bug: refuse to start rather than serve
 // a contract the daemon cannot trust.
 errno_t check_table(const kc_kext_config *cfg, uint32_t *snap_size)
@@ -36,7 +68,9 @@ errno_t check_table(const kc_kext_config *cfg, uint32_t *snap_size)
     uint64_t size = sizeof(Snapshot) + uint64_t{cfg->count} * sizeof(Slot);
     for (uint32_t i = 0; i < cfg->count; ++i) {
         const kc_tunable_def &d = cfg->table[i];
-        if (d.name == nullptr || !valid_name(d.name) || d.help == nullptr)
+        if (d.name == nullptr || !valid_name(d.name) || d.help == nullptr || (d.flags & ~KC_TF__ALL) != 0)
+            return EINVAL;
+        if (d.unit == nullptr || strnlen(d.unit, KC_UNIT_MAX) >= KC_UNIT_MAX || strnlen(d.help, KC_HELP_MAX) >= KC_HELP_MAX)
             return EINVAL;
         for (uint32_t j = 0; j < i; ++j)
             if (strcmp(cfg->table[j].name, d.name) == 0)
@@ -53,8 +87,8 @@ errno_t check_table(const kc_kext_config *cfg, uint32_t *snap_size)
             break;
         default: return ENOTSUP; // lists arrive with the complete kernel library
         }
-        if (d.type == KC_TYPE_ENUM && (d.enum_names == nullptr || strnlen(d.enum_names, KC_ENUM_NAMES_MAX) >= KC_ENUM_NAMES_MAX))
-            return EINVAL;
+        if (errno_t err = check_bounds(d); err != 0)
+            return err;
     }
     if (size > 0x7fffffffu)
         return EINVAL;
@@ -104,12 +138,18 @@ extern "C" errno_t kc_start(const struct kc_kext_config *config)
         kc::teardown();
         return ENOMEM;
     }
+    for (uint32_t i = 0; i < config->count; ++i)
+        g.has_hidden |= (config->table[i].flags & KC_TF_HIDDEN) != 0;
     // Without a vendor code events are counted as dropped; not fatal.
     kc::events_start();
     if (errno_t err = kc::controls_register(); err != 0) {
-        kc::teardown();
+        // A control that could not be deregistered still points at our
+        // callbacks: keep the state it needs (connections stay refused).
+        if (!g.admin_registered)
+            kc::teardown();
         return err;
     }
+    __atomic_store_n(&g.ready, true, __ATOMIC_RELEASE);
     kc::post_started();
     return 0;
 }
@@ -126,10 +166,14 @@ extern "C" errno_t kc_stop(void)
     lck_mtx_unlock(g.mtx);
     if (busy)
         return EBUSY;
+    // In-kernel consumers must be quiesced by the kext before kc_stop; from
+    // here on the readers return defaults-of-type (0, false, "").
+    __atomic_store_n(&g.ready, false, __ATOMIC_RELEASE);
     if (errno_t err = kc::controls_deregister(); err != 0) {
         lck_mtx_lock(g.mtx);
         g.stopping = false;
         lck_mtx_unlock(g.mtx);
+        __atomic_store_n(&g.ready, true, __ATOMIC_RELEASE);
         return err;
     }
     kc::post_stopping(g.current->generation);
@@ -140,7 +184,7 @@ extern "C" errno_t kc_stop(void)
 namespace {
 bool read_slot(uint32_t index, uint32_t type, kc_scalar *out)
 {
-    if (g.cfg == nullptr || index >= g.cfg->count || g.cfg->table[index].type != type)
+    if (!kc::is_ready() || index >= g.cfg->count || g.cfg->table[index].type != type)
         return false;
     lck_rw_lock_shared(g.snap_lock);
     *out = kc::slots(g.current)[index].v;
@@ -175,7 +219,7 @@ extern "C" uint32_t kc_get_enum(uint32_t index)
 
 extern "C" size_t kc_get_string(uint32_t index, char *buf, size_t size)
 {
-    if (g.cfg == nullptr || index >= g.cfg->count || g.cfg->table[index].type != KC_TYPE_STRING) {
+    if (!kc::is_ready() || index >= g.cfg->count || g.cfg->table[index].type != KC_TYPE_STRING) {
         if (size)
             buf[0] = '\0';
         return 0;
@@ -194,7 +238,7 @@ extern "C" size_t kc_get_string(uint32_t index, char *buf, size_t size)
 
 extern "C" uint64_t kc_generation(void)
 {
-    if (g.cfg == nullptr)
+    if (!kc::is_ready())
         return 0;
     lck_rw_lock_shared(g.snap_lock);
     const uint64_t gen = g.current->generation;

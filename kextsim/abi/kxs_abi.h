@@ -80,6 +80,11 @@ void kxs_host_lock_free(void *lock);
 void kxs_host_lock(void *lock, int shared);
 void kxs_host_unlock(void *lock, int shared);
 int kxs_host_try_lock(void *lock, int shared);
+/* msleep: releases `mutex_lock` (a KXS_LOCK_MTX, or NULL) while waiting on
+ * chan for wakeup() or timeout_ns (< 0: no timeout); re-takes it unless
+ * drop. Returns 1 when woken, 0 on timeout. */
+int kxs_host_msleep(void *chan, void *mutex_lock, int64_t timeout_ns, int drop);
+void kxs_host_wakeup(void *chan);
 #define KXS_LOCK_MTX 1
 #define KXS_LOCK_RW 2
 #define KXS_LOCK_SPIN 3

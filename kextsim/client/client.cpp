@@ -26,7 +26,9 @@ int connect_host(const std::string& root)
     if (fd < 0)
         return -1;
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        const int e = errno;
+        // No socket file (ENOENT) means no host, not "no such control":
+        // report both ways of finding no host as ECONNREFUSED.
+        const int e = errno == ENOENT ? ECONNREFUSED : errno;
         ::close(fd);
         errno = e;
         return -1;

@@ -3,7 +3,10 @@
 #include "host.hpp"
 #include "kxs_abi.h"
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
+#include <map>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,9 +27,15 @@ struct BlockHeader {
 static_assert(sizeof(BlockHeader) % 16 == 0);
 } // namespace
 
+MemoryTracker::~MemoryTracker()
+{
+    for (Tag* t : tags_)
+        delete t;
+}
+
 Tag* MemoryTracker::new_tag(const std::string& name, int owner)
 {
-    auto* t = new Tag{name, owner, 0, 0, false};
+    auto* t = new Tag{name, owner, 0, 0};
     std::lock_guard lock(m_);
     tags_.push_back(t);
     return t;
@@ -40,7 +49,11 @@ void MemoryTracker::free_tag(Tag* tag)
                           " blocks still allocated";
         kxs_host_panic(msg.c_str());
     }
-    tag->freed = true;
+    auto it = std::find(tags_.begin(), tags_.end(), tag);
+    if (it == tags_.end())
+        kxs_host_panic("OSMalloc_Tagfree of a tag that is not live (double free?)");
+    tags_.erase(it);
+    delete tag;
 }
 
 void* MemoryTracker::alloc(Tag* tag, std::size_t size)
@@ -54,8 +67,6 @@ void* MemoryTracker::alloc(Tag* tag, std::size_t size)
     h->size = size;
     h->tag = tag;
     std::lock_guard lock(m_);
-    if (tag->freed)
-        kxs_host_panic(("OSMalloc on freed tag \"" + tag->name + "\"").c_str());
     ++tag->blocks;
     tag->bytes += size;
     return h + 1;
@@ -93,7 +104,7 @@ std::vector<std::string> MemoryTracker::leaks(int owner)
         if (t->blocks)
             out.push_back("tag \"" + t->name + "\": " + std::to_string(t->blocks) + " blocks, " +
                           std::to_string(t->bytes) + " bytes not freed");
-        else if (!t->freed)
+        else
             out.push_back("tag \"" + t->name + "\" not freed");
     }
     return out;
@@ -198,6 +209,44 @@ int kxs_host_try_lock(void* lock, int shared)
     std::lock_guard g(l->owner_m);
     l->owner = std::this_thread::get_id();
     return 1;
+}
+
+// One wait queue for every channel: wakeups are rare (unload paths), so a
+// per-channel table is not worth it. A sleeper waits until the wakeup count
+// of its channel moves past the value it saw when it went to sleep.
+namespace {
+std::mutex g_sleep_m;
+std::condition_variable g_sleep_cv;
+std::map<void*, std::uint64_t> g_wakeups;
+} // namespace
+
+int kxs_host_msleep(void* chan, void* mutex_lock, int64_t timeout_ns, int drop)
+{
+    std::unique_lock lock(g_sleep_m);
+    const std::uint64_t seen = g_wakeups[chan];
+    if (mutex_lock != nullptr)
+        kxs_host_unlock(mutex_lock, 0);
+    auto woken = [&] { return g_wakeups[chan] != seen; };
+    bool ok;
+    if (timeout_ns < 0) {
+        g_sleep_cv.wait(lock, woken);
+        ok = true;
+    } else {
+        ok = g_sleep_cv.wait_for(lock, std::chrono::nanoseconds(timeout_ns), woken);
+    }
+    lock.unlock();
+    if (mutex_lock != nullptr && !drop)
+        kxs_host_lock(mutex_lock, 0);
+    return ok ? 1 : 0;
+}
+
+void kxs_host_wakeup(void* chan)
+{
+    {
+        std::lock_guard lock(g_sleep_m);
+        ++g_wakeups[chan];
+    }
+    g_sleep_cv.notify_all();
 }
 
 void kxs_host_log(int level, const char* msg)

@@ -18,11 +18,15 @@ struct Tag {
     int owner = -1;
     std::size_t blocks = 0;
     std::size_t bytes = 0;
-    bool freed = false;
 };
 
 class MemoryTracker {
 public:
+    MemoryTracker() = default;
+    ~MemoryTracker();
+    MemoryTracker(const MemoryTracker&) = delete;
+    MemoryTracker& operator=(const MemoryTracker&) = delete;
+
     Tag* new_tag(const std::string& name, int owner);
     void free_tag(Tag* tag);
     void* alloc(Tag* tag, std::size_t size);
@@ -32,7 +36,7 @@ public:
 
 private:
     std::mutex m_;
-    std::vector<Tag*> tags_;
+    std::vector<Tag*> tags_; // live tags (OSMalloc_Tagfree removes and deletes)
 };
 
 } // namespace kextsim

@@ -46,8 +46,15 @@ Session::Session(int fd, uid_t peer_uid, pid_t peer_pid, KextLoader& loader)
 Session::~Session()
 {
     join();
+    close_fd();
+}
+
+void Session::close_fd()
+{
+    std::lock_guard lock(fd_m_);
     if (fd_ >= 0)
         ::close(fd_);
+    fd_ = -1;
 }
 
 void Session::start()
@@ -57,7 +64,9 @@ void Session::start()
 
 void Session::interrupt()
 {
-    ::shutdown(fd_, SHUT_RDWR);
+    std::lock_guard lock(fd_m_);
+    if (fd_ >= 0)
+        ::shutdown(fd_, SHUT_RDWR);
 }
 
 void Session::join()
@@ -77,6 +86,7 @@ void Session::run()
         handle(m);
     }
     disconnect();
+    close_fd(); // release the descriptor now, not when the session is reaped
     finished_ = true;
 }
 

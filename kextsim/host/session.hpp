@@ -7,6 +7,7 @@
 #include "wire.hpp"
 
 #include <atomic>
+#include <mutex>
 #include <memory>
 #include <thread>
 
@@ -36,7 +37,9 @@ private:
     void on_getopt(const wire::Message& m);
     void on_admin(const wire::Message& m);
     void disconnect();
+    void close_fd();
 
+    std::mutex fd_m_; // fd_ is closed when the session ends, interrupt() may race
     int fd_;
     uid_t uid_;
     pid_t pid_;

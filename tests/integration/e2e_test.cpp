@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <regex>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace {
 
@@ -21,11 +22,8 @@ using namespace kctest;
 using nlohmann::json;
 namespace proto = kextconf::proto;
 
-const json kDefaults = {{"enabled", true},
-                        {"max_clients", 64},
-                        {"log_level", "info"},
-                        {"sample_interval_ms", 1000},
-                        {"label", "default"}};
+const json kDefaults = {
+    {"enabled", true}, {"max_clients", 64}, {"log_level", "info"}, {"sample_interval_ms", 1000}, {"label", "default"}};
 
 std::string config_text(const json& tunables)
 {
@@ -110,7 +108,7 @@ std::string shipped_hash_hex()
 
 // A kern_event listener for the reference kext's own events.
 class KextEvents {
-public:
+  public:
     explicit KextEvents(const std::string& root)
     {
         sock_ = kextsim::SystemSocket::open(3 /* SOCK_RAW */, kextsim::kSysprotoEvent, root);
@@ -150,10 +148,11 @@ public:
             return std::nullopt;
         kextsim::kern_event_msg_header h{};
         std::memcpy(&h, buf, sizeof h);
-        return proto::decode_event(h.event_code, proto::ByteView(buf + sizeof h, static_cast<std::size_t>(n) - sizeof h));
+        return proto::decode_event(h.event_code,
+                                   proto::ByteView(buf + sizeof h, static_cast<std::size_t>(n) - sizeof h));
     }
 
-private:
+  private:
     std::unique_ptr<kextsim::SystemSocket> sock_;
 };
 
@@ -186,9 +185,11 @@ TEST(E2E, AppliesShippedConfig)
     EXPECT_NE(text.out.find("generation 2,"), std::string::npos) << text.out;
 
     // Reading needs no privilege: the query control is open to anyone.
-    const Result nobody = host.ctl({"--json", "status"}, /*as_nobody=*/true);
-    ASSERT_EQ(nobody.exit_code, 0) << nobody.describe();
-    EXPECT_EQ(json::parse(nobody.out).at("generation"), 2);
+    if (::geteuid() == 0) {
+        const Result nobody = host.ctl({"--json", "status"}, /*as_nobody=*/true);
+        EXPECT_EQ(nobody.exit_code, 0) << nobody.describe();
+        EXPECT_EQ(json::parse(nobody.out, nullptr, false).value("generation", 0), 2) << nobody.describe();
+    }
 
     EXPECT_NE(d->err().find("applied " + config), std::string::npos) << d->describe();
     stop_daemon(*d);
@@ -230,6 +231,12 @@ struct SemanticCase {
     const char* diagnostic;
 };
 
+// Names the case in test listings (ctest shows "# GetParam() = ...").
+void PrintTo(const SemanticCase& c, std::ostream* os)
+{
+    *os << c.name;
+}
+
 class E2ESemanticError : public ::testing::TestWithParam<SemanticCase> {};
 
 TEST_P(E2ESemanticError, NothingApplied)
@@ -254,10 +261,9 @@ TEST_P(E2ESemanticError, NothingApplied)
 
 INSTANTIATE_TEST_SUITE_P(
     E2E, E2ESemanticError,
-    ::testing::Values(SemanticCase{"OutOfRange", {{"max_clients", 5000}, {"label", "semantic"}}, "out of range"},
-                      SemanticCase{"UnknownTunable",
-                                   {{"max_client", 5}, {"label", "semantic"}},
-                                   "did you mean \"max_clients\""}),
+    ::testing::Values(
+        SemanticCase{"OutOfRange", {{"max_clients", 5000}, {"label", "semantic"}}, "out of range"},
+        SemanticCase{"UnknownTunable", {{"max_client", 5}, {"label", "semantic"}}, "did you mean \"max_clients\""}),
     [](const ::testing::TestParamInfo<SemanticCase>& i) { return std::string(i.param.name); });
 
 TEST(E2E, ReappliesWhenKextIsReloaded)
@@ -290,24 +296,31 @@ TEST(E2E, ReappliesWhenKextIsReloaded)
     EXPECT_NE(second->at("load_id"), first->at("load_id"));
 
     // The new load started from its defaults at generation 1, and the daemon
-    // (the same process, never restarted) committed the file on top: 2.
+    // (the same process, never restarted) committed the file on top: one
+    // commit to generation 2 that changed all four tunables the file sets
+    // away from their defaults. (The daemon reacts to KEV_CTL_REGISTERED, so
+    // its commit may race the kext's own "started" event.)
     std::optional<proto::Event> started, applied;
     const auto new_load = second->at("load_id").get<std::uint32_t>();
-    while (auto e = events.next(5s)) {
+    while (!(started && applied)) {
+        auto e = events.next(5s);
+        ASSERT_TRUE(e) << "started " << started.has_value() << ", applied " << applied.has_value();
         if (e->hdr.load_id != new_load)
             continue;
         if (e->code == KC_EV_STARTED)
             started = e;
-        if (e->code == KC_EV_APPLIED) {
+        else if (e->code == KC_EV_APPLIED)
             applied = e;
-            break;
-        }
+        else
+            ADD_FAILURE() << "unexpected event " << e->code << " on the new load";
     }
-    ASSERT_TRUE(started && applied);
-    EXPECT_EQ(started->generation, 1u);
-    EXPECT_EQ(started->hdr.seq, 1u);
     EXPECT_EQ(applied->generation, 2u);
-    EXPECT_EQ(applied->hdr.seq, 2u);
+    EXPECT_EQ(applied->changed, 4u);
+    EXPECT_EQ(started->hdr.seq + applied->hdr.seq, 3u) << "seq restarts at 1 for each load";
+    if (started->hdr.seq == 1) {
+        EXPECT_EQ(started->generation, 1u);
+    }
+    EXPECT_TRUE(d->running());
     stop_daemon(*d);
 }
 
@@ -333,6 +346,31 @@ TEST(E2E, SighupReloadsAndKeepsLastGoodConfig)
     EXPECT_NE(d->err().find(config + ":3:"), std::string::npos) << d->describe();
     EXPECT_TRUE(d->running()) << d->describe();
     EXPECT_TRUE(wait_for_state(host, 3, tunables, 0ms));
+    stop_daemon(*d);
+}
+
+// A reload whose file parses but does not fit the kext's schema must not
+// replace the last good configuration: the next kext load still gets the
+// good values (DESIGN rules 3 and 5).
+TEST(E2E, SchemaInvalidReloadKeepsLastGoodAcrossKextReload)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const std::string config = host.dir().file("config.json");
+    const json good = {{"max_clients", 128}, {"label", "good"}};
+    write_file(config, config_text(good));
+    auto d = start_daemon(host, config);
+    ASSERT_TRUE(wait_for_state(host, 2, good)) << d->describe();
+
+    replace_file(config, config_text({{"max_clients", 5000}, {"label", "bad"}}));
+    ASSERT_TRUE(d->signal(SIGHUP));
+    ASSERT_TRUE(d->wait_for_err("(reload); not applied", 5s)) << d->describe();
+    ASSERT_TRUE(wait_for_state(host, 2, good, 0ms));
+
+    ASSERT_TRUE(host.wait_no_clients());
+    ASSERT_EQ(host.kextsim({"unload", kReferenceBundleId}).exit_code, 0);
+    ASSERT_EQ(host.kextsim({"load", kext_bundle()}).exit_code, 0);
+    EXPECT_TRUE(wait_for_state(host, 2, good, 3s)) << d->describe();
     stop_daemon(*d);
 }
 

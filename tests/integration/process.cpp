@@ -146,29 +146,30 @@ std::string status_text(int exit_code, int sig, bool timed_out)
 
 } // namespace
 
-std::string required_env(const char* name)
+namespace {
+// Paths come from the build (tests/CMakeLists.txt); the environment may
+// override them to test an installed tree.
+std::string path_setting(const char* env_name, const char* built_in)
 {
-    const char* v = std::getenv(name);
-    if (v == nullptr || *v == '\0') {
-        std::fprintf(stderr, "kctest: %s is not set; run the integration tests through ctest\n", name);
-        std::abort();
-    }
-    return v;
+    if (const char* v = std::getenv(env_name); v != nullptr && *v != '\0')
+        return v;
+    return built_in;
 }
+} // namespace
 
 std::string bin_path(const std::string& program)
 {
-    return required_env("KEXTCONF_BIN_DIR") + "/" + program;
+    return path_setting("KEXTCONF_BIN_DIR", KEXTCONF_TEST_BIN_DIR) + "/" + program;
 }
 
 std::string kext_bundle()
 {
-    return required_env("KEXTCONF_KEXT_BUNDLE");
+    return path_setting("KEXTCONF_KEXT_BUNDLE", KEXTCONF_TEST_KEXT_BUNDLE);
 }
 
 std::string source_dir()
 {
-    return required_env("KEXTCONF_SOURCE_DIR");
+    return path_setting("KEXTCONF_SOURCE_DIR", KEXTCONF_TEST_SOURCE_DIR);
 }
 
 bool wait_until(const std::function<bool()>& pred, Millis timeout, Millis interval)
@@ -438,30 +439,34 @@ Result run_in_child(const std::function<int()>& fn, bool as_nobody, Millis timeo
 
 // ---- KextsimHost ----
 
-KextsimHost::KextsimHost(bool load_reference) : dir_("/tmp/kct.")
+KextsimHost::KextsimHost(bool load_reference)
+    : kextsim_bin_(bin_path("kextsim")), bundle_(load_reference ? kext_bundle() : std::string()), dir_("/tmp/kct.")
 {
     if (dir_.path().empty()) {
         not_ready_ = "no temp dir";
         return;
     }
-    std::vector<std::string> argv{bin_path("kextsim"), "boot"};
+    std::vector<std::string> argv{kextsim_bin_, "boot"};
     if (load_reference) {
         argv.push_back("--load");
-        argv.push_back(kext_bundle());
+        argv.push_back(bundle_);
     }
     proc_ = std::make_unique<Process>(std::move(argv), SpawnOptions{env(), false});
     if (!proc_->started()) {
         not_ready_ = "kextsim boot did not start";
         return;
     }
-    const bool ok = wait_until(
+    // Ready when listed; a failed --load or a dead host ends the wait early.
+    bool ready = false;
+    wait_until(
         [&] {
-            if (!proc_->running())
-                return true; // died: stop waiting
-            return load_reference ? is_loaded() : kextsim({"showloaded"}).exit_code == 0;
+            if (!proc_->running() || proc_->err().find(" failed: ") != std::string::npos)
+                return true;
+            ready = load_reference ? is_loaded() : kextsim({"showloaded"}).exit_code == 0;
+            return ready;
         },
-        10s);
-    if (!ok || !proc_->running())
+        5s);
+    if (!ready)
         not_ready_ = std::string(load_reference ? "reference kext not listed by showloaded" : "host not answering") +
                      "; kextsim boot: " + proc_->describe();
 }
@@ -496,7 +501,7 @@ void KextsimHost::stop()
 
 Result KextsimHost::kextsim(const std::vector<std::string>& args, Millis timeout) const
 {
-    std::vector<std::string> argv{bin_path("kextsim")};
+    std::vector<std::string> argv{kextsim_bin_};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(std::move(argv), SpawnOptions{env(), false}, timeout);
 }

@@ -16,9 +16,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <sys/types.h>
 #include <utility>
 #include <vector>
-#include <sys/types.h>
 
 namespace kctest {
 
@@ -31,12 +31,9 @@ using Env = std::vector<std::pair<std::string, std::string>>;
 inline constexpr const char* kReferenceBundleId = "org.kextconf.reference";
 inline constexpr const char* kReferenceQueryControl = "org.kextconf.reference.query";
 
-// $NAME, or a fatal message on stderr and abort() when the test environment
-// (tests/CMakeLists.txt) does not provide it.
-std::string required_env(const char* name);
 std::string bin_path(const std::string& program); // $KEXTCONF_BIN_DIR/program
-std::string kext_bundle();                         // $KEXTCONF_KEXT_BUNDLE
-std::string source_dir();                          // $KEXTCONF_SOURCE_DIR
+std::string kext_bundle();                        // $KEXTCONF_KEXT_BUNDLE
+std::string source_dir();                         // $KEXTCONF_SOURCE_DIR
 
 // Calls pred every `interval` until it returns true (-> true) or `timeout`
 // has passed (-> false; pred gets one last call at the deadline).
@@ -46,7 +43,7 @@ bool wait_until(const std::function<bool()>& pred, Millis timeout, Millis interv
 // can reach sockets inside it), removed with its contents on destruction.
 // Keep the prefix short: AF_UNIX paths are limited to 108 bytes.
 class TempDir {
-public:
+  public:
     explicit TempDir(const std::string& prefix = "/tmp/kct.");
     ~TempDir();
     TempDir(const TempDir&) = delete;
@@ -55,7 +52,7 @@ public:
     const std::string& path() const { return path_; }
     std::string file(const std::string& name) const { return path_ + "/" + name; }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -67,8 +64,8 @@ std::string read_file(const std::string& path);
 
 // What a finished child left behind.
 struct Result {
-    int exit_code = -1;   // exit status, -1 if it did not exit normally
-    int term_signal = 0;  // signal that ended it, 0 if none
+    int exit_code = -1;  // exit status, -1 if it did not exit normally
+    int term_signal = 0; // signal that ended it, 0 if none
     bool timed_out = false;
     std::string out;
     std::string err;
@@ -86,7 +83,7 @@ struct SpawnOptions {
 // stdin is /dev/null; stdout and stderr go to unlinked temp files that can be
 // read at any time while it runs.
 class Process {
-public:
+  public:
     explicit Process(std::vector<std::string> argv, SpawnOptions opts = {});
     ~Process(); // SIGKILL and reap if still running
     Process(const Process&) = delete;
@@ -116,7 +113,7 @@ public:
     Result result() const;
     std::string describe() const { return result().describe(); }
 
-private:
+  private:
     std::string name_;
     pid_t pid_ = -1;
     int status_ = 0;
@@ -145,7 +142,7 @@ Result run_in_child(const std::function<int()>& fn, bool as_nobody, Millis timeo
 // then removes the directory. Declare it before any Process or socket that
 // talks to it, so those go away first.
 class KextsimHost {
-public:
+  public:
     explicit KextsimHost(bool load_reference = true);
     ~KextsimHost();
     KextsimHost(const KextsimHost&) = delete;
@@ -170,7 +167,11 @@ public:
     // SIGTERM; records a failure unless it exits 0 within 10 s. Idempotent.
     void stop();
 
-private:
+  private:
+    // Resolved before the directory exists, so a missing environment
+    // variable leaves nothing behind.
+    std::string kextsim_bin_;
+    std::string bundle_;
     TempDir dir_;
     std::unique_ptr<Process> proc_;
     std::string not_ready_;
