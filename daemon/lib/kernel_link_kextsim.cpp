@@ -22,8 +22,6 @@ std::error_code last_error()
 {
     return {errno, std::generic_category()};
 }
-constexpr int kSockDgram = 2;
-constexpr int kSockRaw = 3;
 } // namespace
 
 std::string kernel_link_description()
@@ -37,7 +35,7 @@ ControlSocket::~ControlSocket() = default;
 std::unique_ptr<ControlSocket> ControlSocket::connect(const std::string& name, std::error_code& ec)
 {
     auto impl = std::make_unique<Impl>();
-    impl->sock = kextsim::SystemSocket::open(kSockDgram, kextsim::kSysprotoControl);
+    impl->sock = kextsim::SystemSocket::open(kextsim::kSockDgram, kextsim::kSysprotoControl);
     if (!impl->sock) {
         ec = last_error();
         return nullptr;
@@ -90,7 +88,7 @@ EventSocket::~EventSocket() = default;
 std::unique_ptr<EventSocket> EventSocket::open(std::error_code& ec)
 {
     auto impl = std::make_unique<Impl>();
-    impl->sock = kextsim::SystemSocket::open(kSockRaw, kextsim::kSysprotoEvent);
+    impl->sock = kextsim::SystemSocket::open(kextsim::kSockRaw, kextsim::kSysprotoEvent);
     if (!impl->sock) {
         ec = last_error();
         return nullptr;

@@ -1,5 +1,7 @@
 #include "controls.hpp"
 
+#include <kextsim/client.hpp>
+
 #include "events.hpp"
 #include "host.hpp"
 #include "kxs_abi.h"
@@ -13,19 +15,12 @@
 namespace kextsim {
 
 namespace {
-constexpr std::uint32_t kFlagPrivileged = 0x1;
-constexpr std::uint32_t kFlagRegIdUnit = 0x2;
-constexpr std::uint32_t kFlagSockStream = 0x4;
-constexpr std::uint32_t kDataEor = 0x2;
-// Apple's vendor code, KEV_SYSTEM_CLASS, KEV_CTL_SUBCLASS (xnu-kpi.md section 1).
-constexpr std::uint32_t kKevCtlSubclass = 2;
-constexpr std::uint32_t kKevCtlRegistered = 1;
-constexpr std::uint32_t kKevCtlDeregistered = 2;
-
+// struct ctl_event_data {ctl_id, ctl_unit = 0} under Apple's vendor code,
+// KEV_SYSTEM_CLASS, KEV_CTL_SUBCLASS (xnu-kpi.md section 1).
 void post_ctl_event(std::uint32_t code, std::uint32_t id)
 {
     const std::uint32_t data[2] = {id, 0};
-    host().events.post_apple(3 /* KEV_SYSTEM_CLASS */, kKevCtlSubclass, code, data, sizeof data);
+    host().events.post_apple(kKevSystemClass, kKevCtlSubclass, code, data, sizeof data);
 }
 } // namespace
 
@@ -38,7 +33,7 @@ int ControlRegistry::register_control(const std::string& name, std::uint32_t fla
         for (const auto& [cid, c] : controls_)
             if (c.name == name)
                 return KXS_EEXIST;
-        if (!(flags & kFlagRegIdUnit)) {
+        if (!(flags & kCtlFlagRegIdUnit)) {
             // XNU: the last id in the list plus one, starting at 1.
             id = ++last_id_;
         } else if (controls_.count(id)) {
@@ -111,7 +106,7 @@ int ControlRegistry::enqueue(std::uint64_t handle, std::uint32_t unit, const voi
     const auto* p = static_cast<const std::uint8_t*>(data);
     u->pending.insert(u->pending.end(), p, p + len);
     u->cc += len;
-    if (!(flags & kDataEor))
+    if (!(flags & kCtlDataEor))
         return 0; // XNU appends to the last record until a record ends with EOR
     const ssize_t n = ::send(u->data_fd, u->pending.data(), u->pending.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0) {
@@ -163,9 +158,9 @@ int ControlRegistry::reserve_unit(std::uint32_t id, std::uint32_t requested, boo
     if (it == controls_.end())
         return KXS_ENOENT;
     Control& c = it->second;
-    if (static_cast<bool>(c.flags & kFlagSockStream) != stream)
+    if (static_cast<bool>(c.flags & kCtlFlagRegSockStream) != stream)
         return KXS_EPROTOTYPE;
-    if ((c.flags & kFlagPrivileged) && !is_root)
+    if ((c.flags & kCtlFlagPrivileged) && !is_root)
         return KXS_EPERM;
     std::uint32_t u = requested;
     if (u == 0) {

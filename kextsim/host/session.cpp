@@ -1,5 +1,7 @@
 #include "session.hpp"
 
+#include <kextsim/client.hpp>
+
 #include "host.hpp"
 #include "kxs_abi.h"
 #include "loader.hpp"
@@ -13,12 +15,7 @@
 namespace kextsim {
 
 namespace {
-constexpr std::uint32_t kSysprotoEvent = 1;
-constexpr std::uint32_t kSysprotoControl = 2;
-constexpr std::uint32_t kSockStream = 1;
-constexpr std::uint32_t kSockDgram = 2;
-constexpr std::uint32_t kSockRaw = 3;
-constexpr std::uint32_t kKevRequestSize = 12;
+constexpr std::uint32_t kKevRequestSize = sizeof(kev_request);
 // Largest getsockopt buffer kextsim copies in; bounded by the wire message.
 constexpr std::size_t kMaxOptBuffer = wire::kMaxPayload;
 
@@ -165,8 +162,8 @@ void Session::on_socket(const wire::Message& m)
 {
     if (kind_ != Kind::None)
         return reply(m.hdr, KXS_EINVAL);
-    const std::uint32_t proto = m.hdr.a;
-    const std::uint32_t type = m.hdr.b;
+    const auto proto = static_cast<int>(m.hdr.a);
+    const auto type = static_cast<int>(m.hdr.b);
     if (proto == kSysprotoControl) {
         if (type != kSockDgram && type != kSockStream)
             return reply(m.hdr, KXS_EPROTOTYPE);
@@ -232,7 +229,7 @@ void Session::on_connect(const wire::Message& m)
 
 void Session::on_setopt(const wire::Message& m)
 {
-    if (m.hdr.a != kSysprotoControl)
+    if (static_cast<int>(m.hdr.a) != kSysprotoControl)
         return reply(m.hdr, KXS_EINVAL);
     if (!unit_)
         return reply(m.hdr, KXS_ENOTCONN);
@@ -246,7 +243,7 @@ void Session::on_setopt(const wire::Message& m)
 
 void Session::on_getopt(const wire::Message& m)
 {
-    if (m.hdr.a != kSysprotoControl)
+    if (static_cast<int>(m.hdr.a) != kSysprotoControl)
         return reply(m.hdr, KXS_EINVAL);
     if (!unit_)
         return reply(m.hdr, KXS_ENOTCONN);

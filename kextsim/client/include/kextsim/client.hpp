@@ -18,6 +18,13 @@
 namespace kextsim {
 
 inline constexpr int kPfSystem = 32;
+inline constexpr int kSockStream = 1; // same values on Linux, named here for both sides
+inline constexpr int kSockDgram = 2;
+inline constexpr int kSockRaw = 3;
+inline constexpr std::uint32_t kCtlFlagPrivileged = 0x1;
+inline constexpr std::uint32_t kCtlFlagRegIdUnit = 0x2;
+inline constexpr std::uint32_t kCtlFlagRegSockStream = 0x4;
+inline constexpr std::uint32_t kCtlDataEor = 0x2;
 inline constexpr int kSysprotoEvent = 1;
 inline constexpr int kSysprotoControl = 2;
 inline constexpr int kAfSysControl = 2;
