@@ -93,8 +93,7 @@ int cmd_status(const Options& o)
     std::printf("kext %s %s: loaded, protocol %u\n", o.kext.c_str(), proto::field_string(h.kext_version).c_str(),
                 h.proto_version);
     std::printf("generation %llu, config hash %s, %u clients, %u events posted\n",
-                static_cast<unsigned long long>(st.generation), hex(st.config_hash).c_str(), st.clients,
-                st.event_seq);
+                static_cast<unsigned long long>(st.generation), hex(st.config_hash).c_str(), st.clients, st.event_seq);
     std::size_t width = 0;
     for (const auto& [d, v] : values)
         width = std::max(width, d->name.size());

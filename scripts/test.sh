@@ -48,7 +48,7 @@ stage() {
   local out
   out=$(ctest --preset "$preset" "$@" 2>&1)
   local rc=$?
-  echo "$out" | grep -vE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed" || true
+  echo "$out" | grep -vE "^ *([0-9]+/[0-9]+ Test +#[0-9]+: .* Passed|Start +[0-9]+:)" || true
   local line p f
   line=$(echo "$out" | grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" | tail -1)
   if [ -n "$line" ]; then

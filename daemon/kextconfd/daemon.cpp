@@ -36,7 +36,9 @@ void log_diagnostics(const std::vector<Diagnostic>& errors)
 }
 } // namespace
 
-Daemon::Daemon(asio::io_context& io, DaemonOptions opts) : io_(io), opts_(std::move(opts)) {}
+Daemon::Daemon(asio::io_context& io, DaemonOptions opts) : io_(io), opts_(std::move(opts))
+{
+}
 
 std::optional<ConfigDocument> Daemon::load_config(bool at_startup)
 {
@@ -143,8 +145,7 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
                 // The kext takes these only at load; it rejects them in a transaction.
                 if (!(current == desired[i]))
                     spdlog::warn("{}: {} = {} takes effect only when the kext is next loaded (now {})", bundle,
-                                 schema[i].name, format_value(schema[i], desired[i]),
-                                 format_value(schema[i], current));
+                                 schema[i].name, format_value(schema[i], desired[i]), format_value(schema[i], current));
                 expected[i] = current;
                 continue;
             }
@@ -159,8 +160,8 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
             load_id_ = st.load_id;
             applied_generation_ = st.generation;
             applied_hash_ = st.config_hash;
-            spdlog::info("{} already matches {} (generation {}, hash {}; {})", bundle, opts_.config_path,
-                         st.generation, hex(st.config_hash), why);
+            spdlog::info("{} already matches {} (generation {}, hash {}; {})", bundle, opts_.config_path, st.generation,
+                         hex(st.config_hash), why);
             return ApplyOutcome::Applied;
         }
         ApplyResult result;

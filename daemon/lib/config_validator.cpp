@@ -65,8 +65,7 @@ private:
         return std::nullopt;
     }
 
-    template <class T>
-    static std::string range(T lo, T hi)
+    template <class T> static std::string range(T lo, T hi)
     {
         return "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
     }

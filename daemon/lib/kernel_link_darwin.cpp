@@ -43,7 +43,9 @@ std::string kernel_link_description()
     return "the kernel";
 }
 
-ControlSocket::ControlSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ControlSocket::ControlSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl))
+{
+}
 ControlSocket::~ControlSocket() = default;
 
 std::unique_ptr<ControlSocket> ControlSocket::connect(const std::string& name, std::error_code& ec)
@@ -96,7 +98,9 @@ std::error_code ControlSocket::getopt(int opt, proto::ByteView in, std::size_t o
     return {};
 }
 
-EventSocket::EventSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EventSocket::EventSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl))
+{
+}
 EventSocket::~EventSocket() = default;
 
 std::unique_ptr<EventSocket> EventSocket::open(std::error_code& ec)

@@ -45,16 +45,15 @@ std::unique_ptr<KextClient> KextClient::connect(const std::string& bundle_id, Ac
     }
     auto hello = proto::decode<kc_hello_reply>(out, true);
     if (!hello) {
-        err = {std::make_error_code(std::errc::protocol_error), name + " answered hello with " +
-                                                                    std::to_string(out.size()) + " bytes"};
+        err = {std::make_error_code(std::errc::protocol_error),
+               name + " answered hello with " + std::to_string(out.size()) + " bytes"};
         return nullptr;
     }
     if (hello->proto_version < KC_PROTO_MIN_VERSION || hello->min_proto_version > KC_PROTO_VERSION) {
         err = {std::make_error_code(std::errc::protocol_not_supported),
                "protocol mismatch: " + name + " speaks versions " + std::to_string(hello->min_proto_version) + ".." +
-                   std::to_string(hello->proto_version) + ", this tool speaks " +
-                   std::to_string(KC_PROTO_MIN_VERSION) + ".." + std::to_string(KC_PROTO_VERSION) +
-                   " (update kextconf or the kext)"};
+                   std::to_string(hello->proto_version) + ", this tool speaks " + std::to_string(KC_PROTO_MIN_VERSION) +
+                   ".." + std::to_string(KC_PROTO_VERSION) + " (update kextconf or the kext)"};
         return nullptr;
     }
     c->hello_ = *hello;

@@ -51,8 +51,8 @@ public:
     // One transaction: begin at expected_generation, set every value, commit.
     // On any failure the transaction is aborted and the kext keeps what it
     // had. Values larger than one option travel in chunks.
-    KextError apply(std::uint64_t expected_generation, const std::vector<std::pair<std::uint32_t, proto::Value>>& values,
-                    ApplyResult& result);
+    KextError apply(std::uint64_t expected_generation,
+                    const std::vector<std::pair<std::uint32_t, proto::Value>>& values, ApplyResult& result);
 
 private:
     KextClient(std::unique_ptr<ControlSocket> sock, std::string bundle_id);

@@ -78,8 +78,8 @@ struct Globals {
     uint32_t load_id;
     uint32_t clients;
     bool stopping;
-    bool ready;      // set (release) when start finished, cleared first on stop
-    bool has_hidden; // some tunable is hidden from the query control
+    bool ready;              // set (release) when start finished, cleared first on stop
+    bool has_hidden;         // some tunable is hidden from the query control
     uint64_t events_dropped; // atomic
 };
 

@@ -70,7 +70,8 @@ errno_t check_table(const kc_kext_config *cfg, uint32_t *snap_size)
         const kc_tunable_def &d = cfg->table[i];
         if (d.name == nullptr || !valid_name(d.name) || d.help == nullptr || (d.flags & ~KC_TF__ALL) != 0)
             return EINVAL;
-        if (d.unit == nullptr || strnlen(d.unit, KC_UNIT_MAX) >= KC_UNIT_MAX || strnlen(d.help, KC_HELP_MAX) >= KC_HELP_MAX)
+        if (d.unit == nullptr || strnlen(d.unit, KC_UNIT_MAX) >= KC_UNIT_MAX ||
+            strnlen(d.help, KC_HELP_MAX) >= KC_HELP_MAX)
             return EINVAL;
         for (uint32_t j = 0; j < i; ++j)
             if (strcmp(cfg->table[j].name, d.name) == 0)

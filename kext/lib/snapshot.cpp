@@ -117,9 +117,8 @@ uint32_t check_snapshot(const Snapshot *s, uint32_t *bad_index)
 {
     for (uint32_t i = 0; i < s->count; ++i) {
         const Slot &slot = slots(s)[i];
-        const uint32_t r = g.cfg->table[i].type == KC_TYPE_STRING
-                               ? check_string(i, strings(s) + slot.str_off, slot.len)
-                               : check_scalar(i, slot.v);
+        const uint32_t r = g.cfg->table[i].type == KC_TYPE_STRING ? check_string(i, strings(s) + slot.str_off, slot.len)
+                                                                  : check_scalar(i, slot.v);
         if (r != KC_R_NONE) {
             *bad_index = i;
             return r;

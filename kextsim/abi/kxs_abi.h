@@ -40,13 +40,13 @@ extern "C" {
 
 /* ---- kernel control (host side) ---- */
 struct kxs_ctl_params {
-    const char *name;     /* NUL-terminated, validated by the kernel domain */
-    uint32_t flags;       /* CTL_FLAG_* */
-    uint32_t id;          /* in: requested id with REG_ID_UNIT; out: assigned id */
-    uint32_t unit;        /* REG_ID_UNIT only */
-    uint32_t sendsize;    /* in: 0 = default; out: effective */
-    uint32_t recvsize;    /* in: 0 = default; out: effective */
-    void *kernel_cookie;  /* handed back on every kxs_kern_ctl_* upcall */
+    const char *name;    /* NUL-terminated, validated by the kernel domain */
+    uint32_t flags;      /* CTL_FLAG_* */
+    uint32_t id;         /* in: requested id with REG_ID_UNIT; out: assigned id */
+    uint32_t unit;       /* REG_ID_UNIT only */
+    uint32_t sendsize;   /* in: 0 = default; out: effective */
+    uint32_t recvsize;   /* in: 0 = default; out: effective */
+    void *kernel_cookie; /* handed back on every kxs_kern_ctl_* upcall */
 };
 int32_t kxs_host_ctl_register(struct kxs_ctl_params *params, uint64_t *handle);
 int32_t kxs_host_ctl_deregister(uint64_t handle);

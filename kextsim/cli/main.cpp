@@ -12,9 +12,9 @@
 #include <kextsim/client.hpp>
 
 #include <csignal>
-#include <filesystem>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <pthread.h>
 #include <string>
 #include <thread>

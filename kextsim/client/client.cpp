@@ -81,7 +81,9 @@ std::unique_ptr<SystemSocket> SystemSocket::open(int type, int protocol, const s
     return s;
 }
 
-SystemSocket::SystemSocket(int req_fd, int type, int protocol) : req_fd_(req_fd), type_(type), protocol_(protocol) {}
+SystemSocket::SystemSocket(int req_fd, int type, int protocol) : req_fd_(req_fd), type_(type), protocol_(protocol)
+{
+}
 
 SystemSocket::~SystemSocket()
 {
@@ -139,8 +141,8 @@ int SystemSocket::ioctl(unsigned long request, void* arg)
             break;
         auto* ci = static_cast<ctl_info*>(arg);
         const std::size_t n = strnlen(ci->ctl_name, kMaxKctlName);
-        return call(static_cast<std::uint32_t>(wire::Op::CtlInfo), 0, 0, 0, ci->ctl_name,
-                    n, nullptr, nullptr, &ci->ctl_id, nullptr);
+        return call(static_cast<std::uint32_t>(wire::Op::CtlInfo), 0, 0, 0, ci->ctl_name, n, nullptr, nullptr,
+                    &ci->ctl_id, nullptr);
     }
     case kCtlIocGCount: {
         if (protocol_ != kSysprotoControl)
@@ -161,8 +163,7 @@ int SystemSocket::ioctl(unsigned long request, void* arg)
         if (protocol_ != kSysprotoEvent)
             break;
         std::size_t n = sizeof(kev_request);
-        return call(static_cast<std::uint32_t>(wire::Op::KevGetFilt), 0, 0, 0, nullptr, 0, arg, &n, nullptr,
-                    nullptr);
+        return call(static_cast<std::uint32_t>(wire::Op::KevGetFilt), 0, 0, 0, nullptr, 0, arg, &n, nullptr, nullptr);
     }
     case kSiocGKevVendor: {
         if (protocol_ != kSysprotoEvent)

@@ -80,11 +80,11 @@ struct ErrnoPair {
 // Darwin values (bsd/sys/errno.h) for the errnos whose numbers differ on the
 // host; values 1..34 are the same on Darwin and Linux.
 constexpr ErrnoPair kErrnoMap[] = {
-    {35, EAGAIN},       {36, EINPROGRESS},  {37, EALREADY},       {38, ENOTSOCK},     {39, EDESTADDRREQ},
-    {40, EMSGSIZE},     {41, EPROTOTYPE},   {42, ENOPROTOOPT},    {43, EPROTONOSUPPORT}, {45, ENOTSUP},
-    {47, EAFNOSUPPORT}, {48, EADDRINUSE},   {49, EADDRNOTAVAIL},  {50, ENETDOWN},     {54, ECONNRESET},
-    {55, ENOBUFS},      {56, EISCONN},      {57, ENOTCONN},       {60, ETIMEDOUT},    {61, ECONNREFUSED},
-    {63, ENAMETOOLONG}, {66, ENOTEMPTY},    {78, ENOSYS},         {84, EOVERFLOW},    {89, ECANCELED},
+    {35, EAGAIN},       {36, EINPROGRESS}, {37, EALREADY},      {38, ENOTSOCK},        {39, EDESTADDRREQ},
+    {40, EMSGSIZE},     {41, EPROTOTYPE},  {42, ENOPROTOOPT},   {43, EPROTONOSUPPORT}, {45, ENOTSUP},
+    {47, EAFNOSUPPORT}, {48, EADDRINUSE},  {49, EADDRNOTAVAIL}, {50, ENETDOWN},        {54, ECONNRESET},
+    {55, ENOBUFS},      {56, EISCONN},     {57, ENOTCONN},      {60, ETIMEDOUT},       {61, ECONNREFUSED},
+    {63, ENAMETOOLONG}, {66, ENOTEMPTY},   {78, ENOSYS},        {84, EOVERFLOW},       {89, ECANCELED},
     {100, EPROTO},      {102, EOPNOTSUPP},
 };
 } // namespace

@@ -150,8 +150,8 @@ std::size_t ControlRegistry::count()
     return controls_.size();
 }
 
-int ControlRegistry::reserve_unit(std::uint32_t id, std::uint32_t requested, bool is_root, bool stream,
-                                  ControlRef& ref, std::shared_ptr<Unit>& unit)
+int ControlRegistry::reserve_unit(std::uint32_t id, std::uint32_t requested, bool is_root, bool stream, ControlRef& ref,
+                                  std::shared_ptr<Unit>& unit)
 {
     std::lock_guard lock(m_);
     auto it = controls_.find(id);

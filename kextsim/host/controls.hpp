@@ -21,10 +21,10 @@ struct Unit {
     std::uint32_t unit = 0;
     void* unitinfo = nullptr;
     std::mutex m;
-    int data_fd = -1;        // host end of the client's data channel
-    bool connected = false;  // false while ctl_connect runs and after disconnect
-    std::size_t hiwat = 0;   // receive buffer size (ctl_recvsize)
-    std::size_t cc = 0;      // bytes enqueued and not yet read by the client
+    int data_fd = -1;                  // host end of the client's data channel
+    bool connected = false;            // false while ctl_connect runs and after disconnect
+    std::size_t hiwat = 0;             // receive buffer size (ctl_recvsize)
+    std::size_t cc = 0;                // bytes enqueued and not yet read by the client
     std::vector<std::uint8_t> pending; // record being built (no CTL_DATA_EOR yet)
 };
 

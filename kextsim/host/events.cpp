@@ -11,7 +11,7 @@
 namespace kextsim {
 
 namespace {
-constexpr std::size_t kHeaderSize = 24; // KEV_MSG_HEADER_SIZE
+constexpr std::size_t kHeaderSize = 24;             // KEV_MSG_HEADER_SIZE
 constexpr std::size_t kMaxData = 224 - kHeaderSize; // MLEN minus the header
 
 bool matches(const Listener& l, std::uint32_t vendor, std::uint32_t kev_class, std::uint32_t subclass)
@@ -84,8 +84,7 @@ void EventService::deliver(std::uint32_t vendor, std::uint32_t kev_class, std::u
         if (!matches(*l, vendor, kev_class, subclass))
             continue;
         // XNU drops silently for a listener whose buffer is full.
-        if (l->cc + total > kRecvSpace ||
-            ::send(l->data_fd, msg, total, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+        if (l->cc + total > kRecvSpace || ::send(l->data_fd, msg, total, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
             ++l->dropped;
             continue;
         }

@@ -33,7 +33,7 @@ public:
     static constexpr std::uint32_t kFirstVendorCode = 1000;
     static constexpr std::uint32_t kVendorApple = 1;
 
-    int vendor_code(const std::string& vendor, std::uint32_t& code); // creates on first use
+    int vendor_code(const std::string& vendor, std::uint32_t& code);   // creates on first use
     int lookup_vendor(const std::string& vendor, std::uint32_t& code); // ENOENT until created
     // kev_msg_post: third-party vendors only.
     int post(std::uint32_t vendor, std::uint32_t kev_class, std::uint32_t subclass, std::uint32_t code,

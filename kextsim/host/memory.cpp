@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <map>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
@@ -45,8 +45,8 @@ void MemoryTracker::free_tag(Tag* tag)
 {
     std::lock_guard lock(m_);
     if (tag->blocks != 0) {
-        std::string msg = "OSMalloc_Tagfree(\"" + tag->name + "\") with " + std::to_string(tag->blocks) +
-                          " blocks still allocated";
+        std::string msg =
+            "OSMalloc_Tagfree(\"" + tag->name + "\") with " + std::to_string(tag->blocks) + " blocks still allocated";
         kxs_host_panic(msg.c_str());
     }
     auto it = std::find(tags_.begin(), tags_.end(), tag);
@@ -81,8 +81,7 @@ void MemoryTracker::free(Tag* tag, void* p, std::size_t size)
         kxs_host_panic("OSFree of a pointer OSMalloc did not return (or a double free)");
     if (h->size != size || h->tag != tag) {
         std::string msg = "OSFree size/tag mismatch: block of " + std::to_string(h->size) + " bytes from tag \"" +
-                          h->tag->name + "\" freed as " + std::to_string(size) + " bytes of tag \"" + tag->name +
-                          "\"";
+                          h->tag->name + "\" freed as " + std::to_string(size) + " bytes of tag \"" + tag->name + "\"";
         kxs_host_panic(msg.c_str());
     }
     {

@@ -1,7 +1,7 @@
 #include "server.hpp"
 
-#include "session.hpp"
 #include "kxs_abi.h"
+#include "session.hpp"
 #include "wire.hpp"
 
 #include <cerrno>
@@ -15,7 +15,9 @@
 
 namespace kextsim {
 
-Server::Server(std::string root) : root_(std::move(root)), path_(wire::kernel_socket_path(root_)) {}
+Server::Server(std::string root) : root_(std::move(root)), path_(wire::kernel_socket_path(root_))
+{
+}
 
 Server::~Server()
 {

@@ -235,9 +235,9 @@ void Session::on_setopt(const wire::Message& m)
         return reply(m.hdr, KXS_ENOTCONN);
     // XNU hands the kext a kernel copy of the option, or NULL for length 0.
     std::vector<std::uint8_t> data(m.payload);
-    const int err = kxs_kern_ctl_setopt(ctl_.cookie, ctl_.handle, unit_->unit, unit_->unitinfo,
-                                        static_cast<int32_t>(m.hdr.b), data.empty() ? nullptr : data.data(),
-                                        data.size());
+    const int err =
+        kxs_kern_ctl_setopt(ctl_.cookie, ctl_.handle, unit_->unit, unit_->unitinfo, static_cast<int32_t>(m.hdr.b),
+                            data.empty() ? nullptr : data.data(), data.size());
     reply(m.hdr, err);
 }
 
@@ -260,8 +260,8 @@ void Session::on_getopt(const wire::Message& m)
         return reply(m.hdr, err);
     if (bufsize != 0 && len > bufsize) {
         char msg[160];
-        std::snprintf(msg, sizeof msg, "ctl_getopt for option %u returned length %zu for a %zu-byte buffer",
-                      m.hdr.b, len, bufsize);
+        std::snprintf(msg, sizeof msg, "ctl_getopt for option %u returned length %zu for a %zu-byte buffer", m.hdr.b,
+                      len, bufsize);
         kxs_host_panic(msg); // the real kernel panics here too
     }
     if (bufsize == 0)

@@ -7,8 +7,8 @@
 #include "wire.hpp"
 
 #include <atomic>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 namespace kextsim {

@@ -1,9 +1,9 @@
 // Kernel-domain half of the kernel control KPI: validates what the kext
 // passes exactly as XNU's kern_control.c does, keeps the kext's registration
 // (callbacks), and forwards the rest to the host through kxs_abi.h.
+#include <string.h>
 #include <sys/errno.h>
 #include <sys/kern_control.h>
-#include <string.h>
 
 #include "../abi/kxs_abi.h"
 #include "kernel_alloc.h"

@@ -1,8 +1,8 @@
 // Kernel-domain half of the kern_event KPI: flattens a kev_msg's data vectors
 // as XNU does (up to the first empty vector) and hands the bytes to the host.
+#include <string.h>
 #include <sys/errno.h>
 #include <sys/kern_event.h>
-#include <string.h>
 
 #include "../abi/kxs_abi.h"
 

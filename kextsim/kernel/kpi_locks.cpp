@@ -22,8 +22,12 @@ lck_grp_attr_t *lck_grp_attr_alloc_init(void)
 {
     return static_cast<lck_grp_attr_t *>(kextsim_kernel_alloc(sizeof(lck_grp_attr_t)));
 }
-void lck_grp_attr_setdefault(lck_grp_attr_t *) {}
-void lck_grp_attr_setstat(lck_grp_attr_t *) {}
+void lck_grp_attr_setdefault(lck_grp_attr_t *)
+{
+}
+void lck_grp_attr_setstat(lck_grp_attr_t *)
+{
+}
 void lck_grp_attr_free(lck_grp_attr_t *attr)
 {
     kextsim_kernel_free(attr, sizeof(lck_grp_attr_t));
@@ -40,7 +44,9 @@ lck_attr_t *lck_attr_alloc_init(void)
 {
     return static_cast<lck_attr_t *>(kextsim_kernel_alloc(sizeof(lck_attr_t)));
 }
-void lck_attr_setdefault(lck_attr_t *) {}
+void lck_attr_setdefault(lck_attr_t *)
+{
+}
 void lck_attr_free(lck_attr_t *attr)
 {
     kextsim_kernel_free(attr, sizeof(lck_attr_t));

@@ -108,7 +108,7 @@ std::string shipped_hash_hex()
 
 // A kern_event listener for the reference kext's own events.
 class KextEvents {
-  public:
+public:
     explicit KextEvents(const std::string& root)
     {
         sock_ = kextsim::SystemSocket::open(3 /* SOCK_RAW */, kextsim::kSysprotoEvent, root);
@@ -152,7 +152,7 @@ class KextEvents {
                                    proto::ByteView(buf + sizeof h, static_cast<std::size_t>(n) - sizeof h));
     }
 
-  private:
+private:
     std::unique_ptr<kextsim::SystemSocket> sock_;
 };
 

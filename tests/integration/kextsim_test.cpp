@@ -263,7 +263,7 @@ std::optional<proto::Event> next_kext_event(SystemSocket& s, std::uint32_t vendo
 }
 
 class KextsimContract : public ::testing::Test {
-  protected:
+protected:
     void SetUp() override { ASSERT_TRUE(host_.ready()); }
 
     std::unique_ptr<SystemSocket> admin()
@@ -632,7 +632,7 @@ TEST_F(KextsimContract, UnfilteredEventSocketReceivesNothing)
 }
 
 class KextsimEvents : public ::testing::Test {
-  protected:
+protected:
     void SetUp() override { ASSERT_TRUE(host_.ready()); }
     Result unload() { return host_.kextsim({"unload", kReferenceBundleId}); }
     Result load() { return host_.kextsim({"load", kext_bundle()}); }

@@ -43,7 +43,7 @@ bool wait_until(const std::function<bool()>& pred, Millis timeout, Millis interv
 // can reach sockets inside it), removed with its contents on destruction.
 // Keep the prefix short: AF_UNIX paths are limited to 108 bytes.
 class TempDir {
-  public:
+public:
     explicit TempDir(const std::string& prefix = "/tmp/kct.");
     ~TempDir();
     TempDir(const TempDir&) = delete;
@@ -52,7 +52,7 @@ class TempDir {
     const std::string& path() const { return path_; }
     std::string file(const std::string& name) const { return path_ + "/" + name; }
 
-  private:
+private:
     std::string path_;
 };
 
@@ -83,7 +83,7 @@ struct SpawnOptions {
 // stdin is /dev/null; stdout and stderr go to unlinked temp files that can be
 // read at any time while it runs.
 class Process {
-  public:
+public:
     explicit Process(std::vector<std::string> argv, SpawnOptions opts = {});
     ~Process(); // SIGKILL and reap if still running
     Process(const Process&) = delete;
@@ -113,7 +113,7 @@ class Process {
     Result result() const;
     std::string describe() const { return result().describe(); }
 
-  private:
+private:
     std::string name_;
     pid_t pid_ = -1;
     int status_ = 0;
@@ -142,7 +142,7 @@ Result run_in_child(const std::function<int()>& fn, bool as_nobody, Millis timeo
 // then removes the directory. Declare it before any Process or socket that
 // talks to it, so those go away first.
 class KextsimHost {
-  public:
+public:
     explicit KextsimHost(bool load_reference = true);
     ~KextsimHost();
     KextsimHost(const KextsimHost&) = delete;
@@ -167,7 +167,7 @@ class KextsimHost {
     // SIGTERM; records a failure unless it exits 0 within 10 s. Idempotent.
     void stop();
 
-  private:
+private:
     // Resolved before the directory exists, so a missing environment
     // variable leaves nothing behind.
     std::string kextsim_bin_;

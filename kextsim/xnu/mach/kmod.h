@@ -44,14 +44,14 @@ typedef struct kmod_info {
 
 __END_DECLS
 
-#define KMOD_DECL(name, version)                                                                              \
-    static kmod_start_func_t name##_module_start;                                                             \
-    static kmod_stop_func_t name##_module_stop;                                                               \
-    __attribute__((visibility("default"))) kmod_info_t KMOD_INFO_NAME = {                                     \
+#define KMOD_DECL(name, version)                                                                                       \
+    static kmod_start_func_t name##_module_start;                                                                      \
+    static kmod_stop_func_t name##_module_stop;                                                                        \
+    __attribute__((visibility("default"))) kmod_info_t KMOD_INFO_NAME = {                                              \
         0, KMOD_INFO_VERSION, -1U, {#name}, {version}, -1, 0, 0, 0, 0, name##_module_start, name##_module_stop};
 
-#define KMOD_EXPLICIT_DECL(name, version, start, stop)                                 \
-    __attribute__((visibility("default"))) kmod_info_t KMOD_INFO_NAME = {              \
-        0, KMOD_INFO_VERSION, -1U, {#name}, {version}, -1, 0, 0, 0, 0, start, stop};
+#define KMOD_EXPLICIT_DECL(name, version, start, stop)                                                                 \
+    __attribute__((visibility("default")))                                                                             \
+    kmod_info_t KMOD_INFO_NAME = {0, KMOD_INFO_VERSION, -1U, {#name}, {version}, -1, 0, 0, 0, 0, start, stop};
 
 #endif /* _MACH_KMOD_H_ */

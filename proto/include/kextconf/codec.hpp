@@ -19,8 +19,7 @@ using Bytes = std::vector<std::uint8_t>;
 using ByteView = std::span<const std::uint8_t>;
 
 // Copies a trivially copyable wire struct into bytes.
-template <class T>
-Bytes encode(const T& v)
+template <class T> Bytes encode(const T& v)
 {
     static_assert(std::is_trivially_copyable_v<T>);
     Bytes out(sizeof(T));
@@ -30,8 +29,7 @@ Bytes encode(const T& v)
 
 // Reads a wire struct; nullopt unless the buffer holds exactly sizeof(T) bytes
 // (or at least, when allow_trailing is set).
-template <class T>
-std::optional<T> decode(ByteView in, bool allow_trailing = false)
+template <class T> std::optional<T> decode(ByteView in, bool allow_trailing = false)
 {
     static_assert(std::is_trivially_copyable_v<T>);
     if (in.size() < sizeof(T) || (!allow_trailing && in.size() != sizeof(T)))
@@ -43,15 +41,13 @@ std::optional<T> decode(ByteView in, bool allow_trailing = false)
 
 // Copies a NUL-padded fixed char field into a std::string (stops at the first
 // NUL or at the end of the field, so an unterminated field is still safe).
-template <std::size_t N>
-std::string field_string(const char (&field)[N])
+template <std::size_t N> std::string field_string(const char (&field)[N])
 {
     return std::string(field, strnlen(field, N));
 }
 
 // Writes s into a fixed char field; false if it does not fit with its NUL.
-template <std::size_t N>
-bool set_field_string(char (&field)[N], std::string_view s)
+template <std::size_t N> bool set_field_string(char (&field)[N], std::string_view s)
 {
     if (s.size() >= N)
         return false;
@@ -60,9 +56,9 @@ bool set_field_string(char (&field)[N], std::string_view s)
     return true;
 }
 
-std::string_view type_name(std::uint32_t type);                // "bool", "int64", ... or "unknown"
+std::string_view type_name(std::uint32_t type); // "bool", "int64", ... or "unknown"
 std::optional<std::uint32_t> type_from_name(std::string_view name);
-std::string_view reason_text(std::uint32_t reason);            // human text for kc_reason
+std::string_view reason_text(std::uint32_t reason); // human text for kc_reason
 std::string_view option_name(std::uint32_t opt);
 std::string_view event_name(std::uint32_t code);
 

@@ -92,23 +92,23 @@ enum kc_type {
 /* Why the kext refused the last request on this connection (kc_error_detail). */
 enum kc_reason {
     KC_R_NONE = 0,
-    KC_R_BAD_LENGTH = 1,       /* option buffer too short, too long or inconsistent */
+    KC_R_BAD_LENGTH = 1, /* option buffer too short, too long or inconsistent */
     KC_R_UNKNOWN_OPTION = 2,
     KC_R_UNKNOWN_TUNABLE = 3,
     KC_R_TYPE_MISMATCH = 4,
     KC_R_OUT_OF_RANGE = 5,
-    KC_R_TOO_LONG = 6,         /* string or list longer than max_count */
+    KC_R_TOO_LONG = 6, /* string or list longer than max_count */
     KC_R_BAD_ENUM = 7,
     KC_R_BAD_STRING = 8,       /* embedded NUL or bad list encoding */
     KC_R_STALE_GENERATION = 9, /* begin named a generation that is not current */
     KC_R_NO_TRANSACTION = 10,
     KC_R_TRANSACTION_OPEN = 11,
-    KC_R_NOT_PERMITTED = 12,   /* write attempted through the query control */
+    KC_R_NOT_PERMITTED = 12, /* write attempted through the query control */
     KC_R_LOAD_ONLY = 13,
     KC_R_NO_MEMORY = 14,
-    KC_R_BAD_OFFSET = 15,      /* list chunk out of order */
-    KC_R_INCOMPLETE = 16,      /* commit with a list missing chunks */
-    KC_R__COUNT                /* new reasons go directly above this line */
+    KC_R_BAD_OFFSET = 15, /* list chunk out of order */
+    KC_R_INCOMPLETE = 16, /* commit with a list missing chunks */
+    KC_R__COUNT           /* new reasons go directly above this line */
 };
 
 /* A 64-bit scalar whose interpretation follows the tunable's type. */
@@ -262,7 +262,7 @@ static inline uint64_t kc_hash_value_begin(uint64_t h, uint32_t index, uint32_t 
 
 /* ---- layout pins ---- */
 #define KC_ASSERT_LAYOUT(type, size) KC_STATIC_ASSERT(sizeof(struct type) == (size), #type " size")
-#define KC_ASSERT_OFFSET(type, field, off) \
+#define KC_ASSERT_OFFSET(type, field, off)                                                                             \
     KC_STATIC_ASSERT(offsetof(struct type, field) == (off), #type "." #field " offset")
 
 KC_STATIC_ASSERT(sizeof(union kc_scalar) == 8, "kc_scalar size");

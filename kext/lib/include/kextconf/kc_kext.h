@@ -24,10 +24,10 @@
  * truth for describe, validation in the kernel, and (through describe) the
  * daemon's validation and the JSON Schema. */
 struct kc_tunable_def {
-    const char *name;       /* [a-z0-9_.], < KC_NAME_MAX */
-    uint32_t type;          /* enum kc_type */
-    uint32_t flags;         /* KC_TF_* */
-    union kc_scalar min;    /* int64/uint64/int64_list element bounds */
+    const char *name;    /* [a-z0-9_.], < KC_NAME_MAX */
+    uint32_t type;       /* enum kc_type */
+    uint32_t flags;      /* KC_TF_* */
+    union kc_scalar min; /* int64/uint64/int64_list element bounds */
     union kc_scalar max;
     union kc_scalar def;    /* scalar default (bool 0/1, enum index) */
     const char *def_string; /* string default, or NULL */
@@ -37,17 +37,27 @@ struct kc_tunable_def {
     const char *help;       /* one line */
 };
 
-#define KC_TUNABLE_BOOL(name, def, flags, help) \
-    {name, KC_TYPE_BOOL, flags, {0}, {1}, {(def) ? 1 : 0}, 0, 0, "", 0, help}
-#define KC_TUNABLE_INT64(name, def, lo, hi, unit, flags, help) \
-    {name, KC_TYPE_INT64, flags, {lo}, {hi}, {def}, 0, 0, unit, 0, help}
-#define KC_TUNABLE_UINT64(name, def, lo, hi, unit, flags, help)                                                  \
-    {name, KC_TYPE_UINT64, flags, {static_cast<int64_t>(lo)}, {static_cast<int64_t>(hi)}, {static_cast<int64_t>(def)}, \
-     0, 0, unit, 0, help}
-#define KC_TUNABLE_ENUM(name, def_index, names, count, flags, help) \
-    {name, KC_TYPE_ENUM, flags, {0}, {(count) - 1}, {def_index}, 0, 0, "", names, help}
-#define KC_TUNABLE_STRING(name, def, max_len, flags, help) \
-    {name, KC_TYPE_STRING, flags, {0}, {0}, {0}, def, max_len, "", 0, help}
+#define KC_TUNABLE_BOOL(name, def, flags, help)                                                                        \
+    {                                                                                                                  \
+        name, KC_TYPE_BOOL, flags, {0}, {1}, {(def) ? 1 : 0}, 0, 0, "", 0, help                                        \
+    }
+#define KC_TUNABLE_INT64(name, def, lo, hi, unit, flags, help)                                                         \
+    {                                                                                                                  \
+        name, KC_TYPE_INT64, flags, {lo}, {hi}, {def}, 0, 0, unit, 0, help                                             \
+    }
+#define KC_TUNABLE_UINT64(name, def, lo, hi, unit, flags, help)                                                        \
+    {                                                                                                                  \
+        name, KC_TYPE_UINT64, flags, {static_cast<int64_t>(lo)}, {static_cast<int64_t>(hi)},                           \
+            {static_cast<int64_t>(def)}, 0, 0, unit, 0, help                                                           \
+    }
+#define KC_TUNABLE_ENUM(name, def_index, names, count, flags, help)                                                    \
+    {                                                                                                                  \
+        name, KC_TYPE_ENUM, flags, {0}, {(count)-1}, {def_index}, 0, 0, "", names, help                                \
+    }
+#define KC_TUNABLE_STRING(name, def, max_len, flags, help)                                                             \
+    {                                                                                                                  \
+        name, KC_TYPE_STRING, flags, {0}, {0}, {0}, def, max_len, "", 0, help                                          \
+    }
 
 struct kc_kext_config {
     const char *bundle_id; /* names the controls and the event vendor */

@@ -105,8 +105,8 @@ public:
 
 private:
     SystemSocket(int req_fd, int type, int protocol);
-    int call(std::uint32_t op, std::uint32_t a, std::uint32_t b, std::uint32_t c, const void* payload,
-             std::size_t len, void* out, std::size_t* out_len, std::uint32_t* out_a, std::uint32_t* out_c);
+    int call(std::uint32_t op, std::uint32_t a, std::uint32_t b, std::uint32_t c, const void* payload, std::size_t len,
+             void* out, std::size_t* out_len, std::uint32_t* out_a, std::uint32_t* out_c);
 
     int req_fd_;
     int data_fd_ = -1;
