@@ -13,6 +13,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <pthread.h>
@@ -28,9 +29,11 @@ A user-space host for the XNU kernel KPIs (kernel control, kernel events,
 locks, OSMalloc, kmod), so an unchanged kext runs as a process on Linux.
 
 commands:
-  boot [--root DIR] [--load PATH.kext]... [--fail SITE:N[,SITE:N]]
+  boot [--root DIR] [--load PATH.kext]... [--fail SITE:N[,SITE:N]] [--recvsize BYTES]
                        run the host in the foreground until SIGINT/SIGTERM;
-                       --fail fails the N-th call at SITE (alloc, enqueue, event)
+                       --fail fails the N-th call at SITE (alloc, enqueue, event);
+                       --recvsize overrides every control's receive buffer
+                       (ctl_recvsize) to make ENOBUFS easy to reach
   load PATH.kext       load a kext bundle and run its start routine
   unload BUNDLE_ID     run the kext's stop routine and unload it; a failing
                        stop (e.g. clients still connected) refuses the unload
@@ -64,12 +67,19 @@ int boot(const std::vector<std::string>& args)
     std::vector<std::string> loads;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const auto& a = args[i];
-        if ((a == "--root" || a == "--load" || a == "--fail") && i + 1 >= args.size())
+        if ((a == "--root" || a == "--load" || a == "--fail" || a == "--recvsize") && i + 1 >= args.size())
             return usage_error(a + " needs a value");
         if (a == "--root") {
             root = args[++i];
         } else if (a == "--load") {
             loads.push_back(args[++i]);
+        } else if (a == "--recvsize") {
+            const std::string& v = args[++i];
+            char* end = nullptr;
+            const unsigned long n = std::strtoul(v.c_str(), &end, 10);
+            if (v.empty() || *end != '\0' || n == 0 || n > 8u * 1024 * 1024)
+                return usage_error("--recvsize needs a byte count from 1 to 8388608");
+            kextsim::host().controls.set_recvsize_override(static_cast<std::uint32_t>(n));
         } else if (a == "--fail") {
             std::string err;
             if (!kextsim::host().faults.arm_from_spec(args[++i], err))

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -218,26 +219,73 @@ int SystemSocket::getsockopt(int level, int name, void* value, std::size_t* len)
     return 0;
 }
 
+namespace {
+
+// Reads one whole message from a SEQPACKET socket into `out` (sized by a
+// peek first). Returns its length, 0 at EOF, -1 with errno.
+ssize_t read_message(int fd, std::vector<std::uint8_t>& out, int flags)
+{
+    ssize_t n;
+    do {
+        n = ::recv(fd, nullptr, 0, (flags & MSG_DONTWAIT) | MSG_PEEK | MSG_TRUNC);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return n;
+    out.resize(static_cast<std::size_t>(n));
+    do {
+        n = ::recv(fd, out.data(), out.size(), MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    return n;
+}
+
+} // namespace
+
 ssize_t SystemSocket::recv(void* buf, std::size_t len, int flags)
 {
     if (data_fd_ < 0) {
         errno = ENOTCONN;
         return -1;
     }
-    ssize_t n;
-    do {
-        n = ::recv(data_fd_, buf, len, (flags & MSG_DONTWAIT) | MSG_TRUNC);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -1;
-    if (n == 0 && len != 0) {
-        errno = ENOTCONN; // the host closed the channel (kext gone, host stopped)
-        return -1;
+    std::vector<std::uint8_t> record;
+    std::vector<std::uint8_t> msg;
+    std::size_t consumed = 0;
+    if (protocol_ == kSysprotoEvent) {
+        // Event sockets: one message is one kern_event_msg.
+        const ssize_t n = read_message(data_fd_, record, flags);
+        if (n <= 0) {
+            if (n == 0)
+                errno = ENOTCONN; // the host went away
+            return -1;
+        }
+        consumed = record.size();
+    } else {
+        // Control sockets: merge the fragments waiting now, up to one marked
+        // EOR; that is the record XNU's socket buffer would hold.
+        int rflags = flags;
+        for (;;) {
+            const ssize_t n = read_message(data_fd_, msg, rflags);
+            if (n < 0 && !record.empty() && (errno == EAGAIN || errno == EWOULDBLOCK))
+                break; // nothing more appended yet: the record ends here
+            if (n <= 0) {
+                if (n == 0)
+                    errno = ENOTCONN; // the host closed the channel
+                return -1;
+            }
+            record.insert(record.end(), msg.begin() + 1, msg.end());
+            consumed += msg.size() - 1;
+            if (msg[0] & wire::kFragmentEor)
+                break;
+            rflags = MSG_DONTWAIT;
+        }
     }
     // Tell the host the record left the receive buffer (no reply).
-    wire::Header h{static_cast<std::uint32_t>(wire::Op::Ack), 0, static_cast<std::uint32_t>(n), 0, 0, 0};
+    wire::Header h{static_cast<std::uint32_t>(wire::Op::Ack), 0, static_cast<std::uint32_t>(consumed), 0, 0, 0};
     wire::send_message(req_fd_, h, nullptr, 0);
-    return std::min(n, static_cast<ssize_t>(len));
+    // A short buffer truncates the record; the rest is dropped (MSG_TRUNC).
+    const std::size_t n = std::min(len, record.size());
+    if (n != 0)
+        std::memcpy(buf, record.data(), n);
+    return static_cast<ssize_t>(n);
 }
 
 AdminResult load_kext(const std::string& bundle_path, const std::string& root)

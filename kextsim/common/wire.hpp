@@ -8,7 +8,8 @@
 // channel, handed over with SCM_RIGHTS; one message there is one record, so a
 // short read truncates and drops the rest of it, as on a PF_SYSTEM socket. The
 // client acknowledges each record it reads so the host can account the
-// receive buffer (ENOBUFS) exactly as XNU does.
+// receive buffer (ENOBUFS) exactly as XNU does. On control sockets each
+// enqueue is its own message (see kFragmentEor); the client merges them.
 //
 // Status fields carry Darwin errno values; the client library translates.
 #pragma once
@@ -51,6 +52,10 @@ struct Header {
     std::uint32_t len; // payload bytes following the header
 };
 static_assert(sizeof(Header) == 24);
+
+// Control data channels carry one message per ctl_enqueuedata: a flags byte,
+// then the data. kFragmentEor marks the end of a record (CTL_DATA_EOR).
+inline constexpr std::uint8_t kFragmentEor = 0x1;
 
 // Largest payload on the request channel: an option buffer, a path or a table.
 inline constexpr std::size_t kMaxPayload = 64 * 1024;

@@ -5,11 +5,13 @@
 #include "events.hpp"
 #include "host.hpp"
 #include "kxs_abi.h"
+#include "wire.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <sstream>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace kextsim {
@@ -45,7 +47,7 @@ int ControlRegistry::register_control(const std::string& name, std::uint32_t fla
         c.name = name;
         c.flags = flags;
         c.sendsize = sendsize ? sendsize : kDefaultSendSize;
-        c.recvsize = recvsize ? recvsize : kDefaultRecvSize;
+        c.recvsize = recvsize_override_ ? recvsize_override_ : recvsize ? recvsize : kDefaultRecvSize;
         c.cookie = cookie;
         c.owner = owner;
         sendsize = c.sendsize;
@@ -103,20 +105,17 @@ int ControlRegistry::enqueue(std::uint64_t handle, std::uint32_t unit, const voi
         return KXS_ENOBUFS;
     if (host().faults.should_fail(FaultSite::Enqueue))
         return KXS_ENOMEM;
-    const auto* p = static_cast<const std::uint8_t*>(data);
-    u->pending.insert(u->pending.end(), p, p + len);
+    // One message per enqueue, led by a flags byte; the client library merges
+    // the fragments waiting at read time up to one marked EOR into a record,
+    // which is what XNU's sbappend does with the socket buffer.
+    std::uint8_t frag_flags = (flags & kCtlDataEor) ? wire::kFragmentEor : 0;
+    iovec iov[2] = {{&frag_flags, 1}, {const_cast<void*>(data), len}};
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = len ? 2 : 1;
+    if (::sendmsg(u->data_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+        return KXS_ENOBUFS; // the host socket itself is full: report a full buffer
     u->cc += len;
-    if (!(flags & kCtlDataEor))
-        return 0; // XNU appends to the last record until a record ends with EOR
-    const ssize_t n = ::send(u->data_fd, u->pending.data(), u->pending.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n < 0) {
-        // The host socket itself is full: the accounting above did not hold;
-        // report what the kext would see for a full buffer.
-        u->cc -= u->pending.size();
-        u->pending.clear();
-        return KXS_ENOBUFS;
-    }
-    u->pending.clear();
     return 0;
 }
 
@@ -206,6 +205,18 @@ void ControlRegistry::consumed(const std::shared_ptr<Unit>& unit, std::size_t by
 {
     std::lock_guard lock(unit->m);
     unit->cc -= std::min(unit->cc, bytes);
+}
+
+std::size_t ControlRegistry::hiwat(const std::shared_ptr<Unit>& unit)
+{
+    std::lock_guard lock(unit->m);
+    return unit->hiwat;
+}
+
+void ControlRegistry::set_hiwat(const std::shared_ptr<Unit>& unit, std::size_t bytes)
+{
+    std::lock_guard lock(unit->m);
+    unit->hiwat = std::min<std::size_t>(bytes, kMaxSockBuf);
 }
 
 std::vector<std::string> ControlRegistry::owned_by(int owner)

@@ -54,6 +54,12 @@ public:
     static constexpr std::uint32_t kDefaultSendSize = 2048; // CTL_SENDSIZE in kern_control.c
     static constexpr std::uint32_t kDefaultRecvSize = 8192; // CTL_RECVSIZE
     static constexpr std::uint32_t kMaxUnit = 65535;
+    // kern.ipc.maxsockbuf's default: larger buffer sizes are clamped.
+    static constexpr std::int32_t kMaxSockBuf = 8 * 1024 * 1024;
+
+    // Overrides every control's receive buffer size (0: use ctl_recvsize),
+    // so tests can make ENOBUFS easy to reach. Set before kexts load.
+    void set_recvsize_override(std::uint32_t bytes) { recvsize_override_ = bytes; }
 
     // All return Darwin errnos.
     int register_control(const std::string& name, std::uint32_t flags, std::uint32_t& id, std::uint32_t unit,
@@ -77,6 +83,8 @@ public:
     void release_unit(const ControlRef& ref, const std::shared_ptr<Unit>& unit);
     // The client consumed `bytes` from its data channel.
     static void consumed(const std::shared_ptr<Unit>& unit, std::size_t bytes);
+    static std::size_t hiwat(const std::shared_ptr<Unit>& unit);
+    static void set_hiwat(const std::shared_ptr<Unit>& unit, std::size_t bytes); // SO_RCVBUF
 
     // Names of the controls registered by kext `owner`.
     std::vector<std::string> owned_by(int owner);
@@ -89,6 +97,7 @@ private:
     std::map<std::uint32_t, Control> controls_; // by id
     std::uint32_t last_id_ = 0;
     std::uint32_t generation_ = 0;
+    std::uint32_t recvsize_override_ = 0;
 };
 
 } // namespace kextsim

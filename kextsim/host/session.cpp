@@ -227,8 +227,39 @@ void Session::on_connect(const wire::Message& m)
     ::close(client_end);
 }
 
+// Level SOL_SOCKET is the generic socket layer's, not the kext's. Buffer
+// sizes are reset from ctl_recvsize/ctl_sendsize at connect, as in XNU; after
+// connect SO_RCVBUF changes the space ctl_enqueuedata sees (the easy way to
+// exercise a kext's ENOBUFS path).
+void Session::on_socket_option(const wire::Message& m, bool set)
+{
+    const int name = static_cast<int>(m.hdr.b);
+    if (name != kSoRcvbuf && name != kSoSndbuf)
+        return reply(m.hdr, 42 /* ENOPROTOOPT */);
+    if (!set) {
+        std::int32_t v = name == kSoSndbuf ? static_cast<std::int32_t>(ctl_.sendsize) : 0;
+        if (name == kSoRcvbuf && unit_)
+            v = static_cast<std::int32_t>(ControlRegistry::hiwat(unit_));
+        const std::size_t n = std::min<std::size_t>(m.hdr.c, sizeof v);
+        return reply(m.hdr, 0, &v, n, 0, static_cast<std::uint32_t>(n));
+    }
+    std::int32_t v = 0;
+    if (m.payload.size() != sizeof v)
+        return reply(m.hdr, KXS_EINVAL);
+    std::memcpy(&v, m.payload.data(), sizeof v);
+    if (v <= 0)
+        return reply(m.hdr, KXS_EINVAL);
+    if (name == kSoRcvbuf && unit_)
+        ControlRegistry::set_hiwat(unit_, static_cast<std::size_t>(v));
+    else if (name == kSoSndbuf && unit_)
+        ctl_.sendsize = static_cast<std::uint32_t>(std::min<std::int32_t>(v, ControlRegistry::kMaxSockBuf));
+    reply(m.hdr, 0);
+}
+
 void Session::on_setopt(const wire::Message& m)
 {
+    if (static_cast<int>(m.hdr.a) == kSolSocket)
+        return on_socket_option(m, true);
     if (static_cast<int>(m.hdr.a) != kSysprotoControl)
         return reply(m.hdr, KXS_EINVAL);
     if (!unit_)
@@ -243,6 +274,8 @@ void Session::on_setopt(const wire::Message& m)
 
 void Session::on_getopt(const wire::Message& m)
 {
+    if (static_cast<int>(m.hdr.a) == kSolSocket)
+        return on_socket_option(m, false);
     if (static_cast<int>(m.hdr.a) != kSysprotoControl)
         return reply(m.hdr, KXS_EINVAL);
     if (!unit_)

@@ -33,6 +33,7 @@ private:
     void handle(const wire::Message& m);
     void on_socket(const wire::Message& m);
     void on_connect(const wire::Message& m);
+    void on_socket_option(const wire::Message& m, bool set);
     void on_setopt(const wire::Message& m);
     void on_getopt(const wire::Message& m);
     void on_admin(const wire::Message& m);
