@@ -74,16 +74,25 @@ void kxs_host_tag_free(void *tag);
 void *kxs_host_alloc(void *tag, size_t size, int can_block);
 void kxs_host_free(void *tag, void *addr, size_t size);
 
-/* ---- locks (opaque host objects; misuse aborts with a message) ---- */
+/* ---- locks (opaque host objects; misuse aborts with a message) ----
+ * `caller` is the return address in the kext, so a message can name the
+ * function that misused the lock. */
 void *kxs_host_lock_new(int kind); /* KXS_LOCK_* */
-void kxs_host_lock_free(void *lock);
-void kxs_host_lock(void *lock, int shared);
-void kxs_host_unlock(void *lock, int shared);
-int kxs_host_try_lock(void *lock, int shared);
+void kxs_host_lock_free(void *lock, const void *caller);
+void kxs_host_lock(void *lock, int shared, const void *caller);
+void kxs_host_unlock(void *lock, int shared, const void *caller);
+int kxs_host_try_lock(void *lock, int shared, const void *caller);
+/* lck_rw_lock_shared_to_exclusive: 1 upgraded; 0 failed, and the shared
+ * hold is DROPPED (as in XNU). Fails when another upgrade is pending, or on
+ * demand through fault injection (site "rw_upgrade"). */
+int kxs_host_lock_upgrade(void *lock, const void *caller);
+void kxs_host_lock_downgrade(void *lock, const void *caller);
+/* lck_mtx_assert: owned 1 = LCK_MTX_ASSERT_OWNED, 0 = NOTOWNED. */
+void kxs_host_lock_assert(void *lock, int owned, const void *caller);
 /* msleep: releases `mutex_lock` (a KXS_LOCK_MTX, or NULL) while waiting on
  * chan for wakeup() or timeout_ns (< 0: no timeout); re-takes it unless
  * drop. Returns 1 when woken, 0 on timeout. */
-int kxs_host_msleep(void *chan, void *mutex_lock, int64_t timeout_ns, int drop);
+int kxs_host_msleep(void *chan, void *mutex_lock, int64_t timeout_ns, int drop, const void *caller);
 void kxs_host_wakeup(void *chan);
 #define KXS_LOCK_MTX 1
 #define KXS_LOCK_RW 2

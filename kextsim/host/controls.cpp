@@ -103,6 +103,8 @@ int ControlRegistry::enqueue(std::uint64_t handle, std::uint32_t unit, const voi
     // SOCK_DGRAM controls: space is hiwat - cc, in bytes.
     if (len > u->hiwat - std::min(u->cc, u->hiwat))
         return KXS_ENOBUFS;
+    if (host().faults.should_fail(FaultSite::Enobufs))
+        return KXS_ENOBUFS;
     if (host().faults.should_fail(FaultSite::Enqueue))
         return KXS_ENOMEM;
     // One message per enqueue, led by a flags byte; the client library merges

@@ -1,5 +1,6 @@
 #include "host.hpp"
 
+#include <cstdio>
 #include <sstream>
 
 namespace kextsim {
@@ -7,19 +8,25 @@ namespace kextsim {
 namespace {
 thread_local int t_current_kext = -1;
 
+constexpr const char* kSiteNames[] = {"alloc", "enqueue", "event", "enobufs", "rw_upgrade"};
+static_assert(sizeof kSiteNames / sizeof kSiteNames[0] == static_cast<int>(FaultSite::Count));
+
 bool site_from_name(const std::string& name, FaultSite& site)
 {
-    if (name == "alloc")
-        site = FaultSite::Alloc;
-    else if (name == "enqueue")
-        site = FaultSite::Enqueue;
-    else if (name == "event")
-        site = FaultSite::EventPost;
-    else
-        return false;
-    return true;
+    for (int i = 0; i < static_cast<int>(FaultSite::Count); ++i) {
+        if (name == kSiteNames[i]) {
+            site = static_cast<FaultSite>(i);
+            return true;
+        }
+    }
+    return false;
 }
 } // namespace
+
+const char* fault_site_name(FaultSite site)
+{
+    return kSiteNames[static_cast<int>(site)];
+}
 
 Host& host()
 {
@@ -52,7 +59,7 @@ bool FaultPlan::arm_from_spec(const std::string& spec, std::string& error)
         const auto colon = item.find(':');
         FaultSite site{};
         if (colon == std::string::npos || !site_from_name(item.substr(0, colon), site)) {
-            error = "bad fault spec \"" + item + "\" (expected alloc:N, enqueue:N or event:N)";
+            error = "bad fault spec \"" + item + "\" (expected SITE:N; sites: alloc, enqueue, event, enobufs, rw_upgrade)";
             return false;
         }
         try {
@@ -71,9 +78,12 @@ bool FaultPlan::should_fail(FaultSite site)
     const std::uint64_t nth = nth_[i].load();
     if (nth == 0)
         return false;
-    if (++calls_[i] != nth)
+    const std::uint64_t call = ++calls_[i];
+    if (call != nth)
         return false;
     ++injected_;
+    std::fprintf(stderr, "kextsim: fault injected: %s call #%llu fails\n", fault_site_name(site),
+                 static_cast<unsigned long long>(call));
     return true;
 }
 

@@ -13,10 +13,19 @@
 
 namespace kextsim {
 
-enum class FaultSite { Alloc = 0, Enqueue = 1, EventPost = 2, Count = 3 };
+enum class FaultSite {
+    Alloc = 0,     // OSMalloc and kextsim's own kernel allocations: NULL
+    Enqueue = 1,   // ctl_enqueuedata: ENOMEM (mbuf allocation failed)
+    EventPost = 2, // kev_msg_post: ENOMEM
+    Enobufs = 3,   // ctl_enqueuedata: ENOBUFS, as if the client's buffer were full
+    RwUpgrade = 4, // lck_rw_lock_shared_to_exclusive: fails and drops the lock
+    Count = 5
+};
+const char* fault_site_name(FaultSite site);
 
 // Systematic fault injection ("fail the N-th call at this site", as Linux's
-// fail-nth): armed from KEXTSIM_FAIL="alloc:N,enqueue:N,event:N" at boot.
+// fail-nth): armed from KEXTSIM_FAIL / --fail "alloc:N,enqueue:N,..." at boot.
+// Each injected fault is logged with its site and call number.
 class FaultPlan {
 public:
     void arm(FaultSite site, std::uint64_t nth);
@@ -43,5 +52,8 @@ Host& host();
 // stop), or -1. Used to attribute controls and tags to a kext.
 int current_kext();
 void set_current_kext(int index);
+
+// True while the calling thread holds an lck_spin (blocking is then a bug).
+bool holding_spin_lock();
 
 } // namespace kextsim

@@ -4,15 +4,9 @@
 #include "kxs_abi.h"
 
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
-#include <mutex>
-#include <shared_mutex>
-#include <thread>
 
 namespace kextsim {
 
@@ -109,29 +103,8 @@ std::vector<std::string> MemoryTracker::leaks(int owner)
     return out;
 }
 
-// ---- locks ----
-namespace {
-struct HostLock {
-    int kind;
-    std::shared_mutex rw;
-    std::mutex owner_m;
-    std::thread::id owner; // exclusive holder, for misuse checks
-};
-
-void check_unlock(HostLock* l, bool shared)
-{
-    if (shared)
-        return;
-    std::lock_guard g(l->owner_m);
-    if (l->owner != std::this_thread::get_id())
-        kxs_host_panic("lock released by a thread that does not hold it");
-    l->owner = std::thread::id();
-}
-} // namespace
-
 } // namespace kextsim
 
-using kextsim::HostLock;
 
 extern "C" {
 
@@ -145,107 +118,16 @@ void kxs_host_tag_free(void* tag)
     kextsim::host().memory.free_tag(static_cast<kextsim::Tag*>(tag));
 }
 
-void* kxs_host_alloc(void* tag, size_t size, int)
+void* kxs_host_alloc(void* tag, size_t size, int can_block)
 {
+    if (can_block && kextsim::holding_spin_lock())
+        kxs_host_panic("OSMalloc may block, but this thread holds a spin lock (use OSMalloc_noblock)");
     return kextsim::host().memory.alloc(static_cast<kextsim::Tag*>(tag), size);
 }
 
 void kxs_host_free(void* tag, void* addr, size_t size)
 {
     kextsim::host().memory.free(static_cast<kextsim::Tag*>(tag), addr, size);
-}
-
-void* kxs_host_lock_new(int kind)
-{
-    auto* l = new HostLock;
-    l->kind = kind;
-    return l;
-}
-
-void kxs_host_lock_free(void* lock)
-{
-    auto* l = static_cast<HostLock*>(lock);
-    if (!l->rw.try_lock())
-        kxs_host_panic("lock freed while held");
-    l->rw.unlock();
-    delete l;
-}
-
-void kxs_host_lock(void* lock, int shared)
-{
-    auto* l = static_cast<HostLock*>(lock);
-    if (shared) {
-        l->rw.lock_shared();
-        return;
-    }
-    {
-        std::lock_guard g(l->owner_m);
-        if (l->owner == std::this_thread::get_id())
-            kxs_host_panic("recursive acquisition of a non-recursive lock (lck_mtx/lck_rw/lck_spin)");
-    }
-    l->rw.lock();
-    std::lock_guard g(l->owner_m);
-    l->owner = std::this_thread::get_id();
-}
-
-void kxs_host_unlock(void* lock, int shared)
-{
-    auto* l = static_cast<HostLock*>(lock);
-    kextsim::check_unlock(l, shared);
-    if (shared)
-        l->rw.unlock_shared();
-    else
-        l->rw.unlock();
-}
-
-int kxs_host_try_lock(void* lock, int shared)
-{
-    auto* l = static_cast<HostLock*>(lock);
-    if (shared)
-        return l->rw.try_lock_shared() ? 1 : 0;
-    if (!l->rw.try_lock())
-        return 0;
-    std::lock_guard g(l->owner_m);
-    l->owner = std::this_thread::get_id();
-    return 1;
-}
-
-// One wait queue for every channel: wakeups are rare (unload paths), so a
-// per-channel table is not worth it. A sleeper waits until the wakeup count
-// of its channel moves past the value it saw when it went to sleep.
-namespace {
-std::mutex g_sleep_m;
-std::condition_variable g_sleep_cv;
-std::map<void*, std::uint64_t> g_wakeups;
-} // namespace
-
-int kxs_host_msleep(void* chan, void* mutex_lock, int64_t timeout_ns, int drop)
-{
-    std::unique_lock lock(g_sleep_m);
-    const std::uint64_t seen = g_wakeups[chan];
-    if (mutex_lock != nullptr)
-        kxs_host_unlock(mutex_lock, 0);
-    auto woken = [&] { return g_wakeups[chan] != seen; };
-    bool ok;
-    if (timeout_ns < 0) {
-        g_sleep_cv.wait(lock, woken);
-        ok = true;
-    } else {
-        ok = g_sleep_cv.wait_for(lock, std::chrono::nanoseconds(timeout_ns), woken);
-    }
-    lock.unlock();
-    if (mutex_lock != nullptr && !drop)
-        kxs_host_lock(mutex_lock, 0);
-    return ok ? 1 : 0;
-}
-
-void kxs_host_wakeup(void* chan)
-{
-    {
-        std::lock_guard lock(g_sleep_m);
-        ++g_wakeups[chan];
-    }
-    g_sleep_cv.notify_all();
 }
 
 void kxs_host_log(int level, const char* msg)

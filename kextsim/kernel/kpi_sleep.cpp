@@ -13,7 +13,7 @@ extern "C" int msleep(void *chan, lck_mtx_t *mtx, int pri, const char *, struct 
             return EINVAL;
         timeout_ns = static_cast<int64_t>(ts->tv_sec) * 1000000000LL + ts->tv_nsec;
     }
-    const int woken = kxs_host_msleep(chan, mtx, timeout_ns, (pri & PDROP) != 0);
+    const int woken = kxs_host_msleep(chan, mtx, timeout_ns, (pri & PDROP) != 0, __builtin_return_address(0));
     return woken ? 0 : EWOULDBLOCK;
 }
 

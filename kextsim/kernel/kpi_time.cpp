@@ -34,3 +34,57 @@ void nanouptime(struct timespec *ts)
     to_timespec(kxs_host_uptime_ns(), ts);
 }
 }
+
+// ---- Mach clock KPIs: absolute time is kextsim's monotonic nanoseconds ----
+#include <kern/clock.h>
+
+extern "C" {
+uint64_t mach_absolute_time(void)
+{
+    return kxs_host_uptime_ns();
+}
+void clock_get_uptime(uint64_t *result)
+{
+    *result = kxs_host_uptime_ns();
+}
+void clock_get_system_nanotime(clock_sec_t *secs, clock_nsec_t *nanosecs)
+{
+    const uint64_t ns = kxs_host_uptime_ns();
+    *secs = static_cast<clock_sec_t>(ns / 1000000000u);
+    *nanosecs = static_cast<clock_nsec_t>(ns % 1000000000u);
+}
+void clock_get_system_microtime(clock_sec_t *secs, clock_usec_t *microsecs)
+{
+    const uint64_t ns = kxs_host_uptime_ns();
+    *secs = static_cast<clock_sec_t>(ns / 1000000000u);
+    *microsecs = static_cast<clock_usec_t>((ns % 1000000000u) / 1000u);
+}
+void clock_get_calendar_microtime(clock_sec_t *secs, clock_usec_t *microsecs)
+{
+    const uint64_t ns = kxs_host_wall_ns();
+    *secs = static_cast<clock_sec_t>(ns / 1000000000u);
+    *microsecs = static_cast<clock_usec_t>((ns % 1000000000u) / 1000u);
+}
+void clock_get_calendar_nanotime(clock_sec_t *secs, clock_nsec_t *nanosecs)
+{
+    const uint64_t ns = kxs_host_wall_ns();
+    *secs = static_cast<clock_sec_t>(ns / 1000000000u);
+    *nanosecs = static_cast<clock_nsec_t>(ns % 1000000000u);
+}
+void absolutetime_to_nanoseconds(uint64_t abstime, uint64_t *result)
+{
+    *result = abstime;
+}
+void nanoseconds_to_absolutetime(uint64_t nanoseconds, uint64_t *result)
+{
+    *result = nanoseconds;
+}
+void clock_interval_to_deadline(uint32_t interval, uint32_t scale_factor, uint64_t *result)
+{
+    *result = kxs_host_uptime_ns() + uint64_t{interval} * scale_factor;
+}
+void nanoseconds_to_deadline(uint64_t interval, uint64_t *result)
+{
+    *result = kxs_host_uptime_ns() + interval;
+}
+}

@@ -23,6 +23,8 @@ typedef unsigned int lck_sleep_action_t;
 #define LCK_SLEEP_SHARED 0x02
 #define LCK_SLEEP_EXCLUSIVE 0x04
 #define LCK_SLEEP_SPIN 0x08
+#define LCK_MTX_ASSERT_OWNED 1
+#define LCK_MTX_ASSERT_NOTOWNED 2
 
 __BEGIN_DECLS
 lck_grp_attr_t *lck_grp_attr_alloc_init(void);
@@ -39,6 +41,8 @@ lck_mtx_t *lck_mtx_alloc_init(lck_grp_t *grp, lck_attr_t *attr);
 void lck_mtx_lock(lck_mtx_t *lck);
 void lck_mtx_unlock(lck_mtx_t *lck);
 void lck_mtx_free(lck_mtx_t *lck, lck_grp_t *grp);
+/* Declared publicly; exported only by com.apple.kpi.unsupported. */
+void lck_mtx_assert(lck_mtx_t *lck, unsigned int type);
 
 lck_rw_t *lck_rw_alloc_init(lck_grp_t *grp, lck_attr_t *attr);
 void lck_rw_free(lck_rw_t *lck, lck_grp_t *grp);
@@ -48,6 +52,10 @@ void lck_rw_lock_shared(lck_rw_t *lck);
 void lck_rw_unlock_shared(lck_rw_t *lck);
 void lck_rw_lock_exclusive(lck_rw_t *lck);
 void lck_rw_unlock_exclusive(lck_rw_t *lck);
+boolean_t lck_rw_try_lock(lck_rw_t *lck, lck_rw_type_t lck_rw_type);
+/* FALSE: the upgrade failed and the shared hold has been DROPPED. */
+boolean_t lck_rw_lock_shared_to_exclusive(lck_rw_t *lck);
+void lck_rw_lock_exclusive_to_shared(lck_rw_t *lck);
 
 lck_spin_t *lck_spin_alloc_init(lck_grp_t *grp, lck_attr_t *attr);
 void lck_spin_lock(lck_spin_t *lck);
