@@ -164,9 +164,14 @@ int main(int argc, char** argv)
     get->add_option("NAME", names, "tunable names")->required();
     CLI11_PARSE(app, argc, argv);
 
-    if (status->parsed())
-        return cmd_status(o);
-    if (get->parsed())
-        return cmd_get(o, names);
+    try {
+        if (status->parsed())
+            return cmd_status(o);
+        if (get->parsed())
+            return cmd_get(o, names);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "kextconfctl: internal error: %s\n", e.what());
+        return kExitFailure;
+    }
     return 2;
 }

@@ -61,10 +61,16 @@ int main(int argc, char** argv)
     app.set_version_flag("--version", "kextconfd " KEXTCONF_VERSION);
     CLI11_PARSE(app, argc, argv);
 
-    if (check_only)
-        return check(opts.config_path);
-    kextconf::init_logging("org.kextconf.kextconfd", spdlog::level::from_str(level));
-    boost::asio::io_context io(1);
-    kextconf::Daemon daemon(io, opts);
-    return daemon.run();
+    try {
+        if (check_only)
+            return check(opts.config_path);
+        kextconf::init_logging("org.kextconf.kextconfd", spdlog::level::from_str(level));
+        boost::asio::io_context io(1);
+        kextconf::Daemon daemon(io, opts);
+        return daemon.run();
+    } catch (const std::exception& e) {
+        // A bug, not a configuration problem: say so and let launchd restart us.
+        std::fprintf(stderr, "kextconfd: internal error: %s\n", e.what());
+        return 70; // EX_SOFTWARE
+    }
 }
