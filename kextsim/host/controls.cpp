@@ -5,13 +5,11 @@
 #include "events.hpp"
 #include "host.hpp"
 #include "kxs_abi.h"
-#include "wire.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <sstream>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 namespace kextsim {
@@ -107,16 +105,10 @@ int ControlRegistry::enqueue(std::uint64_t handle, std::uint32_t unit, const voi
         return KXS_ENOBUFS;
     if (host().faults.should_fail(FaultSite::Enqueue))
         return KXS_ENOMEM;
-    // One message per enqueue, led by a flags byte; the client library merges
-    // the fragments waiting at read time up to one marked EOR into a record,
-    // which is what XNU's sbappend does with the socket buffer.
-    std::uint8_t frag_flags = (flags & kCtlDataEor) ? wire::kFragmentEor : 0;
-    iovec iov[2] = {{&frag_flags, 1}, {const_cast<void*>(data), len}};
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = len ? 2 : 1;
-    if (::sendmsg(u->data_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-        return KXS_ENOBUFS; // the host socket itself is full: report a full buffer
+    // One message per enqueue; the reader merges what is waiting up to EOR
+    // into a record, as XNU's sbappend does with the socket buffer.
+    if (!u->sink->deliver(data, len, (flags & kCtlDataEor) != 0))
+        return KXS_ENOBUFS; // the transport itself is full: report a full buffer
     u->cc += len;
     return 0;
 }
@@ -180,10 +172,10 @@ int ControlRegistry::reserve_unit(std::uint32_t id, std::uint32_t requested, boo
     return 0;
 }
 
-void ControlRegistry::activate(const std::shared_ptr<Unit>& unit, int data_fd, void* unitinfo)
+void ControlRegistry::activate(const std::shared_ptr<Unit>& unit, std::unique_ptr<RecordSink> sink, void* unitinfo)
 {
     std::lock_guard lock(unit->m);
-    unit->data_fd = data_fd;
+    unit->sink = std::move(sink);
     unit->unitinfo = unitinfo;
     unit->connected = true;
 }
@@ -198,9 +190,7 @@ void ControlRegistry::release_unit(const ControlRef& ref, const std::shared_ptr<
     }
     std::lock_guard lock(unit->m);
     unit->connected = false;
-    if (unit->data_fd >= 0)
-        ::close(unit->data_fd);
-    unit->data_fd = -1;
+    unit->sink.reset();
 }
 
 void ControlRegistry::consumed(const std::shared_ptr<Unit>& unit, std::size_t bytes)

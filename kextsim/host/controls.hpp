@@ -7,6 +7,8 @@
 // its own mutex for its buffer.
 #pragma once
 
+#include "sink.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -21,7 +23,7 @@ struct Unit {
     std::uint32_t unit = 0;
     void* unitinfo = nullptr;
     std::mutex m;
-    int data_fd = -1;                  // host end of the client's data channel
+    std::unique_ptr<RecordSink> sink;  // where enqueued data goes
     bool connected = false;            // false while ctl_connect runs and after disconnect
     std::size_t hiwat = 0;             // receive buffer size (ctl_recvsize)
     std::size_t cc = 0;                // bytes enqueued and not yet read by the client
@@ -77,9 +79,10 @@ public:
     // SOCK_STREAM.
     int reserve_unit(std::uint32_t id, std::uint32_t requested, bool is_root, bool stream, ControlRef& ref,
                      std::shared_ptr<Unit>& unit);
-    // Marks the unit connected (after ctl_connect succeeded).
-    void activate(const std::shared_ptr<Unit>& unit, int data_fd, void* unitinfo);
-    // Removes the unit after ctl_disconnect ran; closes its data channel.
+    // Gives the reserved unit its sink and lets the kext enqueue to it (from
+    // inside ctl_connect already).
+    void activate(const std::shared_ptr<Unit>& unit, std::unique_ptr<RecordSink> sink, void* unitinfo);
+    // Removes the unit after ctl_disconnect ran; releases its sink.
     void release_unit(const ControlRef& ref, const std::shared_ptr<Unit>& unit);
     // The client consumed `bytes` from its data channel.
     static void consumed(const std::shared_ptr<Unit>& unit, std::size_t bytes);

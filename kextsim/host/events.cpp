@@ -84,7 +84,7 @@ void EventService::deliver(std::uint32_t vendor, std::uint32_t kev_class, std::u
         if (!matches(*l, vendor, kev_class, subclass))
             continue;
         // XNU drops silently for a listener whose buffer is full.
-        if (l->cc + total > kRecvSpace || ::send(l->data_fd, msg, total, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+        if (l->cc + total > kRecvSpace || !l->sink->deliver(msg, total, true)) {
             ++l->dropped;
             continue;
         }
@@ -92,10 +92,10 @@ void EventService::deliver(std::uint32_t vendor, std::uint32_t kev_class, std::u
     }
 }
 
-std::shared_ptr<Listener> EventService::add_listener(int data_fd)
+std::shared_ptr<Listener> EventService::add_listener(std::unique_ptr<RecordSink> sink)
 {
     auto l = std::make_shared<Listener>();
-    l->data_fd = data_fd;
+    l->sink = std::move(sink);
     std::lock_guard lock(m_);
     listeners_.push_back(l);
     return l;
@@ -107,9 +107,7 @@ void EventService::remove_listener(const std::shared_ptr<Listener>& l)
     listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), l), listeners_.end());
     std::lock_guard llock(l->m);
     dropped_ += l->dropped;
-    if (l->data_fd >= 0)
-        ::close(l->data_fd);
-    l->data_fd = -1;
+    l->sink.reset();
 }
 
 void EventService::consumed(const std::shared_ptr<Listener>& l, std::size_t bytes)

@@ -5,6 +5,8 @@
 // mutex guards the listener list and is held only for non-blocking sends.
 #pragma once
 
+#include "sink.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -17,7 +19,7 @@ namespace kextsim {
 
 struct Listener {
     std::mutex m;
-    int data_fd = -1;
+    std::unique_ptr<RecordSink> sink;
     // A new socket matches nothing until SIOCSKEVFILT (XNU starts the vendor
     // filter at 0xffffffff).
     std::uint32_t vendor = 0xffffffffu;
@@ -42,7 +44,7 @@ public:
     void post_apple(std::uint32_t kev_class, std::uint32_t subclass, std::uint32_t code, const void* data,
                     std::size_t len);
 
-    std::shared_ptr<Listener> add_listener(int data_fd);
+    std::shared_ptr<Listener> add_listener(std::unique_ptr<RecordSink> sink);
     void remove_listener(const std::shared_ptr<Listener>& l);
     static void consumed(const std::shared_ptr<Listener>& l, std::size_t bytes);
     std::uint32_t last_id();

@@ -16,8 +16,6 @@ namespace kextsim {
 
 namespace {
 constexpr std::uint32_t kKevRequestSize = sizeof(kev_request);
-// Largest getsockopt buffer kextsim copies in; bounded by the wire message.
-constexpr std::size_t kMaxOptBuffer = wire::kMaxPayload;
 
 int make_data_channel(int& host_end, int& client_end)
 {
@@ -110,10 +108,10 @@ void Session::handle(const wire::Message& m)
     case wire::Op::SetOpt: on_setopt(m); return;
     case wire::Op::GetOpt: on_getopt(m); return;
     case wire::Op::Ack:
-        if (unit_)
-            ControlRegistry::consumed(unit_, m.hdr.a);
-        else if (listener_)
-            EventService::consumed(listener_, m.hdr.a);
+        if (control_)
+            control_->consumed(m.hdr.a);
+        else if (events_)
+            events_->consumed(m.hdr.a);
         return; // no reply
     case wire::Op::KevSetFilt:
         if (kind_ != Kind::Event || m.payload.size() != kKevRequestSize)
@@ -121,22 +119,14 @@ void Session::handle(const wire::Message& m)
         {
             std::uint32_t req[3];
             std::memcpy(req, m.payload.data(), sizeof req);
-            std::lock_guard lock(listener_->m);
-            listener_->vendor = req[0];
-            listener_->kev_class = req[1];
-            listener_->subclass = req[2];
+            events_->set_filter(req[0], req[1], req[2]);
         }
         return reply(m.hdr, 0);
     case wire::Op::KevGetFilt: {
         if (kind_ != Kind::Event)
             return reply(m.hdr, KXS_ENOTSUP);
         std::uint32_t req[3];
-        {
-            std::lock_guard lock(listener_->m);
-            req[0] = listener_->vendor;
-            req[1] = listener_->kev_class;
-            req[2] = listener_->subclass;
-        }
+        events_->filter(req[0], req[1], req[2]);
         return reply(m.hdr, 0, req, sizeof req);
     }
     case wire::Op::KevVendor: {
@@ -168,7 +158,7 @@ void Session::on_socket(const wire::Message& m)
         if (type != kSockDgram && type != kSockStream)
             return reply(m.hdr, KXS_EPROTOTYPE);
         kind_ = Kind::Control;
-        stream_ = type == kSockStream;
+        control_ = std::make_unique<ControlEndpoint>(type == kSockStream, uid_);
         return reply(m.hdr, 0);
     }
     if (proto == kSysprotoEvent) {
@@ -179,7 +169,7 @@ void Session::on_socket(const wire::Message& m)
         if (int err = make_data_channel(host_end, client_end); err != 0)
             return reply(m.hdr, err);
         kind_ = Kind::Event;
-        listener_ = host().events.add_listener(host_end);
+        events_ = std::make_unique<EventEndpoint>(std::make_unique<SocketSink>(host_end, false));
         reply(m.hdr, 0, nullptr, 0, 0, 0, client_end);
         ::close(client_end);
         return;
@@ -191,115 +181,44 @@ void Session::on_connect(const wire::Message& m)
 {
     if (kind_ != Kind::Control)
         return reply(m.hdr, KXS_ENOTSUP);
-    if (unit_)
-        return reply(m.hdr, 56 /* EISCONN */);
-    auto& reg = host().controls;
-    ControlRef ref;
-    std::shared_ptr<Unit> unit;
-    if (int err = reg.reserve_unit(m.hdr.a, m.hdr.b, uid_ == 0, stream_, ref, unit); err != 0)
-        return reply(m.hdr, err);
-
     int host_end = -1;
     int client_end = -1;
-    if (int err = make_data_channel(host_end, client_end); err != 0) {
-        reg.release_unit(ref, unit);
+    if (int err = make_data_channel(host_end, client_end); err != 0)
         return reply(m.hdr, err);
-    }
-    // The data channel exists before ctl_connect runs: a kext may enqueue
-    // from inside its connect callback.
-    reg.activate(unit, host_end, nullptr);
-    void* unitinfo = nullptr;
-    const int err = kxs_kern_ctl_connect(ref.cookie, ref.handle, ref.id, unit->unit, &unitinfo);
+    std::uint32_t unit = 0;
+    const int err = control_->connect(m.hdr.a, m.hdr.b, std::make_unique<SocketSink>(host_end, true), unit);
     if (err != 0) {
-        // XNU calls ctl_disconnect after a failed ctl_connect, with the same unitinfo.
-        kxs_kern_ctl_disconnect(ref.cookie, ref.handle, unit->unit, unitinfo);
-        reg.release_unit(ref, unit);
         ::close(client_end);
         return reply(m.hdr, err);
     }
-    {
-        std::lock_guard lock(unit->m);
-        unit->unitinfo = unitinfo;
-    }
-    ctl_ = ref;
-    unit_ = unit;
-    reply(m.hdr, 0, nullptr, 0, unit->unit, 0, client_end);
+    reply(m.hdr, 0, nullptr, 0, unit, 0, client_end);
     ::close(client_end);
-}
-
-// Level SOL_SOCKET is the generic socket layer's, not the kext's. Buffer
-// sizes are reset from ctl_recvsize/ctl_sendsize at connect, as in XNU; after
-// connect SO_RCVBUF changes the space ctl_enqueuedata sees (the easy way to
-// exercise a kext's ENOBUFS path).
-void Session::on_socket_option(const wire::Message& m, bool set)
-{
-    const int name = static_cast<int>(m.hdr.b);
-    if (name != kSoRcvbuf && name != kSoSndbuf)
-        return reply(m.hdr, 42 /* ENOPROTOOPT */);
-    if (!set) {
-        std::int32_t v = name == kSoSndbuf ? static_cast<std::int32_t>(ctl_.sendsize) : 0;
-        if (name == kSoRcvbuf && unit_)
-            v = static_cast<std::int32_t>(ControlRegistry::hiwat(unit_));
-        const std::size_t n = std::min<std::size_t>(m.hdr.c, sizeof v);
-        return reply(m.hdr, 0, &v, n, 0, static_cast<std::uint32_t>(n));
-    }
-    std::int32_t v = 0;
-    if (m.payload.size() != sizeof v)
-        return reply(m.hdr, KXS_EINVAL);
-    std::memcpy(&v, m.payload.data(), sizeof v);
-    if (v <= 0)
-        return reply(m.hdr, KXS_EINVAL);
-    if (name == kSoRcvbuf && unit_)
-        ControlRegistry::set_hiwat(unit_, static_cast<std::size_t>(v));
-    else if (name == kSoSndbuf && unit_)
-        ctl_.sendsize = static_cast<std::uint32_t>(std::min<std::int32_t>(v, ControlRegistry::kMaxSockBuf));
-    reply(m.hdr, 0);
 }
 
 void Session::on_setopt(const wire::Message& m)
 {
-    if (static_cast<int>(m.hdr.a) == kSolSocket)
-        return on_socket_option(m, true);
-    if (static_cast<int>(m.hdr.a) != kSysprotoControl)
-        return reply(m.hdr, KXS_EINVAL);
-    if (!unit_)
+    if (!control_)
         return reply(m.hdr, KXS_ENOTCONN);
-    // XNU hands the kext a kernel copy of the option, or NULL for length 0.
-    std::vector<std::uint8_t> data(m.payload);
-    const int err =
-        kxs_kern_ctl_setopt(ctl_.cookie, ctl_.handle, unit_->unit, unit_->unitinfo, static_cast<int32_t>(m.hdr.b),
-                            data.empty() ? nullptr : data.data(), data.size());
-    reply(m.hdr, err);
+    reply(m.hdr, control_->setopt(static_cast<int>(m.hdr.a), static_cast<int>(m.hdr.b), m.payload));
 }
 
 void Session::on_getopt(const wire::Message& m)
 {
-    if (static_cast<int>(m.hdr.a) == kSolSocket)
-        return on_socket_option(m, false);
-    if (static_cast<int>(m.hdr.a) != kSysprotoControl)
-        return reply(m.hdr, KXS_EINVAL);
-    if (!unit_)
+    if (!control_)
         return reply(m.hdr, KXS_ENOTCONN);
     const std::size_t bufsize = m.hdr.c;
-    if (bufsize > kMaxOptBuffer || m.payload.size() > bufsize)
+    if (bufsize > wire::kMaxPayload || m.payload.size() > bufsize)
         return reply(m.hdr, KXS_EINVAL);
     // The caller's buffer is copied in first, so input can travel in getsockopt.
-    std::vector<std::uint8_t> data(bufsize);
-    std::memcpy(data.data(), m.payload.data(), m.payload.size());
-    std::size_t len = bufsize;
-    const int err = kxs_kern_ctl_getopt(ctl_.cookie, ctl_.handle, unit_->unit, unit_->unitinfo,
-                                        static_cast<int32_t>(m.hdr.b), bufsize ? data.data() : nullptr, &len);
+    std::vector<std::uint8_t> buf(bufsize);
+    std::copy(m.payload.begin(), m.payload.end(), buf.begin());
+    std::size_t len = 0;
+    const int err = control_->getopt(static_cast<int>(m.hdr.a), static_cast<int>(m.hdr.b), buf, len);
     if (err != 0)
         return reply(m.hdr, err);
-    if (bufsize != 0 && len > bufsize) {
-        char msg[160];
-        std::snprintf(msg, sizeof msg, "ctl_getopt for option %u returned length %zu for a %zu-byte buffer", m.hdr.b,
-                      len, bufsize);
-        kxs_host_panic(msg); // the real kernel panics here too
-    }
     if (bufsize == 0)
         return reply(m.hdr, 0, nullptr, 0, 0, static_cast<std::uint32_t>(len));
-    reply(m.hdr, 0, data.data(), len, 0, static_cast<std::uint32_t>(len));
+    reply(m.hdr, 0, buf.data(), len, 0, static_cast<std::uint32_t>(len));
 }
 
 void Session::on_admin(const wire::Message& m)
@@ -331,20 +250,8 @@ void Session::on_admin(const wire::Message& m)
 
 void Session::disconnect()
 {
-    if (unit_) {
-        void* unitinfo;
-        {
-            std::lock_guard lock(unit_->m);
-            unitinfo = unit_->unitinfo;
-        }
-        kxs_kern_ctl_disconnect(ctl_.cookie, ctl_.handle, unit_->unit, unitinfo);
-        host().controls.release_unit(ctl_, unit_);
-        unit_.reset();
-    }
-    if (listener_) {
-        host().events.remove_listener(listener_);
-        listener_.reset();
-    }
+    control_.reset(); // runs ctl_disconnect
+    events_.reset();
 }
 
 } // namespace kextsim

@@ -2,8 +2,7 @@
 // event) or a management client. Runs on its own thread.
 #pragma once
 
-#include "controls.hpp"
-#include "events.hpp"
+#include "endpoint.hpp"
 #include "wire.hpp"
 
 #include <atomic>
@@ -33,7 +32,6 @@ private:
     void handle(const wire::Message& m);
     void on_socket(const wire::Message& m);
     void on_connect(const wire::Message& m);
-    void on_socket_option(const wire::Message& m, bool set);
     void on_setopt(const wire::Message& m);
     void on_getopt(const wire::Message& m);
     void on_admin(const wire::Message& m);
@@ -49,10 +47,8 @@ private:
     std::atomic<bool> finished_{false};
 
     Kind kind_ = Kind::None;
-    bool stream_ = false;
-    ControlRef ctl_{};
-    std::shared_ptr<Unit> unit_;
-    std::shared_ptr<Listener> listener_;
+    std::unique_ptr<ControlEndpoint> control_;
+    std::unique_ptr<EventEndpoint> events_;
 };
 
 } // namespace kextsim
