@@ -6,7 +6,10 @@
 //   kextsim unload BUNDLE_ID
 //   kextsim showloaded
 //   kextsim stats
+//   kextsim sysctl -a | NAME[=VALUE]...
+//   kextsim log [--follow]
 #include "host.hpp"
+#include "kernel_commands.hpp"
 #include "server.hpp"
 
 #include <kextsim/client.hpp>
@@ -26,7 +29,8 @@ namespace {
 constexpr const char* kUsage = R"(usage: kextsim COMMAND [ARGS]
 
 A user-space host for the XNU kernel KPIs (kernel control, kernel events,
-locks, OSMalloc, kmod), so an unchanged kext runs as a process on Linux.
+sysctl, logging, locks, OSMalloc, kmod), so an unchanged kext runs as a
+process on Linux.
 
 commands:
   boot [--root DIR] [--load PATH.kext]... [--fail SITE:N[,SITE:N]] [--recvsize BYTES]
@@ -39,6 +43,13 @@ commands:
                        stop (e.g. clients still connected) refuses the unload
   showloaded           list loaded kexts
   stats                controls, units and kern_event drop counters
+  sysctl -a | NAME[=VALUE]...
+                       read (and, as root, write) the OIDs kexts registered,
+                       like sysctl(8): -a lists all, a node lists what is
+                       under it; an unknown name exits 1
+  log [--follow]       print the kernel log (os_log, printf, IOLog of every
+                       kext, the last 1000 lines); --follow keeps printing
+                       new lines until interrupted
 
 environment:
   KEXTSIM_ROOT         runtime directory holding kernel.sock
@@ -164,5 +175,9 @@ int main(int argc, char** argv)
             return usage_error(cmd + " takes no arguments");
         return print_result(cmd == "showloaded" ? kextsim::show_loaded() : kextsim::host_stats());
     }
+    if (cmd == "sysctl")
+        return kextsim::cli::sysctl_command(args);
+    if (cmd == "log")
+        return kextsim::cli::log_command(args);
     return usage_error("unknown command " + cmd);
 }

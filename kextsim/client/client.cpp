@@ -1,5 +1,6 @@
 #include <kextsim/client.hpp>
 
+#include "connect_host.hpp"
 #include "wire.hpp"
 
 #include <cerrno>
@@ -10,8 +11,6 @@
 #include <unistd.h>
 
 namespace kextsim {
-
-namespace {
 
 int connect_host(const std::string& root)
 {
@@ -36,6 +35,8 @@ int connect_host(const std::string& root)
     }
     return fd;
 }
+
+namespace {
 
 AdminResult admin(wire::Op op, const std::string& arg, const std::string& root)
 {

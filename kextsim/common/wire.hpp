@@ -41,7 +41,19 @@ enum class Op : std::uint32_t {
     Unload = 101,     // payload=bundle id. reply payload=message
     ShowLoaded = 102, // reply payload=table
     Stats = 103,      // reply payload=counters, one "name value" per line
+    // The kernel's user-facing services (wire_sysctl.hpp has the encodings)
+    Sysctl = 104, // a=SysctlAction; reads are open to all, writes follow the OID's rules
+    Log = 105,    // a=kLogFollow or 0 (root or the host's user). reply payload=the kernel log
+                  // ring, one line per '\n'; with kLogFollow also a data fd carrying each new
+                  // line as one message
 };
+
+enum class SysctlAction : std::uint32_t {
+    Read = 0,  // payload=dotted name. reply a=kind, c=path length, payload=SysctlRecord
+    Write = 1, // payload=dotted name, NUL, new value. reply status only
+    Next = 2,  // payload=int32 path (empty: from the start). reply as Read, without the value
+};
+inline constexpr std::uint32_t kLogFollow = 0x1;
 
 struct Header {
     std::uint32_t op;

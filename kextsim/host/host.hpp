@@ -1,11 +1,14 @@
 // The simulated kernel's global state, one per `kextsim boot` process (or per
 // in-process test harness): the control registry, the event service, memory
-// and lock accounting, fault injection and the loaded kexts.
+// and lock accounting, fault injection, the sysctl tree, the kernel log and
+// the loaded kexts.
 #pragma once
 
 #include "controls.hpp"
 #include "events.hpp"
+#include "log.hpp"
 #include "memory.hpp"
+#include "sysctl.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -44,6 +47,8 @@ struct Host {
     EventService events;
     MemoryTracker memory;
     FaultPlan faults;
+    SysctlTree sysctl;
+    KernelLog log;
 };
 
 Host& host();

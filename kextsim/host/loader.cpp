@@ -126,17 +126,27 @@ std::string KextLoader::load(const std::string& path)
     }
 
     Loaded k{next_index_++, info, dl, ki};
+    host().log.name_kext(k.index, info.bundle_id); // before start: its log lines name it
     int32_t kr;
     {
         CurrentKext current(k.index);
         kr = kxs_kern_kmod_start(ki);
     }
     if (kr != 0) {
+        std::string msg = "(libkern/kext) kext (kmod) start/stop routine failed: " + info.bundle_id +
+                          " start returned " + std::to_string(kr);
+        // A failed start must undo itself as completely as a stop would.
         const auto leftovers = host().controls.owned_by(k.index);
-        if (leftovers.empty())
-            ::dlclose(dl); // else the controls still point into the image: keep it mapped
-        return "(libkern/kext) kext (kmod) start/stop routine failed: " + info.bundle_id + " start returned " +
-               std::to_string(kr);
+        for (const auto& control : leftovers)
+            msg += "\n  kext bug: control \"" + control + "\" still registered after a failed start";
+        const auto oids = host().sysctl.owned_by(k.index);
+        for (const auto& oid : oids)
+            msg += "\n  kext bug: sysctl \"" + oid + "\" still registered after a failed start";
+        for (const auto& leak : host().memory.leaks(k.index))
+            msg += "\n  leak: " + leak;
+        if (leftovers.empty() && oids.empty())
+            ::dlclose(dl); // else the controls or OIDs still point into the image: keep it mapped
+        return msg;
     }
     loaded_.push_back(std::move(k));
     return {};
@@ -158,11 +168,14 @@ std::string KextLoader::stop_locked(Loaded& k, bool& refused)
     std::string report;
     for (const auto& name : host().controls.owned_by(k.index))
         report += "\n  kext bug: control \"" + name + "\" still registered after stop";
+    const auto oids = host().sysctl.owned_by(k.index);
+    for (const auto& oid : oids)
+        report += "\n  kext bug: sysctl \"" + oid + "\" still registered after stop";
     for (const auto& leak : host().memory.leaks(k.index))
         report += "\n  leak: " + leak;
-    // A kext that left controls registered must stay mapped: the host still
-    // holds pointers to its callbacks.
-    if (host().controls.owned_by(k.index).empty())
+    // A kext that left controls or OIDs registered must stay mapped: the host
+    // still holds pointers to its callbacks and its struct sysctl_oids.
+    if (host().controls.owned_by(k.index).empty() && oids.empty())
         ::dlclose(k.dl);
     return report.empty() ? std::string() : "unloaded " + k.info.bundle_id + " with problems:" + report;
 }

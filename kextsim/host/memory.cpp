@@ -130,12 +130,6 @@ void kxs_host_free(void* tag, void* addr, size_t size)
     kextsim::host().memory.free(static_cast<kextsim::Tag*>(tag), addr, size);
 }
 
-void kxs_host_log(int level, const char* msg)
-{
-    const char* lvl = level >= 0x11 ? "fault" : level >= 0x10 ? "error" : level == 0x02 ? "debug" : "info";
-    std::fprintf(stderr, "kext[%s]: %s\n", lvl, msg);
-}
-
 void kxs_host_panic(const char* msg)
 {
     std::fprintf(stderr, "kextsim: panic: %s\n", msg);

@@ -144,6 +144,8 @@ void Session::handle(const wire::Message& m)
     case wire::Op::Unload:
     case wire::Op::ShowLoaded:
     case wire::Op::Stats: on_admin(m); return;
+    case wire::Op::Sysctl: on_sysctl(m); return;
+    case wire::Op::Log: on_log(m); return;
     }
     reply(m.hdr, KXS_ENOTSUP);
 }
@@ -252,6 +254,7 @@ void Session::disconnect()
 {
     control_.reset(); // runs ctl_disconnect
     events_.reset();
+    stop_log();
 }
 
 } // namespace kextsim

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "endpoint.hpp"
+#include "log.hpp"
 #include "wire.hpp"
 
 #include <atomic>
@@ -35,6 +36,9 @@ private:
     void on_setopt(const wire::Message& m);
     void on_getopt(const wire::Message& m);
     void on_admin(const wire::Message& m);
+    void on_sysctl(const wire::Message& m); // session_services.cpp
+    void on_log(const wire::Message& m);
+    void stop_log();
     void disconnect();
     void close_fd();
 
@@ -49,6 +53,7 @@ private:
     Kind kind_ = Kind::None;
     std::unique_ptr<ControlEndpoint> control_;
     std::unique_ptr<EventEndpoint> events_;
+    std::shared_ptr<LogFollower> log_follower_; // `kextsim log --follow`
 };
 
 } // namespace kextsim

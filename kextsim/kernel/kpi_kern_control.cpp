@@ -15,6 +15,20 @@ namespace {
 struct Registration {
     kern_ctl_reg reg;
     uint64_t handle;
+    int32_t owner; // the kext that registered it (kxs_host_current_kext)
+};
+
+// Runs a callback as the kext that registered the control: what it logs,
+// allocates or registers is that kext's, whichever thread the host uses.
+class AsOwner {
+public:
+    explicit AsOwner(const Registration *r) : prev_(kxs_host_set_current_kext(r->owner)) {}
+    ~AsOwner() { kxs_host_set_current_kext(prev_); }
+    AsOwner(const AsOwner &) = delete;
+    AsOwner &operator=(const AsOwner &) = delete;
+
+private:
+    int32_t prev_;
 };
 
 kern_ctl_ref ref_of(uint64_t handle)
@@ -41,6 +55,7 @@ extern "C" errno_t ctl_register(struct kern_ctl_reg *userkctl, kern_ctl_ref *kct
     if (r == nullptr)
         return ENOMEM;
     memcpy(&r->reg, userkctl, sizeof r->reg);
+    r->owner = kxs_host_current_kext();
 
     kxs_ctl_params p{};
     p.name = r->reg.ctl_name;
@@ -97,14 +112,17 @@ extern "C" int32_t kxs_kern_ctl_connect(void *cookie, uint64_t handle, uint32_t 
     sac.ss_sysaddr = 2; // AF_SYS_CONTROL
     sac.sc_id = id;
     sac.sc_unit = unit;
+    AsOwner as_owner(r);
     return r->reg.ctl_connect(ref_of(handle), &sac, unitinfo);
 }
 
 extern "C" void kxs_kern_ctl_disconnect(void *cookie, uint64_t handle, uint32_t unit, void *unitinfo)
 {
     auto *r = static_cast<Registration *>(cookie);
-    if (r->reg.ctl_disconnect != nullptr)
+    if (r->reg.ctl_disconnect != nullptr) {
+        AsOwner as_owner(r);
         r->reg.ctl_disconnect(ref_of(handle), unit, unitinfo);
+    }
 }
 
 extern "C" int32_t kxs_kern_ctl_setopt(void *cookie, uint64_t handle, uint32_t unit, void *unitinfo, int32_t opt,
@@ -113,6 +131,7 @@ extern "C" int32_t kxs_kern_ctl_setopt(void *cookie, uint64_t handle, uint32_t u
     auto *r = static_cast<Registration *>(cookie);
     if (r->reg.ctl_setopt == nullptr)
         return ENOTSUP;
+    AsOwner as_owner(r);
     return r->reg.ctl_setopt(ref_of(handle), unit, unitinfo, opt, data, len);
 }
 
@@ -122,6 +141,7 @@ extern "C" int32_t kxs_kern_ctl_getopt(void *cookie, uint64_t handle, uint32_t u
     auto *r = static_cast<Registration *>(cookie);
     if (r->reg.ctl_getopt == nullptr)
         return ENOTSUP;
+    AsOwner as_owner(r);
     return r->reg.ctl_getopt(ref_of(handle), unit, unitinfo, opt, data, len);
 }
 

@@ -1,13 +1,13 @@
 // Kernel-domain libkern pieces that the host's libc does not provide with
-// kernel semantics: strlcpy/strlcat, OSAtomic, os_log, kmod entry upcalls.
+// kernel semantics: strlcpy/strlcat, OSAtomic, kmod entry upcalls; kernel-domain init.
 #include <libkern/OSAtomic.h>
 #include <libkern/libkern.h>
 #include <mach/kmod.h>
-#include <os/log.h>
 #include <string.h>
 
 #include "../abi/kxs_abi.h"
 #include "kernel_alloc.h"
+#include "kernel_init.h"
 
 namespace {
 void *kextsim_tag()
@@ -77,24 +77,10 @@ Boolean OSCompareAndSwap64(UInt64 oldValue, UInt64 newValue, volatile UInt64 *ad
     return __atomic_compare_exchange_n(address, &oldValue, newValue, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
-os_log_t os_log_create(const char *, const char *)
-{
-    return OS_LOG_DEFAULT;
-}
-
-void kextsim_os_log(os_log_t, os_log_type_t type, const char *format, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, format);
-    vsnprintf(line, sizeof line, format, ap);
-    va_end(ap);
-    kxs_host_log(type, line);
-}
-
 void kxs_kern_init(void)
 {
     (void)kextsim_tag(); // created outside any kext, so it is never counted against one
+    kextsim_sysctl_init();
 }
 
 int32_t kxs_kern_kmod_start(void *kmod_info)

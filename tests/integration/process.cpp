@@ -440,14 +440,20 @@ Result run_in_child(const std::function<int()>& fn, bool as_nobody, Millis timeo
 // ---- KextsimHost ----
 
 KextsimHost::KextsimHost(bool load_reference)
-    : kextsim_bin_(bin_path("kextsim")), bundle_(load_reference ? kext_bundle() : std::string()), dir_("/tmp/kct.")
+    : KextsimHost(load_reference ? kext_bundle() : std::string(), kReferenceBundleId)
 {
+}
+
+KextsimHost::KextsimHost(const std::string& bundle, const std::string& bundle_id)
+    : kextsim_bin_(bin_path("kextsim")), bundle_(bundle), dir_("/tmp/kct.")
+{
+    const bool load = !bundle_.empty();
     if (dir_.path().empty()) {
         not_ready_ = "no temp dir";
         return;
     }
     std::vector<std::string> argv{kextsim_bin_, "boot"};
-    if (load_reference) {
+    if (load) {
         argv.push_back("--load");
         argv.push_back(bundle_);
     }
@@ -462,12 +468,12 @@ KextsimHost::KextsimHost(bool load_reference)
         [&] {
             if (!proc_->running() || proc_->err().find(" failed: ") != std::string::npos)
                 return true;
-            ready = load_reference ? is_loaded() : kextsim({"showloaded"}).exit_code == 0;
+            ready = load ? is_loaded(bundle_id) : kextsim({"showloaded"}).exit_code == 0;
             return ready;
         },
         5s);
     if (!ready)
-        not_ready_ = std::string(load_reference ? "reference kext not listed by showloaded" : "host not answering") +
+        not_ready_ = (load ? bundle_id + " not listed by showloaded" : std::string("host not answering")) +
                      "; kextsim boot: " + proc_->describe();
 }
 

@@ -144,6 +144,8 @@ Result run_in_child(const std::function<int()>& fn, bool as_nobody, Millis timeo
 class KextsimHost {
 public:
     explicit KextsimHost(bool load_reference = true);
+    // Boots with --load `bundle` and waits until showloaded lists `bundle_id`.
+    KextsimHost(const std::string& bundle, const std::string& bundle_id);
     ~KextsimHost();
     KextsimHost(const KextsimHost&) = delete;
     KextsimHost& operator=(const KextsimHost&) = delete;

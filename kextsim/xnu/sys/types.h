@@ -21,6 +21,7 @@ typedef int64_t off_t;
 typedef uintptr_t vm_offset_t;
 typedef uintptr_t vm_address_t;
 typedef uintptr_t vm_size_t;
+typedef u_int64_t user_addr_t; /* a user-space address, 64-bit for every process */
 typedef unsigned int boolean_t;
 #ifndef TRUE
 #define TRUE 1

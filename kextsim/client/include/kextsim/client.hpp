@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 namespace kextsim {
@@ -126,6 +127,77 @@ AdminResult load_kext(const std::string& bundle_path, const std::string& root = 
 AdminResult unload_kext(const std::string& bundle_id, const std::string& root = {});
 AdminResult show_loaded(const std::string& root = {});
 AdminResult host_stats(const std::string& root = {});
+
+// sysctl(3) on `kextsim boot`'s MIB: the OIDs kexts registered. Names are
+// dotted ("debug.kextsim.count"); kind and format are the OID's oid_kind and
+// oid_fmt. Reads are open to everyone; writes need CTLFLAG_WR, and root
+// unless the OID has CTLFLAG_ANYBODY (EPERM).
+inline constexpr std::uint32_t kCtlTypeMask = 0xf;
+inline constexpr std::uint32_t kCtlTypeNode = 1;
+inline constexpr std::uint32_t kCtlTypeInt = 2;
+inline constexpr std::uint32_t kCtlTypeString = 3;
+inline constexpr std::uint32_t kCtlTypeQuad = 4;
+inline constexpr std::uint32_t kCtlTypeOpaque = 5;
+inline constexpr std::uint32_t kCtlFlagWr = 0x40000000;
+inline constexpr std::uint32_t kCtlFlagAnybody = 0x10000000;
+inline constexpr std::uint32_t kCtlFlagMasked = 0x04000000;
+
+struct SysctlOid {
+    int error = 0;                   // host errno; ENOENT: no such OID (or no more)
+    std::vector<int> path;           // numeric name: debug.kextsim = 5.100
+    std::string name;                // dotted name
+    std::uint32_t kind = 0;          // CTLTYPE_* | CTLFLAG_*
+    std::string fmt;                 // "I", "IU", "L", "Q", "A", "S,type", ...
+    std::vector<std::uint8_t> value; // read(): what the handler returned; empty for a node
+};
+
+// Threading: one call at a time per object.
+class SysctlClient {
+public:
+    // nullptr and errno (ECONNREFUSED: kextsim is not running at the root).
+    static std::unique_ptr<SysctlClient> open(const std::string& root = {});
+    ~SysctlClient();
+    SysctlClient(const SysctlClient&) = delete;
+    SysctlClient& operator=(const SysctlClient&) = delete;
+
+    // Reads an OID. A node reads as itself with an empty value.
+    SysctlOid read(const std::string& name);
+    // The OID after `path` in the MIB's depth-first order (leaves only; an
+    // empty path gives the first). ENOENT after the last. No value.
+    SysctlOid next(const std::vector<int>& path);
+    // Sets an OID; 0 or a host errno.
+    int write(const std::string& name, const void* value, std::size_t len);
+
+private:
+    explicit SysctlClient(int fd) : fd_(fd) {}
+    int fd_;
+};
+
+// The kernel log of `kextsim boot`: lines "kext[<bundle-id>] <level>: <text>"
+// from os_log, printf and IOLog. Root or the host's own user only.
+class LogStream {
+public:
+    // follow=false: the lines the host keeps (its last ~1000). follow=true:
+    // those, then every new line as it is logged. nullptr and errno on
+    // failure (EPERM: not allowed; ECONNREFUSED: no host).
+    static std::unique_ptr<LogStream> open(bool follow, const std::string& root = {});
+    ~LogStream();
+    LogStream(const LogStream&) = delete;
+    LogStream& operator=(const LogStream&) = delete;
+
+    const std::vector<std::string>& backlog() const { return backlog_; }
+    // Following only: waits for the next line. False once the host has gone
+    // (or stopped following) and nothing more will come.
+    bool next(std::string& line);
+    // Readable when next() has a line (or the end) waiting; -1 unless following.
+    int readable_fd() const { return data_fd_; }
+
+private:
+    LogStream(int req_fd, int data_fd) : req_fd_(req_fd), data_fd_(data_fd) {}
+    int req_fd_;
+    int data_fd_;
+    std::vector<std::string> backlog_;
+};
 
 std::string runtime_root(); // $KEXTSIM_ROOT, or the default for this user
 

@@ -1,0 +1,517 @@
+// The contract test kext: a kernel control that lets kextsim's fidelity tests
+// (tests/integration/kextsim_fidelity_test.cpp) drive each XNU KPI rule
+// kextsim claims to reproduce, including the ones a well-behaved kext never
+// reaches: data without CTL_DATA_EOR, a full receive buffer, Apple's vendor
+// code, an oversized getsockopt reply, a recursive lock, a leaked block.
+// The commands are in contract_cmds.h.
+//
+// Threading: callbacks for different units run concurrently. All state in `g`
+// is guarded by g.mtx, which is never held across a KPI call (ctl_register,
+// ctl_deregister, ctl_enqueuedata, kev_msg_post), since those take the
+// kernel's own locks and may post events.
+#include "contract_cmds.h"
+
+#include <kern/locks.h>
+#include <libkern/OSMalloc.h>
+#include <mach/kmod.h>
+#include <os/log.h>
+#include <string.h>
+#include <sys/errno.h>
+#include <sys/kern_control.h>
+extern "C" {
+#include <sys/kern_event.h>
+}
+
+namespace {
+
+constexpr uint32_t kClientMagic = 0x63636c69; // "ccli": a unitinfo this kext made
+
+// Per-connection state, the unitinfo of a main-control unit.
+struct Client {
+    uint32_t magic;
+    uint32_t unit;
+    uint32_t id;
+    bool failed_on_purpose; // ctl_connect returned an error after making this
+    uint64_t token;
+    cc_result result; // of this client's last set command
+};
+
+struct ExtraControl {
+    kern_ctl_ref ref; // kept after ctl_deregister: a stale ref on purpose
+    bool used;
+    bool registered;
+};
+
+struct State {
+    lck_grp_attr_t *grp_attr;
+    lck_grp_t *grp;
+    lck_attr_t *attr;
+    lck_mtx_t *mtx;
+    OSMallocTag tag;
+    kern_ctl_ref main_ref;
+    bool main_registered;
+    ExtraControl extra[CC_MAX_EXTRA + 1]; // [0] unused: slot 0 is the main control
+    uint64_t next_token;
+    int32_t fail_next_connect;
+    bool failed_disconnect_pending;
+    bool dereg_in_disconnect;
+    bool refuse_stop;
+    bool leaked; // a block was leaked: the tag cannot be freed either
+    cc_observed obs;
+};
+
+State g;
+
+// Event payload vectors (contract_cmds.h says what the bytes are).
+uint8_t g_vectors[CC_EVENT_VECTORS][CC_EVENT_VECTOR_MAX];
+
+Client *client_of(void *unitinfo)
+{
+    auto *c = static_cast<Client *>(unitinfo);
+    return c != nullptr && c->magic == kClientMagic ? c : nullptr;
+}
+
+void set_result(Client *c, const cc_result &r)
+{
+    lck_mtx_lock(g.mtx);
+    c->result = r;
+    lck_mtx_unlock(g.mtx);
+}
+
+// The control behind a slot, including a stale one; false for a slot never used.
+bool ref_of_slot(uint32_t slot, kern_ctl_ref &ref)
+{
+    if (slot > CC_MAX_EXTRA)
+        return false;
+    lck_mtx_lock(g.mtx);
+    const bool ok = slot == 0 || g.extra[slot].used;
+    ref = slot == 0 ? g.main_ref : g.extra[slot].ref;
+    lck_mtx_unlock(g.mtx);
+    return ok;
+}
+
+// ---- extra controls: connect and disconnect only ----
+
+errno_t extra_connect(kern_ctl_ref, struct sockaddr_ctl *, void **unitinfo)
+{
+    *unitinfo = nullptr;
+    return 0;
+}
+
+errno_t extra_disconnect(kern_ctl_ref, u_int32_t, void *)
+{
+    return 0;
+}
+
+// ---- set commands ----
+
+errno_t cmd_enqueue(Client *c, void *data, size_t len)
+{
+    cc_enqueue_req req;
+    if (data == nullptr || len < sizeof req)
+        return EINVAL;
+    memcpy(&req, data, sizeof req);
+    if (req.len > CC_MAX_ENQUEUE || len != sizeof req + req.len || (req.unit == 0 && req.slot != 0))
+        return EINVAL;
+    kern_ctl_ref ref;
+    if (!ref_of_slot(req.slot, ref))
+        return EINVAL;
+    cc_result r{};
+    r.err = ctl_enqueuedata(ref, req.unit == 0 ? c->unit : req.unit, static_cast<uint8_t *>(data) + sizeof req,
+                            req.len, req.flags);
+    set_result(c, r);
+    return 0;
+}
+
+errno_t cmd_post_event(Client *c, const void *data, size_t len)
+{
+    cc_event_req req;
+    if (data == nullptr || len != sizeof req)
+        return EINVAL;
+    memcpy(&req, data, sizeof req);
+    struct kev_msg msg;
+    memset(&msg, 0, sizeof msg);
+    lck_mtx_lock(g.mtx);
+    msg.vendor_code = req.vendor == 0 ? g.obs.vendor_code : req.vendor;
+    lck_mtx_unlock(g.mtx);
+    msg.kev_class = req.kev_class;
+    msg.kev_subclass = req.kev_subclass;
+    msg.event_code = req.event_code;
+    for (uint32_t i = 0; i < CC_EVENT_VECTORS; ++i) {
+        if (req.sizes[i] > CC_EVENT_VECTOR_MAX)
+            return EINVAL;
+        msg.dv[i].data_length = req.sizes[i];
+        msg.dv[i].data_ptr = g_vectors[i];
+    }
+    cc_result r{};
+    r.id = msg.vendor_code;
+    r.err = kev_msg_post(&msg);
+    set_result(c, r);
+    return 0;
+}
+
+errno_t cmd_register(Client *c, const void *data, size_t len)
+{
+    cc_register_req req;
+    if (data == nullptr || len != sizeof req)
+        return EINVAL;
+    memcpy(&req, data, sizeof req);
+
+    uint32_t slot = 0;
+    lck_mtx_lock(g.mtx);
+    for (uint32_t i = 1; i <= CC_MAX_EXTRA && slot == 0; ++i)
+        if (!g.extra[i].used)
+            slot = i;
+    if (slot != 0)
+        g.extra[slot].used = true; // reserved; released below if ctl_register fails
+    lck_mtx_unlock(g.mtx);
+    if (slot == 0)
+        return ENOSPC;
+
+    struct kern_ctl_reg reg;
+    memset(&reg, 0, sizeof reg);
+    memcpy(reg.ctl_name, req.name, sizeof reg.ctl_name); // not NUL-terminated if the test says so
+    reg.ctl_flags = req.flags;
+    reg.ctl_sendsize = req.sendsize;
+    reg.ctl_recvsize = req.recvsize;
+    reg.ctl_connect = req.null_connect ? nullptr : extra_connect;
+    reg.ctl_disconnect = extra_disconnect;
+    kern_ctl_ref ref = nullptr;
+    cc_result r{};
+    r.err = ctl_register(&reg, &ref);
+    r.id = reg.ctl_id;
+    r.sendsize = reg.ctl_sendsize;
+    r.recvsize = reg.ctl_recvsize;
+
+    lck_mtx_lock(g.mtx);
+    if (r.err == 0) {
+        g.extra[slot].ref = ref;
+        g.extra[slot].registered = true;
+        r.slot = slot;
+    } else {
+        g.extra[slot].used = false;
+    }
+    lck_mtx_unlock(g.mtx);
+    set_result(c, r);
+    return 0;
+}
+
+errno_t cmd_deregister(Client *c, const void *data, size_t len)
+{
+    uint32_t slot;
+    if (data == nullptr || len != sizeof slot)
+        return EINVAL;
+    memcpy(&slot, data, sizeof slot);
+    kern_ctl_ref ref;
+    if (!ref_of_slot(slot, ref))
+        return EINVAL;
+    cc_result r{};
+    r.err = ctl_deregister(ref);
+    if (r.err == 0) {
+        lck_mtx_lock(g.mtx);
+        if (slot == 0)
+            g.main_registered = false;
+        else
+            g.extra[slot].registered = false;
+        lck_mtx_unlock(g.mtx);
+    }
+    set_result(c, r);
+    return 0;
+}
+
+errno_t cmd_u32(const void *data, size_t len, uint32_t &out)
+{
+    if (data == nullptr || len != sizeof out)
+        return EINVAL;
+    memcpy(&out, data, sizeof out);
+    return 0;
+}
+
+errno_t cmd_leak(const void *data, size_t len)
+{
+    uint32_t size;
+    if (cmd_u32(data, len, size) != 0 || size == 0)
+        return EINVAL;
+    void *block = OSMalloc(size, g.tag);
+    if (block == nullptr)
+        return ENOMEM;
+    memset(block, 0xa5, size);
+    lck_mtx_lock(g.mtx);
+    g.leaked = true;
+    lck_mtx_unlock(g.mtx);
+    return 0; // `block` is dropped here on purpose
+}
+
+// ---- callbacks of the main control ----
+
+errno_t contract_connect(kern_ctl_ref, struct sockaddr_ctl *sac, void **unitinfo)
+{
+    auto *c = static_cast<Client *>(OSMalloc(sizeof(Client), g.tag));
+    if (c == nullptr)
+        return ENOMEM;
+    memset(c, 0, sizeof *c);
+    c->magic = kClientMagic;
+    c->unit = sac->sc_unit;
+    c->id = sac->sc_id;
+    *unitinfo = c;
+
+    lck_mtx_lock(g.mtx);
+    c->token = ++g.next_token;
+    ++g.obs.connects;
+    const int32_t fail = g.fail_next_connect;
+    g.fail_next_connect = 0;
+    if (fail != 0) {
+        // Half-built on purpose: XNU still calls ctl_disconnect with it.
+        c->failed_on_purpose = true;
+        g.obs.failed_connect_unit = c->unit;
+        g.obs.failed_connect_token = c->token;
+        g.failed_disconnect_pending = true;
+    }
+    lck_mtx_unlock(g.mtx);
+    return fail;
+}
+
+errno_t contract_disconnect(kern_ctl_ref, u_int32_t unit, void *unitinfo)
+{
+    Client *c = client_of(unitinfo);
+    lck_mtx_lock(g.mtx);
+    ++g.obs.disconnects;
+    if (g.failed_disconnect_pending && unit == g.obs.failed_connect_unit) {
+        g.failed_disconnect_pending = false;
+        g.obs.failed_disconnect_unit = unit;
+        g.obs.failed_disconnect_token = c != nullptr ? c->token : 0;
+    }
+    const bool dereg = g.dereg_in_disconnect;
+    g.dereg_in_disconnect = false;
+    const kern_ctl_ref main_ref = g.main_ref;
+    lck_mtx_unlock(g.mtx);
+
+    if (dereg) {
+        // XNU keeps this socket on the control's list until the callback
+        // returns, so this is EBUSY even for the last client.
+        const errno_t err = ctl_deregister(main_ref);
+        lck_mtx_lock(g.mtx);
+        g.obs.dereg_in_disconnect = err;
+        if (err == 0)
+            g.main_registered = false;
+        lck_mtx_unlock(g.mtx);
+    }
+    if (c != nullptr) {
+        c->magic = 0;
+        OSFree(c, sizeof(Client), g.tag);
+    }
+    return 0;
+}
+
+errno_t contract_setopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *data, size_t len)
+{
+    Client *c = client_of(unitinfo);
+    if (c == nullptr)
+        return EINVAL;
+    uint32_t v = 0;
+    switch (opt) {
+    case CC_OPT_ENQUEUE: return cmd_enqueue(c, data, len);
+    case CC_OPT_POST_EVENT: return cmd_post_event(c, data, len);
+    case CC_OPT_REGISTER: return cmd_register(c, data, len);
+    case CC_OPT_DEREGISTER: return cmd_deregister(c, data, len);
+    case CC_OPT_DEREG_IN_DISCONNECT:
+        lck_mtx_lock(g.mtx);
+        g.dereg_in_disconnect = true;
+        lck_mtx_unlock(g.mtx);
+        return 0;
+    case CC_OPT_FAIL_NEXT_CONNECT:
+        if (cmd_u32(data, len, v) != 0 || v == 0)
+            return EINVAL;
+        lck_mtx_lock(g.mtx);
+        g.fail_next_connect = static_cast<int32_t>(v);
+        lck_mtx_unlock(g.mtx);
+        return 0;
+    case CC_OPT_LEAK: return cmd_leak(data, len);
+    case CC_OPT_LOCK_TWICE:
+        // A kext bug on purpose: lck_mtx is not recursive, so on XNU this
+        // thread deadlocks (or panics with lock debugging on).
+        lck_mtx_lock(g.mtx);
+        lck_mtx_lock(g.mtx);
+        lck_mtx_unlock(g.mtx);
+        lck_mtx_unlock(g.mtx);
+        return 0;
+    case CC_OPT_REFUSE_STOP:
+        if (cmd_u32(data, len, v) != 0 || v > 1)
+            return EINVAL;
+        lck_mtx_lock(g.mtx);
+        g.refuse_stop = v == 1;
+        lck_mtx_unlock(g.mtx);
+        return 0;
+    default: return ENOPROTOOPT;
+    }
+}
+
+// Copies `out` to the caller's buffer if it fits.
+errno_t reply(const void *out, size_t size, void *data, size_t *len)
+{
+    if (data == nullptr || *len < size)
+        return EINVAL;
+    memcpy(data, out, size);
+    *len = size;
+    return 0;
+}
+
+errno_t contract_getopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *data, size_t *len)
+{
+    Client *c = client_of(unitinfo);
+    if (c == nullptr)
+        return EINVAL;
+    switch (opt) {
+    case CC_OPT_RESULT: {
+        lck_mtx_lock(g.mtx);
+        const cc_result r = c->result;
+        lck_mtx_unlock(g.mtx);
+        return reply(&r, sizeof r, data, len);
+    }
+    case CC_OPT_SPACE: {
+        cc_space_io io;
+        if (data == nullptr || *len < sizeof io)
+            return EINVAL;
+        memcpy(&io, data, sizeof io); // the caller's buffer was copied in first
+        kern_ctl_ref ref;
+        if (!ref_of_slot(io.slot, ref))
+            return EINVAL;
+        size_t space = 0;
+        io.err = ctl_getenqueuespace(ref, io.unit == 0 ? c->unit : io.unit, &space);
+        io.space = space;
+        return reply(&io, sizeof io, data, len);
+    }
+    case CC_OPT_WHOAMI: {
+        const cc_whoami w = {c->unit, c->id, c->token};
+        return reply(&w, sizeof w, data, len);
+    }
+    case CC_OPT_OBSERVED: {
+        lck_mtx_lock(g.mtx);
+        const cc_observed o = g.obs;
+        lck_mtx_unlock(g.mtx);
+        return reply(&o, sizeof o, data, len);
+    }
+    case CC_OPT_SIZE_PROBE:
+        if (data == nullptr) {
+            lck_mtx_lock(g.mtx);
+            ++g.obs.probe_null_calls;
+            lck_mtx_unlock(g.mtx);
+            *len = CC_SIZE_PROBE_LEN;
+            return 0;
+        }
+        if (*len < CC_SIZE_PROBE_LEN)
+            return EINVAL;
+        memset(data, CC_SIZE_PROBE_FILL, CC_SIZE_PROBE_LEN);
+        *len = CC_SIZE_PROBE_LEN;
+        return 0;
+    case CC_OPT_OVERSIZE:
+        if (data == nullptr)
+            return EINVAL;
+        *len += CC_OVERSIZE_EXTRA; // a kext bug on purpose: XNU panics
+        return 0;
+    default: return ENOPROTOOPT;
+    }
+}
+
+void teardown()
+{
+    if (g.mtx != nullptr)
+        lck_mtx_free(g.mtx, g.grp);
+    if (g.attr != nullptr)
+        lck_attr_free(g.attr);
+    if (g.grp != nullptr)
+        lck_grp_free(g.grp);
+    if (g.grp_attr != nullptr)
+        lck_grp_attr_free(g.grp_attr);
+    // A tag with live blocks cannot be freed; the leak report names both.
+    if (g.tag != nullptr && !g.leaked)
+        OSMalloc_Tagfree(g.tag);
+    memset(&g, 0, sizeof g);
+}
+
+} // namespace
+
+extern "C" kern_return_t contract_start(kmod_info_t *, void *)
+{
+    memset(&g, 0, sizeof g);
+    g.obs.dereg_in_disconnect = CC_NOT_RUN;
+    for (uint32_t i = 0; i < CC_EVENT_VECTORS; ++i)
+        for (uint32_t j = 0; j < CC_EVENT_VECTOR_MAX; ++j)
+            g_vectors[i][j] = static_cast<uint8_t>(((i + 1) << 4) | (j & 0xf));
+
+    g.tag = OSMalloc_Tagalloc(CC_BUNDLE_ID, OSMT_DEFAULT);
+    g.grp_attr = lck_grp_attr_alloc_init();
+    g.grp = g.grp_attr != nullptr ? lck_grp_alloc_init(CC_BUNDLE_ID, g.grp_attr) : nullptr;
+    g.attr = lck_attr_alloc_init();
+    g.mtx = g.grp != nullptr && g.attr != nullptr ? lck_mtx_alloc_init(g.grp, g.attr) : nullptr;
+    if (g.tag == nullptr || g.mtx == nullptr) {
+        teardown();
+        return KERN_FAILURE;
+    }
+    errno_t err = kev_vendor_code_find(CC_VENDOR, &g.obs.vendor_code);
+    if (err == 0) {
+        struct kern_ctl_reg reg;
+        memset(&reg, 0, sizeof reg);
+        strlcpy(reg.ctl_name, CC_CONTROL_NAME, sizeof reg.ctl_name);
+        reg.ctl_recvsize = CC_RECVSIZE;
+        reg.ctl_connect = contract_connect;
+        reg.ctl_disconnect = contract_disconnect;
+        reg.ctl_setopt = contract_setopt;
+        reg.ctl_getopt = contract_getopt;
+        err = ctl_register(&reg, &g.main_ref);
+        g.obs.main_id = reg.ctl_id;
+    }
+    if (err != 0) {
+        os_log_error(OS_LOG_DEFAULT, CC_BUNDLE_ID ": start failed: errno %d", err);
+        teardown();
+        return KERN_FAILURE;
+    }
+    g.main_registered = true;
+    os_log(OS_LOG_DEFAULT, CC_BUNDLE_ID ": started, control id %u", g.obs.main_id);
+    return KERN_SUCCESS;
+}
+
+extern "C" kern_return_t contract_stop(kmod_info_t *, void *)
+{
+    lck_mtx_lock(g.mtx);
+    const bool refuse = g.refuse_stop;
+    lck_mtx_unlock(g.mtx);
+    if (refuse) {
+        os_log_error(OS_LOG_DEFAULT, CC_BUNDLE_ID ": refusing to stop (CC_OPT_REFUSE_STOP)");
+        return KERN_FAILURE;
+    }
+    for (uint32_t i = 1; i <= CC_MAX_EXTRA; ++i) {
+        lck_mtx_lock(g.mtx);
+        const bool registered = g.extra[i].registered;
+        const kern_ctl_ref ref = g.extra[i].ref;
+        lck_mtx_unlock(g.mtx);
+        if (!registered)
+            continue;
+        if (ctl_deregister(ref) != 0) {
+            os_log_error(OS_LOG_DEFAULT, CC_BUNDLE_ID ": refusing to stop: extra control %u busy", i);
+            return KERN_FAILURE;
+        }
+        lck_mtx_lock(g.mtx);
+        g.extra[i].registered = false;
+        lck_mtx_unlock(g.mtx);
+    }
+    lck_mtx_lock(g.mtx);
+    const bool main_registered = g.main_registered;
+    lck_mtx_unlock(g.mtx);
+    if (main_registered) {
+        const errno_t err = ctl_deregister(g.main_ref);
+        if (err != 0) {
+            os_log_error(OS_LOG_DEFAULT, CC_BUNDLE_ID ": refusing to stop: errno %d (clients connected)", err);
+            return KERN_FAILURE;
+        }
+    }
+    // The main control is gone, so no client can be connected and no
+    // callback can run from here on.
+    teardown();
+    os_log(OS_LOG_DEFAULT, CC_BUNDLE_ID ": stopped");
+    return KERN_SUCCESS;
+}
+
+extern "C" {
+KMOD_EXPLICIT_DECL(org.kextconf.test.contract, KEXTCONF_KEXT_VERSION, contract_start, contract_stop)
+}

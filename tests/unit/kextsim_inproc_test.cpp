@@ -1,0 +1,213 @@
+// kextsim's in-process mode: the unchanged reference kext loaded into this test
+// process, driven through InProcessControl/InProcessEvents without sockets or
+// threads, and fault injection walked through its start and its transactions.
+#include <kextconf/codec.hpp>
+#include <kextsim/inproc.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace {
+
+using namespace kextconf::proto;
+using kextsim::InProcessControl;
+using kextsim::InProcessEvents;
+using kextsim::InProcessHost;
+
+constexpr const char* kBundleId = "org.kextconf.reference";
+constexpr const char* kQuery = "org.kextconf.reference.query";
+constexpr int kSysprotoControl = 2;
+constexpr uid_t kNobody = 65534;
+constexpr std::uint32_t kMaxClients = 1; // index in the reference kext's table
+
+class InProcess : public ::testing::Test {
+protected:
+    void SetUp() override { ASSERT_EQ(host.load(KEXTCONF_TEST_KEXT_BUNDLE), ""); }
+    void TearDown() override
+    {
+        host.clear_faults();
+        std::string msg;
+        host.unload(kBundleId, msg);
+    }
+
+    std::unique_ptr<InProcessControl> admin()
+    {
+        int err = 0;
+        auto c = InProcessControl::connect(kBundleId, 0, err);
+        EXPECT_TRUE(c) << std::strerror(err);
+        return c;
+    }
+
+    static kc_state state(InProcessControl& c)
+    {
+        kc_state st{};
+        std::size_t len = sizeof st;
+        EXPECT_EQ(c.getsockopt(kSysprotoControl, KC_OPT_STATE, &st, &len), 0) << std::strerror(errno);
+        return st;
+    }
+
+    static int begin(InProcessControl& c, std::uint64_t generation)
+    {
+        const kc_txn_begin b{generation};
+        return c.setsockopt(kSysprotoControl, KC_OPT_TXN_BEGIN, &b, sizeof b) == 0 ? 0 : errno;
+    }
+
+    static int set_max_clients(InProcessControl& c, std::uint64_t v)
+    {
+        const auto chunk = encode_set_chunks(kMaxClients, Value::of_uint(v))[0];
+        return c.setsockopt(kSysprotoControl, KC_OPT_TXN_SET, chunk.data(), chunk.size()) == 0 ? 0 : errno;
+    }
+
+    static int commit(InProcessControl& c, kc_commit_reply& r)
+    {
+        std::size_t len = sizeof r;
+        return c.getsockopt(kSysprotoControl, KC_OPT_TXN_COMMIT, &r, &len) == 0 ? 0 : errno;
+    }
+
+    InProcessHost host;
+};
+
+TEST_F(InProcess, ReferenceKextRunsUnchanged)
+{
+    auto a = admin();
+    ASSERT_TRUE(a);
+    kc_hello_reply hello{};
+    std::size_t len = sizeof hello;
+    ASSERT_EQ(a->getsockopt(kSysprotoControl, KC_OPT_HELLO, &hello, &len), 0);
+    EXPECT_EQ(hello.proto_version, KC_PROTO_VERSION);
+    EXPECT_EQ(field_string(hello.bundle_id), kBundleId);
+
+    // Privilege is the connecting process's: nobody may read, not write.
+    int err = 0;
+    EXPECT_FALSE(InProcessControl::connect(kBundleId, kNobody, err));
+    EXPECT_EQ(err, EPERM);
+    auto q = InProcessControl::connect(kQuery, kNobody, err);
+    ASSERT_TRUE(q) << std::strerror(err);
+    EXPECT_EQ(begin(*q, 1), EPERM);
+
+    InProcessEvents events;
+    std::uint32_t vendor = 0;
+    ASSERT_EQ(events.vendor_code(kBundleId, vendor), 0);
+    events.set_filter(vendor, KC_EVENT_CLASS, 0);
+
+    ASSERT_EQ(begin(*a, 1), 0);
+    ASSERT_EQ(set_max_clients(*a, 100), 0);
+    kc_commit_reply r{};
+    ASSERT_EQ(commit(*a, r), 0);
+    EXPECT_EQ(r.generation, 2u);
+    EXPECT_EQ(r.changed, 1u);
+    EXPECT_EQ(state(*q).generation, 2u);
+
+    // The applied event arrived in memory, after the kext's started event.
+    std::uint8_t buf[256];
+    const ssize_t n = events.recv(buf, sizeof buf);
+    ASSERT_GE(n, 24 + static_cast<ssize_t>(sizeof(kc_ev_applied)));
+    std::uint32_t code = 0;
+    std::memcpy(&code, buf + 20, sizeof code);
+    EXPECT_EQ(code, static_cast<std::uint32_t>(KC_EV_APPLIED));
+    auto ev = decode_event(code, ByteView(buf + 24, static_cast<std::size_t>(n) - 24));
+    ASSERT_TRUE(ev);
+    EXPECT_EQ(ev->generation, 2u);
+    EXPECT_EQ(ev->hdr.seq, 2u) << "started was 1";
+    EXPECT_EQ(events.recv(buf, sizeof buf), -1);
+    EXPECT_EQ(errno, EAGAIN);
+
+    // Unload is refused while clients are connected, as on macOS.
+    std::string msg;
+    EXPECT_EQ(host.unload(kBundleId, msg), EBUSY) << msg;
+    a.reset();
+    q.reset();
+    EXPECT_EQ(host.unload(kBundleId, msg), 0) << msg;
+    EXPECT_EQ(msg.find("leak"), std::string::npos) << msg;
+    ASSERT_EQ(host.load(KEXTCONF_TEST_KEXT_BUNDLE), "");
+}
+
+// Fault injection walked through the whole kext start: every allocation
+// failure makes start fail cleanly (nothing registered, nothing leaked), and
+// once N passes the number of allocations the kext starts normally.
+TEST_F(InProcess, FaultWalkThroughStartLeavesNothingBehind)
+{
+    std::string msg;
+    ASSERT_EQ(host.unload(kBundleId, msg), 0) << msg;
+    int failures = 0;
+    for (std::uint64_t n = 1; n < 100; ++n) {
+        SCOPED_TRACE(n);
+        const std::uint64_t before = host.faults_injected();
+        ASSERT_TRUE(host.fail_nth("alloc", n));
+        const std::string err = host.load(KEXTCONF_TEST_KEXT_BUNDLE);
+        host.clear_faults();
+        if (host.faults_injected() == before) {
+            ASSERT_EQ(err, "") << "no fault injected, so start must succeed";
+            break;
+        }
+        ++failures;
+        if (err.empty()) {
+            // The fault hit an allocation whose failure the kext tolerates
+            // (e.g. in event posting); it must still unload cleanly.
+            ASSERT_EQ(host.unload(kBundleId, msg), 0) << msg;
+            EXPECT_EQ(msg.find("leak"), std::string::npos) << msg;
+            continue;
+        }
+        EXPECT_NE(err.find("start returned"), std::string::npos) << err;
+        EXPECT_EQ(err.find("leak"), std::string::npos) << err;
+        EXPECT_EQ(err.find("still registered"), std::string::npos) << err;
+        int e = 0;
+        EXPECT_FALSE(InProcessControl::connect(kBundleId, 0, e));
+        EXPECT_EQ(e, ENOENT);
+    }
+    EXPECT_GE(failures, 4) << "start allocates a tag, a group, locks and a snapshot";
+}
+
+// Fault injection through a transaction: a failed allocation at begin gets
+// ENOMEM and leaves the current generation untouched; the next try works.
+TEST_F(InProcess, FaultInTransactionKeepsPreviousSnapshot)
+{
+    auto a = admin();
+    ASSERT_TRUE(a);
+    ASSERT_TRUE(host.fail_nth("alloc", 1));
+    EXPECT_EQ(begin(*a, 1), ENOMEM);
+    host.clear_faults();
+    kc_error_detail d{};
+    std::size_t len = sizeof d;
+    ASSERT_EQ(a->getsockopt(kSysprotoControl, KC_OPT_LAST_ERROR, &d, &len), 0);
+    EXPECT_EQ(d.reason, static_cast<std::uint32_t>(KC_R_NO_MEMORY));
+    EXPECT_EQ(state(*a).generation, 1u);
+
+    ASSERT_EQ(begin(*a, 1), 0);
+    ASSERT_EQ(set_max_clients(*a, 7), 0);
+    kc_commit_reply r{};
+    ASSERT_EQ(commit(*a, r), 0);
+    EXPECT_EQ(r.generation, 2u);
+}
+
+// A kern_event the kext could not post still uses up a sequence number, so a
+// listener sees the gap and knows to re-read state.
+TEST_F(InProcess, EventPostFailureShowsAsSequenceGap)
+{
+    auto a = admin();
+    ASSERT_TRUE(a);
+    InProcessEvents events;
+    std::uint32_t vendor = 0;
+    ASSERT_EQ(events.vendor_code(kBundleId, vendor), 0);
+    events.set_filter(vendor, 0, 0);
+    std::uint64_t gen = 1;
+    kc_commit_reply r{};
+    ASSERT_TRUE(host.fail_nth("event", 1));
+    ASSERT_EQ(begin(*a, gen), 0);
+    ASSERT_EQ(commit(*a, r), 0) << "a lost event does not fail the commit";
+    host.clear_faults();
+    gen = r.generation;
+    ASSERT_EQ(begin(*a, gen), 0);
+    ASSERT_EQ(commit(*a, r), 0);
+    std::uint8_t buf[256];
+    const ssize_t n = events.recv(buf, sizeof buf);
+    ASSERT_GT(n, 24);
+    auto ev = decode_event(KC_EV_APPLIED, ByteView(buf + 24, static_cast<std::size_t>(n) - 24));
+    ASSERT_TRUE(ev);
+    EXPECT_EQ(ev->hdr.seq, 3u) << "seq 2 was lost: started=1, lost applied=2, this=3";
+    EXPECT_EQ(state(*a).event_seq, 3u);
+}
+
+} // namespace
