@@ -124,15 +124,15 @@ int32_t kxs_host_set_current_kext(int32_t kext); /* returns the previous value *
 
 /* ---- sysctl: the tree is the host's; the OIDs stay in the kext ---- */
 struct kxs_sysctl_oid_params {
-    void *oid;          /* the kext's struct sysctl_oid, handed back on kxs_kern_sysctl_call */
-    void *parent;       /* its oid_parent list, NULL for the top level (sysctl__children) */
-    void *children;     /* a CTLTYPE_NODE's own list (oid_arg1), else NULL */
-    int32_t number;     /* -1 (OID_AUTO) or an explicit number */
-    uint32_t kind;      /* oid_kind: CTLTYPE_* | CTLFLAG_* */
+    void *oid;           /* the kext's struct sysctl_oid, handed back on kxs_kern_sysctl_call */
+    void *parent;        /* its oid_parent list, NULL for the top level (sysctl__children) */
+    void *children;      /* a CTLTYPE_NODE's own list (oid_arg1), else NULL */
+    int32_t number;      /* -1 (OID_AUTO) or an explicit number */
+    uint32_t kind;       /* oid_kind: CTLTYPE_* | CTLFLAG_* */
     int32_t has_handler; /* oid_handler is set (a node with one is read like a leaf) */
-    const char *name;   /* NUL-terminated; copied */
-    const char *fmt;    /* may be NULL; copied */
-    const char *descr;  /* may be NULL; copied */
+    const char *name;    /* NUL-terminated; copied */
+    const char *fmt;     /* may be NULL; copied */
+    const char *descr;   /* may be NULL; copied */
 };
 /* Registers an OID; returns the number it got (OID_AUTO: from 100 up).
  * Panics (names the OID) if its parent node is not registered, the number is
@@ -145,8 +145,7 @@ void kxs_host_sysctl_unregister(void *oid, const char *name);
  * space. old: output buffer (NULL to ask for the size), *oldidx is what the
  * handler produced; new: the value to set (NULL: read only). Returns the
  * handler's Darwin errno. Runs without host locks held. */
-int32_t kxs_kern_sysctl_call(void *oid, void *old, size_t oldlen, size_t *oldidx, const void *new_value,
-                             size_t newlen);
+int32_t kxs_kern_sysctl_call(void *oid, void *old, size_t oldlen, size_t *oldidx, const void *new_value, size_t newlen);
 
 #ifdef __cplusplus
 }

@@ -25,8 +25,7 @@ std::string no_host_message()
     return "kextsim is not running at " + runtime_root() + " (start it with: kextsim boot)";
 }
 
-template <typename T>
-T load(const std::uint8_t* p)
+template <typename T> T load(const std::uint8_t* p)
 {
     T v;
     std::memcpy(&v, p, sizeof v);
@@ -79,9 +78,11 @@ std::string format_value(const SysctlOid& oid)
             if (!out.empty())
                 out += ' ';
             if (f.size == 4)
-                out += f.is_unsigned ? std::to_string(load<std::uint32_t>(&v[i])) : std::to_string(load<std::int32_t>(&v[i]));
+                out += f.is_unsigned ? std::to_string(load<std::uint32_t>(&v[i]))
+                                     : std::to_string(load<std::int32_t>(&v[i]));
             else
-                out += f.is_unsigned ? std::to_string(load<std::uint64_t>(&v[i])) : std::to_string(load<std::int64_t>(&v[i]));
+                out += f.is_unsigned ? std::to_string(load<std::uint64_t>(&v[i]))
+                                     : std::to_string(load<std::int64_t>(&v[i]));
         }
         return out;
     }
@@ -117,7 +118,8 @@ bool parse_value(const SysctlOid& oid, const std::string& text, std::vector<std:
     } else {
         std::int64_t s = 0;
         res = std::from_chars(first, last, s);
-        if (f.size == 4 && (s < std::numeric_limits<std::int32_t>::min() || s > std::numeric_limits<std::int32_t>::max()))
+        if (f.size == 4 &&
+            (s < std::numeric_limits<std::int32_t>::min() || s > std::numeric_limits<std::int32_t>::max()))
             res.ec = std::errc::result_out_of_range;
         bits = static_cast<std::uint64_t>(s);
     }

@@ -279,9 +279,11 @@ ssize_t SystemSocket::recv(void* buf, std::size_t len, int flags)
             rflags = MSG_DONTWAIT;
         }
     }
-    // Tell the host the record left the receive buffer (no reply).
-    wire::Header h{static_cast<std::uint32_t>(wire::Op::Ack), 0, static_cast<std::uint32_t>(consumed), 0, 0, 0};
-    wire::send_message(req_fd_, h, nullptr, 0);
+    // The record leaves the receive buffer before recv returns, as in XNU
+    // (sbdroprecord): wait for the host to account it.
+    if (call(static_cast<std::uint32_t>(wire::Op::Ack), static_cast<std::uint32_t>(consumed), 0, 0, nullptr, 0,
+             nullptr, nullptr, nullptr, nullptr) != 0)
+        return -1;
     // A short buffer truncates the record; the rest is dropped (MSG_TRUNC).
     const std::size_t n = std::min(len, record.size());
     if (n != 0)

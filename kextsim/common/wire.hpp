@@ -7,7 +7,7 @@
 // enqueues (and kern_events) arrive on a second SEQPACKET socket, the data
 // channel, handed over with SCM_RIGHTS; one message there is one record, so a
 // short read truncates and drops the rest of it, as on a PF_SYSTEM socket. The
-// client acknowledges each record it reads so the host can account the
+// client acknowledges each record it reads (and waits for the reply) so the host can account the
 // receive buffer (ENOBUFS) exactly as XNU does. On control sockets each
 // enqueue is its own message (see kFragmentEor); the client merges them.
 //
@@ -31,7 +31,7 @@ enum class Op : std::uint32_t {
     Connect = 4,    // a=id, b=unit. reply a=unit, data fd
     SetOpt = 5,     // a=level, b=opt, payload=value
     GetOpt = 6,     // a=level, b=opt, c=buffer size, payload=input buffer. reply payload=output, c=length
-    Ack = 7,        // a=bytes the client consumed from its data channel; no reply
+    Ack = 7,        // a=bytes the client consumed from its data channel (before recv returns)
     KevSetFilt = 8, // payload=kev_request
     KevGetFilt = 9, // reply payload=kev_request
     KevVendor = 10, // payload=vendor string. reply a=code

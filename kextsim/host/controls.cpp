@@ -34,8 +34,9 @@ int ControlRegistry::register_control(const std::string& name, std::uint32_t fla
             if (c.name == name)
                 return KXS_EEXIST;
         if (!(flags & kCtlFlagRegIdUnit)) {
-            // XNU: the last id in the list plus one, starting at 1.
-            id = ++last_id_;
+            // XNU: the id of the last control in its (id-ordered) list plus
+            // one, 1 for an empty list; a freed top id is reused.
+            id = controls_.empty() ? 1 : controls_.rbegin()->first + 1;
         } else if (controls_.count(id)) {
             return KXS_EEXIST;
         }

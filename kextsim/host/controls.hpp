@@ -98,7 +98,6 @@ private:
 
     std::mutex m_;
     std::map<std::uint32_t, Control> controls_; // by id
-    std::uint32_t last_id_ = 0;
     std::uint32_t generation_ = 0;
     std::uint32_t recvsize_override_ = 0;
 };

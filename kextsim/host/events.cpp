@@ -20,7 +20,9 @@ bool matches(const Listener& l, std::uint32_t vendor, std::uint32_t kev_class, s
         return true;
     if (l.vendor != vendor)
         return false;
-    if (l.kev_class != 0 && l.kev_class != kev_class)
+    if (l.kev_class == 0) // KEV_ANY_CLASS: XNU looks no further, not even at the subclass
+        return true;
+    if (l.kev_class != kev_class)
         return false;
     return l.subclass == 0 || l.subclass == subclass;
 }

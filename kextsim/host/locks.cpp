@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <cstdio>
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
@@ -50,22 +52,23 @@ const char* kind_name(int kind)
     }
 }
 
-// "in <symbol>+0x12 (<image>)" for the kext code that called the KPI.
+// "in <symbol>+0x12 (<image>)" for the kext code that called the KPI. Kexts
+// are built with hidden symbols, so usually only the image offset is known:
+// "at <image>+0x1234 (addr2line -f -e <image> 0x1234)".
 std::string site(const void* caller)
 {
     Dl_info info{};
     if (caller == nullptr || ::dladdr(caller, &info) == 0)
         return "at an unknown site";
-    char off[32] = "";
-    if (info.dli_saddr != nullptr)
-        std::snprintf(off, sizeof off, "+0x%zx",
-                      static_cast<std::size_t>(static_cast<const char*>(caller) - static_cast<const char*>(info.dli_saddr)));
-    std::string where = "in ";
-    where += info.dli_sname ? info.dli_sname : "?";
-    where += off;
-    if (info.dli_fname)
-        where += std::string(" (") + info.dli_fname + ")";
-    return where;
+    const auto at = reinterpret_cast<std::uintptr_t>(caller);
+    char buf[64];
+    if (info.dli_sname != nullptr && info.dli_saddr != nullptr) {
+        std::snprintf(buf, sizeof buf, "+0x%zx", static_cast<std::size_t>(at - reinterpret_cast<std::uintptr_t>(info.dli_saddr)));
+        return std::string("in ") + info.dli_sname + buf + " (" + (info.dli_fname ? info.dli_fname : "?") + ")";
+    }
+    const std::string image = info.dli_fname ? info.dli_fname : "?";
+    std::snprintf(buf, sizeof buf, "0x%zx", static_cast<std::size_t>(at - reinterpret_cast<std::uintptr_t>(info.dli_fbase)));
+    return "at " + image + "+" + buf + " (addr2line -f -C -e " + image + " " + buf + ")";
 }
 
 [[noreturn]] void misuse(const HostLock* l, const std::string& what, const void* caller)

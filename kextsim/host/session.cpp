@@ -112,7 +112,7 @@ void Session::handle(const wire::Message& m)
             control_->consumed(m.hdr.a);
         else if (events_)
             events_->consumed(m.hdr.a);
-        return; // no reply
+        return reply(m.hdr, 0); // the client's recv returns only after this
     case wire::Op::KevSetFilt:
         if (kind_ != Kind::Event || m.payload.size() != kKevRequestSize)
             return reply(m.hdr, kind_ != Kind::Event ? KXS_ENOTSUP : KXS_EINVAL);

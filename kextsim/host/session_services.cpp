@@ -41,8 +41,7 @@ void Session::on_sysctl(const wire::Message& m)
         auto r = record_of(info);
         r.value = std::move(value);
         const auto payload = wire::encode_sysctl(r);
-        return reply(m.hdr, 0, payload.data(), payload.size(), info.kind,
-                     static_cast<std::uint32_t>(info.path.size()));
+        return reply(m.hdr, 0, payload.data(), payload.size(), info.kind, static_cast<std::uint32_t>(info.path.size()));
     }
     case wire::SysctlAction::Write: {
         const auto nul = std::find(m.payload.begin(), m.payload.end(), std::uint8_t{0});
@@ -64,8 +63,7 @@ void Session::on_sysctl(const wire::Message& m)
         if (int err = tree.next(path, info); err != 0)
             return reply(m.hdr, err);
         const auto payload = wire::encode_sysctl(record_of(info));
-        return reply(m.hdr, 0, payload.data(), payload.size(), info.kind,
-                     static_cast<std::uint32_t>(info.path.size()));
+        return reply(m.hdr, 0, payload.data(), payload.size(), info.kind, static_cast<std::uint32_t>(info.path.size()));
     }
     }
     reply(m.hdr, KXS_EINVAL);

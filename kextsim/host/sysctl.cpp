@@ -57,7 +57,7 @@ int SysctlTree::register_oid(const kxs_sysctl_oid_params& p, int owner)
 {
     std::unique_lock lock(m_);
     if (auto it = by_oid_.find(p.oid); it != by_oid_.end())
-        panic_logged("sysctl_register_oid: \"" + full_name_locked(*it->second) + "\" is already registered");
+        panic_logged("sysctl_register_oid: \"" + it->second->full_name + "\" is already registered");
     auto e = std::make_unique<SysctlEntry>();
     e->oid = p.oid;
     e->parent = p.parent;
@@ -73,6 +73,7 @@ int SysctlTree::register_oid(const kxs_sysctl_oid_params& p, int owner)
                      "\" is not registered (register parents first and unregister them last; XNU would hang "
                      "the OID on an unreachable list)");
 
+    e->full_name = full_name_locked(*e);
     auto& list = lists_[p.parent];
     if (p.number == kOidAuto) {
         int n = kOidAutoStart;
@@ -82,8 +83,8 @@ int SysctlTree::register_oid(const kxs_sysctl_oid_params& p, int owner)
     } else {
         for (const SysctlEntry* s : list)
             if (s->number == p.number)
-                panic_logged("sysctl_register_oid: \"" + full_name_locked(*e) + "\" asks for number " +
-                             std::to_string(p.number) + ", already taken by \"" + full_name_locked(*s) +
+                panic_logged("sysctl_register_oid: \"" + e->full_name + "\" asks for number " +
+                             std::to_string(p.number) + ", already taken by \"" + s->full_name +
                              "\" (XNU panics: attempting to register a sysctl at previously registered slot)");
         e->number = p.number;
     }
@@ -109,12 +110,12 @@ void SysctlTree::unregister_oid(void* oid, const char* name)
     if (auto n = nodes_.find(e->children); e->children != nullptr && n != nodes_.end() && n->second == e) {
         nodes_.erase(n);
         if (auto c = lists_.find(e->children); c != lists_.end() && !c->second.empty())
-            host().log.append(0x10 /* error */, "sysctl_unregister_oid: node \"" + full_name_locked(*e) + "\" has " +
+            host().log.append(0x10 /* error */, "sysctl_unregister_oid: node \"" + e->full_name + "\" has " +
                                                     std::to_string(c->second.size()) +
                                                     " OIDs still registered under it (unregister children first)");
     }
     if (t_in_handler == oid)
-        panic_logged("sysctl_unregister_oid: \"" + full_name_locked(*e) +
+        panic_logged("sysctl_unregister_oid: \"" + e->full_name +
                      "\" unregistered from its own handler (XNU would wait for it forever)");
     // No new request finds it now; wait for the ones running its handler.
     drained_.wait(lock, [&] { return e->inflight == 0; });
@@ -133,7 +134,8 @@ int SysctlTree::resolve_locked(const std::string& name, Resolved& out)
         auto l = lists_.find(list);
         if (part.empty() || l == lists_.end())
             return KXS_ENOENT;
-        auto e = std::find_if(l->second.begin(), l->second.end(), [&](const SysctlEntry* s) { return s->name == part; });
+        auto e =
+            std::find_if(l->second.begin(), l->second.end(), [&](const SysctlEntry* s) { return s->name == part; });
         if (e == l->second.end())
             return KXS_ENOENT;
         SysctlEntry* entry = *e;
@@ -281,7 +283,7 @@ std::vector<std::string> SysctlTree::owned_by(int owner)
     std::vector<std::string> out;
     for (const auto& [oid, e] : by_oid_)
         if (e->owner == owner)
-            out.push_back(full_name_locked(*e));
+            out.push_back(e->full_name);
     std::sort(out.begin(), out.end());
     return out;
 }

@@ -27,13 +27,14 @@ struct kxs_sysctl_oid_params;
 namespace kextsim {
 
 struct SysctlEntry {
-    void* oid = nullptr;          // the kext's struct sysctl_oid
-    void* parent = nullptr;       // parent list (nullptr: top level)
-    void* children = nullptr;     // a node's own list, else nullptr
+    void* oid = nullptr;      // the kext's struct sysctl_oid
+    void* parent = nullptr;   // parent list (nullptr: top level)
+    void* children = nullptr; // a node's own list, else nullptr
     int number = 0;
-    std::uint32_t kind = 0;       // oid_kind
+    std::uint32_t kind = 0; // oid_kind
     bool has_handler = false;
     std::string name, fmt, descr; // copies
+    std::string full_name;        // dotted, as registered (kept if a parent goes first)
     int owner = -1;               // load index of the kext that registered it
     int inflight = 0;             // handler calls running now
 };

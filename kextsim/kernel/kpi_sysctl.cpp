@@ -33,9 +33,8 @@ struct sysctl_oid_list sysctl__machdep_children;
 struct sysctl_oid_list sysctl__vfs_generic_children;
 
 #define KEXTSIM_TOP_NODE(parent, nbr, name, descr)                                                                     \
-    __attribute__((visibility("hidden")))                                                                              \
-    SYSCTL_OID(parent, nbr, name, CTLTYPE_NODE | CTLFLAG_RW | CTLFLAG_LOCKED, &sysctl_##parent##_##name##_children, 0, \
-               0, "N", descr)
+    __attribute__((visibility("hidden"))) SYSCTL_OID(parent, nbr, name, CTLTYPE_NODE | CTLFLAG_RW | CTLFLAG_LOCKED,    \
+                                                     &sysctl_##parent##_##name##_children, 0, 0, "N", descr)
 KEXTSIM_TOP_NODE(, 0, sysctl, "Sysctl internal magic");
 KEXTSIM_TOP_NODE(, 1, kern, "High kernel, proc, limits &c");
 KEXTSIM_TOP_NODE(, 2, vm, "Virtual memory");
@@ -47,9 +46,8 @@ KEXTSIM_TOP_NODE(_vfs, kVfsGeneric, generic, "vfs generic hinge");
 
 void kextsim_sysctl_init()
 {
-    static sysctl_oid *const kBuiltin[] = {&sysctl__sysctl, &sysctl__kern,    &sysctl__vm,
-                                           &sysctl__vfs,    &sysctl__net,     &sysctl__debug,
-                                           &sysctl__machdep, &sysctl__vfs_generic};
+    static sysctl_oid *const kBuiltin[] = {&sysctl__sysctl, &sysctl__kern,  &sysctl__vm,      &sysctl__vfs,
+                                           &sysctl__net,    &sysctl__debug, &sysctl__machdep, &sysctl__vfs_generic};
     for (sysctl_oid *oid : kBuiltin)
         sysctl_register_oid(oid);
 }
@@ -59,8 +57,7 @@ extern "C" void sysctl_register_oid(struct sysctl_oid *oidp)
     char msg[256];
     const char *name = oidp->oid_name != nullptr ? oidp->oid_name : "(null)";
     if (oidp->oid_number < OID_AUTO) {
-        snprintf(msg, sizeof msg, "sysctl_register_oid: \"%s\" has an invalid oid_number %d", name,
-                 oidp->oid_number);
+        snprintf(msg, sizeof msg, "sysctl_register_oid: \"%s\" has an invalid oid_number %d", name, oidp->oid_number);
         kxs_host_panic(msg);
     }
     if (oidp->oid_kind & kCtlFlagPermanent) {
@@ -106,9 +103,13 @@ extern "C" void sysctl_unregister_oid(struct sysctl_oid *oidp)
 }
 
 // ---- stock handlers (semantics of kern_newsysctl.c) ----
+// sysctl_io_* are declared in <sys/sysctl.h> but not exported to kexts (no
+// KPI bundle lists them), so they are hidden here too: a kext calling one
+// fails to load under kextsim as it would fail to link on macOS.
+#define KEXTSIM_NOT_A_KPI __attribute__((visibility("hidden")))
 
-extern "C" int sysctl_io_number(struct sysctl_req *req, long long bigValue, size_t valueSize, void *pValue,
-                                int *changed)
+extern "C" KEXTSIM_NOT_A_KPI int sysctl_io_number(struct sysctl_req *req, long long bigValue, size_t valueSize,
+                                                  void *pValue, int *changed)
 {
     if (changed != nullptr)
         *changed = 0;
@@ -148,7 +149,8 @@ extern "C" int sysctl_io_number(struct sysctl_req *req, long long bigValue, size
     return error;
 }
 
-extern "C" int sysctl_io_string(struct sysctl_req *req, char *pValue, size_t valueSize, int trunc, int *changed)
+extern "C" KEXTSIM_NOT_A_KPI int sysctl_io_string(struct sysctl_req *req, char *pValue, size_t valueSize, int trunc,
+                                                  int *changed)
 {
     if (changed != nullptr)
         *changed = 0;
@@ -176,7 +178,7 @@ extern "C" int sysctl_io_string(struct sysctl_req *req, char *pValue, size_t val
     return error;
 }
 
-extern "C" int sysctl_io_opaque(struct sysctl_req *req, void *pValue, size_t valueSize, int *changed)
+extern "C" KEXTSIM_NOT_A_KPI int sysctl_io_opaque(struct sysctl_req *req, void *pValue, size_t valueSize, int *changed)
 {
     if (changed != nullptr)
         *changed = 0;

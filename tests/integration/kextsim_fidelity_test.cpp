@@ -4,7 +4,8 @@
 // it returned. Each test asserts the exact errno, value or message XNU gives.
 //
 // A test that shows kextsim deviating from XNU is DISABLED_ with a comment
-// saying what XNU does and what kextsim does, until kextsim is fixed.
+// saying what XNU does and what kextsim does, until kextsim is fixed; the
+// deviations found so far are fixed, and their tests say what kextsim did.
 #include "contract_client.hpp"
 #include "process.hpp"
 
@@ -93,12 +94,11 @@ TEST_F(KextsimFidelity, DynamicIdsStartAtOneAndGrow)
     EXPECT_EQ(id, 3u);
 }
 
-// DEVIATION (disabled until kextsim is fixed). XNU's ctl_register gives a
-// dynamic control the id of the LAST control in its list plus one (1 for an
-// empty list), so deregistering the newest control frees its id for the next
-// registration. kextsim counts ids up forever (++last_id_): here it gives 4
-// and 5 where XNU gives 3 and 2.
-TEST_F(KextsimFidelity, DISABLED_DynamicIdIsTheLastListedIdPlusOne)
+// XNU's ctl_register gives a dynamic control the id of the LAST control in
+// its list plus one (1 for an empty list), so deregistering the newest
+// control frees its id for the next registration. (A deviation this test
+// found: kextsim used to count ids up forever and gave 4 and 5 here.)
+TEST_F(KextsimFidelity, DynamicIdIsTheLastListedIdPlusOne)
 {
     auto a = connect();
     ASSERT_TRUE(a);
@@ -358,13 +358,11 @@ TEST_F(KextsimFidelity, EnqueueBeyondRecvSpaceIsENOBUFS)
     EXPECT_EQ(a->enqueue(std::string(4000, 'e'), kCtlDataEor), 0);
 }
 
-// DEVIATION (disabled until kextsim is fixed). On XNU, recv() frees the
-// record's bytes (sbdroprecord) before it returns, so an enqueue made right
-// after the client read, from any thread, has that space. kextsim's client
-// acknowledges reads with a one-way message that another host thread than
-// the enqueuer's handles later: the enqueue right after the read is ENOBUFS
-// (some of these 200 in most runs).
-TEST_F(KextsimFidelity, DISABLED_ReadingFreesControlSpaceAtOnce)
+// On XNU, recv() frees the record's bytes (sbdroprecord) before it returns,
+// so an enqueue made right after the client read, from any thread, has that
+// space. (A deviation this test found: kextsim's client used to acknowledge
+// reads with a one-way message, and some of these enqueues got ENOBUFS.)
+TEST_F(KextsimFidelity, ReadingFreesControlSpaceAtOnce)
 {
     auto a = connect();
     auto b = connect();
@@ -529,8 +527,9 @@ TEST(KextsimFidelityLeaks, LeakIsReportedAtUnload)
     bool reported = false;
     std::istringstream lines(r.out + r.err);
     for (std::string line; std::getline(lines, line);)
-        reported = reported || (line.find("leak") != std::string::npos && line.find(CC_BUNDLE_ID) != std::string::npos &&
-                                line.find("1 blocks, 123 bytes") != std::string::npos);
+        reported =
+            reported || (line.find("leak") != std::string::npos && line.find(CC_BUNDLE_ID) != std::string::npos &&
+                         line.find("1 blocks, 123 bytes") != std::string::npos);
     EXPECT_TRUE(reported) << "no leak line naming the tag, the block and its size:\n" << r.describe();
 }
 
@@ -647,8 +646,7 @@ protected:
     }
 
     // A listener with the filter set.
-    std::unique_ptr<kextsim::SystemSocket> listen(std::uint32_t vendor, std::uint32_t kev_class,
-                                                  std::uint32_t subclass)
+    std::unique_ptr<kextsim::SystemSocket> listen(std::uint32_t vendor, std::uint32_t kev_class, std::uint32_t subclass)
     {
         auto ev = event_listener(root());
         if (ev) {
@@ -723,23 +721,17 @@ TEST_F(KextsimFidelityEvents, FullListenerDropsAndCountsThem)
     ASSERT_EQ(events.size(), fit) << "32 KiB of 224-byte events";
     for (std::size_t i = 0; i < fit; ++i)
         EXPECT_EQ(events[i].hdr.event_code, i) << "the first ones were kept, in order";
-    // kextsim learns of the reads asynchronously (see
-    // DISABLED_ReadingFreesListenerSpaceAtOnce); a call on the listener's own
-    // socket is answered only after they are accounted.
-    last_event_id(*stalled);
     ASSERT_EQ(client_->post({kMaxEventData}, 1, 1, 7777), 0);
     const auto after = pending_events(*stalled);
     ASSERT_EQ(after.size(), 1u) << "space came back once the listener read";
     EXPECT_EQ(after[0].hdr.event_code, 7777u);
 }
 
-// DEVIATION (disabled until kextsim is fixed). On XNU, recv() frees the
-// record's bytes in the socket buffer before it returns, so a kern_event
-// posted right after a listener read fits. kextsim's client acknowledges
-// reads with a one-way message on the listener's request channel, handled by
-// another host thread than the poster's: a post right after the read still
-// sees a full buffer and is dropped (some of these 200 in most runs).
-TEST_F(KextsimFidelityEvents, DISABLED_ReadingFreesListenerSpaceAtOnce)
+// On XNU, recv() frees the event's bytes in the socket buffer before it
+// returns, so a kern_event posted right after a listener read fits. (A
+// deviation this test found: kextsim's client used to acknowledge reads with
+// a one-way message, and some of these events were dropped.)
+TEST_F(KextsimFidelityEvents, ReadingFreesListenerSpaceAtOnce)
 {
     auto ev = listen(vendor_, 0, 0);
     ASSERT_TRUE(ev);
@@ -808,12 +800,11 @@ TEST_F(KextsimFidelityEvents, HierarchicalFilterMatches)
     EXPECT_TRUE(pending_events(*unfiltered).empty()) << "nothing before SIOCSKEVFILT";
 }
 
-// DEVIATION (disabled until kextsim is fixed). XNU's kev_post_msg looks at
-// the subclass filter only inside `if (evp_class_filter != KEV_ANY_CLASS)`,
-// so {vendor, KEV_ANY_CLASS, 7} receives every event of the vendor. kextsim's
-// matches() checks the subclass even when the class is ANY, so this listener
-// gets only the subclass-7 events (1 and 3, not 2).
-TEST_F(KextsimFidelityEvents, DISABLED_SubclassFilterNeedsAClass)
+// XNU's kev_post_msg looks at the subclass filter only inside
+// `if (evp_class_filter != KEV_ANY_CLASS)`, so {vendor, KEV_ANY_CLASS, 7}
+// receives every event of the vendor. (A deviation this test found: kextsim
+// used to check the subclass anyway and delivered only events 1 and 3.)
+TEST_F(KextsimFidelityEvents, SubclassFilterNeedsAClass)
 {
     auto ev = listen(vendor_, 0, 7);
     ASSERT_TRUE(ev);

@@ -7,7 +7,10 @@
     struct name {                                                                                                      \
         struct type *slh_first;                                                                                        \
     }
-#define SLIST_HEAD_INITIALIZER(head) {0}
+#define SLIST_HEAD_INITIALIZER(head)                                                                                   \
+    {                                                                                                                  \
+        0                                                                                                              \
+    }
 #define SLIST_ENTRY(type)                                                                                              \
     struct {                                                                                                           \
         struct type *sle_next;                                                                                         \

@@ -104,18 +104,9 @@ __END_DECLS
 
 /* The OID the macros below define: struct sysctl_oid sysctl_<parent>_<name>. */
 #define SYSCTL_OID(parent, nbr, name, kind, a1, a2, handler, fmt, descr)                                               \
-    struct sysctl_oid sysctl_##parent##_##name = {&sysctl_##parent##_children,                                         \
-                                                  {0},                                                                 \
-                                                  nbr,                                                                 \
-                                                  (int)(kind | CTLFLAG_OID2),                                          \
-                                                  a1,                                                                  \
-                                                  (int)(a2),                                                           \
-                                                  #name,                                                               \
-                                                  handler,                                                             \
-                                                  fmt,                                                                 \
-                                                  descr,                                                               \
-                                                  SYSCTL_OID_VERSION,                                                  \
-                                                  0}
+    struct sysctl_oid sysctl_##parent##_##name = {                                                                     \
+        &sysctl_##parent##_children, {0}, nbr, (int)(kind | CTLFLAG_OID2), a1, (int)(a2), #name, handler, fmt, descr,  \
+        SYSCTL_OID_VERSION,          0}
 
 #ifdef __cplusplus
 #define __KEXTSIM_SYSCTL_ASSERT(cond, msg) static_assert(cond, msg)
@@ -148,19 +139,20 @@ __END_DECLS
 
 #define SYSCTL_ULONG(parent, nbr, name, access, ptr, descr)                                                            \
     SYSCTL_OID(parent, nbr, name, CTLTYPE_INT | access, ptr, 0, sysctl_handle_long, "LU", descr);                      \
-    __KEXTSIM_SYSCTL_ASSERT(__builtin_constant_p(ptr) || sizeof(*(ptr)) == sizeof(unsigned long), "must be long sized")
+    __KEXTSIM_SYSCTL_ASSERT(__builtin_constant_p(ptr) || sizeof(*(ptr)) == sizeof(unsigned long), "must be long "      \
+                                                                                                  "sized")
 
 #define SYSCTL_QUAD(parent, nbr, name, access, ptr, descr)                                                             \
     SYSCTL_OID(parent, nbr, name, CTLTYPE_QUAD | access, ptr, 0, sysctl_handle_quad, "Q", descr);                      \
-    __KEXTSIM_SYSCTL_ASSERT(__builtin_constant_p(ptr) || sizeof(*(ptr)) == sizeof(long long),                          \
-                            "must be long long sized")
+    __KEXTSIM_SYSCTL_ASSERT(__builtin_constant_p(ptr) || sizeof(*(ptr)) == sizeof(long long), "must be long long "     \
+                                                                                              "sized")
 
 #define SYSCTL_OPAQUE(parent, nbr, name, access, ptr, len, fmt, descr)                                                 \
     SYSCTL_OID(parent, nbr, name, CTLTYPE_OPAQUE | access, ptr, len, sysctl_handle_opaque, fmt, descr)
 
 #define SYSCTL_STRUCT(parent, nbr, name, access, ptr, type, descr)                                                     \
-    SYSCTL_OID(parent, nbr, name, CTLTYPE_OPAQUE | access, ptr, sizeof(struct type), sysctl_handle_opaque,             \
-               "S," #type, descr)
+    SYSCTL_OID(parent, nbr, name, CTLTYPE_OPAQUE | access, ptr, sizeof(struct type), sysctl_handle_opaque, "S," #type, \
+               descr)
 
 /* A handler of the kext's own; `access` becomes oid_kind as given, so OR in
  * the CTLTYPE_* sysctl(8) should format the value as. */

@@ -50,22 +50,22 @@ extern "C" {
 
 /* Option numbers (level SYSPROTO_CONTROL). */
 enum cc_opt {
-    CC_OPT_ENQUEUE = 1,           /* set: cc_enqueue_req + len bytes; result.err = ctl_enqueuedata's */
-    CC_OPT_POST_EVENT = 2,        /* set: cc_event_req; result.err = kev_msg_post's, result.id = vendor used */
-    CC_OPT_REGISTER = 3,          /* set: cc_register_req; result: err, id, sendsize, recvsize, slot */
-    CC_OPT_DEREGISTER = 4,        /* set: uint32_t slot (0 = main control); result.err = ctl_deregister's */
+    CC_OPT_ENQUEUE = 1,             /* set: cc_enqueue_req + len bytes; result.err = ctl_enqueuedata's */
+    CC_OPT_POST_EVENT = 2,          /* set: cc_event_req; result.err = kev_msg_post's, result.id = vendor used */
+    CC_OPT_REGISTER = 3,            /* set: cc_register_req; result: err, id, sendsize, recvsize, slot */
+    CC_OPT_DEREGISTER = 4,          /* set: uint32_t slot (0 = main control); result.err = ctl_deregister's */
     CC_OPT_DEREG_IN_DISCONNECT = 5, /* set: no data; the next ctl_disconnect calls ctl_deregister(main) */
-    CC_OPT_FAIL_NEXT_CONNECT = 6, /* set: int32_t Darwin errno the next ctl_connect returns */
-    CC_OPT_LEAK = 7,              /* set: uint32_t size; OSMalloc a block and never free it */
-    CC_OPT_LOCK_TWICE = 8,        /* set: no data; lck_mtx_lock the same mutex twice (kextsim must abort) */
-    CC_OPT_REFUSE_STOP = 9,       /* set: uint32_t 1 = the stop routine fails, 0 = normal */
-    CC_OPT_RESULT = 10,           /* get: cc_result of this client's last set command */
-    CC_OPT_SPACE = 11,            /* get: in/out cc_space_io; ctl_getenqueuespace */
-    CC_OPT_WHOAMI = 12,           /* get: cc_whoami, what ctl_connect saw */
-    CC_OPT_OBSERVED = 13,         /* get: cc_observed, what the kext saw across clients */
-    CC_OPT_SIZE_PROBE = 14,       /* get: NULL buffer -> *len = CC_SIZE_PROBE_LEN; else that many fill bytes */
-    CC_OPT_OVERSIZE = 15,         /* get: *len = buffer size + CC_OVERSIZE_EXTRA (kextsim must abort) */
-    CC_OPT__COUNT                 /* new options go above this line */
+    CC_OPT_FAIL_NEXT_CONNECT = 6,   /* set: int32_t Darwin errno the next ctl_connect returns */
+    CC_OPT_LEAK = 7,                /* set: uint32_t size; OSMalloc a block and never free it */
+    CC_OPT_LOCK_TWICE = 8,          /* set: no data; lck_mtx_lock the same mutex twice (kextsim must abort) */
+    CC_OPT_REFUSE_STOP = 9,         /* set: uint32_t 1 = the stop routine fails, 0 = normal */
+    CC_OPT_RESULT = 10,             /* get: cc_result of this client's last set command */
+    CC_OPT_SPACE = 11,              /* get: in/out cc_space_io; ctl_getenqueuespace */
+    CC_OPT_WHOAMI = 12,             /* get: cc_whoami, what ctl_connect saw */
+    CC_OPT_OBSERVED = 13,           /* get: cc_observed, what the kext saw across clients */
+    CC_OPT_SIZE_PROBE = 14,         /* get: NULL buffer -> *len = CC_SIZE_PROBE_LEN; else that many fill bytes */
+    CC_OPT_OVERSIZE = 15,           /* get: *len = buffer size + CC_OVERSIZE_EXTRA (kextsim must abort) */
+    CC_OPT__COUNT                   /* new options go above this line */
 };
 
 /* ctl_enqueuedata(control of `slot`, unit, data, len, flags). unit 0 means the
@@ -131,15 +131,15 @@ struct cc_whoami {
 CC_STATIC_ASSERT(sizeof(struct cc_whoami) == 16, "cc_whoami layout");
 
 struct cc_observed {
-    uint32_t main_id;     /* written back by ctl_register at start */
-    uint32_t vendor_code; /* from kev_vendor_code_find(CC_VENDOR) */
-    uint32_t connects;    /* ctl_connect calls, failed ones included */
-    uint32_t disconnects; /* ctl_disconnect calls */
-    int32_t dereg_in_disconnect; /* ctl_deregister(main) from ctl_disconnect, or CC_NOT_RUN */
-    uint32_t failed_connect_unit;    /* unit of the last ctl_connect that failed on purpose */
-    uint64_t failed_connect_token;   /* its unitinfo's token */
-    uint32_t failed_disconnect_unit; /* unit of the ctl_disconnect that got that unitinfo */
-    uint32_t probe_null_calls;       /* CC_OPT_SIZE_PROBE calls with data == NULL */
+    uint32_t main_id;                 /* written back by ctl_register at start */
+    uint32_t vendor_code;             /* from kev_vendor_code_find(CC_VENDOR) */
+    uint32_t connects;                /* ctl_connect calls, failed ones included */
+    uint32_t disconnects;             /* ctl_disconnect calls */
+    int32_t dereg_in_disconnect;      /* ctl_deregister(main) from ctl_disconnect, or CC_NOT_RUN */
+    uint32_t failed_connect_unit;     /* unit of the last ctl_connect that failed on purpose */
+    uint64_t failed_connect_token;    /* its unitinfo's token */
+    uint32_t failed_disconnect_unit;  /* unit of the ctl_disconnect that got that unitinfo */
+    uint32_t probe_null_calls;        /* CC_OPT_SIZE_PROBE calls with data == NULL */
     uint64_t failed_disconnect_token; /* token of the unitinfo that ctl_disconnect got */
 };
 CC_STATIC_ASSERT(sizeof(struct cc_observed) == 48, "cc_observed layout");

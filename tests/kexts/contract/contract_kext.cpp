@@ -117,8 +117,8 @@ errno_t cmd_enqueue(Client *c, void *data, size_t len)
     if (!ref_of_slot(req.slot, ref))
         return EINVAL;
     cc_result r{};
-    r.err = ctl_enqueuedata(ref, req.unit == 0 ? c->unit : req.unit, static_cast<uint8_t *>(data) + sizeof req,
-                            req.len, req.flags);
+    r.err = ctl_enqueuedata(ref, req.unit == 0 ? c->unit : req.unit, static_cast<uint8_t *>(data) + sizeof req, req.len,
+                            req.flags);
     set_result(c, r);
     return 0;
 }

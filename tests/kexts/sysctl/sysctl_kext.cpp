@@ -31,13 +31,18 @@ kern_ctl_ref g_ctl = nullptr;
 bool g_leaky_registered = false;
 } // namespace
 
-// A read-write handler of its own: twice debug.kxstest.value.
+// A read-write handler of its own: twice debug.kxstest.value. (sysctl_io_*
+// are not KPI, so it moves the data with SYSCTL_OUT/SYSCTL_IN itself.)
 static int doubled_handler SYSCTL_HANDLER_ARGS
 {
     int v = __atomic_load_n(&g_value, __ATOMIC_RELAXED) * 2;
-    int changed = 0;
-    const int err = sysctl_io_number(req, v, sizeof v, &v, &changed);
-    if (err == 0 && changed) {
+    int err = SYSCTL_OUT(req, &v, sizeof v);
+    if (err != 0 || req->newptr == 0)
+        return err;
+    if (req->newlen != sizeof v)
+        return EINVAL;
+    err = SYSCTL_IN(req, &v, sizeof v);
+    if (err == 0) {
         __atomic_store_n(&g_value, v / 2, __ATOMIC_RELAXED);
         printf("doubled set to %d\n", v);
     }
@@ -117,20 +122,17 @@ static int action_handler SYSCTL_HANDLER_ARGS
         for (int i = 0; i < KXSTEST_BURST_LINES; ++i)
             printf("burst line %d\n", i);
         return 0;
-    case KXSTEST_ACTION_MARK:
-        IOLog("mark %d\n", __atomic_add_fetch(&g_marks, 1, __ATOMIC_RELAXED));
-        return 0;
+    case KXSTEST_ACTION_MARK: IOLog("mark %d\n", __atomic_add_fetch(&g_marks, 1, __ATOMIC_RELAXED)); return 0;
     default: return EINVAL;
     }
 }
 
 namespace {
 
-sysctl_oid *const kOids[] = {&sysctl__debug_kxstest,         &sysctl__debug_kxstest_value,
-                             &sysctl__debug_kxstest_label,   &sysctl__debug_kxstest_doubled,
-                             &sysctl__debug_kxstest_readonly, &sysctl__debug_kxstest_anybody,
-                             &sysctl__debug_kxstest_hidden,  &sysctl__debug_kxstest_slow,
-                             &sysctl__debug_kxstest_action};
+sysctl_oid *const kOids[] = {
+    &sysctl__debug_kxstest,         &sysctl__debug_kxstest_value,    &sysctl__debug_kxstest_label,
+    &sysctl__debug_kxstest_doubled, &sysctl__debug_kxstest_readonly, &sysctl__debug_kxstest_anybody,
+    &sysctl__debug_kxstest_hidden,  &sysctl__debug_kxstest_slow,     &sysctl__debug_kxstest_action};
 constexpr int kOidCount = sizeof kOids / sizeof kOids[0];
 
 errno_t ctl_connect(kern_ctl_ref, struct sockaddr_ctl *sac, void **unitinfo)
