@@ -15,9 +15,14 @@
 #include <string.h>
 #include <sys/types.h>
 
+/* The assembler name of C symbol `name` (Mach-O prefixes an underscore). */
+#define __KEXTSIM_STR2(x) #x
+#define __KEXTSIM_STR(x) __KEXTSIM_STR2(x)
+#define __KEXTSIM_ASM_NAME(name) __asm__(__KEXTSIM_STR(__USER_LABEL_PREFIX__) #name)
+
 __BEGIN_DECLS
-int printf(const char *format, ...) __asm__("kextsim_printf") __printflike(1, 2);
-int vprintf(const char *format, va_list ap) __asm__("kextsim_vprintf") __printflike(1, 0);
+int printf(const char *format, ...) __KEXTSIM_ASM_NAME(kextsim_printf) __printflike(1, 2);
+int vprintf(const char *format, va_list ap) __KEXTSIM_ASM_NAME(kextsim_vprintf) __printflike(1, 0);
 int snprintf(char *str, size_t size, const char *format, ...) __printflike(3, 4);
 int vsnprintf(char *str, size_t size, const char *format, va_list ap) __printflike(3, 0);
 void bzero(void *s, size_t n);
