@@ -7,6 +7,12 @@ target_compile_options(kextconf_warnings INTERFACE
   # fmt 10+ (Homebrew) dropped what fmt 9 (Debian) only deprecates.
   -Werror=deprecated-declarations)
 
+# Fuzz builds instrument everything for coverage (kext and kernel library
+# included); only the fuzz targets link libFuzzer itself.
+if(KEXTCONF_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 if(KEXTCONF_SANITIZE)
   add_compile_options(-fsanitize=${KEXTCONF_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=${KEXTCONF_SANITIZE})

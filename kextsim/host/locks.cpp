@@ -40,7 +40,24 @@ struct Hold {
 };
 
 // The locks this thread holds, and how many of them are spin locks.
-thread_local std::vector<Hold> t_held;
+// Trivially destructible on purpose: kext code may still take locks on a
+// thread after its thread_local destructors ran (atexit handlers unloading a
+// kext), and constant-initialized, so it needs no construction either.
+struct HeldLocks {
+    static constexpr int kMax = 64;
+    Hold items[kMax];
+    int n;
+    Hold* begin() { return items; }
+    Hold* end() { return items + n; }
+    void push_back(Hold h)
+    {
+        if (n == kMax)
+            kxs_host_panic("a thread holds more than 64 kext locks at once");
+        items[n++] = h;
+    }
+    void erase(Hold* h) { *h = items[--n]; } // order does not matter
+};
+thread_local HeldLocks t_held;
 thread_local int t_spins = 0;
 
 const char* kind_name(int kind)
@@ -77,7 +94,7 @@ std::string site(const void* caller)
     kxs_host_panic(msg.c_str());
 }
 
-std::vector<Hold>::iterator find_hold(HostLock* l)
+Hold* find_hold(HostLock* l)
 {
     return std::find_if(t_held.begin(), t_held.end(), [l](const Hold& h) { return h.lock == l; });
 }

@@ -7,8 +7,10 @@
 
 extern "C" int msleep(void *chan, lck_mtx_t *mtx, int pri, const char *, struct timespec *ts)
 {
+    // As XNU's msleep: a timeout only for a non-zero timespec; {0, 0} waits
+    // for wakeup() like NULL.
     int64_t timeout_ns = -1;
-    if (ts != nullptr) {
+    if (ts != nullptr && (ts->tv_sec != 0 || ts->tv_nsec != 0)) {
         if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
             return EINVAL;
         timeout_ns = static_cast<int64_t>(ts->tv_sec) * 1000000000LL + ts->tv_nsec;

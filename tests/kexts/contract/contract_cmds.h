@@ -65,8 +65,105 @@ enum cc_opt {
     CC_OPT_OBSERVED = 13,           /* get: cc_observed, what the kext saw across clients */
     CC_OPT_SIZE_PROBE = 14,         /* get: NULL buffer -> *len = CC_SIZE_PROBE_LEN; else that many fill bytes */
     CC_OPT_OVERSIZE = 15,           /* get: *len = buffer size + CC_OVERSIZE_EXTRA (kextsim must abort) */
+    /* Locks, memory, time, threads (kextsim_kpi_test.cpp). */
+    CC_OPT_LOCK_OPS = 16,      /* set: cc_lock_ops; result.id = ops that ran, result.sendsize = ops that were TRUE */
+    CC_OPT_FREE_MISMATCH = 17, /* set: cc_free_req; OSMalloc(alloc_size), OSFree(free_size) (size must match) */
+    CC_OPT_TAGFREE_LIVE = 18,  /* set: uint32_t size; OSMalloc from a new tag CC_LIVE_TAG, OSMalloc_Tagfree it,
+                                  then OSFree the block; result.err 0 */
+    CC_OPT_ALLOC_SERIES = 19,  /* set: uint32_t n (1..CC_MAX_SERIES); n OSMalloc(16) calls, all freed after;
+                                  result.id = 1-based index of the first NULL (0: none), result.sendsize = NULLs */
+    CC_OPT_MSLEEP = 20,        /* set: cc_msleep_req; msleep on the kext's channel with the kext mutex;
+                                  result.err = msleep's, result.id = microseconds asleep */
+    CC_OPT_WAKEUP = 21,        /* set: no data; wakeup(the kext's channel) under the kext mutex;
+                                  result.id = threads that were in CC_OPT_MSLEEP */
+    CC_OPT_SLEEPERS = 22,      /* get: uint32_t threads now in CC_OPT_MSLEEP */
+    CC_OPT_CLOCK = 23,         /* get: in/out cc_clock_io */
+    CC_OPT_PAGEABLE_NOBLOCK = 24, /* set: no data; OSMalloc_noblock(16) from a new OSMT_PAGEABLE tag;
+                                     result.id = 1 if it returned a block (freed again) */
     CC_OPT__COUNT                   /* new options go above this line */
 };
+
+/* CC_OPT_LOCK_OPS: up to CC_MAX_LOCK_OPS lock and allocation calls, run in
+ * order on the calling client's thread (a client's commands all run on one
+ * thread, so a lock taken by one command is still held by the next). The
+ * locks are the kext's test locks, never the mutex guarding its own state:
+ * one lck_mtx, one lck_rw and one lck_spin, shared by every client. A lock
+ * left held when the kext stops makes its lck_*_free abort: release them.
+ *
+ * An op may carry a condition: CC_LK_IF_TRUE runs it only when the last
+ * conditional-result op that ran (the tries, the upgrade, the allocations)
+ * returned TRUE / a block, CC_LK_IF_FALSE only when it returned FALSE / NULL.
+ * Blocks from CC_LK_OSMALLOC* are freed when the command ends, after every op. */
+#define CC_MAX_LOCK_OPS 8u
+enum cc_lock_op {
+    CC_LK_MTX_LOCK = 1,
+    CC_LK_MTX_UNLOCK = 2,
+    CC_LK_MTX_ASSERT_OWNED = 3,    /* lck_mtx_assert(LCK_MTX_ASSERT_OWNED) */
+    CC_LK_MTX_ASSERT_NOTOWNED = 4, /* lck_mtx_assert(LCK_MTX_ASSERT_NOTOWNED) */
+    CC_LK_RW_LOCK_SHARED = 5,
+    CC_LK_RW_LOCK_EXCLUSIVE = 6,
+    CC_LK_RW_UNLOCK_SHARED = 7,
+    CC_LK_RW_UNLOCK_EXCLUSIVE = 8,
+    CC_LK_RW_TRY_SHARED = 9,       /* lck_rw_try_lock(LCK_RW_TYPE_SHARED) */
+    CC_LK_RW_TRY_EXCLUSIVE = 10,   /* lck_rw_try_lock(LCK_RW_TYPE_EXCLUSIVE) */
+    CC_LK_RW_UPGRADE = 11,         /* lck_rw_lock_shared_to_exclusive */
+    CC_LK_RW_DOWNGRADE = 12,       /* lck_rw_lock_exclusive_to_shared */
+    CC_LK_SPIN_LOCK = 13,
+    CC_LK_SPIN_UNLOCK = 14,
+    CC_LK_OSMALLOC = 15,           /* OSMalloc(CC_LK_ALLOC_SIZE): may block */
+    CC_LK_OSMALLOC_NOBLOCK = 16,   /* OSMalloc_noblock(CC_LK_ALLOC_SIZE) */
+    CC_LK_FREE_HELD_MTX = 17       /* a new lck_mtx, locked, then lck_mtx_free'd (a kext bug) */
+};
+#define CC_LK_OP_MASK 0xffu
+#define CC_LK_IF_TRUE 0x100u
+#define CC_LK_IF_FALSE 0x200u
+#define CC_LK_ALLOC_SIZE 64u
+
+struct cc_lock_ops {
+    uint32_t count;
+    uint32_t ops[CC_MAX_LOCK_OPS]; /* cc_lock_op, optionally | CC_LK_IF_* */
+};
+CC_STATIC_ASSERT(sizeof(struct cc_lock_ops) == 36, "cc_lock_ops layout");
+
+struct cc_free_req {
+    uint32_t alloc_size;
+    uint32_t free_size;
+};
+CC_STATIC_ASSERT(sizeof(struct cc_free_req) == 8, "cc_free_req layout");
+
+/* The tag CC_OPT_TAGFREE_LIVE makes. */
+#define CC_LIVE_TAG CC_BUNDLE_ID ".live"
+/* Most allocations one CC_OPT_ALLOC_SERIES makes. */
+#define CC_MAX_SERIES 64u
+
+/* msleep(chan, kext mutex, PDROP if pdrop, "cc", timeout_ms ms or NULL).
+ * timeout_ms CC_MSLEEP_NO_TIMEOUT passes ts = NULL; 0 passes a zero timespec.
+ * On return the kext asserts (lck_mtx_assert) that it holds the mutex again,
+ * or with PDROP that it does not. */
+#define CC_MSLEEP_NO_TIMEOUT 0xffffffffu
+struct cc_msleep_req {
+    uint32_t timeout_ms;
+    uint32_t pdrop;
+};
+CC_STATIC_ASSERT(sizeof(struct cc_msleep_req) == 8, "cc_msleep_req layout");
+
+/* CC_OPT_CLOCK: in sleep_ms; the kext reads abs_before = mach_absolute_time(),
+ * clock_get_uptime(&uptime_before), msleeps sleep_ms on a channel nobody
+ * wakes (sleep_err = msleep's return), clock_get_uptime(&uptime_after),
+ * abs_after = mach_absolute_time(); elapsed_ns is
+ * absolutetime_to_nanoseconds(abs_after - abs_before) and roundtrip_abs
+ * nanoseconds_to_absolutetime(elapsed_ns). */
+struct cc_clock_io {
+    uint32_t sleep_ms;
+    int32_t sleep_err;
+    uint64_t abs_before;
+    uint64_t uptime_before;
+    uint64_t uptime_after;
+    uint64_t abs_after;
+    uint64_t elapsed_ns;
+    uint64_t roundtrip_abs;
+};
+CC_STATIC_ASSERT(sizeof(struct cc_clock_io) == 56, "cc_clock_io layout");
 
 /* ctl_enqueuedata(control of `slot`, unit, data, len, flags). unit 0 means the
  * caller's own unit (main control only). The len data bytes follow. */

@@ -3,14 +3,17 @@
 // kextsim claims to reproduce, including the ones a well-behaved kext never
 // reaches: data without CTL_DATA_EOR, a full receive buffer, Apple's vendor
 // code, an oversized getsockopt reply, a recursive lock, a leaked block.
+// The lock, memory, sleep and clock commands serve kextsim_kpi_test.cpp.
 // The commands are in contract_cmds.h.
 //
 // Threading: callbacks for different units run concurrently. All state in `g`
 // is guarded by g.mtx, which is never held across a KPI call (ctl_register,
 // ctl_deregister, ctl_enqueuedata, kev_msg_post), since those take the
-// kernel's own locks and may post events.
+// kernel's own locks and may post events. The test locks (lk_mtx, lk_rw,
+// lk_spin) are the tests' to hold and misuse; the kext never takes them itself.
 #include "contract_cmds.h"
 
+#include <kern/clock.h>
 #include <kern/locks.h>
 #include <libkern/OSMalloc.h>
 #include <mach/kmod.h>
@@ -18,6 +21,8 @@
 #include <string.h>
 #include <sys/errno.h>
 #include <sys/kern_control.h>
+#include <sys/param.h>
+#include <sys/proc.h>
 extern "C" {
 #include <sys/kern_event.h>
 }
@@ -47,6 +52,10 @@ struct State {
     lck_grp_t *grp;
     lck_attr_t *attr;
     lck_mtx_t *mtx;
+    lck_mtx_t *lk_mtx;   // CC_OPT_LOCK_OPS' locks
+    lck_rw_t *lk_rw;
+    lck_spin_t *lk_spin;
+    uint32_t sleepers;   // threads in CC_OPT_MSLEEP (guarded by mtx)
     OSMallocTag tag;
     kern_ctl_ref main_ref;
     bool main_registered;
@@ -64,6 +73,10 @@ State g;
 
 // Event payload vectors (contract_cmds.h says what the bytes are).
 uint8_t g_vectors[CC_EVENT_VECTORS][CC_EVENT_VECTOR_MAX];
+
+// msleep channels: CC_OPT_MSLEEP / CC_OPT_WAKEUP, and one nobody wakes.
+char g_sleep_chan;
+char g_clock_chan;
 
 Client *client_of(void *unitinfo)
 {
@@ -242,6 +255,222 @@ errno_t cmd_leak(const void *data, size_t len)
     return 0; // `block` is dropped here on purpose
 }
 
+// ---- locks, memory, sleep and clocks ----
+
+errno_t cmd_lock_ops(Client *c, const void *data, size_t len)
+{
+    cc_lock_ops req;
+    if (data == nullptr || len != sizeof req)
+        return EINVAL;
+    memcpy(&req, data, sizeof req);
+    if (req.count > CC_MAX_LOCK_OPS)
+        return EINVAL;
+    for (uint32_t i = 0; i < req.count; ++i) {
+        const uint32_t op = req.ops[i] & CC_LK_OP_MASK;
+        if (op < CC_LK_MTX_LOCK || op > CC_LK_FREE_HELD_MTX ||
+            (req.ops[i] & ~(CC_LK_OP_MASK | CC_LK_IF_TRUE | CC_LK_IF_FALSE)) != 0)
+            return EINVAL;
+    }
+    void *blocks[CC_MAX_LOCK_OPS] = {};
+    uint32_t ran = 0, truths = 0;
+    bool flag = true; // the last conditional result
+    for (uint32_t i = 0; i < req.count; ++i) {
+        const uint32_t word = req.ops[i];
+        if (((word & CC_LK_IF_TRUE) != 0 && !flag) || ((word & CC_LK_IF_FALSE) != 0 && flag))
+            continue;
+        bool truth = true;
+        switch (word & CC_LK_OP_MASK) {
+        case CC_LK_MTX_LOCK: lck_mtx_lock(g.lk_mtx); break;
+        case CC_LK_MTX_UNLOCK: lck_mtx_unlock(g.lk_mtx); break;
+        case CC_LK_MTX_ASSERT_OWNED: lck_mtx_assert(g.lk_mtx, LCK_MTX_ASSERT_OWNED); break;
+        case CC_LK_MTX_ASSERT_NOTOWNED: lck_mtx_assert(g.lk_mtx, LCK_MTX_ASSERT_NOTOWNED); break;
+        case CC_LK_RW_LOCK_SHARED: lck_rw_lock_shared(g.lk_rw); break;
+        case CC_LK_RW_LOCK_EXCLUSIVE: lck_rw_lock_exclusive(g.lk_rw); break;
+        case CC_LK_RW_UNLOCK_SHARED: lck_rw_unlock_shared(g.lk_rw); break;
+        case CC_LK_RW_UNLOCK_EXCLUSIVE: lck_rw_unlock_exclusive(g.lk_rw); break;
+        case CC_LK_RW_TRY_SHARED: flag = truth = lck_rw_try_lock(g.lk_rw, LCK_RW_TYPE_SHARED); break;
+        case CC_LK_RW_TRY_EXCLUSIVE: flag = truth = lck_rw_try_lock(g.lk_rw, LCK_RW_TYPE_EXCLUSIVE); break;
+        case CC_LK_RW_UPGRADE: flag = truth = lck_rw_lock_shared_to_exclusive(g.lk_rw); break;
+        case CC_LK_RW_DOWNGRADE: lck_rw_lock_exclusive_to_shared(g.lk_rw); break;
+        case CC_LK_SPIN_LOCK: lck_spin_lock(g.lk_spin); break;
+        case CC_LK_SPIN_UNLOCK: lck_spin_unlock(g.lk_spin); break;
+        case CC_LK_OSMALLOC:
+            blocks[i] = OSMalloc(CC_LK_ALLOC_SIZE, g.tag);
+            flag = truth = blocks[i] != nullptr;
+            break;
+        case CC_LK_OSMALLOC_NOBLOCK:
+            blocks[i] = OSMalloc_noblock(CC_LK_ALLOC_SIZE, g.tag);
+            flag = truth = blocks[i] != nullptr;
+            break;
+        case CC_LK_FREE_HELD_MTX: {
+            // A kext bug on purpose: XNU's lck_mtx_destroy asserts NOTOWNED.
+            lck_mtx_t *m = lck_mtx_alloc_init(g.grp, g.attr);
+            if (m == nullptr)
+                return ENOMEM;
+            lck_mtx_lock(m);
+            lck_mtx_free(m, g.grp);
+            break;
+        }
+        default: break;
+        }
+        ran |= 1u << i;
+        if (truth)
+            truths |= 1u << i;
+    }
+    for (uint32_t i = 0; i < req.count; ++i)
+        if (blocks[i] != nullptr)
+            OSFree(blocks[i], CC_LK_ALLOC_SIZE, g.tag);
+    cc_result r{};
+    r.id = ran;
+    r.sendsize = truths;
+    set_result(c, r);
+    return 0;
+}
+
+errno_t cmd_free_mismatch(const void *data, size_t len)
+{
+    cc_free_req req;
+    if (data == nullptr || len != sizeof req)
+        return EINVAL;
+    memcpy(&req, data, sizeof req);
+    if (req.alloc_size == 0)
+        return EINVAL;
+    void *block = OSMalloc(req.alloc_size, g.tag);
+    if (block == nullptr)
+        return ENOMEM;
+    OSFree(block, req.free_size, g.tag); // a kext bug when the sizes differ
+    return 0;
+}
+
+errno_t cmd_tagfree_live(Client *c, const void *data, size_t len)
+{
+    uint32_t size;
+    if (cmd_u32(data, len, size) != 0 || size == 0)
+        return EINVAL;
+    OSMallocTag tag = OSMalloc_Tagalloc(CC_LIVE_TAG, OSMT_DEFAULT);
+    if (tag == nullptr)
+        return ENOMEM;
+    void *block = OSMalloc(size, tag);
+    if (block == nullptr) {
+        OSMalloc_Tagfree(tag);
+        return ENOMEM;
+    }
+    // XNU marks the tag released and frees it with its last block.
+    OSMalloc_Tagfree(tag);
+    OSFree(block, size, tag);
+    set_result(c, cc_result{});
+    return 0;
+}
+
+errno_t cmd_alloc_series(Client *c, const void *data, size_t len)
+{
+    uint32_t n;
+    if (cmd_u32(data, len, n) != 0 || n == 0 || n > CC_MAX_SERIES)
+        return EINVAL;
+    void *blocks[CC_MAX_SERIES] = {};
+    cc_result r{};
+    for (uint32_t i = 0; i < n; ++i) {
+        blocks[i] = OSMalloc(16, g.tag);
+        if (blocks[i] == nullptr) {
+            if (r.id == 0)
+                r.id = i + 1;
+            ++r.sendsize;
+        }
+    }
+    for (uint32_t i = 0; i < n; ++i)
+        if (blocks[i] != nullptr)
+            OSFree(blocks[i], 16, g.tag);
+    set_result(c, r);
+    return 0;
+}
+
+uint64_t uptime_ns()
+{
+    uint64_t abs = 0, ns = 0;
+    clock_get_uptime(&abs);
+    absolutetime_to_nanoseconds(abs, &ns);
+    return ns;
+}
+
+errno_t cmd_msleep(Client *c, const void *data, size_t len)
+{
+    cc_msleep_req req;
+    if (data == nullptr || len != sizeof req)
+        return EINVAL;
+    memcpy(&req, data, sizeof req);
+    if (req.pdrop > 1)
+        return EINVAL;
+    struct timespec ts;
+    ts.tv_sec = req.timeout_ms / 1000;
+    ts.tv_nsec = static_cast<long>(req.timeout_ms % 1000) * 1000000L;
+    lck_mtx_lock(g.mtx);
+    ++g.sleepers;
+    const uint64_t before = uptime_ns();
+    const int err = msleep(&g_sleep_chan, g.mtx, req.pdrop ? PDROP : 0, "cc",
+                           req.timeout_ms == CC_MSLEEP_NO_TIMEOUT ? nullptr : &ts);
+    const uint64_t after = uptime_ns();
+    if (req.pdrop) {
+        lck_mtx_assert(g.mtx, LCK_MTX_ASSERT_NOTOWNED);
+        lck_mtx_lock(g.mtx);
+    } else {
+        lck_mtx_assert(g.mtx, LCK_MTX_ASSERT_OWNED);
+    }
+    --g.sleepers;
+    lck_mtx_unlock(g.mtx);
+    cc_result r{};
+    r.err = err;
+    r.id = static_cast<uint32_t>((after - before) / 1000u);
+    set_result(c, r);
+    return 0;
+}
+
+errno_t cmd_wakeup(Client *c)
+{
+    lck_mtx_lock(g.mtx);
+    cc_result r{};
+    r.id = g.sleepers;
+    wakeup(&g_sleep_chan);
+    lck_mtx_unlock(g.mtx);
+    set_result(c, r);
+    return 0;
+}
+
+errno_t cmd_pageable_noblock(Client *c)
+{
+    OSMallocTag tag = OSMalloc_Tagalloc(CC_BUNDLE_ID ".pageable", OSMT_PAGEABLE);
+    if (tag == nullptr)
+        return ENOMEM;
+    void *block = OSMalloc_noblock(16, tag);
+    cc_result r{};
+    r.id = block != nullptr ? 1 : 0;
+    if (block != nullptr)
+        OSFree(block, 16, tag);
+    OSMalloc_Tagfree(tag);
+    set_result(c, r);
+    return 0;
+}
+
+errno_t get_clock(void *data, size_t *len)
+{
+    cc_clock_io io;
+    if (data == nullptr || *len < sizeof io)
+        return EINVAL;
+    memcpy(&io, data, sizeof io);
+    struct timespec ts;
+    ts.tv_sec = io.sleep_ms / 1000;
+    ts.tv_nsec = static_cast<long>(io.sleep_ms % 1000) * 1000000L;
+    io.abs_before = mach_absolute_time();
+    clock_get_uptime(&io.uptime_before);
+    io.sleep_err = io.sleep_ms == 0 ? 0 : msleep(&g_clock_chan, nullptr, 0, "ccclock", &ts);
+    clock_get_uptime(&io.uptime_after);
+    io.abs_after = mach_absolute_time();
+    absolutetime_to_nanoseconds(io.abs_after - io.abs_before, &io.elapsed_ns);
+    nanoseconds_to_absolutetime(io.elapsed_ns, &io.roundtrip_abs);
+    memcpy(data, &io, sizeof io);
+    *len = sizeof io;
+    return 0;
+}
+
 // ---- callbacks of the main control ----
 
 errno_t contract_connect(kern_ctl_ref, struct sockaddr_ctl *sac, void **unitinfo)
@@ -342,6 +571,13 @@ errno_t contract_setopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *
         g.refuse_stop = v == 1;
         lck_mtx_unlock(g.mtx);
         return 0;
+    case CC_OPT_LOCK_OPS: return cmd_lock_ops(c, data, len);
+    case CC_OPT_FREE_MISMATCH: return cmd_free_mismatch(data, len);
+    case CC_OPT_TAGFREE_LIVE: return cmd_tagfree_live(c, data, len);
+    case CC_OPT_ALLOC_SERIES: return cmd_alloc_series(c, data, len);
+    case CC_OPT_MSLEEP: return cmd_msleep(c, data, len);
+    case CC_OPT_WAKEUP: return cmd_wakeup(c);
+    case CC_OPT_PAGEABLE_NOBLOCK: return cmd_pageable_noblock(c);
     default: return ENOPROTOOPT;
     }
 }
@@ -409,12 +645,25 @@ errno_t contract_getopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *
             return EINVAL;
         *len += CC_OVERSIZE_EXTRA; // a kext bug on purpose: XNU panics
         return 0;
+    case CC_OPT_SLEEPERS: {
+        lck_mtx_lock(g.mtx);
+        const uint32_t n = g.sleepers;
+        lck_mtx_unlock(g.mtx);
+        return reply(&n, sizeof n, data, len);
+    }
+    case CC_OPT_CLOCK: return get_clock(data, len);
     default: return ENOPROTOOPT;
     }
 }
 
 void teardown()
 {
+    if (g.lk_spin != nullptr)
+        lck_spin_free(g.lk_spin, g.grp);
+    if (g.lk_rw != nullptr)
+        lck_rw_free(g.lk_rw, g.grp);
+    if (g.lk_mtx != nullptr)
+        lck_mtx_free(g.lk_mtx, g.grp);
     if (g.mtx != nullptr)
         lck_mtx_free(g.mtx, g.grp);
     if (g.attr != nullptr)
@@ -444,7 +693,12 @@ extern "C" kern_return_t contract_start(kmod_info_t *, void *)
     g.grp = g.grp_attr != nullptr ? lck_grp_alloc_init(CC_BUNDLE_ID, g.grp_attr) : nullptr;
     g.attr = lck_attr_alloc_init();
     g.mtx = g.grp != nullptr && g.attr != nullptr ? lck_mtx_alloc_init(g.grp, g.attr) : nullptr;
-    if (g.tag == nullptr || g.mtx == nullptr) {
+    if (g.mtx != nullptr) {
+        g.lk_mtx = lck_mtx_alloc_init(g.grp, g.attr);
+        g.lk_rw = lck_rw_alloc_init(g.grp, g.attr);
+        g.lk_spin = lck_spin_alloc_init(g.grp, g.attr);
+    }
+    if (g.tag == nullptr || g.mtx == nullptr || g.lk_mtx == nullptr || g.lk_rw == nullptr || g.lk_spin == nullptr) {
         teardown();
         return KERN_FAILURE;
     }

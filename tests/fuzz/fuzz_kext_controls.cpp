@@ -1,0 +1,129 @@
+// libFuzzer target: the reference kext's two kernel controls, driven in
+// kextsim's in-process mode by sequences of connect / setsockopt / getsockopt
+// / recv / disconnect and fault injection, all chosen by the input. The kext
+// and the kernel library are instrumented too, so coverage guides the fuzzer
+// into the kernel code. Any crash, sanitizer report or kextsim panic (a kext
+// bug XNU would panic on) is a finding.
+#include <kextconf/codec.hpp>
+#include <kextsim/inproc.hpp>
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace kextconf::proto;
+using kextsim::InProcessControl;
+
+constexpr const char* kBundleId = "org.kextconf.reference";
+constexpr int kSysprotoControl = 2;
+constexpr std::size_t kSlots = 4;
+constexpr int kMaxOps = 64;
+constexpr const char* kSites[] = {"alloc", "event", "enqueue", "enobufs", "rw_upgrade"};
+
+kextsim::InProcessHost* g_host = nullptr;
+
+// A value header for a real tunable, with a payload that is usually well
+// formed, so the fuzzer gets past the length checks often.
+std::vector<std::uint8_t> make_set(FuzzedDataProvider& in)
+{
+    kc_value_hdr h{};
+    h.index = in.ConsumeIntegralInRange<std::uint32_t>(0, 6);
+    h.type = in.ConsumeIntegralInRange<std::uint32_t>(0, KC_TYPE__COUNT);
+    h.offset = in.ConsumeBool() ? 0 : in.ConsumeIntegral<std::uint32_t>();
+    std::vector<std::uint8_t> payload = in.ConsumeBytes<std::uint8_t>(in.ConsumeIntegralInRange<std::size_t>(0, 80));
+    h.length = in.ConsumeBool() ? static_cast<std::uint32_t>(payload.size()) : in.ConsumeIntegral<std::uint32_t>();
+    h.count = in.ConsumeBool() ? (h.type == KC_TYPE_STRING ? h.length : 1) : in.ConsumeIntegral<std::uint32_t>();
+    h.total = in.ConsumeBool() ? h.count : in.ConsumeIntegral<std::uint32_t>();
+    std::vector<std::uint8_t> out = encode(h);
+    out.insert(out.end(), payload.begin(), payload.end());
+    return out;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***)
+{
+    g_host = new kextsim::InProcessHost;
+    const std::string err = g_host->load(KEXTCONF_FUZZ_KEXT_BUNDLE);
+    if (!err.empty()) {
+        std::fprintf(stderr, "fuzz_kext_controls: cannot load the reference kext: %s\n", err.c_str());
+        std::abort();
+    }
+    // Unload at exit (before the simulated kernel's own statics go), so the
+    // leak check sees a clean stop rather than a kext still loaded.
+    std::atexit([] { delete g_host; });
+    return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    FuzzedDataProvider in(data, size);
+    std::array<std::unique_ptr<InProcessControl>, kSlots> clients;
+    for (int op = 0; op < kMaxOps && in.remaining_bytes() > 0; ++op) {
+        auto& c = clients[in.ConsumeIntegralInRange<std::size_t>(0, kSlots - 1)];
+        switch (in.ConsumeIntegralInRange<int>(0, 7)) {
+        case 0: { // connect to the admin or the query control, as root or not
+            int err = 0;
+            const bool admin = in.ConsumeBool();
+            const uid_t uid = in.ConsumeBool() ? 0 : 501;
+            c = InProcessControl::connect(admin ? kBundleId : std::string(kBundleId) + KC_QUERY_SUFFIX, uid, err);
+            break;
+        }
+        case 1: c.reset(); break; // disconnect (discards an open transaction)
+        case 2:
+            if (c) { // begin at a generation near the current one
+                kc_state st{};
+                std::size_t len = sizeof st;
+                c->getsockopt(kSysprotoControl, KC_OPT_STATE, &st, &len);
+                const kc_txn_begin b{st.generation + in.ConsumeIntegralInRange<std::uint64_t>(0, 1)};
+                c->setsockopt(kSysprotoControl, KC_OPT_TXN_BEGIN, &b, sizeof b);
+            }
+            break;
+        case 3:
+            if (c) {
+                const auto buf = make_set(in);
+                c->setsockopt(kSysprotoControl, KC_OPT_TXN_SET, buf.data(), buf.size());
+            }
+            break;
+        case 4:
+            if (c) { // commit / any getter, with a buffer of any size
+                const int opt = in.ConsumeBool() ? KC_OPT_TXN_COMMIT : in.ConsumeIntegralInRange<int>(0, 12);
+                std::vector<std::uint8_t> buf = in.ConsumeBytes<std::uint8_t>(16);
+                buf.resize(in.ConsumeIntegralInRange<std::size_t>(0, 1024));
+                std::size_t len = buf.size();
+                c->getsockopt(in.ConsumeBool() ? kSysprotoControl : in.ConsumeIntegral<int>(), opt,
+                              buf.empty() ? nullptr : buf.data(), &len);
+            }
+            break;
+        case 5:
+            if (c) { // any option, raw bytes
+                const int opt = in.ConsumeIntegralInRange<int>(0, 12);
+                const auto bytes = in.ConsumeBytes<std::uint8_t>(in.ConsumeIntegralInRange<std::size_t>(0, 64));
+                c->setsockopt(kSysprotoControl, opt, bytes.empty() ? nullptr : bytes.data(), bytes.size());
+            }
+            break;
+        case 6: { // fail the n-th call at a site
+            const char* site = kSites[in.ConsumeIntegralInRange<std::size_t>(0, std::size(kSites) - 1)];
+            g_host->fail_nth(site, in.ConsumeIntegralInRange<std::uint64_t>(1, 4));
+            break;
+        }
+        default:
+            if (c) {
+                std::uint8_t buf[256];
+                c->recv(buf, in.ConsumeIntegralInRange<std::size_t>(0, sizeof buf));
+            }
+            break;
+        }
+    }
+    for (auto& c : clients)
+        c.reset();
+    g_host->clear_faults();
+    return 0;
+}
