@@ -1,4 +1,4 @@
-// The two kernel controls: "<bundle-id>" (privileged, read/write) and
+// The two kernel controls (transactions are in transaction.cpp): "<bundle-id>" (privileged, read/write) and
 // "<bundle-id>.query" (anyone, read-only). Every length, index, type and value
 // from user space is checked here before use (DESIGN.md rule 1); the daemon
 // validating first does not excuse the kernel.
@@ -11,16 +11,6 @@
 
 namespace kc {
 
-namespace {
-
-constexpr uint32_t kNoIndex = 0xffffffffu;
-
-// The client could not tell the output is too small unless we say so; a
-// getsockopt length may never grow past the caller's buffer.
-constexpr errno_t kErrBufferTooSmall = ERANGE;
-// A writer that read an older generation must re-read and retry.
-constexpr errno_t kErrStale = EAGAIN;
-
 errno_t fail(Client *c, errno_t err, uint32_t reason, int opt, uint32_t index)
 {
     lck_mtx_lock(g.mtx);
@@ -31,6 +21,8 @@ errno_t fail(Client *c, errno_t err, uint32_t reason, int opt, uint32_t index)
     lck_mtx_unlock(g.mtx);
     return err;
 }
+
+namespace {
 
 bool visible(const Client *c, uint32_t index)
 {
@@ -165,157 +157,6 @@ errno_t get_last_error(Client *c, void *data, size_t *len)
     *len = sizeof(kc_error_detail);
     return 0;
 }
-
-errno_t commit(Client *c, int opt, void *data, size_t *len)
-{
-    if (*len < sizeof(kc_commit_reply))
-        return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, kNoIndex);
-    lck_mtx_lock(g.mtx);
-    Snapshot *staged = c->staged;
-    const uint64_t expected = c->expected_generation;
-    c->staged = nullptr; // the transaction ends here, whatever happens
-    lck_mtx_unlock(g.mtx);
-    if (staged == nullptr)
-        return fail(c, EINVAL, KC_R_NO_TRANSACTION, opt, kNoIndex);
-
-    // Validate everything again: the snapshot must be good as a whole.
-    uint32_t bad = kNoIndex;
-    if (const uint32_t reason = check_snapshot(staged, &bad); reason != KC_R_NONE) {
-        snapshot_free(staged);
-        return fail(c, EINVAL, reason, opt, bad);
-    }
-    const uint64_t generation = expected + 1;
-    const uint64_t hash = snapshot_hash(staged);
-    staged->generation = generation;
-    staged->hash = hash;
-
-    // Count changes against the snapshot we are about to replace. Generations
-    // only grow, so if the current one still carries `expected` at the swap,
-    // it is the very snapshot compared here.
-    lck_rw_lock_shared(g.snap_lock);
-    const bool fresh = g.current->generation == expected;
-    const uint32_t changed = fresh ? snapshot_changed(g.current, staged) : 0;
-    lck_rw_unlock_shared(g.snap_lock);
-
-    Snapshot *old = nullptr;
-    if (fresh) {
-        lck_rw_lock_exclusive(g.snap_lock);
-        if (g.current->generation == expected) {
-            old = g.current;
-            g.current = staged; // from here on `staged` belongs to the readers
-        }
-        lck_rw_unlock_exclusive(g.snap_lock);
-    }
-    if (old == nullptr) {
-        snapshot_free(staged);
-        return fail(c, kErrStale, KC_R_STALE_GENERATION, opt, kNoIndex);
-    }
-    snapshot_free(old); // no reader holds it: they copy under the shared lock
-    kc_commit_reply r;
-    memset(&r, 0, sizeof r);
-    r.generation = generation;
-    r.config_hash = hash;
-    r.changed = changed;
-    memcpy(data, &r, sizeof r);
-    *len = sizeof r;
-    post_applied(r.generation, r.config_hash, changed);
-    return 0;
-}
-
-// ---- setsockopt handlers ----
-
-errno_t begin(Client *c, int opt, const void *data, size_t len)
-{
-    if (len != sizeof(kc_txn_begin))
-        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
-    kc_txn_begin req;
-    memcpy(&req, data, sizeof req);
-    Snapshot *staged = snapshot_copy_current();
-    if (staged == nullptr)
-        return fail(c, ENOMEM, KC_R_NO_MEMORY, opt, kNoIndex);
-    if (staged->generation != req.expected_generation) {
-        snapshot_free(staged);
-        return fail(c, kErrStale, KC_R_STALE_GENERATION, opt, kNoIndex);
-    }
-    // Check and install under one lock: two begins racing on the same
-    // connection must not both succeed.
-    lck_mtx_lock(g.mtx);
-    const bool open = c->staged != nullptr;
-    if (!open) {
-        c->staged = staged;
-        c->expected_generation = req.expected_generation;
-    }
-    lck_mtx_unlock(g.mtx);
-    if (open) {
-        snapshot_free(staged);
-        return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, opt, kNoIndex);
-    }
-    return 0;
-}
-
-errno_t set_value(Client *c, int opt, const void *data, size_t len)
-{
-    if (len < sizeof(kc_value_hdr))
-        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
-    kc_value_hdr h;
-    memcpy(&h, data, sizeof h);
-    if (h.length != len - sizeof h)
-        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, h.index);
-    if (h.index >= g.cfg->count)
-        return fail(c, ENOENT, KC_R_UNKNOWN_TUNABLE, opt, h.index);
-    const kc_tunable_def &d = g.cfg->table[h.index];
-    if (h.type != d.type)
-        return fail(c, EINVAL, KC_R_TYPE_MISMATCH, opt, h.index);
-    if (d.flags & KC_TF_LOAD_ONLY)
-        return fail(c, EPERM, KC_R_LOAD_ONLY, opt, h.index);
-    if (h.offset != 0)
-        return fail(c, EINVAL, KC_R_BAD_OFFSET, opt, h.index);
-    const auto *payload = static_cast<const unsigned char *>(data) + sizeof h;
-
-    uint32_t reason;
-    kc_scalar v = {0};
-    if (d.type == KC_TYPE_STRING) {
-        if (h.count != h.length || h.total != h.length)
-            return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, h.index);
-        reason = check_string(h.index, reinterpret_cast<const char *>(payload), h.length);
-    } else {
-        if (h.count != 1 || h.total != 1 || h.length != sizeof v)
-            return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, h.index);
-        memcpy(&v, payload, sizeof v);
-        reason = check_scalar(h.index, v);
-    }
-    if (reason != KC_R_NONE)
-        return fail(c, EINVAL, reason, opt, h.index);
-
-    lck_mtx_lock(g.mtx);
-    Snapshot *s = c->staged;
-    if (s != nullptr) {
-        Slot &slot = slots(s)[h.index];
-        if (d.type == KC_TYPE_STRING) {
-            memcpy(strings(s) + slot.str_off, payload, h.length);
-            strings(s)[slot.str_off + h.length] = '\0';
-            slot.len = h.length;
-        } else {
-            slot.v = v;
-        }
-    }
-    lck_mtx_unlock(g.mtx);
-    if (s == nullptr)
-        return fail(c, EINVAL, KC_R_NO_TRANSACTION, opt, h.index);
-    return 0;
-}
-
-errno_t abort_txn(Client *c)
-{
-    lck_mtx_lock(g.mtx);
-    Snapshot *s = c->staged;
-    c->staged = nullptr;
-    lck_mtx_unlock(g.mtx);
-    snapshot_free(s);
-    return 0;
-}
-
-// ---- kernel control callbacks ----
 
 errno_t connect_client(bool privileged, struct sockaddr_ctl *sac, void **unitinfo)
 {

@@ -13,6 +13,7 @@
 #include <kern/locks.h>
 #include <kextconf/kc_kext.h>
 #include <libkern/OSMalloc.h>
+#include <sys/errno.h>
 #include <sys/kern_control.h>
 
 namespace kc {
@@ -105,9 +106,23 @@ void post_stopping(uint64_t generation);
 void post_applied(uint64_t generation, uint64_t hash, uint32_t changed);
 
 // control.cpp
+constexpr uint32_t kNoIndex = 0xffffffffu;
+// The client could not tell the output is too small unless we say so; a
+// getsockopt length may never grow past the caller's buffer.
+constexpr errno_t kErrBufferTooSmall = ERANGE;
+// A writer that read an older generation must re-read and retry.
+constexpr errno_t kErrStale = EAGAIN;
+// Records why a request failed (KC_OPT_LAST_ERROR) and returns err.
+errno_t fail(Client *c, errno_t err, uint32_t reason, int opt, uint32_t index);
 errno_t controls_register(void);
 // EBUSY if a client is still connected; then both controls stay registered.
 errno_t controls_deregister(void);
+
+// transaction.cpp: the admin control's write path.
+errno_t begin(Client *c, int opt, const void *data, size_t len);
+errno_t set_value(Client *c, int opt, const void *data, size_t len);
+errno_t commit(Client *c, int opt, void *data, size_t *len);
+errno_t abort_txn(Client *c);
 
 inline bool is_ready(void)
 {
