@@ -27,31 +27,36 @@ MemoryTracker::~MemoryTracker()
         delete t;
 }
 
-Tag* MemoryTracker::new_tag(const std::string& name, int owner)
+Tag* MemoryTracker::new_tag(const std::string& name, std::uint32_t flags, int owner)
 {
-    auto* t = new Tag{name, owner, 0, 0};
+    auto* t = new Tag{name, owner, 0, 0, flags, false};
     std::lock_guard lock(m_);
     tags_.push_back(t);
     return t;
 }
 
+// XNU (bsd/kern/kern_malloc.c): every block holds a reference on its tag;
+// OSMalloc_Tagfree marks the tag released and drops the tag's own reference,
+// so a tag with live blocks goes away with the OSFree of its last block.
 void MemoryTracker::free_tag(Tag* tag)
 {
     std::lock_guard lock(m_);
-    if (tag->blocks != 0) {
-        std::string msg =
-            "OSMalloc_Tagfree(\"" + tag->name + "\") with " + std::to_string(tag->blocks) + " blocks still allocated";
-        kxs_host_panic(msg.c_str());
-    }
     auto it = std::find(tags_.begin(), tags_.end(), tag);
-    if (it == tags_.end())
-        kxs_host_panic("OSMalloc_Tagfree of a tag that is not live (double free?)");
-    tags_.erase(it);
-    delete tag;
+    if (it == tags_.end() || tag->released)
+        kxs_host_panic(("OSMalloc_Tagfree(): tag \"" + (it == tags_.end() ? std::string("?") : tag->name) +
+                        "\" has bad state (freed twice?)")
+                           .c_str());
+    tag->released = true;
+    if (tag->blocks == 0) {
+        tags_.erase(it);
+        delete tag;
+    }
 }
 
-void* MemoryTracker::alloc(Tag* tag, std::size_t size)
+void* MemoryTracker::alloc(Tag* tag, std::size_t size, bool can_block)
 {
+    if (!can_block && (tag->flags & kPageable))
+        return nullptr; // OSMalloc_noblock/nowait never use a pageable tag
     if (host().faults.should_fail(FaultSite::Alloc))
         return nullptr;
     auto* h = static_cast<BlockHeader*>(std::malloc(sizeof(BlockHeader) + size));
@@ -82,6 +87,10 @@ void MemoryTracker::free(Tag* tag, void* p, std::size_t size)
         std::lock_guard lock(m_);
         --tag->blocks;
         tag->bytes -= size;
+        if (tag->released && tag->blocks == 0) { // the last reference on a released tag
+            tags_.erase(std::find(tags_.begin(), tags_.end(), tag));
+            delete tag;
+        }
     }
     h->magic = 0;
     std::free(h);
@@ -108,9 +117,9 @@ std::vector<std::string> MemoryTracker::leaks(int owner)
 
 extern "C" {
 
-void* kxs_host_tag_new(const char* name, uint32_t)
+void* kxs_host_tag_new(const char* name, uint32_t flags)
 {
-    return kextsim::host().memory.new_tag(name ? name : "", kextsim::current_kext());
+    return kextsim::host().memory.new_tag(name ? name : "", flags, kextsim::current_kext());
 }
 
 void kxs_host_tag_free(void* tag)
@@ -122,7 +131,7 @@ void* kxs_host_alloc(void* tag, size_t size, int can_block)
 {
     if (can_block && kextsim::holding_spin_lock())
         kxs_host_panic("OSMalloc may block, but this thread holds a spin lock (use OSMalloc_noblock)");
-    return kextsim::host().memory.alloc(static_cast<kextsim::Tag*>(tag), size);
+    return kextsim::host().memory.alloc(static_cast<kextsim::Tag*>(tag), size, can_block != 0);
 }
 
 void kxs_host_free(void* tag, void* addr, size_t size)

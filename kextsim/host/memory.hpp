@@ -18,6 +18,8 @@ struct Tag {
     int owner = -1;
     std::size_t blocks = 0;
     std::size_t bytes = 0;
+    std::uint32_t flags = 0; // OSMT_*
+    bool released = false;   // OSMalloc_Tagfree ran; freed with its last block
 };
 
 class MemoryTracker {
@@ -27,9 +29,11 @@ public:
     MemoryTracker(const MemoryTracker&) = delete;
     MemoryTracker& operator=(const MemoryTracker&) = delete;
 
-    Tag* new_tag(const std::string& name, int owner);
+    static constexpr std::uint32_t kPageable = 0x1; // OSMT_PAGEABLE
+    Tag* new_tag(const std::string& name, std::uint32_t flags, int owner);
     void free_tag(Tag* tag);
-    void* alloc(Tag* tag, std::size_t size);
+    // NULL for a non-blocking allocation from a pageable tag, as in XNU.
+    void* alloc(Tag* tag, std::size_t size, bool can_block);
     void free(Tag* tag, void* p, std::size_t size);
     // Live tags and blocks of kext `owner`, one line each; empty if clean.
     std::vector<std::string> leaks(int owner);

@@ -407,7 +407,8 @@ TEST_F(KextsimKpi, RwUpgradeSucceedsWhenAlone)
     auto a = connect();
     auto b = connect();
     ASSERT_TRUE(a && b);
-    const OpsResult up = lock_ops(*a, {CC_LK_RW_LOCK_SHARED, CC_LK_RW_UPGRADE});
+    const OpsResult up =
+        bounded(host_.process(), 5000ms, [&] { return lock_ops(*a, {CC_LK_RW_LOCK_SHARED, CC_LK_RW_UPGRADE}); });
     ASSERT_TRUE(up.done);
     ASSERT_EQ(up.ran, bits({0, 1}));
     EXPECT_EQ(up.truths, bits({0, 1})) << "lck_rw_lock_shared_to_exclusive returned TRUE";
@@ -442,7 +443,9 @@ TEST(KextsimKpiFaults, RwUpgradeFailureDropsTheLock)
     // Nothing is left held, and only the first upgrade was failed.
     const OpsResult free = lock_ops(*b, {CC_LK_RW_TRY_EXCLUSIVE, CC_LK_RW_UNLOCK_EXCLUSIVE | CC_LK_IF_TRUE});
     EXPECT_EQ(free.truths, bits({0, 1}));
-    const OpsResult second = lock_ops(*a, {CC_LK_RW_LOCK_SHARED, CC_LK_RW_UPGRADE, CC_LK_RW_UNLOCK_EXCLUSIVE | CC_LK_IF_TRUE});
+    const OpsResult second = bounded(host.process(), 5000ms, [&] {
+        return lock_ops(*a, {CC_LK_RW_LOCK_SHARED, CC_LK_RW_UPGRADE, CC_LK_RW_UNLOCK_EXCLUSIVE | CC_LK_IF_TRUE});
+    });
     EXPECT_EQ(second.ran, bits({0, 1, 2}));
     EXPECT_EQ(second.truths, bits({0, 1, 2}));
     host.stop();
@@ -516,14 +519,11 @@ TEST(KextsimKpiCrashes, OSFreeWithTheWrongSizeAborts)
     EXPECT_NE(panic.find(std::string("\"") + CC_BUNDLE_ID + "\""), std::string::npos) << "names the tag: " << panic;
 }
 
-// DISABLED: kextsim deviates. XNU's OSMalloc_Tagfree only marks a tag with
-// live blocks OSMT_RELEASED and drops its own reference; each block holds one,
-// and the OSFree of the last block frees the tag (osfmk/kern/kalloc.c,
-// OSMalloc_Tagfree / OSMalloc_Tagrele). Nothing panics. kextsim's
-// MemoryTracker::free_tag (kextsim/host/memory.cpp, outside what this change
-// may touch) aborts instead: "OSMalloc_Tagfree(...) with 1 blocks still
-// allocated".
-TEST_F(KextsimKpi, DISABLED_TagfreeWithLiveBlocksIsDeferredToTheLastOSFree)
+// XNU's OSMalloc_Tagfree only marks a tag with live blocks OSMT_RELEASED and
+// drops its own reference; each block holds one, and the OSFree of the last
+// block frees the tag (bsd/kern/kern_malloc.c, OSMalloc_Tagfree /
+// OSMalloc_Tagrele). Nothing panics. (A fixed kextsim deviation: it aborted.)
+TEST_F(KextsimKpi, TagfreeWithLiveBlocksIsDeferredToTheLastOSFree)
 {
     {
         auto a = connect();
@@ -531,7 +531,7 @@ TEST_F(KextsimKpi, DISABLED_TagfreeWithLiveBlocksIsDeferredToTheLastOSFree)
         const std::uint32_t size = 48;
         EXPECT_EQ(a->command(CC_OPT_TAGFREE_LIVE, &size, sizeof size), 0)
             << "OSMalloc_Tagfree with a live block, then OSFree of the block";
-        EXPECT_TRUE(host_.process().running()) << host_.process().describe();
+        ASSERT_TRUE(host_.process().running()) << host_.process().describe();
     }
     ASSERT_TRUE(host_.wait_no_clients());
     const Result r = host_.kextsim({"unload", CC_BUNDLE_ID});
@@ -539,11 +539,10 @@ TEST_F(KextsimKpi, DISABLED_TagfreeWithLiveBlocksIsDeferredToTheLastOSFree)
     EXPECT_EQ(r.out.find(CC_LIVE_TAG), std::string::npos) << "the tag went with its last block:\n" << r.describe();
 }
 
-// DISABLED: kextsim deviates. XNU's OSMalloc_noblock (and OSMalloc_nowait)
-// return NULL for a tag made with OSMT_PAGEABLE (osfmk/kern/kalloc.c: "if
-// (tag->OSMT_attr & OSMT_PAGEABLE) return NULL"). kextsim ignores the tag's
-// flags (kxs_host_tag_new drops them) and returns a block.
-TEST_F(KextsimKpi, DISABLED_OSMallocNoblockFromAPageableTagIsNULL)
+// XNU's OSMalloc_noblock (and OSMalloc_nowait) return NULL for a tag made
+// with OSMT_PAGEABLE (bsd/kern/kern_malloc.c). (A fixed kextsim deviation: it
+// ignored the tag's flags and returned a block.)
+TEST_F(KextsimKpi, OSMallocNoblockFromAPageableTagIsNULL)
 {
     auto a = connect();
     ASSERT_TRUE(a);
