@@ -35,7 +35,8 @@ process on Linux.
 commands:
   boot [--root DIR] [--load PATH.kext]... [--fail SITE:N[,SITE:N]] [--recvsize BYTES]
                        run the host in the foreground until SIGINT/SIGTERM;
-                       --fail fails the N-th call at SITE (alloc, enqueue, event);
+                       --fail fails the N-th call at SITE (alloc, enqueue,
+                       enobufs, event, rw_upgrade; see docs/kextsim.md);
                        --recvsize overrides every control's receive buffer
                        (ctl_recvsize) to make ENOBUFS easy to reach
   load PATH.kext       load a kext bundle and run its start routine
@@ -54,6 +55,7 @@ commands:
 environment:
   KEXTSIM_ROOT         runtime directory holding kernel.sock
                        (default: /run/kextsim for root, else /tmp/kextsim-UID)
+  KEXTSIM_FAIL         same as --fail, read by boot
 
 exit status: 0 on success, 1 when the host refused, 2 on usage errors.
 )";
