@@ -1,6 +1,8 @@
 // Driving the contract test kext (tests/kexts/contract) from a test: PF_SYSTEM
 // control and event sockets through kextsim's client library, and the kext's
-// commands (contract_cmds.h) as methods.
+// commands (contract_cmds.h) as methods. The socket helpers (open_control,
+// recv_record, the kern_event ones) serve any kext; the reference kext's
+// tests use them too.
 //
 // Socket calls return 0 or the host errno (as the syscalls set it); kext
 // results (cc_result.err) are Darwin errnos, as the KPI returned them. A
@@ -32,6 +34,7 @@ inline std::string contract_bundle()
     return KEXTCONF_TEST_CONTRACT_KEXT_BUNDLE;
 }
 
+// 0 if a socket call succeeded (rc 0), else the errno it set.
 inline int err_of_call(int rc)
 {
     return rc == 0 ? 0 : errno;
@@ -48,8 +51,21 @@ inline int control_id(kextsim::SystemSocket& s, const std::string& name, std::ui
     return err_of_call(rc);
 }
 
+// connect to control `id`, `unit` (0: the kernel picks); 0 or the errno.
+inline int connect_control_id(kextsim::SystemSocket& s, std::uint32_t id, std::uint32_t unit = 0)
+{
+    kextsim::sockaddr_ctl a{};
+    a.sc_len = sizeof a;
+    a.sc_family = kextsim::kPfSystem;
+    a.ss_sysaddr = kextsim::kAfSysControl;
+    a.sc_id = id;
+    a.sc_unit = unit;
+    return err_of_call(s.connect(&a, sizeof a));
+}
+
 // socket(PF_SYSTEM, type, SYSPROTO_CONTROL) + CTLIOCGINFO + connect to `unit`
-// (0: the kernel picks). nullptr and `err` on failure.
+// (0: the kernel picks). nullptr and `err` on failure. No gtest calls, so a
+// forked child (run_in_child) may use it.
 inline std::unique_ptr<kextsim::SystemSocket> open_control(const std::string& root, const std::string& name, int& err,
                                                            int type = kextsim::kSockDgram, std::uint32_t unit = 0)
 {
@@ -59,15 +75,7 @@ inline std::unique_ptr<kextsim::SystemSocket> open_control(const std::string& ro
         return nullptr;
     }
     std::uint32_t id = 0;
-    if ((err = control_id(*s, name, id)) != 0)
-        return nullptr;
-    kextsim::sockaddr_ctl a{};
-    a.sc_len = sizeof a;
-    a.sc_family = kextsim::kPfSystem;
-    a.ss_sysaddr = kextsim::kAfSysControl;
-    a.sc_id = id;
-    a.sc_unit = unit;
-    if ((err = err_of_call(s->connect(&a, sizeof a))) != 0)
+    if ((err = control_id(*s, name, id)) != 0 || (err = connect_control_id(*s, id, unit)) != 0)
         return nullptr;
     return s;
 }
@@ -188,6 +196,18 @@ private:
     std::unique_ptr<kextsim::SystemSocket> s_;
 };
 
+// A client of control `name` (the contract kext's main control by default)
+// on the host at `root`; records a failure and returns nullptr if it cannot
+// connect.
+inline std::unique_ptr<ContractClient> connect_client(const std::string& root,
+                                                      const std::string& name = CC_CONTROL_NAME)
+{
+    int err = 0;
+    auto s = open_control(root, name, err);
+    EXPECT_TRUE(s) << "connect to " << name << ": " << std::strerror(err);
+    return s ? std::make_unique<ContractClient>(std::move(s)) : nullptr;
+}
+
 // What the kext puts in byte j of event data vector i (contract_cmds.h).
 inline std::string vector_bytes(std::uint32_t i, std::uint32_t size)
 {
@@ -204,6 +224,8 @@ struct KernEvent {
     std::string data;
 };
 
+// A kern_event socket on the host at `root` (it receives nothing until a
+// filter is set); a failure and nullptr if it cannot be opened.
 inline std::unique_ptr<kextsim::SystemSocket> event_listener(const std::string& root)
 {
     auto s = kextsim::SystemSocket::open(kextsim::kSockRaw, kextsim::kSysprotoEvent, root);
@@ -211,6 +233,7 @@ inline std::unique_ptr<kextsim::SystemSocket> event_listener(const std::string& 
     return s;
 }
 
+// SIOCSKEVFILT; 0 or the errno.
 inline int set_event_filter(kextsim::SystemSocket& s, std::uint32_t vendor, std::uint32_t kev_class,
                             std::uint32_t subclass)
 {

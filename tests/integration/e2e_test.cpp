@@ -1,6 +1,7 @@
 // End-to-end tests: a real `kextsim boot` hosting the reference kext, the real
 // kextconfd applying a file, and kextconfctl reading back through the query
 // control, as an administrator would drive them.
+#include "contract_client.hpp"
 #include "process.hpp"
 
 #include <kextconf/codec.hpp>
@@ -11,9 +12,7 @@
 #include <cerrno>
 #include <csignal>
 #include <optional>
-#include <poll.h>
 #include <regex>
-#include <sys/socket.h>
 #include <unistd.h>
 
 namespace {
@@ -135,21 +134,13 @@ public:
     {
         if (!sock_)
             return std::nullopt;
-        pollfd p{sock_->readable_fd(), POLLIN, 0};
-        int rc;
-        do {
-            rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
-        } while (rc < 0 && errno == EINTR);
-        if (rc <= 0)
-            return std::nullopt;
-        std::uint8_t buf[512];
-        const ssize_t n = sock_->recv(buf, sizeof buf, MSG_DONTWAIT);
-        if (n < static_cast<ssize_t>(sizeof(kextsim::kern_event_msg_header)))
-            return std::nullopt;
+        const auto rec = recv_record(*sock_, 512, timeout);
         kextsim::kern_event_msg_header h{};
-        std::memcpy(&h, buf, sizeof h);
-        return proto::decode_event(h.event_code,
-                                   proto::ByteView(buf + sizeof h, static_cast<std::size_t>(n) - sizeof h));
+        if (!rec || rec->size() < sizeof h)
+            return std::nullopt;
+        std::memcpy(&h, rec->data(), sizeof h);
+        const auto* data = reinterpret_cast<const std::uint8_t*>(rec->data()) + sizeof h;
+        return proto::decode_event(h.event_code, proto::ByteView(data, rec->size() - sizeof h));
     }
 
 private:

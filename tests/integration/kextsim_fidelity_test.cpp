@@ -9,9 +9,7 @@
 #include "contract_client.hpp"
 #include "process.hpp"
 
-#include <cctype>
 #include <csignal>
-#include <cstdlib>
 
 namespace {
 
@@ -50,10 +48,7 @@ protected:
     // and returns nullptr if it cannot connect.
     std::unique_ptr<ContractClient> connect(const std::string& name = CC_CONTROL_NAME)
     {
-        int err = 0;
-        auto s = open_control(root(), name, err);
-        EXPECT_TRUE(s) << "connect to " << name << ": " << std::strerror(err);
-        return s ? std::make_unique<ContractClient>(std::move(s)) : nullptr;
+        return connect_client(root(), name);
     }
 
     // CTLIOCGINFO on a fresh socket; 0 or the errno.
@@ -483,34 +478,10 @@ TEST_F(KextsimFidelity, StopRefusalKeepsKextLoaded)
     EXPECT_EQ(lookup(CC_CONTROL_NAME, id), ENOENT);
 }
 
-// Sets an environment variable for the children started in its scope.
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, const std::string& value) : name_(name)
-    {
-        if (const char* old = std::getenv(name); old != nullptr)
-            old_ = old;
-        ::setenv(name, value.c_str(), 1);
-    }
-    ~ScopedEnv()
-    {
-        if (old_)
-            ::setenv(name_, old_->c_str(), 1);
-        else
-            ::unsetenv(name_);
-    }
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
-
 TEST(KextsimFidelityLeaks, LeakIsReportedAtUnload)
 {
-    // The block stays leaked in the host until it exits, where LeakSanitizer
-    // (asan builds) would report it a second time and fail the exit status.
-    const char* asan = std::getenv("ASAN_OPTIONS");
-    ScopedEnv no_lsan("ASAN_OPTIONS", std::string(asan ? asan : "") + (asan && *asan ? ":" : "") + "detect_leaks=0");
+    // The block stays leaked in the host until it exits.
+    ScopedEnv no_lsan("ASAN_OPTIONS", asan_without_leak_check());
     KextsimHost host(contract_bundle(), CC_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
     {
@@ -533,67 +504,9 @@ TEST(KextsimFidelityLeaks, LeakIsReportedAtUnload)
     EXPECT_TRUE(reported) << "no leak line naming the tag, the block and its size:\n" << r.describe();
 }
 
-// A `kextsim boot --load KextsimContract.kext` that a test expects to die.
-// Not a KextsimHost, which counts anything but a clean exit as a failure.
-// Runs under `ulimit -c 0` so the expected abort leaves no core file.
-class DoomedHost {
-public:
-    DoomedHost()
-    {
-        const std::string cmd = "ulimit -c 0; exec \"$0\" boot --load \"$1\"";
-        proc_ = std::make_unique<Process>(
-            std::vector<std::string>{"/bin/sh", "-c", cmd, bin_path("kextsim"), contract_bundle()},
-            SpawnOptions{{{"KEXTSIM_ROOT", dir_.path()}}, false});
-    }
-    const std::string& root() const { return dir_.path(); }
-    ::testing::AssertionResult ready()
-    {
-        const bool up = wait_until(
-            [&] {
-                const Result r = run({bin_path("kextsim"), "showloaded"}, SpawnOptions{{{"KEXTSIM_ROOT", root()}}});
-                return r.out.find(CC_BUNDLE_ID) != std::string::npos || !proc_->running();
-            },
-            5000ms);
-        if (up && proc_->running())
-            return ::testing::AssertionSuccess();
-        return ::testing::AssertionFailure() << "contract kext not loaded: " << proc_->describe();
-    }
-    // Waits for the host to end; what it left.
-    Result end()
-    {
-        proc_->wait(10000ms);
-        return proc_->result();
-    }
-
-private:
-    TempDir dir_;
-    std::unique_ptr<Process> proc_;
-};
-
-// The "kextsim: panic: ..." line of a dead host's stderr.
-std::string panic_line(const Result& r)
-{
-    const auto at = r.err.find("kextsim: panic: ");
-    return at == std::string::npos ? std::string() : r.err.substr(at, r.err.find('\n', at) - at);
-}
-
-// `text` contains `n` as a whole number (not part of a longer one).
-bool mentions_number(const std::string& text, std::size_t n)
-{
-    const std::string digits = std::to_string(n);
-    for (auto at = text.find(digits); at != std::string::npos; at = text.find(digits, at + 1)) {
-        const bool left = at == 0 || !std::isdigit(static_cast<unsigned char>(text[at - 1]));
-        const std::size_t end = at + digits.size();
-        const bool right = end == text.size() || !std::isdigit(static_cast<unsigned char>(text[end]));
-        if (left && right)
-            return true;
-    }
-    return false;
-}
-
 TEST(KextsimFidelityCrashes, OversizedGetoptReplyAbortsTheHost)
 {
-    DoomedHost host;
+    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
     int err = 0;
     auto s = open_control(host.root(), CC_CONTROL_NAME, err);
@@ -612,7 +525,7 @@ TEST(KextsimFidelityCrashes, OversizedGetoptReplyAbortsTheHost)
 
 TEST(KextsimFidelityCrashes, RecursiveMutexAbortsWithMessage)
 {
-    DoomedHost host;
+    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
     int err = 0;
     auto s = open_control(host.root(), CC_CONTROL_NAME, err);

@@ -6,16 +6,14 @@
 //
 // Misuse that XNU answers with a panic (or, without lock debugging, a hang or
 // corruption) must end the kextsim host with SIGABRT and a "kextsim: panic:"
-// line naming the rule; those tests use a ContractHost of their own.
+// line naming the rule; those tests use a DyingHost of their own.
 //
 // A test that shows kextsim deviating from XNU is DISABLED_ with a comment
 // saying what XNU does and what kextsim does, until kextsim is fixed.
 #include "contract_client.hpp"
 #include "process.hpp"
 
-#include <cctype>
 #include <csignal>
-#include <cstdlib>
 #include <future>
 #include <initializer_list>
 #include <thread>
@@ -31,8 +29,8 @@ constexpr int kDarwinEWOULDBLOCK = 35;
 // ---- driving CC_OPT_LOCK_OPS ----
 
 struct OpsResult {
-    bool done = false;     // the command ran (the host answered)
-    std::uint32_t ran = 0; // bit i: op i ran (its condition held)
+    bool done = false;        // the command ran (the host answered)
+    std::uint32_t ran = 0;    // bit i: op i ran (its condition held)
     std::uint32_t truths = 0; // bit i: op i returned TRUE / a block (or has no return value)
 };
 
@@ -68,107 +66,6 @@ constexpr std::uint32_t bits(std::initializer_list<int> set)
     return out;
 }
 
-// ---- hosts ----
-
-// `kextsim boot --load KextsimContract.kext [boot_args...]` for tests that
-// need boot options (--fail) or expect the host to die. Runs under
-// `ulimit -c 0` so an expected abort leaves no core file. A Clean host must
-// exit 0 on SIGTERM at the end (stop() or destruction), as KextsimHost does.
-class ContractHost {
-public:
-    enum class Ending { Clean, Abort };
-
-    explicit ContractHost(Ending ending, const std::vector<std::string>& boot_args = {}) : ending_(ending)
-    {
-        std::vector<std::string> argv{"/bin/sh", "-c", "ulimit -c 0; b=\"$1\"; shift; exec \"$0\" boot --load \"$b\" \"$@\"",
-                                      bin_path("kextsim"), contract_bundle()};
-        argv.insert(argv.end(), boot_args.begin(), boot_args.end());
-        proc_ = std::make_unique<Process>(std::move(argv), SpawnOptions{{{"KEXTSIM_ROOT", dir_.path()}}, false});
-    }
-    ~ContractHost()
-    {
-        if (ending_ == Ending::Clean)
-            stop();
-    }
-    ContractHost(const ContractHost&) = delete;
-    ContractHost& operator=(const ContractHost&) = delete;
-
-    const std::string& root() const { return dir_.path(); }
-    Process& process() { return *proc_; }
-
-    ::testing::AssertionResult ready()
-    {
-        const bool up = wait_until(
-            [&] {
-                const Result r = run({bin_path("kextsim"), "showloaded"}, SpawnOptions{{{"KEXTSIM_ROOT", root()}}});
-                return r.out.find(CC_BUNDLE_ID) != std::string::npos || !proc_->running();
-            },
-            5000ms);
-        if (up && proc_->running())
-            return ::testing::AssertionSuccess();
-        return ::testing::AssertionFailure() << "contract kext not loaded: " << proc_->describe();
-    }
-
-    std::unique_ptr<ContractClient> connect()
-    {
-        int err = 0;
-        auto s = open_control(root(), CC_CONTROL_NAME, err);
-        EXPECT_TRUE(s) << "connect: " << std::strerror(err);
-        return s ? std::make_unique<ContractClient>(std::move(s)) : nullptr;
-    }
-
-    // Abort: waits for the host to end; what it left.
-    Result end()
-    {
-        proc_->wait(10000ms);
-        return proc_->result();
-    }
-
-    // Clean: SIGTERM; a failure unless it exits 0 within 10 s. Idempotent.
-    void stop()
-    {
-        if (stopped_)
-            return;
-        stopped_ = true;
-        if (!proc_->signal(SIGTERM)) {
-            ADD_FAILURE() << "kextsim boot exited before SIGTERM: " << proc_->describe();
-            return;
-        }
-        if (!proc_->wait(10s)) {
-            ADD_FAILURE() << "kextsim boot did not stop within 10 s of SIGTERM: " << proc_->describe();
-            return;
-        }
-        EXPECT_EQ(proc_->exit_code(), 0) << "kextsim boot after SIGTERM: " << proc_->describe();
-    }
-
-private:
-    Ending ending_;
-    TempDir dir_;
-    std::unique_ptr<Process> proc_;
-    bool stopped_ = false;
-};
-
-// The "kextsim: panic: ..." line of a dead host's stderr.
-std::string panic_line(const Result& r)
-{
-    const auto at = r.err.find("kextsim: panic: ");
-    return at == std::string::npos ? std::string() : r.err.substr(at, r.err.find('\n', at) - at);
-}
-
-// `text` contains `n` as a whole number (not part of a longer one).
-bool mentions_number(const std::string& text, std::size_t n)
-{
-    const std::string digits = std::to_string(n);
-    for (auto at = text.find(digits); at != std::string::npos; at = text.find(digits, at + 1)) {
-        const bool left = at == 0 || !std::isdigit(static_cast<unsigned char>(text[at - 1]));
-        const std::size_t end = at + digits.size();
-        const bool right = end == text.size() || !std::isdigit(static_cast<unsigned char>(text[end]));
-        if (left && right)
-            return true;
-    }
-    return false;
-}
-
 std::size_t count_of(const std::string& text, const std::string& what)
 {
     std::size_t n = 0;
@@ -193,49 +90,11 @@ template <class Fn> auto bounded(Process& host, Millis limit, Fn fn)
     return f.get();
 }
 
-// Sets an environment variable for the children started in its scope.
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, const std::string& value) : name_(name)
-    {
-        if (const char* old = std::getenv(name); old != nullptr)
-            old_ = old;
-        ::setenv(name, value.c_str(), 1);
-    }
-    ~ScopedEnv()
-    {
-        if (old_)
-            ::setenv(name_, old_->c_str(), 1);
-        else
-            ::unsetenv(name_);
-    }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
-
-// A host that keeps blocks leaked until it exits, where LeakSanitizer (asan
-// builds) would report them a second time and fail the exit status.
-std::string asan_without_leak_check()
-{
-    const char* asan = std::getenv("ASAN_OPTIONS");
-    return std::string(asan ? asan : "") + (asan && *asan ? ":" : "") + "detect_leaks=0";
-}
-
 class KextsimKpi : public ::testing::Test {
 protected:
     void SetUp() override { ASSERT_TRUE(host_.ready()); }
 
-    std::unique_ptr<ContractClient> connect()
-    {
-        int err = 0;
-        auto s = open_control(host_.root(), CC_CONTROL_NAME, err);
-        EXPECT_TRUE(s) << "connect: " << std::strerror(err);
-        return s ? std::make_unique<ContractClient>(std::move(s)) : nullptr;
-    }
+    std::unique_ptr<ContractClient> connect() { return connect_client(host_.root()); }
 
     std::uint32_t sleepers(ContractClient& c) { return c.get<std::uint32_t>(CC_OPT_SLEEPERS); }
 
@@ -248,8 +107,7 @@ protected:
     {
         const cc_msleep_req req{timeout_ms, pdrop ? 1u : 0u};
         const int e = c.set(CC_OPT_MSLEEP, req);
-        EXPECT_EQ(e, 0) << "CC_OPT_MSLEEP failed (the kext asserts the mutex state on return): "
-                        << std::strerror(e);
+        EXPECT_EQ(e, 0) << "CC_OPT_MSLEEP failed (the kext asserts the mutex state on return): " << std::strerror(e);
         if (e != 0)
             return {};
         const cc_result r = c.result();
@@ -281,9 +139,9 @@ TEST_F(KextsimKpi, MtxAssertOwnedPassesWhenHeld)
 
 TEST(KextsimKpiCrashes, MtxAssertOwnedAbortsWhenNotHeld)
 {
-    ContractHost host(ContractHost::Ending::Abort);
+    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
-    auto a = host.connect();
+    auto a = connect_client(host.root());
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_MTX_ASSERT_OWNED})) << "XNU panics here";
     const Result r = host.end();
@@ -296,10 +154,10 @@ TEST(KextsimKpiCrashes, MtxAssertOwnedAbortsWhenNotHeld)
 
 TEST(KextsimKpiCrashes, MtxAssertOwnedAbortsWhenAnotherThreadHoldsIt)
 {
-    ContractHost host(ContractHost::Ending::Abort);
+    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
-    auto a = host.connect();
-    auto b = host.connect();
+    auto a = connect_client(host.root());
+    auto b = connect_client(host.root());
     ASSERT_TRUE(a && b);
     ASSERT_EQ(lock_ops(*a, {CC_LK_MTX_LOCK}).ran, bits({0}));
     EXPECT_TRUE(lock_ops_dies(*b, {CC_LK_MTX_ASSERT_OWNED})) << "locked, but not by this thread";
@@ -310,9 +168,9 @@ TEST(KextsimKpiCrashes, MtxAssertOwnedAbortsWhenAnotherThreadHoldsIt)
 
 TEST(KextsimKpiCrashes, MtxAssertNotOwnedAbortsWhenHeld)
 {
-    ContractHost host(ContractHost::Ending::Abort);
+    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
-    auto a = host.connect();
+    auto a = connect_client(host.root());
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_MTX_LOCK, CC_LK_MTX_ASSERT_NOTOWNED}));
     const Result r = host.end();
@@ -327,10 +185,10 @@ TEST(KextsimKpiCrashes, MtxAssertNotOwnedAbortsWhenHeld)
 // XNU: "lck_mtx_unlock(): Attempt to release lock not owned by thread".
 TEST(KextsimKpiCrashes, UnlockOfUnownedMutexAbortsWithTheSite)
 {
-    ContractHost host(ContractHost::Ending::Abort);
+    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
-    auto a = host.connect();
-    auto b = host.connect();
+    auto a = connect_client(host.root());
+    auto b = connect_client(host.root());
     ASSERT_TRUE(a && b);
     ASSERT_EQ(lock_ops(*a, {CC_LK_MTX_LOCK}).ran, bits({0}));
     EXPECT_TRUE(lock_ops_dies(*b, {CC_LK_MTX_UNLOCK})) << "b unlocks the mutex a holds";
@@ -344,9 +202,9 @@ TEST(KextsimKpiCrashes, UnlockOfUnownedMutexAbortsWithTheSite)
 
 TEST(KextsimKpiCrashes, FreeingAHeldLockAborts)
 {
-    ContractHost host(ContractHost::Ending::Abort);
+    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
-    auto a = host.connect();
+    auto a = connect_client(host.root());
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_FREE_HELD_MTX})) << "lck_mtx_free of a locked mutex";
     const Result r = host.end();
@@ -372,9 +230,9 @@ TEST_F(KextsimKpi, SpinLockHolderMayCallOSMallocNoblock)
 
 TEST(KextsimKpiCrashes, SpinLockHolderTakingAMutexAborts)
 {
-    ContractHost host(ContractHost::Ending::Abort);
+    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
-    auto a = host.connect();
+    auto a = connect_client(host.root());
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_SPIN_LOCK, CC_LK_MTX_LOCK}));
     const Result r = host.end();
@@ -387,9 +245,9 @@ TEST(KextsimKpiCrashes, SpinLockHolderTakingAMutexAborts)
 
 TEST(KextsimKpiCrashes, SpinLockHolderCallingOSMallocAborts)
 {
-    ContractHost host(ContractHost::Ending::Abort);
+    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
-    auto a = host.connect();
+    auto a = connect_client(host.root());
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_SPIN_LOCK, CC_LK_OSMALLOC}));
     const Result r = host.end();
@@ -407,8 +265,9 @@ TEST_F(KextsimKpi, RwUpgradeSucceedsWhenAlone)
     auto a = connect();
     auto b = connect();
     ASSERT_TRUE(a && b);
-    const OpsResult up =
-        bounded(host_.process(), 5000ms, [&] { return lock_ops(*a, {CC_LK_RW_LOCK_SHARED, CC_LK_RW_UPGRADE}); });
+    const OpsResult up = bounded(host_.process(), 5000ms, [&] {
+        return lock_ops(*a, {CC_LK_RW_LOCK_SHARED, CC_LK_RW_UPGRADE});
+    });
     ASSERT_TRUE(up.done);
     ASSERT_EQ(up.ran, bits({0, 1}));
     EXPECT_EQ(up.truths, bits({0, 1})) << "lck_rw_lock_shared_to_exclusive returned TRUE";
@@ -428,10 +287,10 @@ TEST_F(KextsimKpi, RwUpgradeSucceedsWhenAlone)
 // is gone too.
 TEST(KextsimKpiFaults, RwUpgradeFailureDropsTheLock)
 {
-    ContractHost host(ContractHost::Ending::Clean, {"--fail", "rw_upgrade:1"});
+    KextsimHost host(contract_bundle(), CC_BUNDLE_ID, {"--fail", "rw_upgrade:1"});
     ASSERT_TRUE(host.ready());
-    auto a = host.connect();
-    auto b = host.connect();
+    auto a = connect_client(host.root());
+    auto b = connect_client(host.root());
     ASSERT_TRUE(a && b);
     const OpsResult r = lock_ops(*a, {CC_LK_RW_LOCK_SHARED, CC_LK_RW_UPGRADE, CC_LK_RW_TRY_EXCLUSIVE | CC_LK_IF_FALSE,
                                       CC_LK_RW_UNLOCK_EXCLUSIVE | CC_LK_IF_TRUE});
@@ -475,8 +334,8 @@ TEST_F(KextsimKpi, SecondOfTwoUpgradesFailsAndDropsTheLock)
     }
     const OpsResult ra = fa.get();
     ASSERT_TRUE(ra.done && rb.done);
-    EXPECT_EQ((ra.truths & 1u) + (rb.truths & 1u), 1u) << "exactly one upgrade succeeds: a " << ra.truths << ", b "
-                                                       << rb.truths;
+    EXPECT_EQ((ra.truths & 1u) + (rb.truths & 1u), 1u)
+        << "exactly one upgrade succeeds: a " << ra.truths << ", b " << rb.truths;
     const OpsResult free = lock_ops(*c, {CC_LK_RW_TRY_EXCLUSIVE, CC_LK_RW_UNLOCK_EXCLUSIVE | CC_LK_IF_TRUE});
     EXPECT_EQ(free.truths, bits({0, 1})) << "the loser holds nothing, the winner released";
 }
@@ -504,9 +363,9 @@ TEST_F(KextsimKpi, RwDowngradeKeepsItShared)
 // on this too (within one zone XNU would not notice; kextsim always does).
 TEST(KextsimKpiCrashes, OSFreeWithTheWrongSizeAborts)
 {
-    ContractHost host(ContractHost::Ending::Abort);
+    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
-    auto a = host.connect();
+    auto a = connect_client(host.root());
     ASSERT_TRUE(a);
     EXPECT_EQ(a->set(CC_OPT_FREE_MISMATCH, cc_free_req{256, 256}), 0) << "the right size is fine";
     EXPECT_NE(a->set(CC_OPT_FREE_MISMATCH, cc_free_req{256, 32}), 0) << "the host dies";
@@ -591,9 +450,9 @@ TEST(KextsimKpiFaults, FaultInjectionFailsTheNthAllocation)
         std::uint32_t nulls = 0;
     };
     auto series_with = [&](std::uint64_t nth) -> Seen {
-        ContractHost host(ContractHost::Ending::Clean, {"--fail", "alloc:" + std::to_string(nth)});
+        KextsimHost host(contract_bundle(), CC_BUNDLE_ID, {"--fail", "alloc:" + std::to_string(nth)});
         EXPECT_TRUE(host.ready());
-        auto a = host.connect();
+        auto a = connect_client(host.root());
         if (!a)
             return {};
         EXPECT_EQ(a->set(CC_OPT_ALLOC_SERIES, kSeries), 0);

@@ -179,24 +179,24 @@ TEST_F(KextsimSysctl, OidsLeftRegisteredAtStopAreReportedAsKextBugs)
 
 TEST(KextsimSysctlPanics, ExplicitNumberAlreadyTakenPanics)
 {
-    PanickingHost host;
+    DyingHost host(sysctl_kext_bundle(), KXSTEST_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
     kxstest_action(host.root(), KXSTEST_ACTION_CLASH);
     const Result r = host.end();
     EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_message(r);
+    const std::string panic = panic_line(r);
     EXPECT_NE(panic.find("\"" + kNode + ".clash\""), std::string::npos) << "names the OID: " << r.describe();
     EXPECT_NE(panic.find("already taken by \"" + kNode + ".value\""), std::string::npos) << r.describe();
 }
 
 TEST(KextsimSysctlPanics, ParentNodeNotRegisteredAborts)
 {
-    PanickingHost host;
+    DyingHost host(sysctl_kext_bundle(), KXSTEST_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
     kxstest_action(host.root(), KXSTEST_ACTION_ORPHAN);
     const Result r = host.end();
     EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_message(r);
+    const std::string panic = panic_line(r);
     EXPECT_NE(panic.find("\"orphan\""), std::string::npos) << "names the OID: " << r.describe();
     EXPECT_NE(panic.find("not registered"), std::string::npos) << r.describe();
     EXPECT_NE(r.err.find("kext[" KXSTEST_BUNDLE_ID "] fault: sysctl_register_oid"), std::string::npos)
@@ -205,12 +205,12 @@ TEST(KextsimSysctlPanics, ParentNodeNotRegisteredAborts)
 
 TEST(KextsimSysctlPanics, OidWithoutCtlflagOid2Aborts)
 {
-    PanickingHost host;
+    DyingHost host(sysctl_kext_bundle(), KXSTEST_BUNDLE_ID);
     ASSERT_TRUE(host.ready());
     kxstest_action(host.root(), KXSTEST_ACTION_OLD_STYLE);
     const Result r = host.end();
     EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_message(r);
+    const std::string panic = panic_line(r);
     EXPECT_NE(panic.find("\"oldstyle\""), std::string::npos) << "names the OID: " << r.describe();
     EXPECT_NE(panic.find("CTLFLAG_OID2"), std::string::npos) << r.describe();
 }

@@ -2,6 +2,7 @@
 // library: the PF_SYSTEM calls a macOS process makes (CTLIOCGINFO, connect,
 // get/setsockopt on SYSPROTO_CONTROL, kern_event sockets), over real sockets
 // to a real `kextsim boot`.
+#include "contract_client.hpp"
 #include "process.hpp"
 
 #include <kextconf/codec.hpp>
@@ -11,7 +12,6 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,7 +24,6 @@ using proto::Bytes;
 using proto::Value;
 
 constexpr int kSockDgram = 2;
-constexpr int kSockRaw = 3;
 constexpr std::uint32_t kNoIndex = 0xffffffffu;
 // kc_error_detail.error carries Darwin errno values.
 constexpr std::uint32_t kDarwinEPERM = 1;
@@ -38,54 +37,14 @@ constexpr std::uint32_t kDarwinEOPNOTSUPP = 102;
 // Tunable indexes of the reference kext.
 constexpr std::uint32_t kEnabled = 0, kMaxClients = 1, kLogLevel = 2, kSampleInterval = 3, kLabel = 4;
 
-int err_of(int rc)
-{
-    return rc == 0 ? 0 : errno;
-}
-
 std::unique_ptr<SystemSocket> control_socket(const std::string& root)
 {
     return SystemSocket::open(kSockDgram, kextsim::kSysprotoControl, root);
 }
 
-// CTLIOCGINFO; 0 or the errno.
-int ctl_id(SystemSocket& s, const std::string& name, std::uint32_t& id)
-{
-    kextsim::ctl_info ci{};
-    std::memcpy(ci.ctl_name, name.data(), std::min(name.size(), sizeof ci.ctl_name - 1));
-    const int rc = s.ioctl(kextsim::kCtlIocGInfo, &ci);
-    if (rc == 0)
-        id = ci.ctl_id;
-    return err_of(rc);
-}
-
-int connect_id(SystemSocket& s, std::uint32_t id)
-{
-    kextsim::sockaddr_ctl a{};
-    a.sc_len = sizeof a;
-    a.sc_family = kextsim::kPfSystem;
-    a.ss_sysaddr = kextsim::kAfSysControl;
-    a.sc_id = id;
-    return err_of(s.connect(&a, sizeof a));
-}
-
-// socket + CTLIOCGINFO + connect; nullptr and `err` on failure.
-std::unique_ptr<SystemSocket> connect_control(const std::string& root, const std::string& name, int& err)
-{
-    auto s = control_socket(root);
-    if (!s) {
-        err = errno;
-        return nullptr;
-    }
-    std::uint32_t id = 0;
-    if ((err = ctl_id(*s, name, id)) != 0 || (err = connect_id(*s, id)) != 0)
-        return nullptr;
-    return s;
-}
-
 int set_opt(SystemSocket& s, int opt, const Bytes& data, int level = kextsim::kSysprotoControl)
 {
-    return err_of(s.setsockopt(level, opt, data.empty() ? nullptr : data.data(), data.size()));
+    return err_of_call(s.setsockopt(level, opt, data.empty() ? nullptr : data.data(), data.size()));
 }
 
 // getsockopt with `buf` as input; on success buf holds what came out.
@@ -198,24 +157,6 @@ std::vector<Value> all_values(SystemSocket& s)
 
 // ---- kern events ----
 
-struct RawEvent {
-    kextsim::kern_event_msg_header hdr{};
-    Bytes data;
-};
-
-std::unique_ptr<SystemSocket> event_socket(const std::string& root)
-{
-    auto s = SystemSocket::open(kSockRaw, kextsim::kSysprotoEvent, root);
-    EXPECT_TRUE(s) << "event socket: " << std::strerror(errno);
-    return s;
-}
-
-int set_filter(SystemSocket& s, std::uint32_t vendor, std::uint32_t kev_class, std::uint32_t subclass)
-{
-    kextsim::kev_request req{vendor, kev_class, subclass};
-    return err_of(s.ioctl(kextsim::kSiocSKevFilt, &req));
-}
-
 int vendor_code(SystemSocket& s, const std::string& vendor, std::uint32_t& code)
 {
     kextsim::kev_vendor_code kv{};
@@ -223,41 +164,19 @@ int vendor_code(SystemSocket& s, const std::string& vendor, std::uint32_t& code)
     const int rc = s.ioctl(kextsim::kSiocGKevVendor, &kv);
     if (rc == 0)
         code = kv.vendor_code;
-    return err_of(rc);
-}
-
-// The next event within `timeout` (poll on the socket, no sleeping).
-std::optional<RawEvent> next_event(SystemSocket& s, Millis timeout)
-{
-    pollfd p{s.readable_fd(), POLLIN, 0};
-    int rc;
-    do {
-        rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    } while (rc < 0 && errno == EINTR);
-    if (rc <= 0)
-        return std::nullopt;
-    std::uint8_t buf[1024];
-    const ssize_t n = s.recv(buf, sizeof buf, MSG_DONTWAIT);
-    RawEvent e;
-    if (n < static_cast<ssize_t>(sizeof e.hdr)) {
-        ADD_FAILURE() << "short kern_event record: " << n;
-        return std::nullopt;
-    }
-    std::memcpy(&e.hdr, buf, sizeof e.hdr);
-    EXPECT_EQ(e.hdr.total_size, static_cast<std::uint32_t>(n));
-    e.data.assign(buf + sizeof e.hdr, buf + n);
-    return e;
+    return err_of_call(rc);
 }
 
 std::optional<proto::Event> next_kext_event(SystemSocket& s, std::uint32_t vendor, Millis timeout = 5000ms)
 {
-    auto raw = next_event(s, timeout);
+    auto raw = next_kern_event(s, timeout);
     if (!raw)
         return std::nullopt;
     EXPECT_EQ(raw->hdr.vendor_code, vendor);
     EXPECT_EQ(raw->hdr.kev_class, KC_EVENT_CLASS);
     EXPECT_EQ(raw->hdr.kev_subclass, KC_EVENT_SUBCLASS);
-    auto ev = proto::decode_event(raw->hdr.event_code, raw->data);
+    const proto::ByteView data(reinterpret_cast<const std::uint8_t*>(raw->data.data()), raw->data.size());
+    auto ev = proto::decode_event(raw->hdr.event_code, data);
     EXPECT_TRUE(ev) << "undecodable event code " << raw->hdr.event_code;
     return ev;
 }
@@ -269,14 +188,14 @@ protected:
     std::unique_ptr<SystemSocket> admin()
     {
         int err = 0;
-        auto s = connect_control(host_.root(), kReferenceBundleId, err);
+        auto s = open_control(host_.root(), kReferenceBundleId, err);
         EXPECT_TRUE(s) << "admin connect: " << std::strerror(err);
         return s;
     }
     std::unique_ptr<SystemSocket> query()
     {
         int err = 0;
-        auto s = connect_control(host_.root(), kReferenceQueryControl, err);
+        auto s = open_control(host_.root(), kReferenceQueryControl, err);
         EXPECT_TRUE(s) << "query connect: " << std::strerror(err);
         return s;
     }
@@ -300,18 +219,18 @@ TEST_F(KextsimContract, CtlInfoLooksUpControlsByName)
     auto s = control_socket(host_.root());
     ASSERT_TRUE(s);
     std::uint32_t id = 12345;
-    EXPECT_EQ(ctl_id(*s, "org.kextconf.nosuch", id), ENOENT);
-    EXPECT_EQ(ctl_id(*s, "", id), EINVAL);
+    EXPECT_EQ(control_id(*s, "org.kextconf.nosuch", id), ENOENT);
+    EXPECT_EQ(control_id(*s, "", id), EINVAL);
 
     std::uint32_t admin_id = 0, query_id = 0;
-    ASSERT_EQ(ctl_id(*s, kReferenceBundleId, admin_id), 0);
-    ASSERT_EQ(ctl_id(*s, kReferenceQueryControl, query_id), 0);
+    ASSERT_EQ(control_id(*s, kReferenceBundleId, admin_id), 0);
+    ASSERT_EQ(control_id(*s, kReferenceQueryControl, query_id), 0);
     EXPECT_GE(admin_id, 1u);
     EXPECT_GE(query_id, 1u);
     EXPECT_NE(admin_id, query_id);
 
     int count = -1;
-    ASSERT_EQ(err_of(s->ioctl(kextsim::kCtlIocGCount, &count)), 0);
+    ASSERT_EQ(err_of_call(s->ioctl(kextsim::kCtlIocGCount, &count)), 0);
     EXPECT_EQ(count, 2);
 }
 
@@ -337,12 +256,12 @@ TEST_F(KextsimContract, AdminControlIsForRootOnly)
             if (!s)
                 return fail(10, "socket", errno);
             std::uint32_t id = 0;
-            if (int e = ctl_id(*s, kReferenceBundleId, id); e != 0)
+            if (int e = control_id(*s, kReferenceBundleId, id); e != 0)
                 return fail(11, "CTLIOCGINFO admin", e);
-            if (int e = connect_id(*s, id); e != EPERM)
+            if (int e = connect_control_id(*s, id); e != EPERM)
                 return fail(12, "admin connect (want EPERM)", e);
             int err = 0;
-            auto q = connect_control(root, kReferenceQueryControl, err);
+            auto q = open_control(root, kReferenceQueryControl, err);
             if (!q)
                 return fail(13, "query connect", err);
             const auto h = hello(*q);
@@ -412,7 +331,6 @@ TEST_F(KextsimContract, OptionLevelAndNumberAreChecked)
     EXPECT_EQ(set_opt(*a, KC_OPT_STATE, Bytes(8, 0)), EOPNOTSUPP);
     EXPECT_EQ(state_of(*a).generation, 1u);
 }
-
 
 // Level SOL_SOCKET belongs to the generic socket layer, not the kext:
 // SO_RCVBUF reads and changes the receive space ctl_enqueuedata sees.
@@ -625,18 +543,18 @@ TEST_F(KextsimContract, UnloadRefusedWhileAClientIsConnected)
     auto s = control_socket(host_.root());
     ASSERT_TRUE(s);
     std::uint32_t id = 0;
-    EXPECT_EQ(ctl_id(*s, kReferenceQueryControl, id), ENOENT);
-    EXPECT_EQ(ctl_id(*s, kReferenceBundleId, id), ENOENT);
+    EXPECT_EQ(control_id(*s, kReferenceQueryControl, id), ENOENT);
+    EXPECT_EQ(control_id(*s, kReferenceBundleId, id), ENOENT);
 }
 
 TEST_F(KextsimContract, UnfilteredEventSocketReceivesNothing)
 {
-    auto none = event_socket(host_.root());
-    auto witness = event_socket(host_.root());
+    auto none = event_listener(host_.root());
+    auto witness = event_listener(host_.root());
     ASSERT_TRUE(none && witness);
     std::uint32_t vendor = 0;
     ASSERT_EQ(vendor_code(*witness, kReferenceBundleId, vendor), 0);
-    ASSERT_EQ(set_filter(*witness, vendor, 0, 0), 0);
+    ASSERT_EQ(set_event_filter(*witness, vendor, 0, 0), 0);
 
     commit_label("event");
     ASSERT_TRUE(host_.wait_no_clients());
@@ -665,7 +583,7 @@ protected:
 
 TEST_F(KextsimEvents, VendorCodeUnknownUntilTheKextLoads)
 {
-    auto ev = event_socket(host_.root());
+    auto ev = event_listener(host_.root());
     ASSERT_TRUE(ev);
     std::uint32_t code = 0;
     EXPECT_EQ(vendor_code(*ev, kReferenceBundleId, code), ENOENT);
@@ -687,13 +605,13 @@ TEST_F(KextsimEvents, LifecycleEventsCarryPerLoadSequenceNumbers)
     // The vendor code exists once the kext has started: load once to learn
     // it, then watch a whole load from the start.
     ASSERT_EQ(load().exit_code, 0);
-    auto ev = event_socket(host_.root());
+    auto ev = event_listener(host_.root());
     ASSERT_TRUE(ev);
     std::uint32_t vendor = 0;
     ASSERT_EQ(vendor_code(*ev, kReferenceBundleId, vendor), 0);
     ASSERT_TRUE(host_.wait_no_clients());
     ASSERT_EQ(unload().exit_code, 0);
-    ASSERT_EQ(set_filter(*ev, vendor, KC_EVENT_CLASS, KC_EVENT_SUBCLASS), 0);
+    ASSERT_EQ(set_event_filter(*ev, vendor, KC_EVENT_CLASS, KC_EVENT_SUBCLASS), 0);
 
     std::uint32_t previous_load = 0;
     for (int round = 0; round < 2; ++round) {
@@ -711,7 +629,7 @@ TEST_F(KextsimEvents, LifecycleEventsCarryPerLoadSequenceNumbers)
         kc_commit_reply reply{};
         {
             int err = 0;
-            auto a = connect_control(host_.root(), kReferenceBundleId, err);
+            auto a = open_control(host_.root(), kReferenceBundleId, err);
             ASSERT_TRUE(a) << std::strerror(err);
             const auto h = hello(*a);
             ASSERT_TRUE(h);
@@ -742,27 +660,27 @@ TEST_F(KextsimEvents, LifecycleEventsCarryPerLoadSequenceNumbers)
         EXPECT_EQ(stopping->hdr.load_id, started->hdr.load_id);
         EXPECT_EQ(stopping->generation, 2u);
     }
-    EXPECT_FALSE(next_event(*ev, 0ms)) << "no other events";
+    EXPECT_FALSE(next_kern_event(*ev, 0ms)) << "no other events";
 }
 
 TEST_F(KextsimEvents, ControlRegistrationEvents)
 {
-    auto ev = event_socket(host_.root());
+    auto ev = event_listener(host_.root());
     ASSERT_TRUE(ev);
-    ASSERT_EQ(set_filter(*ev, kextsim::kKevVendorApple, kextsim::kKevSystemClass, kextsim::kKevCtlSubclass), 0);
+    ASSERT_EQ(set_event_filter(*ev, kextsim::kKevVendorApple, kextsim::kKevSystemClass, kextsim::kKevCtlSubclass), 0);
 
     ASSERT_EQ(load().exit_code, 0);
     auto s = control_socket(host_.root());
     ASSERT_TRUE(s);
     std::uint32_t admin_id = 0, query_id = 0;
-    ASSERT_EQ(ctl_id(*s, kReferenceBundleId, admin_id), 0);
-    ASSERT_EQ(ctl_id(*s, kReferenceQueryControl, query_id), 0);
+    ASSERT_EQ(control_id(*s, kReferenceBundleId, admin_id), 0);
+    ASSERT_EQ(control_id(*s, kReferenceQueryControl, query_id), 0);
 
     const auto expect_ctl_events = [&](std::uint32_t code) {
         std::vector<std::uint32_t> ids;
         std::uint32_t last_event_id = 0;
         for (int i = 0; i < 2; ++i) {
-            auto e = next_event(*ev, 5s);
+            auto e = next_kern_event(*ev, 5s);
             ASSERT_TRUE(e) << "event " << i;
             EXPECT_EQ(e->hdr.vendor_code, kextsim::kKevVendorApple);
             EXPECT_EQ(e->hdr.kev_class, kextsim::kKevSystemClass);
@@ -788,7 +706,7 @@ TEST_F(KextsimEvents, ControlRegistrationEvents)
     expect_ctl_events(kextsim::kKevCtlDeregistered);
     if (HasFatalFailure())
         return;
-    EXPECT_FALSE(next_event(*ev, 0ms)) << "the kext's own events do not match {1, 3, 2}";
+    EXPECT_FALSE(next_kern_event(*ev, 0ms)) << "the kext's own events do not match {1, 3, 2}";
 }
 
 } // namespace

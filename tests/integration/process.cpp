@@ -1,5 +1,6 @@
 #include "process.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -205,6 +206,29 @@ TempDir::~TempDir()
     std::filesystem::remove_all(path_, ec);
     if (ec)
         ADD_FAILURE() << "cannot remove " << path_ << ": " << ec.message();
+}
+
+// ---- ScopedEnv ----
+
+ScopedEnv::ScopedEnv(const char* name, const std::string& value) : name_(name)
+{
+    if (const char* old = std::getenv(name); old != nullptr)
+        old_ = old;
+    ::setenv(name, value.c_str(), 1);
+}
+
+ScopedEnv::~ScopedEnv()
+{
+    if (old_)
+        ::setenv(name_, old_->c_str(), 1);
+    else
+        ::unsetenv(name_);
+}
+
+std::string asan_without_leak_check()
+{
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    return std::string(asan ? asan : "") + (asan && *asan ? ":" : "") + "detect_leaks=0";
 }
 
 void write_file(const std::string& path, const std::string& text)
@@ -435,120 +459,6 @@ Result run_in_child(const std::function<int()>& fn, bool as_nobody, Millis timeo
     res.err = read_fd(err_fd);
     cleanup();
     return res;
-}
-
-// ---- KextsimHost ----
-
-KextsimHost::KextsimHost(bool load_reference)
-    : KextsimHost(load_reference ? kext_bundle() : std::string(), kReferenceBundleId)
-{
-}
-
-KextsimHost::KextsimHost(const std::string& bundle, const std::string& bundle_id)
-    : kextsim_bin_(bin_path("kextsim")), bundle_(bundle), dir_("/tmp/kct.")
-{
-    const bool load = !bundle_.empty();
-    if (dir_.path().empty()) {
-        not_ready_ = "no temp dir";
-        return;
-    }
-    std::vector<std::string> argv{kextsim_bin_, "boot"};
-    if (load) {
-        argv.push_back("--load");
-        argv.push_back(bundle_);
-    }
-    proc_ = std::make_unique<Process>(std::move(argv), SpawnOptions{env(), false});
-    if (!proc_->started()) {
-        not_ready_ = "kextsim boot did not start";
-        return;
-    }
-    // Ready when listed; a failed --load or a dead host ends the wait early.
-    bool ready = false;
-    wait_until(
-        [&] {
-            if (!proc_->running() || proc_->err().find(" failed: ") != std::string::npos)
-                return true;
-            ready = load ? is_loaded(bundle_id) : kextsim({"showloaded"}).exit_code == 0;
-            return ready;
-        },
-        5s);
-    if (!ready)
-        not_ready_ = (load ? bundle_id + " not listed by showloaded" : std::string("host not answering")) +
-                     "; kextsim boot: " + proc_->describe();
-}
-
-KextsimHost::~KextsimHost()
-{
-    stop();
-}
-
-::testing::AssertionResult KextsimHost::ready() const
-{
-    if (not_ready_.empty())
-        return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << not_ready_;
-}
-
-void KextsimHost::stop()
-{
-    if (stopped_ || !proc_)
-        return;
-    stopped_ = true;
-    if (!proc_->signal(SIGTERM)) {
-        ADD_FAILURE() << "kextsim boot exited before SIGTERM: " << proc_->describe();
-        return;
-    }
-    if (!proc_->wait(10s)) {
-        ADD_FAILURE() << "kextsim boot did not stop within 10 s of SIGTERM: " << proc_->describe();
-        return;
-    }
-    EXPECT_EQ(proc_->exit_code(), 0) << "kextsim boot after SIGTERM: " << proc_->describe();
-}
-
-Result KextsimHost::kextsim(const std::vector<std::string>& args, Millis timeout) const
-{
-    std::vector<std::string> argv{kextsim_bin_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(std::move(argv), SpawnOptions{env(), false}, timeout);
-}
-
-Result KextsimHost::ctl(const std::vector<std::string>& args, bool as_nobody, Millis timeout) const
-{
-    std::vector<std::string> argv{bin_path("kextconfctl")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(std::move(argv), SpawnOptions{env(), as_nobody}, timeout);
-}
-
-bool KextsimHost::is_loaded(const std::string& bundle_id) const
-{
-    const Result r = kextsim({"showloaded"});
-    if (r.exit_code != 0)
-        return false;
-    std::istringstream lines(r.out);
-    for (std::string line; std::getline(lines, line);) {
-        std::istringstream words(line);
-        std::string index, name;
-        words >> index >> name;
-        if (name == bundle_id)
-            return true;
-    }
-    return false;
-}
-
-bool KextsimHost::wait_no_clients(Millis timeout) const
-{
-    return wait_until(
-        [&] {
-            const Result r = kextsim({"stats"});
-            if (r.exit_code != 0)
-                return false;
-            std::istringstream lines(r.out);
-            for (std::string line; std::getline(lines, line);)
-                if (line.rfind("control ", 0) == 0 && line.find(" units=0 ") == std::string::npos)
-                    return false;
-            return true;
-        },
-        timeout);
 }
 
 } // namespace kctest

@@ -13,8 +13,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <utility>
@@ -55,6 +57,26 @@ public:
 private:
     std::string path_;
 };
+
+// Sets an environment variable for the children started in its scope and
+// puts back the old value (or unsets it) on destruction. Not thread-safe:
+// setenv while another thread starts a child races with it.
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const std::string& value);
+    ~ScopedEnv();
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+// The test's ASAN_OPTIONS plus detect_leaks=0: for a host that keeps blocks
+// leaked until it exits, where LeakSanitizer (asan builds) would report them
+// a second time and fail the exit status.
+std::string asan_without_leak_check();
 
 // Whole-file helpers; failures are reported as gtest failures.
 void write_file(const std::string& path, const std::string& text);
@@ -144,8 +166,10 @@ Result run_in_child(const std::function<int()>& fn, bool as_nobody, Millis timeo
 class KextsimHost {
 public:
     explicit KextsimHost(bool load_reference = true);
-    // Boots with --load `bundle` and waits until showloaded lists `bundle_id`.
-    KextsimHost(const std::string& bundle, const std::string& bundle_id);
+    // Boots with --load `bundle` [boot_args...] (e.g. --fail SITE:N) and
+    // waits until showloaded lists `bundle_id`.
+    KextsimHost(const std::string& bundle, const std::string& bundle_id,
+                const std::vector<std::string>& boot_args = {});
     ~KextsimHost();
     KextsimHost(const KextsimHost&) = delete;
     KextsimHost& operator=(const KextsimHost&) = delete;
@@ -179,5 +203,36 @@ private:
     std::string not_ready_;
     bool stopped_ = false;
 };
+
+// A `kextsim boot --load BUNDLE` that a test expects to die (a kext's misuse
+// that XNU answers with a panic ends kextsim with SIGABRT). Not a
+// KextsimHost, which counts anything but a clean exit as a failure: nothing
+// is checked on the way out. Runs under `ulimit -c 0` so the expected abort
+// leaves no core file. Check ready() before using it; a host still running
+// when this goes away is killed with SIGKILL.
+class DyingHost {
+public:
+    DyingHost(const std::string& bundle, const std::string& bundle_id);
+    DyingHost(const DyingHost&) = delete;
+    DyingHost& operator=(const DyingHost&) = delete;
+
+    const std::string& root() const { return dir_.path(); }
+    // Success once showloaded lists the bundle id (within 5 s) and the host
+    // is still running; a failure naming what it left otherwise.
+    ::testing::AssertionResult ready();
+    // Waits up to 10 s for the host to end (then kills it); what it left.
+    Result end();
+
+private:
+    std::string bundle_id_;
+    TempDir dir_;
+    std::unique_ptr<Process> proc_;
+};
+
+// The "kextsim: panic: ..." line of a dead host's stderr ("" if none).
+std::string panic_line(const Result& r);
+
+// `text` contains `n` as a whole number (not part of a longer one).
+bool mentions_number(const std::string& text, std::size_t n);
 
 } // namespace kctest

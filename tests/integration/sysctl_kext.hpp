@@ -1,13 +1,12 @@
 // The sysctl and logging test kext (tests/kexts/sysctl) for kextsim's sysctl
-// and log tests: where its bundle is, a host with it loaded, and a host that
-// is expected to panic.
+// and log tests: where its bundle is and a host with it loaded. (A host that
+// is expected to panic is a DyingHost, process.hpp.)
 #pragma once
 
 #include "process.hpp"
 #include "sysctl_actions.h"
 
 #include <cstdlib>
-#include <memory>
 #include <string>
 
 namespace kctest {
@@ -58,49 +57,5 @@ private:
     KextsimHost host_;
     Result load_;
 };
-
-// `kextsim boot --load KextsimSysctlTest.kext` that a test expects to die:
-// no exit-status check on the way out, and `ulimit -c 0` so the expected
-// abort leaves no core file.
-class PanickingHost {
-public:
-    PanickingHost()
-    {
-        const std::string cmd = "ulimit -c 0; exec \"$0\" boot --load \"$1\"";
-        proc_ = std::make_unique<Process>(
-            std::vector<std::string>{"/bin/sh", "-c", cmd, bin_path("kextsim"), sysctl_kext_bundle()},
-            SpawnOptions{{{"KEXTSIM_ROOT", dir_.path()}}, false});
-    }
-    const std::string& root() const { return dir_.path(); }
-    ::testing::AssertionResult ready()
-    {
-        const bool up = wait_until(
-            [&] {
-                const Result r = run({bin_path("kextsim"), "showloaded"}, SpawnOptions{{{"KEXTSIM_ROOT", root()}}});
-                return r.out.find(KXSTEST_BUNDLE_ID) != std::string::npos || !proc_->running();
-            },
-            5000ms);
-        if (up && proc_->running())
-            return ::testing::AssertionSuccess();
-        return ::testing::AssertionFailure() << "sysctl test kext not loaded: " << proc_->describe();
-    }
-    // Waits for the host to end; what it left.
-    Result end()
-    {
-        proc_->wait(10000ms);
-        return proc_->result();
-    }
-
-private:
-    TempDir dir_;
-    std::unique_ptr<Process> proc_;
-};
-
-// The "kextsim: panic: ..." line of a dead host's stderr.
-inline std::string panic_message(const Result& r)
-{
-    const auto at = r.err.find("kextsim: panic: ");
-    return at == std::string::npos ? std::string() : r.err.substr(at, r.err.find('\n', at) - at);
-}
 
 } // namespace kctest
