@@ -5,7 +5,9 @@
 
 #include "diagnostic_sink.hpp"
 
+#include <cstdio>
 #include <fcntl.h>
+#include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,6 +81,43 @@ std::optional<ConfigDocument> parse_config(std::string_view text, const std::str
     return doc;
 }
 
+std::optional<std::string> unsafe_ownership(const std::string& path, const struct stat& st)
+{
+    const uid_t me = ::geteuid();
+    auto owner_ok = [me](uid_t uid) { return uid == 0 || uid == me; };
+    auto mode = [](mode_t m) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+        return std::string(buf);
+    };
+    const std::string who = me == 0 ? "root" : "root or uid " + std::to_string(me);
+    if (!owner_ok(st.st_uid))
+        return "is owned by uid " + std::to_string(st.st_uid) + "; it must belong to " + who;
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return "is writable by group or others (mode " + mode(st.st_mode) + "); fix with: chmod go-w " + path;
+    std::error_code ec;
+    std::filesystem::path dir = std::filesystem::canonical(std::filesystem::absolute(path, ec).parent_path(), ec);
+    if (ec)
+        return "cannot resolve its directory: " + ec.message();
+    for (;;) {
+        struct stat ds {};
+        if (::stat(dir.c_str(), &ds) != 0)
+            return "cannot stat directory " + dir.string() + ": " + std::generic_category().message(errno);
+        if (!owner_ok(ds.st_uid))
+            return "directory " + dir.string() + " is owned by uid " + std::to_string(ds.st_uid) +
+                   "; every directory above the file must belong to " + who;
+        // A world-writable directory is safe only as /tmp is: sticky and
+        // root's, so nobody else can rename or replace the file's entry.
+        const bool sticky_root = (ds.st_mode & S_ISVTX) && ds.st_uid == 0;
+        if ((ds.st_mode & (S_IWGRP | S_IWOTH)) && !sticky_root)
+            return "directory " + dir.string() + " is writable by group or others (mode " + mode(ds.st_mode) +
+                   "); fix with: chmod go-w " + dir.string();
+        if (dir == dir.root_path())
+            return std::nullopt;
+        dir = dir.parent_path();
+    }
+}
+
 std::optional<std::string> read_config_file(const std::string& path, std::vector<Diagnostic>& errors)
 {
     auto fail = [&](std::string message) { return errors.push_back({path, 0, 0, std::move(message)}), std::nullopt; };
@@ -93,10 +132,13 @@ std::optional<std::string> read_config_file(const std::string& path, std::vector
         return fail("cannot open: " + why(err));
     }
     const std::unique_ptr<const int, void (*)(const int*)> closer(&fd, [](const int* f) { ::close(*f); });
-    // check_config_ownership(fd) (root-owned, not group/world-writable) belongs here, on the open fd.
     struct stat st {};
     if (::fstat(fd, &st) != 0)
         return fail("cannot stat: " + why(errno));
+    // DESIGN rule 6: only root may decide what goes into the kernel. Checked
+    // on the open descriptor, so the file cannot be swapped after the check.
+    if (auto unsafe = unsafe_ownership(path, st))
+        return fail(*unsafe);
     if (!S_ISREG(st.st_mode))
         return fail(std::string("not a regular file (") +
                     (S_ISDIR(st.st_mode)    ? "a directory"

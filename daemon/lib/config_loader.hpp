@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <sys/stat.h>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,10 +67,15 @@ struct ValidatedConfig {
 std::optional<ValidatedConfig> validate_config(const ConfigDocument& doc, const std::vector<proto::TunableDesc>& schema,
                                                std::vector<Diagnostic>& errors);
 
-// Reads a configuration file: refuses symlinks, non-regular files and files
-// over kMaxConfigBytes. Ownership and mode checks (check_config_ownership,
-// DESIGN rule 6) are not done here yet.
+// Reads a configuration file: refuses symlinks, non-regular files, files over
+// kMaxConfigBytes, and (DESIGN rule 6) a file or any directory above it that
+// does not belong to root (or to the user the daemon runs as) or that group or
+// others can write, except a sticky root-owned directory such as /tmp.
 std::optional<std::string> read_config_file(const std::string& path, std::vector<Diagnostic>& errors);
+
+// Why a file with status `st` at `path` is not safe to take configuration
+// from, or nullopt when it is (the rule above).
+std::optional<std::string> unsafe_ownership(const std::string& path, const struct stat& st);
 
 // "Did you mean": the candidate closest to `word` (edit distance <= 3 and less
 // than the word's length, or one a prefix of the other), "" if none is close.

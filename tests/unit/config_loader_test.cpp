@@ -649,4 +649,56 @@ TEST_F(ReadConfigFileTest, OversizedFileRefused)
 }
 
 } // namespace
+// DESIGN rule 6: the file and every directory above it must belong to root
+// (or the daemon's own user) and must not be writable by group or others; a
+// sticky root-owned directory (/tmp) is the one exception.
+TEST_F(ReadConfigFileTest, GroupOrWorldWritableFileRefused)
+{
+    std::ofstream(path("c.json")) << "{}";
+    for (mode_t m : {0664, 0646}) {
+        ::chmod(path("c.json").c_str(), m);
+        std::vector<Diagnostic> errors;
+        EXPECT_FALSE(read_config_file(path("c.json"), errors));
+        ASSERT_EQ(errors.size(), 1u);
+        EXPECT_NE(errors[0].message.find("writable by group or others"), std::string::npos) << errors[0].str();
+        EXPECT_NE(errors[0].message.find("chmod go-w"), std::string::npos) << errors[0].str();
+    }
+    ::chmod(path("c.json").c_str(), 0644);
+    std::vector<Diagnostic> errors;
+    EXPECT_TRUE(read_config_file(path("c.json"), errors));
+}
+
+TEST_F(ReadConfigFileTest, ForeignOwnerRefused)
+{
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root to give the file away";
+    std::ofstream(path("c.json")) << "{}";
+    ASSERT_EQ(::chown(path("c.json").c_str(), 65534, 65534), 0);
+    std::vector<Diagnostic> errors;
+    EXPECT_FALSE(read_config_file(path("c.json"), errors));
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].message.find("owned by uid 65534"), std::string::npos) << errors[0].str();
+}
+
+TEST_F(ReadConfigFileTest, WritableParentDirectoryRefusedUnlessStickyRoot)
+{
+    std::filesystem::create_directory(dir_ / "sub");
+    const std::string file = (dir_ / "sub" / "c.json").string();
+    std::ofstream(file) << "{}";
+    ::chmod((dir_ / "sub").c_str(), 0777);
+    std::vector<Diagnostic> errors;
+    EXPECT_FALSE(read_config_file(file, errors));
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].message.find("directory " + (dir_ / "sub").string()), std::string::npos) << errors[0].str();
+    EXPECT_NE(errors[0].message.find("mode 0777"), std::string::npos) << errors[0].str();
+
+    if (::geteuid() == 0) { // sticky and root's, like /tmp: accepted
+        ::chmod((dir_ / "sub").c_str(), 01777);
+        errors.clear();
+        EXPECT_TRUE(read_config_file(file, errors)) << (errors.empty() ? "" : errors[0].str());
+    }
+    ::chmod((dir_ / "sub").c_str(), 0755);
+}
+
+
 } // namespace kextconf
