@@ -36,46 +36,36 @@ void log_diagnostics(const std::vector<Diagnostic>& errors)
 }
 } // namespace
 
-Daemon::Daemon(asio::io_context& io, DaemonOptions opts) : io_(io), opts_(std::move(opts))
+Daemon::Daemon(asio::io_context& io, DaemonOptions opts)
+    : io_(io), opts_(std::move(opts)), state_(opts_.state_dir), watch_(io, opts_.reload_debounce)
 {
-}
-
-std::optional<ConfigDocument> Daemon::load_config(bool at_startup)
-{
-    std::vector<Diagnostic> errors;
-    auto text = read_config_file(opts_.config_path, errors);
-    std::optional<ConfigDocument> doc;
-    if (text)
-        doc = parse_config(*text, opts_.config_path, errors);
-    if (!doc || !errors.empty()) {
-        log_diagnostics(errors);
-        if (at_startup)
-            spdlog::error("{}: not applied; the kext was not touched", opts_.config_path);
-        else
-            spdlog::error("{}: reload refused; keeping the last good configuration", opts_.config_path);
-        return std::nullopt;
-    }
-    return doc;
 }
 
 void Daemon::apply_current(const char* why)
 {
     if (candidate_) {
-        switch (try_apply(*candidate_, why)) {
+        switch (try_apply(candidate_->doc, why)) {
         case ApplyOutcome::Applied:
             config_ = std::move(candidate_);
             candidate_.reset();
+            state_.save_last_good(config_->text);
             return;
         case ApplyOutcome::Rejected:
             candidate_.reset();
-            spdlog::error("{}: edit refused; keeping the last good configuration", opts_.config_path);
+            if (config_)
+                spdlog::error("{}: edit refused; keeping the last good configuration ({})", opts_.config_path,
+                              config_->doc.file);
+            else
+                spdlog::error("{}: refused, and there is no last good configuration; the kext keeps its current "
+                              "values until the file is fixed",
+                              opts_.config_path);
             break; // re-assert the configuration in force below
         case ApplyOutcome::Absent:
         case ApplyOutcome::Failed: return; // try the candidate again next time
         }
     }
-    if (config_)
-        try_apply(*config_, why);
+    if (config_ && try_apply(config_->doc, why) == ApplyOutcome::Applied)
+        state_.save_last_good(config_->text);
 }
 
 Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* why)
@@ -108,7 +98,7 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
     auto validated = validate_config(doc, schema, errors);
     if (!validated || !errors.empty()) {
         log_diagnostics(errors);
-        spdlog::error("{}: does not fit {} {} ({}); not applied", opts_.config_path, bundle,
+        spdlog::error("{}: does not fit {} {} ({}); not applied", doc.file, bundle,
                       proto::field_string(kext->hello().kext_version), why);
         return ApplyOutcome::Rejected;
     }
@@ -160,7 +150,7 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
             load_id_ = st.load_id;
             applied_generation_ = st.generation;
             applied_hash_ = st.config_hash;
-            spdlog::info("{} already matches {} (generation {}, hash {}; {})", bundle, opts_.config_path, st.generation,
+            spdlog::info("{} already matches {} (generation {}, hash {}; {})", bundle, doc.file, st.generation,
                          hex(st.config_hash), why);
             return ApplyOutcome::Applied;
         }
@@ -188,7 +178,7 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
         load_id_ = after.load_id;
         applied_generation_ = after.generation;
         applied_hash_ = after.config_hash;
-        spdlog::info("applied {} to {}: generation {}, hash {}, {} changed{}{} ({})", opts_.config_path, bundle,
+        spdlog::info("applied {} to {}: generation {}, hash {}, {} changed{}{} ({})", doc.file, bundle,
                      after.generation, hex(after.config_hash), result.changed, summary.empty() ? "" : ": ", summary,
                      why);
         return ApplyOutcome::Applied;
@@ -201,14 +191,14 @@ void Daemon::check_drift(const char* why)
     if (!config_)
         return;
     KextError err;
-    auto kext = KextClient::connect(config_->kext, KextClient::Access::Query, err);
+    auto kext = KextClient::connect(config_->doc.kext, KextClient::Access::Query, err);
     kc_state st{};
     if (!kext || kext->state(st))
         return;
     if (st.load_id == load_id_ && (st.generation != applied_generation_ || st.config_hash != applied_hash_))
         spdlog::warn("{} drifted from {} ({}): generation {} hash {}, applied generation {} hash {}; the file's "
                      "values return at the next reload (SIGHUP) or kext load",
-                     config_->kext, opts_.config_path, why, st.generation, hex(st.config_hash), applied_generation_,
+                     config_->doc.kext, config_->doc.file, why, st.generation, hex(st.config_hash), applied_generation_,
                      hex(applied_hash_));
 }
 
@@ -220,9 +210,9 @@ void Daemon::on_ctl_event(const KernEvent& e)
         apply_current("kernel control registered");
     else if (e.code == kKevCtlDeregistered && kext_state_ == KextState::Present && config_) {
         KextError err;
-        if (!KextClient::connect(config_->kext, KextClient::Access::Query, err) &&
+        if (!KextClient::connect(config_->doc.kext, KextClient::Access::Query, err) &&
             err.ec == std::errc::no_such_file_or_directory) {
-            spdlog::info("kext {} went away; waiting for it to come back", config_->kext);
+            spdlog::info("kext {} went away; waiting for it to come back", config_->doc.kext);
             kext_state_ = KextState::Absent;
         }
     }
@@ -269,10 +259,7 @@ asio::awaitable<void> Daemon::watch_signals(asio::signal_set& signals)
             co_return;
         if (sig == SIGHUP) {
             spdlog::info("SIGHUP: reloading {}", opts_.config_path);
-            if (auto doc = load_config(false)) {
-                candidate_ = std::move(doc);
-                apply_current("reload");
-            }
+            reload(/*forced=*/true);
             continue;
         }
         spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -305,9 +292,6 @@ int Daemon::run()
 {
     // Installed first, so a SIGTERM during start-up is a clean stop too.
     asio::signal_set signals(io_, SIGTERM, SIGINT, SIGHUP);
-    config_ = load_config(true);
-    if (!config_)
-        return 1;
     std::error_code ec;
     ctl_events_ = EventSocket::open(ec);
     if (ctl_events_)
@@ -323,8 +307,11 @@ int Daemon::run()
     ctl_events_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(ctl_events_->native_handle()));
     kext_events_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(kext_events_->native_handle()));
 
-    spdlog::info("kextconfd starting: config {}, kext {}, via {}", opts_.config_path, config_->kext,
+    spdlog::info("kextconfd starting: config {}, state {}, via {}", opts_.config_path, opts_.state_dir,
                  kernel_link_description());
+    state_.open();
+    load_at_startup();
+    watch_.start(opts_.config_path, [this] { reload(/*forced=*/false); });
     apply_current("startup");
 
     asio::co_spawn(io_, watch_signals(signals), asio::detached);

@@ -1,19 +1,25 @@
 // kextconfd's state machine: keeps the kext configured as the config file
-// says. Waits on signals and kern_events only (no polling); talks to the kext
-// only while applying, so the kext can always be unloaded.
+// says. Waits on signals, kern_events and file-system notifications only (no
+// polling); talks to the kext only while applying, so the kext can always be
+// unloaded. The reload and start-up choice of configuration are in
+// reloader.cpp; the saved last good copy in state_store.hpp.
 //
 // Threading: everything runs on the io_context's one thread.
 #pragma once
 
 #include "config_loader.hpp"
+#include "config_watch.hpp"
 #include "kernel_link.hpp"
 #include "kext_client.hpp"
+#include "state_store.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -23,13 +29,16 @@ namespace kextconf {
 
 struct DaemonOptions {
     std::string config_path;
+    std::string state_dir = kDefaultStateDir;
+    std::chrono::milliseconds reload_debounce = kReloadDebounce;
 };
 
 class Daemon {
 public:
     Daemon(boost::asio::io_context& io, DaemonOptions opts);
     // Returns the process exit status: 0 after SIGTERM/SIGINT, 1 when the
-    // daemon cannot start (unreadable or invalid config, no kernel link).
+    // daemon cannot start (no kernel link). A bad config file does not stop
+    // it: it applies the saved last good copy, or waits for a fixed file.
     int run();
 
 private:
@@ -46,8 +55,24 @@ private:
         Failed,   // the kext refused or the link failed; see the log
     };
 
-    // Reads and parses the file; nullopt (errors logged) if it is unusable.
-    std::optional<ConfigDocument> load_config(bool at_startup);
+    // A parsed configuration and the exact text it came from (saved as the
+    // last good copy once the kext accepts it).
+    struct LoadedConfig {
+        ConfigDocument doc;
+        std::string text;
+    };
+
+    // Start-up: the file becomes the candidate if it parses; the saved last
+    // good copy (if any) becomes the configuration in force, the fallback
+    // should the file be unusable or not fit the kext. (reloader.cpp)
+    void load_at_startup();
+    // SIGHUP (forced) and settled file changes: read the file; unless it is
+    // unchanged since the last read (and not forced), make it the candidate
+    // and apply. A deleted file keeps the configuration in force. (reloader.cpp)
+    void reload(bool forced);
+    // Reads and parses the config file at start-up; nullopt (errors logged)
+    // if it is unusable. Records the text's hash.
+    std::optional<LoadedConfig> read_config(const std::string& path);
     // Applies the candidate from the last reload if there is one (it becomes
     // the configuration in force once the kext accepts it), else the
     // configuration in force.
@@ -64,9 +89,16 @@ private:
     DaemonOptions opts_;
     // In force: the last document the kext accepted (before any contact with
     // the kext: the file read at start-up). A bad edit never replaces it.
-    std::optional<ConfigDocument> config_;
-    // Read at a reload while the kext was absent, not yet checked against it.
-    std::optional<ConfigDocument> candidate_;
+    std::optional<LoadedConfig> config_;
+    // Read at start-up or a reload, not yet accepted by the kext (it was
+    // absent, or refused it for a reason other than the schema).
+    std::optional<LoadedConfig> candidate_;
+    StateStore state_;
+    ConfigWatch watch_;
+    // Hash of the config file's text at the last read; a settled change with
+    // the same content is ignored. Cleared when the file is deleted.
+    std::optional<std::size_t> read_hash_;
+    bool file_gone_ = false; // logged once per deletion
     std::unique_ptr<EventSocket> ctl_events_;
     std::unique_ptr<EventSocket> kext_events_;
     std::unique_ptr<boost::asio::posix::stream_descriptor> ctl_events_fd_;

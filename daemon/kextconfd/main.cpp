@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <chrono>
 #include <cstdio>
 
 namespace {
@@ -48,7 +49,7 @@ int check(const std::string& path)
 int main(int argc, char** argv)
 {
     CLI::App app{"kextconfd: applies a JSON configuration file to a kext over its kernel control and keeps it "
-                 "applied across kext reloads. SIGHUP reloads the file; SIGTERM stops."};
+                 "applied across kext reloads. Edits to the file (and SIGHUP) reload it; SIGTERM stops."};
     kextconf::DaemonOptions opts;
     bool check_only = false;
     std::string level = "info";
@@ -56,10 +57,20 @@ int main(int argc, char** argv)
         ->required();
     app.add_flag("-t,--check", check_only,
                  "validate the file (against the running kext's schema when it is loaded) and exit: 0 valid, 1 not");
+    app.add_option("--state-dir", opts.state_dir,
+                   "directory for the copy of the last configuration the kext accepted, applied at start-up when "
+                   "the file is unusable (created 0700; must be root's and not group/world-writable)")
+        ->capture_default_str();
+    int debounce_ms = static_cast<int>(kextconf::kReloadDebounce.count());
+    app.add_option("--reload-debounce-ms", debounce_ms,
+                   "how long the config file must stay quiet after a change before it is reloaded (milliseconds)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 60000));
     app.add_option("--log-level", level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     app.set_version_flag("--version", "kextconfd " KEXTCONF_VERSION);
     CLI11_PARSE(app, argc, argv);
+    opts.reload_debounce = std::chrono::milliseconds(debounce_ms);
 
     try {
         if (check_only)

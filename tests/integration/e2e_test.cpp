@@ -69,9 +69,13 @@ std::optional<json> status_json(const KextsimHost& host)
                                          << "; last status: " << (last ? last->dump() : "(none)");
 }
 
-std::unique_ptr<Process> start_daemon(const KextsimHost& host, const std::string& config)
+// The daemon's state directory defaults to one inside the host's per-test
+// directory, so tests never share a saved last good configuration.
+std::unique_ptr<Process> start_daemon(const KextsimHost& host, const std::string& config,
+                                      const std::string& state_dir = "")
 {
-    return std::make_unique<Process>(std::vector<std::string>{bin_path("kextconfd"), "--config", config},
+    return std::make_unique<Process>(std::vector<std::string>{bin_path("kextconfd"), "--config", config, "--state-dir",
+                                                              state_dir.empty() ? host.dir().file("state") : state_dir},
                                      SpawnOptions{host.env(), false});
 }
 
@@ -186,7 +190,10 @@ TEST(E2E, AppliesShippedConfig)
     stop_daemon(*d);
 }
 
-TEST(E2E, SyntaxErrorExitsOneAndLeavesKextUntouched)
+// With no saved last good copy (a fresh state directory), a file with a
+// syntax error at start-up is reported and leaves the kext alone; the daemon
+// stays up and applies the file once it is fixed (DESIGN rule 3).
+TEST(E2E, SyntaxErrorAtStartupWaitsForFixAndLeavesKextUntouched)
 {
     KextsimHost host;
     ASSERT_TRUE(host.ready());
@@ -203,17 +210,24 @@ TEST(E2E, SyntaxErrorExitsOneAndLeavesKextUntouched)
                     "    \"kext\": \"org.kextconf.reference\",\n"
                     "    \"tunables\": { \"max_clients\": 7,, \"label\": \"broken\" }\n"
                     "}\n");
-    const Result r = run({bin_path("kextconfd"), "--config", bad}, SpawnOptions{host.env(), false}, 5s);
-    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    auto d = start_daemon(host, bad, host.dir().file("fresh-state"));
+    ASSERT_TRUE(d->wait_for_err("not applied", 5s)) << d->describe();
     const std::regex diag(std::regex_replace(bad, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
                           R"(:3:[0-9]+: error: )");
-    EXPECT_TRUE(std::regex_search(r.err, diag)) << "want " << bad << ":3:COL: error: ...\n" << r.describe();
+    const std::string err = d->err();
+    EXPECT_TRUE(std::regex_search(err, diag)) << "want " << bad << ":3:COL: error: ...\n" << d->describe();
+    EXPECT_TRUE(d->running()) << d->describe();
 
     ASSERT_TRUE(wait_for_state(host, 2, tunables, 0ms));
     const auto after = status_json(host);
     ASSERT_TRUE(after);
     EXPECT_EQ(after->at("config_hash"), before->at("config_hash"));
     EXPECT_EQ(after->at("event_seq"), before->at("event_seq")) << "no transaction was committed";
+
+    const json fixed = {{"max_clients", 7}, {"label", "fixed"}};
+    replace_file(bad, config_text(fixed));
+    EXPECT_TRUE(wait_for_state(host, 3, fixed)) << d->describe();
+    stop_daemon(*d);
 }
 
 struct SemanticCase {
