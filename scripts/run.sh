@@ -56,7 +56,7 @@ done
 "$bin/kextsim" showloaded | grep -q org.kextconf.reference || { echo "run.sh: the kext did not load" >&2; exit 1; }
 
 echo "==> kextconfd --config $config" >&2
-"$bin/kextconfd" --config "$config" 2> >(tee "$logs/kextconfd.log" >&2) &
+"$bin/kextconfd" --config "$config" --state-dir "$KEXTSIM_ROOT/state" 2> >(tee "$logs/kextconfd.log" >&2) &
 daemon_pid=$!
 for _ in $(seq 100); do
   grep -qE "applied|already matches|error" "$logs/kextconfd.log" 2>/dev/null && break
