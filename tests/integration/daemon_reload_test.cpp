@@ -3,6 +3,7 @@
 // Every editor-style save causes exactly one apply, a touch none; a bad edit
 // or a bad file at boot never replaces the last good configuration, whose
 // copy in the state directory survives a restart.
+#include "daemon_helpers.hpp"
 #include "process.hpp"
 
 #include <nlohmann/json.hpp>
@@ -19,9 +20,6 @@ namespace {
 using namespace kctest;
 using nlohmann::json;
 
-const json kDefaults = {
-    {"enabled", true}, {"max_clients", 64}, {"log_level", "info"}, {"sample_interval_ms", 1000}, {"label", "default"}};
-
 // Small, so a test waits little; the quiet period after which we check that
 // no second apply follows is several of these.
 constexpr const char* kDebounceMs = "50";
@@ -29,38 +27,10 @@ constexpr Millis kSettle = 400ms;
 
 std::string config_text(const json& tunables)
 {
-    return "// written by daemon_reload_test\n{\n    \"kext\": \"org.kextconf.reference\",\n    \"tunables\": " +
-           tunables.dump() + "\n}\n";
+    return reference_config_text(tunables, "daemon_reload_test");
 }
 
 const std::string kBadText = "{\n  \"kext\": \"org.kextconf.reference\",\n  \"tunables\": { \"label\": }\n}\n";
-
-std::optional<json> status_json(const KextsimHost& host)
-{
-    const Result r = host.ctl({"--json", "status"});
-    if (r.exit_code != 0)
-        return std::nullopt;
-    return json::parse(r.out, nullptr, false);
-}
-
-::testing::AssertionResult wait_for_state(const KextsimHost& host, std::uint64_t generation, const json& tunables,
-                                          Millis timeout = 5000ms)
-{
-    json want = kDefaults;
-    want.update(tunables);
-    std::optional<json> last;
-    const bool ok = wait_until(
-        [&] {
-            last = status_json(host);
-            return last && !last->is_discarded() && last->value("generation", 0ull) == generation &&
-                   last->at("tunables") == want;
-        },
-        timeout);
-    if (ok)
-        return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "wanted generation " << generation << " and " << want.dump()
-                                         << "; last status: " << (last ? last->dump() : "(none)");
-}
 
 std::size_t count(const std::string& text, const std::string& what)
 {
@@ -87,13 +57,7 @@ protected:
         return std::make_unique<Process>(argv, SpawnOptions{host_.env(), false});
     }
 
-    static void stop(Process& d)
-    {
-        ASSERT_TRUE(d.running()) << "kextconfd died early: " << d.describe();
-        ASSERT_TRUE(d.signal(SIGTERM));
-        ASSERT_TRUE(d.wait(10s)) << d.describe();
-        EXPECT_EQ(d.exit_code(), 0) << d.describe();
-    }
+    static void stop(Process& d) { stop_daemon(d); }
 
     std::size_t applied(const Process& d) const { return count(d.err(), "applied " + config_ + " to "); }
 

@@ -2,6 +2,7 @@
 // kextconfd applying a file, and kextconfctl reading back through the query
 // control, as an administrator would drive them.
 #include "contract_client.hpp"
+#include "daemon_helpers.hpp"
 #include "process.hpp"
 
 #include <kextconf/codec.hpp>
@@ -21,52 +22,17 @@ using namespace kctest;
 using nlohmann::json;
 namespace proto = kextconf::proto;
 
-const json kDefaults = {
-    {"enabled", true}, {"max_clients", 64}, {"log_level", "info"}, {"sample_interval_ms", 1000}, {"label", "default"}};
+const json& kDefaults = kReferenceDefaults;
 
 std::string config_text(const json& tunables)
 {
-    return "// written by e2e_test\n{\n    \"kext\": \"org.kextconf.reference\",\n    \"tunables\": " +
-           tunables.dump() + "\n}\n";
+    return reference_config_text(tunables, "e2e_test");
 }
 
 // The tunables the shipped config/config.json sets (comments allowed).
 json shipped_tunables()
 {
     return json::parse(read_file(source_dir() + "/config/config.json"), nullptr, true, true).at("tunables");
-}
-
-// `kextconfctl --json status`, parsed; nullopt unless it exits 0.
-std::optional<json> status_json(const KextsimHost& host)
-{
-    const Result r = host.ctl({"--json", "status"});
-    if (r.exit_code != 0)
-        return std::nullopt;
-    try {
-        return json::parse(r.out);
-    } catch (const json::exception&) {
-        return std::nullopt;
-    }
-}
-
-// Waits until the kext reports `generation` and exactly `tunables` (every
-// tunable: those not in the file at their defaults).
-::testing::AssertionResult wait_for_state(const KextsimHost& host, std::uint64_t generation, const json& tunables,
-                                          Millis timeout = 5000ms)
-{
-    json want = kDefaults;
-    want.update(tunables);
-    std::optional<json> last;
-    const bool ok = wait_until(
-        [&] {
-            last = status_json(host);
-            return last && last->value("generation", 0ull) == generation && last->at("tunables") == want;
-        },
-        timeout);
-    if (ok)
-        return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "wanted generation " << generation << " and " << want.dump()
-                                         << "; last status: " << (last ? last->dump() : "(none)");
 }
 
 // The daemon's state directory defaults to one inside the host's per-test
@@ -77,15 +43,6 @@ std::unique_ptr<Process> start_daemon(const KextsimHost& host, const std::string
     return std::make_unique<Process>(std::vector<std::string>{bin_path("kextconfd"), "--config", config, "--state-dir",
                                                               state_dir.empty() ? host.dir().file("state") : state_dir},
                                      SpawnOptions{host.env(), false});
-}
-
-// SIGTERM must stop kextconfd with status 0.
-void stop_daemon(Process& d)
-{
-    ASSERT_TRUE(d.running()) << "kextconfd died early: " << d.describe();
-    ASSERT_TRUE(d.signal(SIGTERM));
-    ASSERT_TRUE(d.wait(10s)) << "kextconfd ignored SIGTERM: " << d.describe();
-    EXPECT_EQ(d.exit_code(), 0) << d.describe();
 }
 
 // Applies `tunables` with a first, good kextconfd run and stops it: the
