@@ -14,8 +14,6 @@ namespace kextsim {
 namespace {
 constexpr int kEnoprotoopt = 42; // Darwin ENOPROTOOPT
 constexpr int kEisconn = 56;     // Darwin EISCONN
-// Largest getsockopt buffer kextsim copies in (also the wire's payload cap).
-constexpr std::size_t kMaxOptBuffer = 64 * 1024;
 } // namespace
 
 int ControlEndpoint::connect(std::uint32_t id, std::uint32_t unit, std::unique_ptr<RecordSink> sink,

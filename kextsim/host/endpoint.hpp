@@ -21,6 +21,10 @@ namespace kextsim {
 
 class ControlEndpoint {
 public:
+    // Largest getsockopt buffer kextsim copies in. A transport must carry at
+    // least this much in one reply (session.cpp checks the wire's cap).
+    static constexpr std::size_t kMaxOptBuffer = 64 * 1024;
+
     // `stream`: the client socket is SOCK_STREAM; `uid`: its effective uid.
     ControlEndpoint(bool stream, uid_t uid) : stream_(stream), uid_(uid) {}
     ~ControlEndpoint() { disconnect(); }

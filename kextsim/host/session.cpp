@@ -209,7 +209,8 @@ void Session::on_getopt(const wire::Message& m)
     if (!control_)
         return reply(m.hdr, KXS_ENOTCONN);
     const std::size_t bufsize = m.hdr.c;
-    if (bufsize > wire::kMaxPayload || m.payload.size() > bufsize)
+    static_assert(ControlEndpoint::kMaxOptBuffer <= wire::kMaxPayload, "a getsockopt reply fits one message");
+    if (bufsize > ControlEndpoint::kMaxOptBuffer || m.payload.size() > bufsize)
         return reply(m.hdr, KXS_EINVAL);
     // The caller's buffer is copied in first, so input can travel in getsockopt.
     std::vector<std::uint8_t> buf(bufsize);
