@@ -67,6 +67,7 @@ std::string_view option_name(std::uint32_t opt)
     case KC_OPT_TXN_COMMIT: return "commit";
     case KC_OPT_TXN_ABORT: return "abort";
     case KC_OPT_LAST_ERROR: return "last-error";
+    case KC_OPT_COUNTERS: return "counters";
     default: return "unknown";
     }
 }
@@ -77,6 +78,11 @@ std::string_view event_name(std::uint32_t code)
     case KC_EV_STARTED: return "started";
     case KC_EV_STOPPING: return "stopping";
     case KC_EV_APPLIED: return "applied";
+    case KC_EV_TUNABLE_CHANGED: return "tunable-changed";
+    case KC_EV_CLIENT_CONNECTED: return "client-connected";
+    case KC_EV_CLIENT_DISCONNECTED: return "client-disconnected";
+    case KC_EV_OVERFLOW: return "overflow";
+    case KC_EV_HEARTBEAT: return "heartbeat";
     default: return "unknown";
     }
 }
@@ -372,6 +378,42 @@ std::optional<Event> decode_event(std::uint32_t code, ByteView payload)
         e.generation = s->generation;
         e.config_hash = s->config_hash;
         e.changed = s->changed;
+        return e;
+    }
+    case KC_EV_TUNABLE_CHANGED: {
+        auto s = decode<kc_ev_tunable_changed>(payload, true);
+        if (!s)
+            return std::nullopt;
+        e.hdr = s->hdr;
+        e.generation = s->generation;
+        e.index = s->index;
+        e.name = field_string(s->name);
+        return e;
+    }
+    case KC_EV_CLIENT_CONNECTED:
+    case KC_EV_CLIENT_DISCONNECTED: {
+        auto s = decode<kc_ev_client>(payload, true);
+        if (!s)
+            return std::nullopt;
+        e.hdr = s->hdr;
+        e.client = *s;
+        return e;
+    }
+    case KC_EV_OVERFLOW: {
+        auto s = decode<kc_ev_overflow>(payload, true);
+        if (!s)
+            return std::nullopt;
+        e.hdr = s->hdr;
+        e.overflow = *s;
+        return e;
+    }
+    case KC_EV_HEARTBEAT: {
+        auto s = decode<kc_ev_heartbeat>(payload, true);
+        if (!s)
+            return std::nullopt;
+        e.hdr = s->hdr;
+        e.generation = s->generation;
+        e.heartbeat = *s;
         return e;
     }
     default: {

@@ -131,10 +131,15 @@ std::uint64_t config_hash(const std::vector<Value>& values);
 struct Event {
     std::uint32_t code = 0;
     kc_event_hdr hdr{};
-    std::uint64_t generation = 0;  // started, stopping, applied
+    std::uint64_t generation = 0;  // started, stopping, applied, tunable-changed, heartbeat
     std::uint64_t config_hash = 0; // applied
     std::uint32_t changed = 0;     // applied
     std::string kext_version;      // started
+    std::uint32_t index = 0;       // tunable-changed
+    std::string name;              // tunable-changed ("" for a hidden tunable)
+    kc_ev_client client{};         // client-connected / client-disconnected
+    kc_ev_overflow overflow{};     // overflow
+    kc_ev_heartbeat heartbeat{};   // heartbeat
 };
 std::optional<Event> decode_event(std::uint32_t code, ByteView payload);
 

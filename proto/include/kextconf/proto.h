@@ -64,6 +64,7 @@ enum kc_opt {
     KC_OPT_TXN_COMMIT = 7, /* getsockopt  in: anything  out: kc_commit_reply (admin only) */
     KC_OPT_TXN_ABORT = 8,  /* setsockopt  no data (admin only) */
     KC_OPT_LAST_ERROR = 9, /* getsockopt                               out: kc_error_detail */
+    KC_OPT_COUNTERS = 10,  /* getsockopt                               out: kc_counters */
     KC_OPT__COUNT          /* new options go directly above this line */
 };
 
@@ -206,6 +207,11 @@ enum kc_event_code {
     KC_EV_STARTED = 1,
     KC_EV_STOPPING = 2,
     KC_EV_APPLIED = 3,
+    KC_EV_TUNABLE_CHANGED = 4,     /* one per tunable a commit changed */
+    KC_EV_CLIENT_CONNECTED = 5,    /* either control */
+    KC_EV_CLIENT_DISCONNECTED = 6, /* either control */
+    KC_EV_OVERFLOW = 7,            /* events the kext could not post */
+    KC_EV_HEARTBEAT = 8,           /* periodic, with the kext's counters */
     KC_EV__COUNT /* new event codes go directly above this line */
 };
 
@@ -233,6 +239,67 @@ struct kc_ev_applied {
     uint64_t config_hash;
     uint32_t changed;
     uint32_t reserved;
+};
+
+/* A tunable a commit changed. Hidden tunables are reported by index with an
+ * empty name: anyone may listen to kern_events. */
+struct kc_ev_tunable_changed {
+    struct kc_event_hdr hdr;
+    uint64_t generation;
+    uint32_t index;
+    uint32_t reserved;
+    char name[KC_NAME_MAX];
+};
+
+/* A client connected to or disconnected from one of the two controls. */
+struct kc_ev_client {
+    struct kc_event_hdr hdr;
+    int32_t pid;         /* -1 when unknown */
+    uint32_t uid;
+    uint32_t unit;
+    uint32_t privileged; /* 1: admin control, 0: query control */
+    uint32_t clients;    /* connected clients after this change */
+    uint32_t reserved;
+};
+
+/* Why events were lost (kc_ev_overflow.reason). */
+#define KC_OVF_RATE_LIMIT 1u  /* over the kext's event rate limit */
+#define KC_OVF_POST_FAILED 2u /* kev_msg_post failed (no memory, no listener room) */
+
+/* Events lost since the last overflow event was posted. Their sequence
+ * numbers were consumed, so a listener also sees the gap. */
+struct kc_ev_overflow {
+    struct kc_event_hdr hdr;
+    uint32_t lost;   /* lost since the previous overflow event */
+    uint32_t reason; /* KC_OVF_* of the most recent loss */
+    uint64_t lost_total;
+};
+
+struct kc_ev_heartbeat {
+    struct kc_event_hdr hdr;
+    uint64_t generation;
+    uint64_t requests;
+    uint64_t rejections;
+    uint64_t commits;
+    uint64_t events_posted;
+    uint64_t events_dropped;
+    uint32_t clients;
+    uint32_t interval_ms;
+};
+
+/* ---- counters (KC_OPT_COUNTERS; also mirrored under sysctl) ---- */
+#define KC_COUNTER_REASONS 32u /* room for kc_reason values, index = reason */
+
+struct kc_counters {
+    uint64_t requests;   /* get/setsockopt calls on both controls */
+    uint64_t rejections; /* requests refused, all reasons */
+    uint64_t commits;    /* successful commits */
+    uint64_t aborts;     /* aborted or discarded transactions (incl. disconnects) */
+    uint64_t events_posted;
+    uint64_t events_dropped;
+    uint32_t clients;      /* connected now, both controls */
+    uint32_t clients_peak; /* most connected at once since load */
+    uint64_t rejected[KC_COUNTER_REASONS]; /* by kc_reason */
 };
 
 /* ---- config hash ----
@@ -334,6 +401,42 @@ KC_ASSERT_LAYOUT(kc_ev_applied, 32);
 KC_ASSERT_OFFSET(kc_ev_applied, generation, 8);
 KC_ASSERT_OFFSET(kc_ev_applied, config_hash, 16);
 KC_ASSERT_OFFSET(kc_ev_applied, changed, 24);
+KC_ASSERT_LAYOUT(kc_ev_tunable_changed, 88);
+KC_ASSERT_OFFSET(kc_ev_tunable_changed, generation, 8);
+KC_ASSERT_OFFSET(kc_ev_tunable_changed, index, 16);
+KC_ASSERT_OFFSET(kc_ev_tunable_changed, name, 24);
+KC_ASSERT_LAYOUT(kc_ev_client, 32);
+KC_ASSERT_OFFSET(kc_ev_client, pid, 8);
+KC_ASSERT_OFFSET(kc_ev_client, uid, 12);
+KC_ASSERT_OFFSET(kc_ev_client, unit, 16);
+KC_ASSERT_OFFSET(kc_ev_client, privileged, 20);
+KC_ASSERT_OFFSET(kc_ev_client, clients, 24);
+KC_ASSERT_LAYOUT(kc_ev_overflow, 24);
+KC_ASSERT_OFFSET(kc_ev_overflow, lost, 8);
+KC_ASSERT_OFFSET(kc_ev_overflow, reason, 12);
+KC_ASSERT_OFFSET(kc_ev_overflow, lost_total, 16);
+KC_ASSERT_LAYOUT(kc_ev_heartbeat, 64);
+KC_ASSERT_OFFSET(kc_ev_heartbeat, generation, 8);
+KC_ASSERT_OFFSET(kc_ev_heartbeat, requests, 16);
+KC_ASSERT_OFFSET(kc_ev_heartbeat, rejections, 24);
+KC_ASSERT_OFFSET(kc_ev_heartbeat, commits, 32);
+KC_ASSERT_OFFSET(kc_ev_heartbeat, events_posted, 40);
+KC_ASSERT_OFFSET(kc_ev_heartbeat, events_dropped, 48);
+KC_ASSERT_OFFSET(kc_ev_heartbeat, clients, 56);
+KC_ASSERT_OFFSET(kc_ev_heartbeat, interval_ms, 60);
+KC_ASSERT_LAYOUT(kc_counters, 312);
+KC_ASSERT_OFFSET(kc_counters, requests, 0);
+KC_ASSERT_OFFSET(kc_counters, rejections, 8);
+KC_ASSERT_OFFSET(kc_counters, commits, 16);
+KC_ASSERT_OFFSET(kc_counters, aborts, 24);
+KC_ASSERT_OFFSET(kc_counters, events_posted, 32);
+KC_ASSERT_OFFSET(kc_counters, events_dropped, 40);
+KC_ASSERT_OFFSET(kc_counters, clients, 48);
+KC_ASSERT_OFFSET(kc_counters, clients_peak, 52);
+KC_ASSERT_OFFSET(kc_counters, rejected, 56);
+KC_STATIC_ASSERT(KC_R__COUNT <= KC_COUNTER_REASONS, "every reason has a counter");
+KC_STATIC_ASSERT(sizeof(struct kc_ev_tunable_changed) <= KC_EVENT_PAYLOAD_MAX, "event payload limit");
+KC_STATIC_ASSERT(sizeof(struct kc_ev_heartbeat) <= KC_EVENT_PAYLOAD_MAX, "event payload limit");
 KC_STATIC_ASSERT(sizeof(struct kc_ev_started) <= KC_EVENT_PAYLOAD_MAX, "event payload limit");
 KC_STATIC_ASSERT(sizeof(struct kc_ev_applied) <= KC_EVENT_PAYLOAD_MAX, "event payload limit");
 KC_STATIC_ASSERT(sizeof(struct kc_tunable_desc) <= KC_OPT_MAX_LEN, "descriptor fits one option");
