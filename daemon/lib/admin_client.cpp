@@ -1,0 +1,123 @@
+// Client side of kextconfd's admin socket (admin_protocol.hpp): one request,
+// one reply, one connection. Plain POSIX; the same on macOS and Linux.
+#include "admin_protocol.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace kextconf::admin {
+
+namespace {
+
+struct Fd {
+    int fd = -1;
+    ~Fd()
+    {
+        if (fd >= 0)
+            ::close(fd);
+    }
+};
+
+using Clock = std::chrono::steady_clock;
+
+// Waits for `events` on fd until the deadline; false with ec set otherwise.
+bool wait_for(int fd, short events, Clock::time_point deadline, std::error_code& ec)
+{
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) {
+            ec = std::make_error_code(std::errc::timed_out);
+            return false;
+        }
+        pollfd p{fd, events, 0};
+        const int n = ::poll(&p, 1, static_cast<int>(left));
+        if (n > 0)
+            return true;
+        if (n < 0 && errno != EINTR) {
+            ec = std::error_code(errno, std::generic_category());
+            return false;
+        }
+    }
+}
+
+} // namespace
+
+std::string default_socket_path()
+{
+    if (const char* env = std::getenv(kSocketEnv); env != nullptr && *env != '\0')
+        return env;
+    return KEXTCONF_DEFAULT_ADMIN_SOCKET;
+}
+
+nlohmann::json request(const std::string& socket_path, const nlohmann::json& req, std::chrono::milliseconds timeout,
+                       std::error_code& ec)
+{
+    ec.clear();
+    const auto deadline = Clock::now() + timeout;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path.empty() || socket_path.size() >= sizeof addr.sun_path) {
+        ec = std::make_error_code(std::errc::filename_too_long);
+        return {};
+    }
+    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+
+    Fd s{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    if (s.fd < 0 || ::connect(s.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        ec = std::error_code(errno, std::generic_category());
+        return {};
+    }
+    const std::string line = req.dump() + "\n";
+    for (std::size_t off = 0; off < line.size();) {
+        if (!wait_for(s.fd, POLLOUT, deadline, ec))
+            return {};
+        const ssize_t n = ::send(s.fd, line.data() + off, line.size() - off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            ec = std::error_code(errno, std::generic_category());
+            return {};
+        }
+        off += static_cast<std::size_t>(n);
+    }
+    std::string in;
+    char buf[4096];
+    for (;;) {
+        if (!wait_for(s.fd, POLLIN, deadline, ec))
+            return {};
+        const ssize_t n = ::recv(s.fd, buf, sizeof buf, 0);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            ec = std::error_code(errno, std::generic_category());
+            return {};
+        }
+        if (n == 0)
+            break; // the server closes after its reply
+        in.append(buf, static_cast<std::size_t>(n));
+        if (in.size() > kMaxMessage) {
+            ec = std::make_error_code(std::errc::protocol_error);
+            return {};
+        }
+        if (in.back() == '\n')
+            break;
+    }
+    // A server that closed without a word refused us (not root).
+    if (in.empty()) {
+        ec = std::make_error_code(std::errc::permission_denied);
+        return {};
+    }
+    auto reply = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!reply.is_object() || !reply.contains("ok")) {
+        ec = std::make_error_code(std::errc::protocol_error);
+        return {};
+    }
+    return reply;
+}
+
+} // namespace kextconf::admin
