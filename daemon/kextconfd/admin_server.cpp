@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <sys/socket.h>
@@ -167,19 +168,6 @@ asio::awaitable<void> AdminServer::session(stream_protocol::socket sock)
         ~Count() { --n; }
     } count{sessions_};
 
-    std::error_code cred_ec;
-    const auto peer = peer_credentials(sock.native_handle(), cred_ec);
-    if (!peer || (peer->uid != 0 && peer->uid != ::geteuid())) {
-        // Not a word to a refused peer: the client reports EACCES.
-        if (peer)
-            logcat::daemon().warn("admin socket: refused a client with uid {} (pid {}): only root may use it",
-                                  peer->uid, peer->pid);
-        else
-            logcat::daemon().warn("admin socket: refused a client whose credentials are unknown: {}",
-                                  cred_ec.message());
-        co_return;
-    }
-
     // One deadline per phase; it closes the socket, which ends the pending read or write.
     asio::steady_timer deadline(io_);
     bool expired = false;
@@ -193,34 +181,62 @@ asio::awaitable<void> AdminServer::session(stream_protocol::socket sock)
             }
         });
     };
+    // Before closing: end our side and read what the client still sends
+    // (bounded), so that it sees a clean end of file after our reply (or our
+    // silence) rather than a reset for data left unread.
+    auto linger = [&]() -> asio::awaitable<void> {
+        boost::system::error_code ec;
+        sock.shutdown(asio::socket_base::shutdown_send, ec);
+        arm();
+        std::array<char, 4096> sink{};
+        for (std::size_t total = 0; !ec && sock.is_open() && total < admin::kMaxMessage;)
+            total += co_await sock.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+        deadline.cancel();
+    };
+
+    std::error_code cred_ec;
+    const auto peer = peer_credentials(sock.native_handle(), cred_ec);
+    if (!peer || (peer->uid != 0 && peer->uid != ::geteuid())) {
+        // Not a word to a refused peer: the client reports EACCES.
+        if (peer)
+            logcat::daemon().warn("admin socket: refused a client with uid {} (pid {}): only root may use it",
+                                  peer->uid, peer->pid);
+        else
+            logcat::daemon().warn("admin socket: refused a client whose credentials are unknown: {}",
+                                  cred_ec.message());
+        co_await linger();
+        co_return;
+    }
 
     arm();
     std::string in;
     boost::system::error_code ec;
     const std::size_t n = co_await asio::async_read_until(sock, asio::dynamic_buffer(in, admin::kMaxMessage), '\n',
                                                           asio::redirect_error(asio::use_awaitable, ec));
+    deadline.cancel();
     json reply;
     if (ec == asio::error::not_found) {
         reply = failure("request longer than " + std::to_string(admin::kMaxMessage) + " bytes");
     } else if (ec) {
         logcat::daemon().debug("admin socket: client (pid {}) {} before sending a request", peer->pid,
                                expired ? "timed out" : "went away");
-        deadline.cancel();
         co_return;
     } else {
-        deadline.cancel();
         reply = dispatch(in.substr(0, n - 1));
     }
-    reply["v"] = admin::kVersion;
-    const std::string out = reply.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     if (expired || !sock.is_open())
         co_return;
+    reply["v"] = admin::kVersion;
+    const std::string out = reply.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     arm();
     co_await asio::async_write(sock, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
     deadline.cancel();
-    if (ec)
+    if (ec) {
         logcat::daemon().debug("admin socket: reply to pid {} not delivered: {}", peer->pid,
                                expired ? "timed out" : ec.message());
+        co_return;
+    }
+    co_await linger();
 }
 
 json AdminServer::dispatch(const std::string& line)

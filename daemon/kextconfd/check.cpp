@@ -59,7 +59,15 @@ ChosenSchema choose_schema(const CheckOptions& o, const ConfigDocument& doc)
         from_file(o.schema_path, "the schema file");
     } else {
         KextError err;
-        if (auto kext = KextClient::connect(doc.kext, KextClient::Access::Query, err)) {
+        auto kext = KextClient::connect(doc.kext, KextClient::Access::Query, err);
+        const bool absent = err.ec == std::errc::no_such_file_or_directory || err.ec == std::errc::connection_refused;
+        if (!kext && !absent) {
+            // Loaded but unusable (a protocol mismatch, say): not a case for an old schema.
+            std::fprintf(stderr, "%s: error: %s\n", o.config_path.c_str(), err.message.c_str());
+            out.failed = true;
+            return out;
+        }
+        if (kext) {
             KextSchema s;
             if (auto e = read_kext_schema(*kext, s)) {
                 std::fprintf(stderr, "%s: error: reading the schema of %s: %s\n", o.config_path.c_str(),

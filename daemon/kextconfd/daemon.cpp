@@ -246,6 +246,8 @@ void Daemon::on_kext_event(const KernEvent& e)
         return;
     }
     ++counters_.events;
+    logcat::events().debug("kext event {} (load {}, sequence {})", proto::event_name(ev->code), ev->hdr.load_id,
+                           ev->hdr.seq);
     const bool same_load = ev->hdr.load_id == load_id_;
     const bool gap = same_load && last_seq_ != 0 && ev->hdr.seq != last_seq_ + 1;
     if (gap) {
@@ -276,9 +278,7 @@ void Daemon::on_kext_event(const KernEvent& e)
                               ev->overflow.lost_total);
         schedule_reread("events lost");
         break;
-    default:
-        logcat::events().debug("kext event {} (sequence {})", proto::event_name(ev->code), ev->hdr.seq);
-        break;
+    default: break;
     }
     if (gap)
         schedule_reread("event gap");

@@ -191,8 +191,8 @@ private:
     std::vector<std::string> apply_errors_;
     std::string apply_failure_;
     bool reread_pending_ = false;
-    // Names of the drifted tunables last reported, so a repeat is not logged twice.
-    std::vector<std::string> reported_drift_;
+    // The drift last reported (names and values), so a repeat is not logged twice.
+    std::string reported_drift_;
     std::unique_ptr<AdminServer> admin_;
 };
 

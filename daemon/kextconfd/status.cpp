@@ -96,24 +96,22 @@ void Daemon::check_drift(const char* why)
     const auto drift = compute_drift(*kext);
     if (!drift)
         return;
-    std::vector<std::string> names;
     std::string detail;
     for (const auto& d : *drift) {
-        names.push_back(d.name);
         detail += (detail.empty() ? "" : ", ") + d.name + " = " +
                   private_value(d.kext.dump(-1, ' ', false, json::error_handler_t::replace)) + " (file: " +
                   private_value(d.file.dump(-1, ' ', false, json::error_handler_t::replace)) + ")";
     }
-    if (names.empty()) {
+    if (detail.empty()) {
         if (!reported_drift_.empty())
             logcat::kext().info("{} matches {} again (generation {}; {})", config_->doc.kext, config_->doc.file,
                                 st.generation, why);
         reported_drift_.clear();
         return;
     }
-    if (names == reported_drift_)
+    if (detail == reported_drift_)
         return;
-    reported_drift_ = names;
+    reported_drift_ = detail;
     logcat::kext().warn("{} drifted from {} ({}; generation {}): {}; the file's values return at the next reload "
                         "(edit, SIGHUP, kextconfctl reload) or kext load",
                         config_->doc.kext, config_->doc.file, why, st.generation, detail);
