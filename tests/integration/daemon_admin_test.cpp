@@ -177,6 +177,27 @@ TEST_F(DaemonAdmin, ReloadAppliesAndAnswersWithTheResult)
     stop_daemon(*d);
 }
 
+// DESIGN rule 6 in the running daemon: an edit that leaves the file unsafe
+// is refused naming the path and the fix; the last good configuration stays.
+TEST_F(DaemonAdmin, UnsafeFileIsRefusedAtReload)
+{
+    const json good = {{"max_clients", 100}};
+    auto d = start_applied(good);
+    replace_file(config_, config_text({{"max_clients", 300}}));
+    ASSERT_EQ(::chmod(config_.c_str(), 0666), 0);
+    const json r = request("reload");
+    EXPECT_EQ(r.at("ok"), false);
+    EXPECT_EQ(r.at("errors"), json({config_ + ": error: is writable by group or others (mode 0666); fix with: chmod "
+                                              "go-w " +
+                                    config_}))
+        << r.dump();
+    EXPECT_TRUE(wait_for_state(host_, 2, good, 0ms));
+    ASSERT_EQ(::chmod(config_.c_str(), 0644), 0);
+    EXPECT_EQ(request("reload").at("applied"), true);
+    EXPECT_TRUE(wait_for_state(host_, 3, {{"max_clients", 300}}, 0ms));
+    stop_daemon(*d);
+}
+
 TEST_F(DaemonAdmin, UnknownCommandAndVersionAreRefused)
 {
     auto d = start_applied({{"max_clients", 100}});

@@ -144,6 +144,53 @@ TEST_F(DaemonDrift, LostEventsTriggerReread)
     stop_daemon(*d);
 }
 
+// One info line per apply (category kext), errors for a refused file
+// (category config), a warning for drift; values marked private reach stderr
+// as plain text; --log-level warn keeps only warnings and errors.
+TEST_F(DaemonDrift, LogLinesHaveLevelsAndCategories)
+{
+    const json tunables = {{"max_clients", 100}, {"label", "logged"}};
+    write_file(config_, config_text(tunables));
+    auto d = start(config_);
+    ASSERT_TRUE(wait_for_state(host_, 2, tunables)) << d->describe();
+    ASSERT_TRUE(d->wait_for_err("saved the configuration in force", 2s)) << d->describe();
+    EXPECT_EQ(count(d->err(), " info kext: applied " + config_ + " to org.kextconf.reference: generation 2, hash "),
+              1u)
+        << d->describe();
+    EXPECT_NE(d->err().find("2 changed: max_clients=100, label=\"logged\" (startup)\n"), std::string::npos)
+        << d->describe();
+
+    ASSERT_TRUE(wait_until([&] { return ::access(host_.admin_socket().c_str(), F_OK) == 0; }, 2s));
+    write_file(config_, "{\n  \"kext\": \"org.kextconf.reference\",\n  \"tunables\": { \"label\": }\n}\n");
+    EXPECT_EQ(request("reload").at("ok"), false);
+    EXPECT_NE(d->err().find(" error config: " + config_ + ":3:26: error: syntax error"), std::string::npos)
+        << d->describe();
+    EXPECT_NE(d->err().find(" error config: " + config_ + ": reload refused; keeping the last good configuration"),
+              std::string::npos)
+        << d->describe();
+
+    ScopedEnv root("KEXTSIM_ROOT", host_.root());
+    kextconf::KextError err;
+    {
+        auto kext = KextClient::connect(kReferenceBundleId, KextClient::Access::Admin, err);
+        ASSERT_TRUE(kext) << err.message;
+        commit_max_clients(*kext, 7);
+    }
+    ASSERT_TRUE(d->wait_for_err(" warning kext: org.kextconf.reference drifted from", 3s)) << d->describe();
+    EXPECT_EQ(d->err().find_first_of("\x02\x03"), std::string::npos) << "private-value markers leaked to stderr";
+    EXPECT_EQ(count(d->err(), " info kext: applied "), 1u) << d->describe();
+    stop_daemon(*d);
+
+    write_file(host_.dir().file("quiet.json"), config_text({{"max_clients", 55}}));
+    Process quiet({bin_path("kextconfd"), "--config", host_.dir().file("quiet.json"), "--state-dir",
+                   host_.dir().file("state-quiet"), "--admin-socket", host_.dir().file("quiet.sock"), "--log-level",
+                   "warn"},
+                  SpawnOptions{host_.env(), false});
+    EXPECT_TRUE(wait_for_state(host_, 4, {{"max_clients", 55}})) << quiet.describe();
+    stop_daemon(quiet);
+    EXPECT_EQ(quiet.err().find(" info "), std::string::npos) << quiet.describe();
+}
+
 class DaemonAbsentKext : public DaemonDrift {
 protected:
     DaemonAbsentKext() : DaemonDrift(/*load_reference=*/false) {}
