@@ -260,7 +260,10 @@ void Daemon::on_kext_event(const KernEvent& e)
     switch (ev->code) {
     case KC_EV_STARTED:
         logcat::events().info("kext started (version {}, generation {})", ev->kext_version, ev->generation);
-        apply_current("kext started");
+        // KEV_CTL_REGISTERED usually gets there first; no second connection
+        // to a load already applied to (it would hold off an unload).
+        if (!(same_load && kext_state_ == KextState::Present))
+            apply_current("kext started");
         break;
     case KC_EV_STOPPING:
         if (kext_state_ != KextState::Absent)

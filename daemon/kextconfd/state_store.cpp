@@ -96,10 +96,10 @@ std::optional<std::string> StateStore::load_last_good()
 
 bool StateStore::save_last_good(std::string_view text)
 {
-    if (!save(kLastGoodFile, text, saved_hash_))
-        return false;
-    logcat::config().info("saved the configuration in force to {}", last_good_path());
-    return true;
+    const Saved r = save(kLastGoodFile, text, saved_hash_);
+    if (r == Saved::Written)
+        logcat::config().info("saved the configuration in force to {}", last_good_path());
+    return r != Saved::Failed;
 }
 
 std::string StateStore::schema_path() const
@@ -109,29 +109,29 @@ std::string StateStore::schema_path() const
 
 bool StateStore::save_schema(std::string_view text)
 {
-    return save(kSchemaFile, text, schema_hash_);
+    return save(kSchemaFile, text, schema_hash_) != Saved::Failed;
 }
 
-bool StateStore::save(const char* name, std::string_view text, std::optional<std::size_t>& saved_hash)
+StateStore::Saved StateStore::save(const char* name, std::string_view text, std::optional<std::size_t>& saved_hash)
 {
     if (!usable_)
-        return false;
+        return Saved::Failed;
     const std::size_t hash = std::hash<std::string_view>{}(text);
     if (saved_hash == hash)
-        return true;
+        return Saved::Unchanged;
     const std::string path = dir_ + "/" + name;
     std::string tmp = path + ".XXXXXX";
     const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
     if (fd < 0) {
         logcat::config().error("cannot save {} in {}: {}", name, dir_, errno_text(errno));
-        return false;
+        return Saved::Failed;
     }
     const bool written = ::fchmod(fd, 0600) == 0 && write_all(fd, text) && sync_file(fd);
     const int err = errno;
     if (::close(fd) != 0 || !written || ::rename(tmp.c_str(), path.c_str()) != 0) {
         logcat::config().error("cannot save {}: {}", path, errno_text(written ? errno : err));
         ::unlink(tmp.c_str());
-        return false;
+        return Saved::Failed;
     }
     // The rename is durable only once the directory is.
     const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -140,7 +140,7 @@ bool StateStore::save(const char* name, std::string_view text, std::optional<std
     if (dfd >= 0)
         ::close(dfd);
     saved_hash = hash;
-    return true;
+    return Saved::Written;
 }
 
 } // namespace kextconf

@@ -49,7 +49,12 @@ private:
     // Atomic replace of dir/name: temp file, fsync (F_FULLFSYNC where there
     // is one), rename, sync of the directory; skipped when `saved_hash`
     // shows the file already holds `text`.
-    bool save(const char* name, std::string_view text, std::optional<std::size_t>& saved_hash);
+    enum class Saved {
+        Written,   // replaced, durably
+        Unchanged, // the file already held the text
+        Failed,    // logged; the old file is intact
+    };
+    Saved save(const char* name, std::string_view text, std::optional<std::size_t>& saved_hash);
 
     std::string dir_;
     bool usable_ = false;

@@ -5,12 +5,15 @@
 //
 // Transport: AF_UNIX SOCK_STREAM at the path below (kextconfd --admin-socket,
 // kextconfctl --daemon-socket or $KEXTCONFD_SOCKET). The socket file is 0600
-// in a root-owned directory, and the server also checks the peer's uid is 0
-// before answering anything: only root talks to the daemon.
+// in a root-owned directory, and the server also checks the peer's uid
+// (SO_PEERCRED / getpeereid) before answering anything: only root (or the
+// uid the daemon itself runs as, root under launchd) talks to the daemon. A
+// refused peer gets no reply, just the end of the connection.
 //
 // Framing: one request per connection. The client writes one JSON object on
 // one line ('\n'-terminated); the server answers with one JSON object on one
-// line and closes. Requests and replies are capped at kMaxMessage bytes.
+// line and closes. Requests and replies are capped at kMaxMessage bytes; the
+// server gives a client 2 s to send its request and 2 s to take the reply.
 //
 // Requests:
 //   {"v":1,"cmd":"status"}
@@ -25,16 +28,26 @@
 //              "errors":["file:line:col: error: ...", ...],   of the last load
 //              "loaded_at":"2026-11-23T15:00:00Z"},
 //    "kext":{"bundle_id":"...","loaded":bool,"load_id":N,"generation":N,
-//            "config_hash":"0x...","event_seq":N},
+//            "config_hash":"0x...","event_seq":N,"version":"..."},
+//            (bundle_id null before any configuration; load_id..version only
+//            when loaded; "error":"..." when it is there but unusable, e.g.
+//            a protocol mismatch)
 //    "applied":{"generation":N,"config_hash":"0x...","at":"...","changed":N}
 //              or null before the first apply,
 //    "drift":[{"name":"...","file":<json value>,"kext":<json value>}, ...],
+//            (tunables whose value in the kext differs from the configuration
+//            in force, read live; load-only ones pending the next load are
+//            not drift)
 //    "counters":{"applies":N,"apply_failures":N,"reloads":N,"events":N,
 //                "seq_gaps":N,"rereads":N}}
 // Reload ("ok" is true only if the file was good and, with the kext loaded,
-// applied and verified):
+// applied and verified; with the kext not loaded a good file gives "ok":true,
+// "applied":false and is applied when the kext loads):
 //   {"v":1,"ok":bool,"applied":bool,"changed":["name", ...],
 //    "errors":["file:line:col: error: ...", ...],"error":"..."}
+//   ("changed": the tunables this apply changed; "error" only when not ok)
+// Any request may also be answered {"v":1,"ok":false,"error":"..."} (not a
+// JSON object, unknown "cmd", another "v", over kMaxMessage).
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -29,6 +29,14 @@ std::string config_text(const json& tunables)
     return reference_config_text(tunables, "daemon_admin_test");
 }
 
+std::size_t count(const std::string& text, const std::string& what)
+{
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size()))
+        ++n;
+    return n;
+}
+
 // A connected AF_UNIX stream socket to `path`, or -1.
 int connect_unix(const std::string& path)
 {
@@ -174,6 +182,7 @@ TEST_F(DaemonAdmin, ReloadAppliesAndAnswersWithTheResult)
     EXPECT_EQ(same.at("applied"), true);
     EXPECT_EQ(same.at("changed"), json::array());
     EXPECT_TRUE(wait_for_state(host_, 3, edited, 0ms));
+    EXPECT_EQ(count(d->err(), "saved the configuration in force"), 2u) << "an unchanged copy is not rewritten";
     stop_daemon(*d);
 }
 
