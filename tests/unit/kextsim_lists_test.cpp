@@ -9,10 +9,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <dlfcn.h>
+#include <thread>
 
 struct kc_list; // opaque: the kernel library's list view (kc_kext.h)
 
@@ -399,6 +401,53 @@ TEST_F(ListKext, ConsumerViewSurvivesCommit)
     ASSERT_TRUE(now);
     EXPECT_EQ(count(now), 0u);
     release(now);
+}
+
+// Readers on another thread never see a torn list: each committed value is
+// `n` copies of one number, so a view mixing two commits would show it.
+TEST_F(ListKext, ConcurrentReadersSeeWholeValues)
+{
+    using Acquire = const kc_list* (*)(std::uint32_t);
+    using Release = void (*)(const kc_list*);
+    using Count = std::uint32_t (*)(const kc_list*);
+    using Ints = const std::int64_t* (*)(const kc_list*);
+    auto acquire = sym<Acquire>("lists_test_acquire");
+    auto release = sym<Release>("lists_test_release");
+    auto count = sym<Count>("lists_test_count");
+    auto ints = sym<Ints>("lists_test_int64s");
+    ASSERT_TRUE(acquire && release && count && ints);
+    std::atomic<bool> done{false};
+    std::atomic<int> torn{0}, reads{0};
+    std::thread reader([&] {
+        while (!done.load()) {
+            const kc_list* v = acquire(kPorts);
+            const std::uint32_t n = count(v);
+            for (std::uint32_t i = 1; i < n; ++i)
+                if (ints(v)[i] != ints(v)[0])
+                    ++torn;
+            release(v);
+            ++reads;
+        }
+    });
+    std::uint64_t gen = 1;
+    // Several chunks per value (3 entries per option); stop at the first
+    // failure so the reader is always joined.
+    while (reads.load() == 0)
+        std::this_thread::yield();
+    for (int round = 0; round < 200 || (reads.load() < 200 && round < 100000); ++round) {
+        const Value v = Value::of_ints(std::vector<std::int64_t>(1 + round % LISTS_TEST_PORTS_MAX, 1 + round));
+        kc_commit_reply r{};
+        const int e1 = a.begin(gen), e2 = e1 ? e1 : a.set_value(kPorts, v, sizeof(kc_value_hdr) + 24),
+                  e3 = e2 ? e2 : a.commit(r);
+        EXPECT_EQ(e3, 0) << "round " << round;
+        if (e3 != 0)
+            break;
+        gen = r.generation;
+    }
+    done = true;
+    reader.join();
+    EXPECT_EQ(torn.load(), 0);
+    EXPECT_GE(reads.load(), 200);
 }
 
 // The reference kext's 100,000-entry lists: one transaction each way, read
