@@ -19,7 +19,7 @@
 #include <kextconf/codec.hpp>
 #include <kextsim/inproc.hpp>
 
-#include "../support/inproc_snapshot.hpp"
+#include "../support/snapshot_read.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -92,10 +92,10 @@ void unload_kext()
         finding("unload after faults: " + msg);
 }
 
-kctest::InprocSnapshot snapshot()
+kctest::SnapshotRead snapshot()
 {
     std::string why;
-    auto s = kctest::inproc_snapshot(*g_reader, why);
+    auto s = kctest::read_quiet_snapshot(*g_reader, why);
     if (!s)
         finding(why);
     return *s;
@@ -194,7 +194,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     FuzzedDataProvider in(data, size);
     std::array<Slot, kSlots> slots;
-    kctest::InprocSnapshot cur = snapshot();
+    kctest::SnapshotRead cur = snapshot();
     auto clients = [&] {
         std::uint32_t n = 1; // the reader
         for (const auto& s : slots)
@@ -300,7 +300,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!refused_valid.empty() && !faulted)
             finding(refused_valid);
 
-        const kctest::InprocSnapshot next = snapshot();
+        const kctest::SnapshotRead next = snapshot();
         if (committed) {
             if (next.state.generation != cur.state.generation + 1 || !(next.values == committed_values))
                 finding("a successful commit did not install exactly the staged values");
@@ -318,7 +318,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     for (auto& s : slots)
         s.c.reset();
-    const kctest::InprocSnapshot end = snapshot();
+    const kctest::SnapshotRead end = snapshot();
     if (end.state.clients != 1)
         finding("clients left counted after every connection closed");
     return 0;

@@ -15,7 +15,7 @@
 #include <kextconf/codec.hpp>
 #include <kextsim/inproc.hpp>
 
-#include "../support/inproc_snapshot.hpp"
+#include "../support/snapshot_read.hpp"
 
 #include <gtest/gtest.h>
 
@@ -40,7 +40,7 @@ constexpr std::uint64_t kMaxWalk = 400; // far above any site's call count in on
 // Reference kext table (kext/reference/reference_kext.cpp).
 enum : std::uint32_t { kEnabled, kMaxClients, kLogLevel, kSampleIntervalMs, kLabel, kCount };
 
-using Snapshot = kctest::InprocSnapshot;
+using Snapshot = kctest::SnapshotRead;
 using kctest::same_snapshot;
 
 int err_of(int rc)
@@ -48,14 +48,14 @@ int err_of(int rc)
     return rc == 0 ? 0 : errno;
 }
 
-// A whole snapshot (tests/support/inproc_snapshot.hpp), checked: generation
+// A whole snapshot (tests/support/snapshot_read.hpp), checked: generation
 // steady across the reads and the hash matching the values. Needs a
 // privileged reader (the query control hides the hash when a tunable is
 // hidden).
 std::optional<Snapshot> observe(InProcessControl& c)
 {
     std::string why;
-    auto s = kctest::inproc_snapshot(c, why);
+    auto s = kctest::read_quiet_snapshot(c, why);
     if (!s)
         ADD_FAILURE() << why;
     return s;

@@ -1,11 +1,12 @@
-// Reading a whole snapshot of a kextconf kext through an in-process control
-// (kextsim/inproc): state, every value (lists chunk by chunk), state again.
-// Shared by the fault sweeps (tests/unit/fault_sweep_test.cpp) and the
-// fault fuzzer (tests/fuzz/fuzz_kext_faults.cpp). No gtest: a fuzzer uses it.
+// Reading a whole snapshot of a kextconf kext through a control socket:
+// state, every value (lists chunk by chunk), state again. `Sock` is any
+// socket with getsockopt(level, opt, void*, size_t*) returning 0 or -1 and
+// errno: kextsim::InProcessControl (in-process) or kextsim::SystemSocket
+// (over kextsim boot). Shared by the fault sweeps, the fault fuzzer and the
+// load test. No gtest: a fuzzer uses it.
 #pragma once
 
 #include <kextconf/codec.hpp>
-#include <kextsim/inproc.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -15,13 +16,13 @@
 
 namespace kctest {
 
-struct InprocSnapshot {
+struct SnapshotRead {
     kc_state state{};
     std::vector<kextconf::proto::Value> values;
 };
 
 // One value, every chunk of it; 0 or the errno (EBADMSG: undecodable).
-inline int inproc_get_value(kextsim::InProcessControl& c, std::uint32_t index, kextconf::proto::Value& out)
+template <class Sock> int read_value(Sock& c, std::uint32_t index, kextconf::proto::Value& out)
 {
     using namespace kextconf::proto;
     out = Value{};
@@ -44,12 +45,16 @@ inline int inproc_get_value(kextsim::InProcessControl& c, std::uint32_t index, k
     return EBADMSG;
 }
 
-// State, values, state. `why` says what failed: a read error, an undecodable
-// value, the generation moving (nobody else may write meanwhile), or the
-// kext's hash not matching its values (proto::config_hash).
-inline std::optional<InprocSnapshot> inproc_snapshot(kextsim::InProcessControl& c, std::string& why)
+// State, values, state. nullopt and `why` on a read error or an undecodable
+// value; with `moved` set (and no `why`) when the generation changed in
+// between (not a whole snapshot: a writer committed). A whole snapshot whose
+// hash (proto::config_hash of the values) differs from kc_state.config_hash
+// is returned with `torn` set.
+template <class Sock>
+std::optional<SnapshotRead> read_snapshot(Sock& c, std::string& why, bool& moved, bool& torn)
 {
-    InprocSnapshot s;
+    SnapshotRead s;
+    moved = torn = false;
     std::size_t len = sizeof s.state;
     if (c.getsockopt(2, KC_OPT_STATE, &s.state, &len) != 0) {
         why = std::string("state: ") + std::strerror(errno);
@@ -57,25 +62,40 @@ inline std::optional<InprocSnapshot> inproc_snapshot(kextsim::InProcessControl& 
     }
     s.values.resize(s.state.tunable_count);
     for (std::uint32_t i = 0; i < s.state.tunable_count; ++i) {
-        if (int e = inproc_get_value(c, i, s.values[i])) {
+        if (int e = read_value(c, i, s.values[i])) {
             why = "get " + std::to_string(i) + ": " + std::strerror(e);
             return std::nullopt;
         }
     }
     kc_state again{};
     len = sizeof again;
-    if (c.getsockopt(2, KC_OPT_STATE, &again, &len) != 0 || again.generation != s.state.generation) {
-        why = "the generation moved while nobody was writing";
+    if (c.getsockopt(2, KC_OPT_STATE, &again, &len) != 0) {
+        why = std::string("state: ") + std::strerror(errno);
         return std::nullopt;
     }
-    if (kextconf::proto::config_hash(s.values) != s.state.config_hash) {
+    if (again.generation != s.state.generation) {
+        moved = true;
+        return std::nullopt;
+    }
+    torn = kextconf::proto::config_hash(s.values) != s.state.config_hash;
+    return s;
+}
+
+// For callers with no concurrent writer: any deviation is a failure, said in `why`.
+template <class Sock> std::optional<SnapshotRead> read_quiet_snapshot(Sock& c, std::string& why)
+{
+    bool moved = false, torn = false;
+    auto s = read_snapshot(c, why, moved, torn);
+    if (moved)
+        why = "the generation moved while nobody was writing";
+    if (s && torn) {
         why = "the kext's config_hash does not match its values";
         return std::nullopt;
     }
     return s;
 }
 
-inline bool same_snapshot(const InprocSnapshot& a, const InprocSnapshot& b)
+inline bool same_snapshot(const SnapshotRead& a, const SnapshotRead& b)
 {
     return a.state.generation == b.state.generation && a.state.config_hash == b.state.config_hash &&
            a.values == b.values;
