@@ -75,16 +75,20 @@ uint64_t snapshot_hash(const Snapshot *s)
     return h;
 }
 
-uint32_t snapshot_changed(const Snapshot *a, const Snapshot *b)
+uint32_t snapshot_changed(const Snapshot *a, const Snapshot *b, uint8_t *bits)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < a->count; ++i) {
         const Slot &x = slots(a)[i];
         const Slot &y = slots(b)[i];
+        bool diff;
         if (g.cfg->table[i].type == KC_TYPE_STRING)
-            n += x.len != y.len || memcmp(strings(a) + x.str_off, strings(b) + y.str_off, x.len) != 0;
+            diff = x.len != y.len || memcmp(strings(a) + x.str_off, strings(b) + y.str_off, x.len) != 0;
         else
-            n += x.v.u != y.v.u;
+            diff = x.v.u != y.v.u;
+        n += diff;
+        if (diff && bits != nullptr)
+            bits[i / 8] |= static_cast<uint8_t>(1u << (i % 8));
     }
     return n;
 }
