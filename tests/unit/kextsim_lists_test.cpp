@@ -454,7 +454,7 @@ TEST_F(ListKext, ConcurrentReadersSeeWholeValues)
 // back in chunks, hashed like user space hashes them.
 TEST(ReferenceLists, HundredThousandEntriesCommitAndReadBack)
 {
-    constexpr std::uint32_t kBlockedPorts = 5, kTrustedPaths = 6, kEntries = 100000;
+    constexpr std::uint32_t kBlockedPorts = 7, kTrustedPaths = 8, kEntries = 100000;
     InProcessHost host;
     ASSERT_EQ(host.load(KEXTCONF_TEST_KEXT_BUNDLE), "");
     int err = 0;
