@@ -1,6 +1,7 @@
 #include "daemon.hpp"
 
 #include "admin_protocol.hpp"
+#include "apply_plan.hpp"
 #include "logging.hpp"
 #include "schema.hpp"
 #include "values.hpp"
@@ -139,8 +140,6 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
         kc_state st{};
         if (auto e = kext->state(st))
             return failed(bundle + ": " + e.message);
-        // First contact with this load of the kext: send everything. Later:
-        // only what differs from what the kext holds now.
         const bool first_contact = st.load_id != load_id_;
         if (first_contact) {
             // Follow this load's events from now on, even if applying fails.
@@ -149,36 +148,24 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
             applied_generation_ = st.generation;
             applied_hash_ = st.config_hash;
         }
-        std::vector<std::pair<std::uint32_t, proto::Value>> changes;
-        std::string summary;
-        std::vector<std::string> changed_names;
-        // What the kext will hold after this apply: the file's values, except
-        // load-only tunables, which keep their current value until next load.
-        std::vector<proto::Value> expected = desired;
-        for (std::size_t i = 0; i < schema.size(); ++i) {
-            proto::Value current;
-            if (auto e = kext->get(schema[i], current))
+        // Send only what differs from what the kext holds (apply_plan.hpp).
+        std::vector<proto::Value> current(schema.size());
+        for (std::size_t i = 0; i < schema.size(); ++i)
+            if (auto e = kext->get(schema[i], current[i]))
                 return failed(bundle + ": " + e.message);
-            if (schema[i].flags & KC_TF_LOAD_ONLY) {
-                // The kext takes these only at load; it rejects them in a transaction.
-                if (!(current == desired[i]))
-                    logcat::kext().warn("{}: {} = {} is applied at next kext load (a load-only tunable; now {})",
-                                        bundle, schema[i].name, private_value(format_value(schema[i], desired[i])),
-                                        private_value(format_value(schema[i], current)));
-                expected[i] = current;
-                continue;
-            }
-            if (current == desired[i] && !first_contact)
-                continue;
-            changes.emplace_back(schema[i].index, desired[i]);
-            if (!(current == desired[i])) {
-                summary += (summary.empty() ? "" : ", ") + schema[i].name + "=" +
-                           private_value(format_value(schema[i], desired[i]));
-                changed_names.push_back(schema[i].name);
-            }
-        }
-        const std::uint64_t expected_hash = proto::config_hash(expected);
-        if (st.config_hash == expected_hash && (changes.empty() || summary.empty())) {
+        const ApplyPlan plan = plan_apply(schema, current, desired);
+        for (const std::size_t i : plan.load_only_pending)
+            logcat::kext().warn("{}: {} is applied at next kext load (a load-only tunable; now {})", bundle,
+                                describe_change(schema[i], desired[i]),
+                                private_value(format_value(schema[i], current[i])));
+        const std::vector<std::pair<std::uint32_t, proto::Value>>& changes = plan.changes;
+        const std::string& summary = plan.summary;
+        std::vector<std::string> changed_names;
+        for (const auto& [index, value] : changes)
+            if (const auto* d = find_desc(schema, index))
+                changed_names.push_back(d->name);
+        const std::uint64_t expected_hash = proto::config_hash(plan.expected);
+        if (st.config_hash == expected_hash && changes.empty()) {
             load_id_ = st.load_id;
             applied_generation_ = st.generation;
             applied_hash_ = st.config_hash;
