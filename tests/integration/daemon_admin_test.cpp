@@ -60,11 +60,12 @@ protected:
     }
 
     // The file watcher is slowed right down so that only the admin reload
-    // under test applies an edit.
+    // under test applies an edit. --foreground-log: stderr is the log here
+    // already, and lines must not come out twice (counted below).
     std::unique_ptr<Process> start(const std::vector<std::string>& extra = {})
     {
         std::vector<std::string> argv{bin_path("kextconfd"),  "--config", config_, "--state-dir", state_dir_,
-                                      "--reload-debounce-ms", "60000"};
+                                      "--reload-debounce-ms", "60000", "--foreground-log"};
         argv.insert(argv.end(), extra.begin(), extra.end());
         return std::make_unique<Process>(argv, SpawnOptions{host_.env(), false});
     }

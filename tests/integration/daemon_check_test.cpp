@@ -90,6 +90,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "4:20: error: tunable \"max_clients\": 5000 is out of range [1, 1024]"},
         ErrorClass{"StringTooLong", kHead + "    \"label\": \"" + std::string(80, 'x') + "\"" + kTail,
                    "4:14: error: tunable \"label\": string is 80 bytes, longer than the maximum of 63"},
+        ErrorClass{"ListElementOutOfRange", kHead + "    \"blocked_ports\": [80, 70000]" + kTail,
+                   "4:27: error: tunable \"blocked_ports\"[1]: 70000 is out of range [1, 65535]"},
         ErrorClass{"EnumNotAllowed", kHead + "    \"log_level\": \"debg\"" + kTail,
                    "4:18: error: tunable \"log_level\": \"debg\" is not one of \"error\", \"warn\", \"info\", "
                    "\"debug\"; did you mean \"debug\"?"}),
