@@ -1,7 +1,6 @@
 #include "admin_server.hpp"
 
 #include "admin_protocol.hpp"
-#include "config_loader.hpp"
 #include "logging.hpp"
 #include "peer_cred.hpp"
 
@@ -16,6 +15,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -126,9 +126,21 @@ bool AdminServer::open()
         return false;
     }
     created_ = std::pair(st.st_dev, st.st_ino);
-    // The directories above must not let others replace the socket with theirs.
-    if (auto unsafe = unsafe_ownership(path_, st)) {
-        logcat::daemon().error("admin socket {} {}", path_, *unsafe);
+    // Its directory must not let just anyone replace the socket with theirs:
+    // owned by root (or us), not world-writable unless sticky. Group-writable
+    // is accepted: macOS ships /var/run as root:daemon 0775.
+    const std::string dir = std::filesystem::path(path_).parent_path().string();
+    struct stat ds {};
+    if (::stat(dir.empty() ? "." : dir.c_str(), &ds) != 0) {
+        logcat::daemon().error("admin socket {}: cannot stat its directory: {}", path_, errno_text(errno));
+        return false;
+    }
+    if ((ds.st_uid != 0 && ds.st_uid != ::geteuid()) || ((ds.st_mode & S_IWOTH) && !(ds.st_mode & S_ISVTX))) {
+        logcat::daemon().error("admin socket {}: its directory {} is {} (mode {:04o}); anyone could replace the "
+                               "socket. Use a directory owned by root and not writable by others",
+                               path_, dir, ds.st_uid != 0 && ds.st_uid != ::geteuid() ? "owned by another user"
+                                                                                       : "world-writable",
+                               static_cast<unsigned>(ds.st_mode & 07777));
         return false;
     }
     return true;
