@@ -101,7 +101,8 @@ bool AdminServer::remove_stale_socket()
 bool AdminServer::open()
 {
     if (path_.empty() || path_.size() >= sizeof(sockaddr_un{}.sun_path)) {
-        logcat::daemon().error("admin socket {}: path must be 1 to {} bytes", path_, sizeof(sockaddr_un{}.sun_path) - 1);
+        logcat::daemon().error("admin socket {}: path must be 1 to {} bytes", path_,
+                               sizeof(sockaddr_un{}.sun_path) - 1);
         return false;
     }
     if (!remove_stale_socket())
@@ -138,8 +139,8 @@ bool AdminServer::open()
     if ((ds.st_uid != 0 && ds.st_uid != ::geteuid()) || ((ds.st_mode & S_IWOTH) && !(ds.st_mode & S_ISVTX))) {
         logcat::daemon().error("admin socket {}: its directory {} is {} (mode {:04o}); anyone could replace the "
                                "socket. Use a directory owned by root and not writable by others",
-                               path_, dir, ds.st_uid != 0 && ds.st_uid != ::geteuid() ? "owned by another user"
-                                                                                       : "world-writable",
+                               path_, dir,
+                               ds.st_uid != 0 && ds.st_uid != ::geteuid() ? "owned by another user" : "world-writable",
                                static_cast<unsigned>(ds.st_mode & 07777));
         return false;
     }

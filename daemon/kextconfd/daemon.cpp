@@ -58,8 +58,8 @@ Daemon::ApplyOutcome Daemon::apply_current(const char* why)
         case ApplyOutcome::Rejected:
             candidate_.reset();
             if (config_)
-                logcat::config().error("{}: edit refused; keeping the last good configuration ({})",
-                                       opts_.config_path, config_->doc.file);
+                logcat::config().error("{}: edit refused; keeping the last good configuration ({})", opts_.config_path,
+                                       config_->doc.file);
             else
                 logcat::config().error("{}: refused, and there is no last good configuration; the kext keeps its "
                                        "current values until the file is fixed",
@@ -180,8 +180,8 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
                 logcat::kext().warn("{}: another writer committed first; re-reading and retrying", bundle);
                 continue;
             }
-            return failed(bundle + ": apply failed, the kext keeps generation " + std::to_string(st.generation) +
-                          ": " + e.message);
+            return failed(bundle + ": apply failed, the kext keeps generation " + std::to_string(st.generation) + ": " +
+                          e.message);
         }
         // Verify by reading back what the kext now holds.
         kc_state after{};
@@ -191,8 +191,7 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
         if (after.generation != result.generation || after.config_hash != expected_hash)
             return failed(bundle + ": verification failed: kext reports generation " +
                           std::to_string(after.generation) + " hash " + hex(after.config_hash) +
-                          ", expected generation " + std::to_string(result.generation) + " hash " +
-                          hex(expected_hash));
+                          ", expected generation " + std::to_string(result.generation) + " hash " + hex(expected_hash));
         load_id_ = after.load_id;
         applied_generation_ = after.generation;
         applied_hash_ = after.config_hash;
@@ -321,8 +320,7 @@ int Daemon::run()
     if (ctl_events_)
         kext_events_ = EventSocket::open(ec);
     if (!kext_events_) {
-        logcat::daemon().error("cannot open a kernel event socket on {}: {}", kernel_link_description(),
-                               ec.message());
+        logcat::daemon().error("cannot open a kernel event socket on {}: {}", kernel_link_description(), ec.message());
         return kExitCannotStart;
     }
     if (auto e = ctl_events_->set_filter(kKevVendorApple, kKevSystemClass, kKevCtlSubclass)) {
@@ -332,17 +330,16 @@ int Daemon::run()
     ctl_events_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(ctl_events_->native_handle()));
     kext_events_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(kext_events_->native_handle()));
 
-    admin_ = std::make_unique<AdminServer>(
-        io_, opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket);
+    admin_ = std::make_unique<AdminServer>(io_, opts_.admin_socket.empty() ? admin::default_socket_path()
+                                                                           : opts_.admin_socket);
     if (!admin_->open())
         return kExitCannotStart;
     admin_->add_command("status", [this](const nlohmann::json&) { return status_json(); });
     admin_->add_command("reload", [this](const nlohmann::json&) { return reload_json(); });
 
-    logcat::daemon().info("kextconfd starting: config {}, state {}, admin socket {}, via {}", opts_.config_path,
-                          opts_.state_dir,
-                          opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket,
-                          kernel_link_description());
+    logcat::daemon().info(
+        "kextconfd starting: config {}, state {}, admin socket {}, via {}", opts_.config_path, opts_.state_dir,
+        opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket, kernel_link_description());
     state_.open();
     load_at_startup();
     watch_.start(opts_.config_path, [this] { reload(/*forced=*/false); });

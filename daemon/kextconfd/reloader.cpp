@@ -72,14 +72,16 @@ void Daemon::load_at_startup()
         logcat::config().info("using {}{}", opts_.config_path,
                               config_ ? "; the last good copy " + state_.last_good_path() + " is the fallback" : "");
     else if (config_)
-        logcat::config().warn("{} is unusable (errors above); applying the last good configuration saved in {} until the "
-                     "file is fixed",
-                     opts_.config_path, state_.last_good_path());
+        logcat::config().warn(
+            "{} is unusable (errors above); applying the last good configuration saved in {} until the "
+            "file is fixed",
+            opts_.config_path, state_.last_good_path());
     else
-        logcat::config().error("{}: not applied, and there is no saved last good configuration in {}; the kext was not "
-                      "touched and keeps its current values until the file is fixed (it is watched; SIGHUP also "
-                      "reloads)",
-                      opts_.config_path, opts_.state_dir);
+        logcat::config().error(
+            "{}: not applied, and there is no saved last good configuration in {}; the kext was not "
+            "touched and keeps its current values until the file is fixed (it is watched; SIGHUP also "
+            "reloads)",
+            opts_.config_path, opts_.state_dir);
 }
 
 Daemon::ReloadResult Daemon::reload(bool forced)

@@ -59,15 +59,15 @@ std::string StateStore::last_good_path() const
 bool StateStore::open()
 {
     if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
-        logcat::config().error("state directory {}: cannot create: {}; the last good configuration will not be saved", dir_,
-                      errno_text(errno));
+        logcat::config().error("state directory {}: cannot create: {}; the last good configuration will not be saved",
+                               dir_, errno_text(errno));
         return usable_ = false;
     }
     struct stat st {};
     const int rc = ::lstat(dir_.c_str(), &st);
     if (rc != 0 || !S_ISDIR(st.st_mode)) {
         logcat::config().error("state directory {}: {}; the last good configuration will not be saved", dir_,
-                      rc != 0 ? errno_text(errno) : "not a directory");
+                               rc != 0 ? errno_text(errno) : "not a directory");
         return usable_ = false;
     }
     if (auto unsafe = unsafe_ownership(dir_, st)) {

@@ -99,8 +99,8 @@ void Daemon::check_drift(const char* why)
     std::string detail;
     for (const auto& d : *drift) {
         detail += (detail.empty() ? "" : ", ") + d.name + " = " +
-                  private_value(d.kext.dump(-1, ' ', false, json::error_handler_t::replace)) + " (file: " +
-                  private_value(d.file.dump(-1, ' ', false, json::error_handler_t::replace)) + ")";
+                  private_value(d.kext.dump(-1, ' ', false, json::error_handler_t::replace)) +
+                  " (file: " + private_value(d.file.dump(-1, ' ', false, json::error_handler_t::replace)) + ")";
     }
     if (detail.empty()) {
         if (!reported_drift_.empty())
@@ -124,9 +124,7 @@ json Daemon::status_json()
     const char* state = file_load_.state == FileState::Good  ? "good"
                         : file_load_.state == FileState::Bad ? "bad"
                                                              : "missing";
-    const char* source = !config_                              ? "none"
-                         : config_->source == Source::SavedCopy ? "saved-copy"
-                                                                : "file";
+    const char* source = !config_ ? "none" : config_->source == Source::SavedCopy ? "saved-copy" : "file";
     json config = {{"path", opts_.config_path},
                    {"state", state},
                    {"source", source},

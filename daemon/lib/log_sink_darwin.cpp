@@ -53,7 +53,8 @@ protected:
                 continue;
             (in_private ? priv[span] : pub[span]) += c;
         }
-        os_log_with_type(log_for(m.logger_name), type_of(m.level), "%{public}s%{private}s%{public}s%{private}s"
+        os_log_with_type(log_for(m.logger_name), type_of(m.level),
+                         "%{public}s%{private}s%{public}s%{private}s"
                          "%{public}s%{private}s%{public}s",
                          pub[0].c_str(), priv[0].c_str(), pub[1].c_str(), priv[1].c_str(), pub[2].c_str(),
                          priv[2].c_str(), pub[3].c_str());

@@ -133,8 +133,10 @@ public:
         KextSchema out;
         const auto format = integer<std::uint32_t>(*ext, ext_ptr, "format");
         if (format && *format != kSchemaFormat)
-            return fail(ext_ptr + "/format", "schema format " + std::to_string(*format) + " is not supported (this "
-                                                 "kextconf reads format " + std::to_string(kSchemaFormat) + ")");
+            return fail(ext_ptr + "/format", "schema format " + std::to_string(*format) +
+                                                 " is not supported (this "
+                                                 "kextconf reads format " +
+                                                 std::to_string(kSchemaFormat) + ")");
         auto bundle = text(*ext, ext_ptr, "bundle_id", KC_BUNDLE_ID_MAX);
         auto version = text(*ext, ext_ptr, "kext_version", KC_VERSION_STR_MAX);
         const auto proto_version = integer<std::uint32_t>(*ext, ext_ptr, "proto_version");
@@ -149,8 +151,8 @@ public:
 
         const json* props = member(root, "", "properties");
         const json* tunables = props && props->is_object() ? member(*props, "/properties", "tunables") : nullptr;
-        const json* list = tunables && tunables->is_object() ? member(*tunables, "/properties/tunables", "properties")
-                                                             : nullptr;
+        const json* list =
+            tunables && tunables->is_object() ? member(*tunables, "/properties/tunables", "properties") : nullptr;
         const std::string list_ptr = "/properties/tunables/properties";
         if (list == nullptr || !list->is_object())
             return fail("", "missing the tunables: /properties/tunables/properties must be an object");
@@ -228,8 +230,8 @@ private:
             fits = std::numeric_limits<T>::is_signed || v.get<std::int64_t>() >= 0;
         if (!fits)
             return fail(at, "\"" + what + "\" must be an integer that fits " +
-                                (std::numeric_limits<T>::is_signed ? "int" : "uint") +
-                                std::to_string(8 * sizeof(T)) + ", got " + describe(v));
+                                (std::numeric_limits<T>::is_signed ? "int" : "uint") + std::to_string(8 * sizeof(T)) +
+                                ", got " + describe(v));
         return std::numeric_limits<T>::is_signed ? static_cast<T>(v.get<std::int64_t>())
                                                  : static_cast<T>(v.get<std::uint64_t>());
     }
@@ -237,8 +239,9 @@ private:
     std::optional<proto::Value> value(const proto::TunableDesc& d, const json& v, const std::string& at)
     {
         using proto::Value;
-        const auto bad = [&](const char* want) { return fail(at, std::string("default must be ") + want + ", got " +
-                                                                     describe(v)); };
+        const auto bad = [&](const char* want) {
+            return fail(at, std::string("default must be ") + want + ", got " + describe(v));
+        };
         switch (d.type) {
         case KC_TYPE_BOOL: return v.is_boolean() ? std::optional(Value::of_bool(v.get<bool>())) : bad("true or false");
         case KC_TYPE_INT64: {
@@ -324,8 +327,8 @@ private:
         if (type && type->is_string())
             t = proto::type_from_name(type->get<std::string>());
         if (type && !t)
-            error(xp + "/type", "unknown type " + describe(*type) +
-                                    " (bool, int64, uint64, enum, string, int64_list, string_list)");
+            error(xp + "/type",
+                  "unknown type " + describe(*type) + " (bool, int64, uint64, enum, string, int64_list, string_list)");
         const json* fl = member(*x, xp, "flags", /*required=*/false);
         const auto fbits = fl ? flags(*fl, xp + "/flags") : std::optional<std::uint32_t>(0);
         if (!help || !unit || !index || !max_count || !t || !fbits)
@@ -357,12 +360,12 @@ private:
             if (names == nullptr)
                 return std::nullopt;
             std::size_t joined = 0;
-            const bool ok = names->is_array() && !names->empty() &&
-                            std::all_of(names->begin(), names->end(), [&](const json& n) {
-                                joined += n.is_string() ? n.get_ref<const std::string&>().size() + 1 : 0;
-                                return n.is_string() && !n.get_ref<const std::string&>().empty() &&
-                                       n.get_ref<const std::string&>().find('|') == std::string::npos;
-                            });
+            const bool ok =
+                names->is_array() && !names->empty() && std::all_of(names->begin(), names->end(), [&](const json& n) {
+                    joined += n.is_string() ? n.get_ref<const std::string&>().size() + 1 : 0;
+                    return n.is_string() && !n.get_ref<const std::string&>().empty() &&
+                           n.get_ref<const std::string&>().find('|') == std::string::npos;
+                });
             if (!ok)
                 return fail(xp + "/enum", "\"enum\" must be a non-empty array of non-empty names without '|'");
             if (joined > KC_ENUM_NAMES_MAX)

@@ -65,8 +65,8 @@ protected:
     // already, and lines must not come out twice (counted below).
     std::unique_ptr<Process> start(const std::vector<std::string>& extra = {})
     {
-        std::vector<std::string> argv{bin_path("kextconfd"),  "--config", config_, "--state-dir", state_dir_,
-                                      "--reload-debounce-ms", "60000", "--foreground-log"};
+        std::vector<std::string> argv{bin_path("kextconfd"),  "--config", config_,           "--state-dir", state_dir_,
+                                      "--reload-debounce-ms", "60000",    "--foreground-log"};
         argv.insert(argv.end(), extra.begin(), extra.end());
         return std::make_unique<Process>(argv, SpawnOptions{host_.env(), false});
     }
@@ -198,8 +198,9 @@ TEST_F(DaemonAdmin, UnsafeFileIsRefusedAtReload)
     ASSERT_EQ(::chmod(config_.c_str(), 0666), 0);
     const json r = request("reload");
     EXPECT_EQ(r.at("ok"), false);
-    EXPECT_EQ(r.at("errors"), json({config_ + ": error: is writable by group or others (mode 0666); fix with: chmod "
-                                              "go-w " +
+    EXPECT_EQ(r.at("errors"), json({config_ +
+                                    ": error: is writable by group or others (mode 0666); fix with: chmod "
+                                    "go-w " +
                                     config_}))
         << r.dump();
     EXPECT_TRUE(wait_for_state(host_, 2, good, 0ms));
@@ -359,9 +360,9 @@ TEST_F(DaemonAdmin, NonSocketAtThePathIsNeverRemoved)
     auto d = start();
     ASSERT_TRUE(d->wait(5s)) << d->describe();
     EXPECT_EQ(d->exit_code(), 1) << d->describe();
-    EXPECT_NE(d->err().find("admin socket " + socket_ +
-                            ": the path exists and is not a socket; refusing to replace it"),
-              std::string::npos)
+    EXPECT_NE(
+        d->err().find("admin socket " + socket_ + ": the path exists and is not a socket; refusing to replace it"),
+        std::string::npos)
         << d->describe();
     EXPECT_EQ(read_file(socket_), "precious\n");
     EXPECT_TRUE(wait_for_state(host_, 1, json::object(), 0ms)) << "nothing applied by a daemon that did not start";

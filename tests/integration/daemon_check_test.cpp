@@ -66,7 +66,8 @@ TEST_P(DaemonCheckError, ExactPositionAndMessage)
     const Result r = check(path);
     EXPECT_EQ(r.exit_code, 1) << r.describe();
     EXPECT_EQ(r.out, "");
-    const bool structural = std::string(GetParam().name) == "Syntax" || std::string(GetParam().name) == "DuplicateKey" ||
+    const bool structural = std::string(GetParam().name) == "Syntax" ||
+                            std::string(GetParam().name) == "DuplicateKey" ||
                             std::string(GetParam().name) == "UnknownTopLevelKey";
     EXPECT_EQ(r.err, path + ":" + GetParam().diagnostic + "\n" + path + ": 1 error" +
                          (structural ? "" : " (schema: the running kext org.kextconf.reference 0.1.0)") + "\n");
@@ -79,7 +80,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "4:22: error: syntax error while parsing object key - unexpected ','; expected string literal"},
         ErrorClass{"DuplicateKey", kHead + "    \"label\": \"a\",\n    \"label\": \"b\"" + kTail,
                    "5:5: error: duplicate key \"label\" (first at line 4)"},
-        ErrorClass{"UnknownTopLevelKey", "{\n  \"kext\": \"org.kextconf.reference\",\n  \"tunable\": {},\n  \"tunables\": {}\n}\n",
+        ErrorClass{"UnknownTopLevelKey",
+                   "{\n  \"kext\": \"org.kextconf.reference\",\n  \"tunable\": {},\n  \"tunables\": {}\n}\n",
                    "3:3: error: unknown top-level key \"tunable\"; did you mean \"tunables\"? (keys starting with "
                    "\"x-\" are ignored)"},
         ErrorClass{"UnknownTunable", kHead + "    \"max_client\": 5" + kTail,
@@ -244,8 +246,9 @@ TEST_F(DaemonCheck, UnsafeFilesAreRefusedNamingThePath)
     ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
     r = check(path);
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.err.find(path + ": error: directory " + dir + " is writable by group or others (mode 0777); fix "
-                                                              "with: chmod go-w " +
+    EXPECT_NE(r.err.find(path + ": error: directory " + dir +
+                         " is writable by group or others (mode 0777); fix "
+                         "with: chmod go-w " +
                          dir),
               std::string::npos)
         << r.describe();

@@ -161,8 +161,7 @@ TEST_F(DaemonDrift, LogLinesHaveLevelsAndCategories)
     auto d = start(config_);
     ASSERT_TRUE(wait_for_state(host_, 2, tunables)) << d->describe();
     ASSERT_TRUE(d->wait_for_err("saved the configuration in force", 2s)) << d->describe();
-    EXPECT_EQ(count(d->err(), " info kext: applied " + config_ + " to org.kextconf.reference: generation 2, hash "),
-              1u)
+    EXPECT_EQ(count(d->err(), " info kext: applied " + config_ + " to org.kextconf.reference: generation 2, hash "), 1u)
         << d->describe();
     EXPECT_NE(d->err().find("2 changed: max_clients=100, label=\"logged\" (startup)\n"), std::string::npos)
         << d->describe();
@@ -238,8 +237,7 @@ TEST_F(DaemonAbsentKext, SaysSoOnceAndAppliesWhenLoaded)
     ASSERT_TRUE(d->signal(SIGHUP));
     ASSERT_TRUE(d->signal(SIGHUP));
     std::this_thread::sleep_for(300ms);
-    EXPECT_EQ(count(d->err(), "waiting for it to come back") + count(d->err(), "is not loaded"), 2u)
-        << d->describe();
+    EXPECT_EQ(count(d->err(), "waiting for it to come back") + count(d->err(), "is not loaded"), 2u) << d->describe();
     ASSERT_EQ(host_.kextsim({"load", kext_bundle()}).exit_code, 0);
     EXPECT_TRUE(wait_for_state(host_, 2, edited)) << d->describe();
     stop_daemon(*d);
@@ -316,9 +314,9 @@ TEST_F(DaemonFutureKext, ProtocolMismatchIsRefusedAtHello)
     EXPECT_EQ(s.at("counters").at("apply_failures"), 1);
     stop_daemon(*d);
 
-    const Result check = run({bin_path("kextconfd"), "--check", "--config", config_, "--state-dir",
-                              host_.dir().file("state")},
-                             SpawnOptions{host_.env(), false});
+    const Result check =
+        run({bin_path("kextconfd"), "--check", "--config", config_, "--state-dir", host_.dir().file("state")},
+            SpawnOptions{host_.env(), false});
     EXPECT_EQ(check.exit_code, 1) << check.describe();
     EXPECT_NE(check.err.find(config_ + ": error: " + want.substr(0, want.find(" speaks"))), std::string::npos)
         << check.describe();
