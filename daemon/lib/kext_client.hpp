@@ -47,6 +47,8 @@ public:
     KextError describe(std::vector<proto::TunableDesc>& out);
     KextError get(const proto::TunableDesc& desc, proto::Value& out);
     KextError state(kc_state& out);
+    // KC_OPT_COUNTERS; an error (e.g. EINVAL/ENOPROTOOPT) from a kext that does not keep them.
+    KextError counters(kc_counters& out);
 
     // One transaction: begin at expected_generation, set every value, commit.
     // On any failure the transaction is aborted and the kext keeps what it
