@@ -34,9 +34,13 @@ int cmd_events(const Options& o, const EventsArgs& a)
     if (!stream)
         return fail(o, kExitFailure, "cannot listen to kernel events on " + kernel_link_description() + ": " +
                                          ec.message());
-    if (!stream->subscribed() && !o.json)
+    // On stderr, so scripts reading stdout see events only; tests wait for it.
+    if (!stream->subscribed())
         std::fprintf(stderr, "kextconfctl: %s has not been loaded since boot; waiting for it to load\n",
                      o.kext.c_str());
+    else
+        std::fprintf(stderr, "kextconfctl: listening to %s's events%s\n", o.kext.c_str(),
+                     a.follow ? " (Ctrl-C stops)" : "");
     using Clock = std::chrono::steady_clock;
     const auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long long>(a.timeout_s * 1000));
     unsigned seen = 0;
