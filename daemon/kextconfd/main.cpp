@@ -1,5 +1,4 @@
 // kextconfd: applies a JSON configuration file to a kext and keeps it applied.
-#include "config_check.hpp"
 #include "daemon.hpp"
 #include "logging.hpp"
 #include "values.hpp"
@@ -13,16 +12,33 @@
 namespace {
 
 // --check: the same load path as the daemon (read, parse, validate against
-// the running kext's schema when it is loaded), printing every error. The
-// same function serves `kextconfctl config check`.
+// the running kext's schema when it is loaded), printing every error.
 int check(const std::string& path)
 {
-    const auto result = kextconf::check_config_file(path);
-    if (!result.note.empty())
-        std::fprintf(stderr, "%s: note: %s\n", path.c_str(), result.note.c_str());
-    for (const auto& d : result.errors)
+    using namespace kextconf;
+    std::vector<Diagnostic> errors;
+    auto text = read_config_file(path, errors);
+    std::optional<ConfigDocument> doc;
+    if (text)
+        doc = parse_config(*text, path, errors);
+    if (doc && errors.empty()) {
+        KextError err;
+        auto kext = KextClient::connect(doc->kext, KextClient::Access::Query, err);
+        if (!kext) {
+            std::fprintf(stderr, "%s: note: syntax checked only; cannot validate values: %s\n", path.c_str(),
+                         err.message.c_str());
+        } else {
+            std::vector<proto::TunableDesc> schema;
+            if (auto e = kext->describe(schema)) {
+                std::fprintf(stderr, "%s: error: %s\n", path.c_str(), e.message.c_str());
+                return 1;
+            }
+            validate_config(*doc, schema, errors);
+        }
+    }
+    for (const auto& d : errors)
         std::fprintf(stderr, "%s\n", d.str().c_str());
-    if (!result.ok())
+    if (!errors.empty())
         return 1;
     std::printf("%s: OK\n", path.c_str());
     return 0;
