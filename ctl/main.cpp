@@ -25,6 +25,7 @@ int main(int argc, char** argv)
 
     Command run;
     add_read_commands(app, o, run);
+    add_schema_command(app, o, run);
     add_set_command(app, o, run);
     add_config_commands(app, o, run);
     add_events_command(app, o, run);

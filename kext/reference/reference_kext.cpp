@@ -10,7 +10,16 @@ namespace {
 #define REFERENCE_BUNDLE_ID "org.kextconf.reference"
 
 // Index constants for in-kernel readers; keep in the order of kTunables.
-enum Tunable : uint32_t { kEnabled, kMaxClients, kLogLevel, kSampleIntervalMs, kLabel, kTunableCount };
+enum Tunable : uint32_t {
+    kEnabled,
+    kMaxClients,
+    kLogLevel,
+    kSampleIntervalMs,
+    kLabel,
+    kBlockedPorts,
+    kTrustedPaths,
+    kTunableCount
+};
 
 const kc_tunable_def kTunables[] = {
     KC_TUNABLE_BOOL("enabled", true, 0, "Master switch for the kext's work"),
@@ -18,12 +27,21 @@ const kc_tunable_def kTunables[] = {
     KC_TUNABLE_ENUM("log_level", 2, "error|warn|info|debug", 4, 0, "Least severe message the kext logs"),
     KC_TUNABLE_INT64("sample_interval_ms", 1000, 10, 60000, "ms", 0, "Interval between statistics samples"),
     KC_TUNABLE_STRING("label", "default", 63, 0, "Free-form name shown in status output"),
+    KC_TUNABLE_INT64_LIST("blocked_ports", 1, 65535, 100000, "port", 0, "TCP/UDP ports the kext refuses"),
+    KC_TUNABLE_STRING_LIST("trusted_paths", 100000, 255, 0, "Paths whose processes the kext lets through"),
 };
 static_assert(sizeof kTunables / sizeof kTunables[0] == kTunableCount, "index enum matches the table");
 
 const kc_kext_config kConfig = {REFERENCE_BUNDLE_ID, KEXTCONF_KEXT_VERSION, kTunables, kTunableCount};
 
 } // namespace
+
+// The consumer of blocked_ports: what a packet filter would call per packet.
+// O(log n) against the current list, safe against a concurrent commit.
+extern "C" bool reference_port_blocked(uint16_t port)
+{
+    return kc_list_contains_int64(kBlockedPorts, port);
+}
 
 extern "C" kern_return_t reference_start(kmod_info_t *, void *)
 {

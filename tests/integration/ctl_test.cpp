@@ -130,11 +130,34 @@ TEST(Ctl, DescribeListsEveryTunable)
     EXPECT_EQ(parse(all), kReferenceDefaults) << all.describe();
 }
 
+TEST(Ctl, SchemaIsTheRunningKextsTunables)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const Result r = host.ctl({"schema"});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    const json schema = parse(r);
+    EXPECT_EQ(schema.value("$schema", ""), "https://json-schema.org/draft/2020-12/schema") << r.out;
+    const json props = schema.at("properties").at("tunables").at("properties");
+    const json described = parse(host.ctl({"--json", "describe"})).at("tunables");
+    ASSERT_EQ(props.size(), described.size()) << r.out;
+    for (const auto& d : described) {
+        const json& p = props.at(d.at("name").get<std::string>());
+        EXPECT_EQ(p.at("x-kextconf").at("type"), d.at("type")) << p.dump();
+        EXPECT_EQ(p.value("description", ""), d.at("help")) << p.dump();
+    }
+    const std::string out = host.dir().file("schema.json");
+    const Result w = host.ctl({"schema", "-o", out});
+    ASSERT_EQ(w.exit_code, 0) << w.describe();
+    EXPECT_EQ(json::parse(read_file(out)), schema);
+}
+
 TEST(Ctl, MissingKextNamesTheFix)
 {
     KextsimHost host(/*load_reference=*/false);
     ASSERT_TRUE(host.ready());
-    for (const auto& args : std::vector<std::vector<std::string>>{{"get"}, {"describe"}, {"set", "label=x"}}) {
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"get"}, {"describe"}, {"schema"}, {"set", "label=x"}}) {
         const Result r = host.ctl(args);
         EXPECT_EQ(r.exit_code, 3) << args[0] << ": " << r.describe();
         EXPECT_NE(r.err.find("the kext is not loaded: kextconfctl kext load"), std::string::npos) << r.describe();
@@ -168,7 +191,7 @@ TEST(Ctl, KextLoadUnloadStatus)
     r = host.ctl({"--json", "kext", "status"});
     ASSERT_EQ(r.exit_code, 0) << r.describe();
     EXPECT_EQ(parse(r).value("kext_version", ""), "0.1.0") << r.describe();
-    EXPECT_EQ(parse(r).value("tunables", 0), 5) << r.describe();
+    EXPECT_EQ(parse(r).value("tunables", 0u), kReferenceDefaults.size()) << r.describe();
 }
 
 TEST(Ctl, ConfigCheckReportsWhatKextconfdReports)

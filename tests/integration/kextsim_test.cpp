@@ -266,7 +266,7 @@ TEST_F(KextsimContract, AdminControlIsForRootOnly)
                 return fail(13, "query connect", err);
             const auto h = hello(*q);
             if (!h || h->proto_version != 1 || h->min_proto_version != 1 ||
-                proto::field_string(h->bundle_id) != kReferenceBundleId || h->tunable_count != 5)
+                proto::field_string(h->bundle_id) != kReferenceBundleId || h->tunable_count != 7)
                 return fail(14, "hello reply", 0);
             if (state_of_quiet(*q) != 1)
                 return fail(15, "state generation", 0);
