@@ -113,8 +113,7 @@ int set_transient(const Options& o, const SetArgs& a)
 
 int set_persistent(const Options& o, const SetArgs& a)
 {
-    if (!is_root())
-        return fail(o, kExitNotRoot, "the configuration file is root's: " + run_as_root_hint());
+    // No root check: the file's permissions decide (root's under launchd).
     std::vector<Diagnostic> diags;
     const auto text = read_config_file(o.config, diags);
     std::optional<ConfigDocument> doc;
@@ -170,8 +169,12 @@ int set_persistent(const Options& o, const SetArgs& a)
         return print_errors(o, errors, o.config + " was left alone");
     }
     std::string what;
-    if (auto ec = write_file_atomically(o.config, *edited, what))
-        return fail(o, kExitFailure, "cannot " + what + ": " + ec.message() + "; " + o.config + " was left alone");
+    if (auto ec = write_file_atomically(o.config, *edited, what)) {
+        const bool denied = ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted;
+        return fail(o, denied ? kExitNotRoot : kExitFailure,
+                    "cannot " + what + ": " + ec.message() + "; " + o.config + " was left alone" +
+                        (denied ? "; " + run_as_root_hint() : ""));
+    }
     if (!o.json) {
         std::printf("saved %s%s\n", o.config.c_str(), kept_comments ? "" : " (rewritten whole: its comments are gone)");
         std::fflush(stdout);

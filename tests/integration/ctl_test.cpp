@@ -93,8 +93,13 @@ TEST(Ctl, StateChangesNeedRootAndSaySo)
     const Result unload = host.ctl({"kext", "unload"}, true);
     EXPECT_EQ(unload.exit_code, 5) << unload.describe();
     EXPECT_NE(unload.err.find("sudo kextconfctl kext unload"), std::string::npos) << unload.describe();
-    const Result reload = host.ctl({"reload"}, true);
-    EXPECT_EQ(reload.exit_code, 5) << reload.describe();
+    // The configuration file is root's: --persist cannot replace it.
+    const std::string config = host.dir().file("config.json");
+    write_file(config, reference_config_text({{"max_clients", 9}}, "ctl_test"));
+    const Result persist = host.ctl({"--config", config, "set", "--persist", "max_clients=5"}, true);
+    EXPECT_EQ(persist.exit_code, 5) << persist.describe();
+    EXPECT_NE(persist.err.find("run as root (sudo kextconfctl --config"), std::string::npos) << persist.describe();
+    EXPECT_NE(read_file(config).find("\"max_clients\":9"), std::string::npos) << read_file(config);
     EXPECT_TRUE(host.is_loaded());
     // Reads work for anyone.
     for (const auto& args : std::vector<std::vector<std::string>>{{"get"}, {"describe"}, {"kext", "status"}}) {
@@ -325,6 +330,9 @@ TEST(Ctl, DaemonStatusReloadAndPersist)
         EXPECT_EQ(r.exit_code, 0) << r.describe();
         EXPECT_EQ(parse(r).at("daemon").value("available", true), false) << r.out;
         EXPECT_NE(parse(r).at("daemon").value("reason", "").find("root"), std::string::npos) << r.out;
+        r = host.ctl({"--daemon-socket", sock, "reload"}, /*as_nobody=*/true);
+        EXPECT_EQ(r.exit_code, 5) << r.describe();
+        EXPECT_NE(r.err.find("run as root (sudo kextconfctl"), std::string::npos) << r.describe();
     }
 
     r = host.ctl({"--daemon-socket", sock, "--config", config, "set", "--persist", "label=persisted"});
