@@ -95,8 +95,9 @@ ChosenSchema choose_schema(const CheckOptions& o, const ConfigDocument& doc)
     return out;
 }
 
-// Reads and parses the file; nullopt (errors printed) if unusable.
-std::optional<ConfigDocument> load(const CheckOptions& o)
+// Reads and parses the file; nullopt (errors printed, the count on
+// `verdict`) if unusable.
+std::optional<ConfigDocument> load(const CheckOptions& o, std::FILE* verdict)
 {
     std::vector<Diagnostic> errors;
     auto text = read_config_file(o.config_path, errors);
@@ -105,7 +106,7 @@ std::optional<ConfigDocument> load(const CheckOptions& o)
         doc = parse_config(*text, o.config_path, errors);
     if (!doc || !errors.empty()) {
         print_errors(errors);
-        std::fprintf(stderr, "%s: %zu error%s\n", o.config_path.c_str(), errors.size(), errors.size() == 1 ? "" : "s");
+        std::fprintf(verdict, "%s: %zu error%s\n", o.config_path.c_str(), errors.size(), errors.size() == 1 ? "" : "s");
         return std::nullopt;
     }
     return doc;
@@ -115,7 +116,7 @@ std::optional<ConfigDocument> load(const CheckOptions& o)
 
 int check_config(const CheckOptions& o)
 {
-    const auto doc = load(o);
+    const auto doc = load(o, stdout);
     if (!doc)
         return 1;
     const ChosenSchema chosen = choose_schema(o, *doc);
@@ -126,7 +127,7 @@ int check_config(const CheckOptions& o)
         validate_config(*doc, chosen.schema->tunables, errors);
         if (!errors.empty()) {
             print_errors(errors);
-            std::fprintf(stderr, "%s: %zu error%s (schema: %s)\n", o.config_path.c_str(), errors.size(),
+            std::fprintf(stdout, "%s: %zu error%s (schema: %s)\n", o.config_path.c_str(), errors.size(),
                          errors.size() == 1 ? "" : "s", chosen.source.c_str());
             return 1;
         }
@@ -137,7 +138,7 @@ int check_config(const CheckOptions& o)
 
 int print_config(const CheckOptions& o)
 {
-    const auto doc = load(o);
+    const auto doc = load(o, stderr);
     if (!doc)
         return 1;
     const ChosenSchema chosen = choose_schema(o, *doc);

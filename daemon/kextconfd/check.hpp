@@ -24,7 +24,10 @@ struct CheckOptions {
     std::string state_dir;
 };
 
-// Exit status: 0 valid, 1 invalid (errors on stderr).
+// Exit status: 0 valid, 1 invalid. stderr: the diagnostics, one
+// `file:line:col: error: ...` per line (as kextconfctl config check prints
+// them); stdout: one verdict line naming the schema ("FILE: OK (schema:
+// ...)" or "FILE: N errors (schema: ...)").
 int check_config(const CheckOptions& o);
 // Prints {"kext": ..., "tunables": {...}} to stdout: every tunable, the
 // file's values over the schema's defaults (only the file's values without a

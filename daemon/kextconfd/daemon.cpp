@@ -155,15 +155,20 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
                 return failed(bundle + ": " + e.message);
         const ApplyPlan plan = plan_apply(schema, current, desired);
         for (const std::size_t i : plan.load_only_pending)
-            logcat::kext().warn("{}: {} is applied at next kext load (a load-only tunable; now {})", bundle,
-                                describe_change(schema[i], desired[i]),
+            logcat::kext().warn("{}: {} = {} is applied at next kext load (a load-only tunable; now {})", bundle,
+                                schema[i].name, private_value(format_value(schema[i], desired[i])),
                                 private_value(format_value(schema[i], current[i])));
         const std::vector<std::pair<std::uint32_t, proto::Value>>& changes = plan.changes;
-        const std::string& summary = plan.summary;
+        // The one log line: names, values marked private, lists by their size.
+        std::string summary;
         std::vector<std::string> changed_names;
-        for (const auto& [index, value] : changes)
-            if (const auto* d = find_desc(schema, index))
-                changed_names.push_back(d->name);
+        for (const std::size_t i : plan.changed) {
+            summary += summary.empty() ? "" : ", ";
+            summary += proto::is_list_type(desired[i].type)
+                           ? describe_change(schema[i], desired[i])
+                           : schema[i].name + "=" + private_value(format_value(schema[i], desired[i]));
+            changed_names.push_back(schema[i].name);
+        }
         const std::uint64_t expected_hash = proto::config_hash(plan.expected);
         if (st.config_hash == expected_hash && changes.empty()) {
             load_id_ = st.load_id;

@@ -273,7 +273,7 @@ TEST_F(DaemonLoadOnly, ChangeIsAppliedAtNextLoad)
                    "  \"tunables\": { \"enabled\": false, \"pool_size\": 128 } }\n");
     ASSERT_TRUE(d->wait_for_err("applied " + config_ + " to org.kextconf.test.loadonly: generation 2", 5s))
         << d->describe();
-    EXPECT_NE(d->err().find("org.kextconf.test.loadonly: pool_size=128 is applied at next kext load (a load-only "
+    EXPECT_NE(d->err().find("org.kextconf.test.loadonly: pool_size = 128 is applied at next kext load (a load-only "
                             "tunable; now 64)"),
               std::string::npos)
         << d->describe();

@@ -12,15 +12,7 @@ const kc_tunable_def kTunables[] = {
     KC_TUNABLE_UINT64("pool_size", 64, 1, 4096, "buffers", KC_TF_LOAD_ONLY, "Buffers allocated at load"),
 };
 
-const kc_kext_config kConfig = {"org.kextconf.test.loadonly",
-                                KEXTCONF_KEXT_VERSION,
-                                kTunables,
-                                sizeof kTunables / sizeof kTunables[0],
-                                nullptr, // no event rate limit
-                                nullptr, // no heartbeat
-                                nullptr, // no sysctl mirror
-                                nullptr,
-                                nullptr};
+const kc_kext_config kConfig = KC_KEXT_CONFIG("org.kextconf.test.loadonly", KEXTCONF_KEXT_VERSION, kTunables);
 
 } // namespace
 
