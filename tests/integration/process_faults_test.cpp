@@ -145,10 +145,12 @@ TEST(ProcessFaults, DaemonKilledAtEveryStepOfAnApply)
 // the unload succeeds, and a new daemon applies to the reloaded kext.
 TEST(ProcessFaults, UnloadRefusedWhileTheDaemonIsMidTransaction)
 {
-    // The daemon's first apply: hello, a describe and later a get per
-    // tunable, state, begin (13th request), the sets, commit, state. Stall
-    // the 15th, its second set: a transaction is open with one value staged.
-    KextsimHost host(kext_bundle(), kReferenceBundleId, {"--fail", "stall:15"});
+    // The daemon's first apply to the reference kext (9 tunables, two of them
+    // lists): hello, a describe per tunable, state, the gets, begin (23rd
+    // request), the sets, commit, state. Stall the 25th, its second set: a
+    // transaction is open with one value staged. (Counted with kextsim's
+    // "stalling ... option N" line when the table grows.)
+    KextsimHost host(kext_bundle(), kReferenceBundleId, {"--fail", "stall:25"});
     ASSERT_TRUE(host.ready());
     const std::string config = host.dir().file("config.json");
     const std::string state = host.dir().file("state");
