@@ -96,9 +96,19 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
         ++counters_.apply_failures;
         return ApplyOutcome::Failed;
     };
+    // Follow the kext's events from its first appearance: its "started"
+    // event is what retries an apply that found it busy.
+    if (vendor_code_ == 0 && !kext_events_->vendor_code(bundle, vendor_code_))
+        if (auto ec = kext_events_->set_filter(vendor_code_, KC_EVENT_CLASS, 0))
+            logcat::events().warn("cannot subscribe to {} events: {}", bundle, ec.message());
     KextError err;
     auto kext = KextClient::connect(bundle, KextClient::Access::Admin, err);
     if (!kext) {
+        if (err.ec == std::errc::device_or_resource_busy) {
+            // Registered but still starting (or already stopping).
+            logcat::kext().info("kext {} is busy starting or stopping; applying when it has started", bundle);
+            return ApplyOutcome::Absent;
+        }
         if (err.ec == std::errc::no_such_file_or_directory) {
             // Said once per absence: every control registering wakes us, and
             // each look finds it still missing.
@@ -110,7 +120,6 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
         return failed(err.message);
     }
     kext_state_ = KextState::Present;
-
     if (vendor_code_ == 0 && !kext_events_->vendor_code(bundle, vendor_code_))
         if (auto ec = kext_events_->set_filter(vendor_code_, KC_EVENT_CLASS, 0))
             logcat::events().warn("cannot subscribe to {} events: {}", bundle, ec.message());
