@@ -14,6 +14,10 @@ namespace {
 
 using nlohmann::json;
 
+// Longest list `status` and `top` print element by element; longer ones show
+// their size (`get NAME` prints it).
+constexpr std::uint32_t kStatusListMax = 8;
+
 // kextconfd's view for `status`: its reply, or why there is none.
 json daemon_status(const Options& o)
 {
@@ -130,7 +134,7 @@ int cmd_status(const Options& o)
         width = std::max(width, d->name.size());
     for (const auto& [d, v] : values) {
         const bool is_default = v == d->def;
-        std::printf("  %-*s = %s%s\n", static_cast<int>(width), d->name.c_str(), format_value(*d, v).c_str(),
+        std::printf("  %-*s = %s%s\n", static_cast<int>(width), d->name.c_str(), format_summary(*d, v).c_str(),
                     is_default ? "" : "   (set)");
     }
     print_daemon(daemon);
@@ -179,6 +183,13 @@ int cmd_get(const Options& o, const std::vector<std::string>& names)
 }
 
 } // namespace
+
+std::string format_summary(const proto::TunableDesc& d, const proto::Value& v)
+{
+    if (proto::is_list_type(v.type) && v.element_count() > kStatusListMax)
+        return "[" + std::to_string(v.element_count()) + " entries]";
+    return format_value(d, v);
+}
 
 std::string describe_bounds(const proto::TunableDesc& d)
 {

@@ -65,7 +65,7 @@ Snapshot take_snapshot(const Options& o)
     }
     for (const auto& d : schema) {
         proto::Value v;
-        s.values.emplace_back(d.name, kext->get(d, v) ? std::string("?") : format_value(d, v));
+        s.values.emplace_back(d.name, kext->get(d, v) ? std::string("?") : format_summary(d, v));
     }
     return s;
 }
