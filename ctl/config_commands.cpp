@@ -6,8 +6,8 @@
 
 #include <cstdio>
 #include <fcntl.h>
-#include <unistd.h>
 #include <iostream>
+#include <unistd.h>
 
 namespace kextconf::ctl {
 

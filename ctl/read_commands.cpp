@@ -206,7 +206,8 @@ std::string describe_bounds(const proto::TunableDesc& d)
         return s;
     }
     case KC_TYPE_STRING: return "up to " + u(d.max_count) + " bytes";
-    case KC_TYPE_INT64_LIST: return "up to " + u(d.max_count) + " entries, each in [" + i(d.min.i) + ", " + i(d.max.i) + "]";
+    case KC_TYPE_INT64_LIST:
+        return "up to " + u(d.max_count) + " entries, each in [" + i(d.min.i) + ", " + i(d.max.i) + "]";
     case KC_TYPE_STRING_LIST: return "up to " + u(d.max_count) + " strings";
     default: return "?";
     }
@@ -219,10 +220,14 @@ json describe_json(const proto::TunableDesc& d)
         flags.push_back("load-only");
     if (d.flags & KC_TF_HIDDEN)
         flags.push_back("hidden");
-    json j{{"index", d.index},         {"name", d.name},
-           {"type", proto::type_name(d.type)}, {"default", value_to_json(d, d.def)},
-           {"unit", d.unit},           {"flags", flags},
-           {"help", d.help},           {"bounds", describe_bounds(d)}};
+    json j{{"index", d.index},
+           {"name", d.name},
+           {"type", proto::type_name(d.type)},
+           {"default", value_to_json(d, d.def)},
+           {"unit", d.unit},
+           {"flags", flags},
+           {"help", d.help},
+           {"bounds", describe_bounds(d)}};
     if (d.type == KC_TYPE_INT64 || d.type == KC_TYPE_INT64_LIST)
         j["min"] = d.min.i, j["max"] = d.max.i;
     if (d.type == KC_TYPE_UINT64)

@@ -143,8 +143,8 @@ int cmd_top(const Options& o)
     std::error_code ec;
     auto stream = KextEventStream::open(o.kext, ec);
     if (!stream)
-        return fail(o, kExitFailure, "cannot listen to kernel events on " + kernel_link_description() + ": " +
-                                         ec.message());
+        return fail(o, kExitFailure,
+                    "cannot listen to kernel events on " + kernel_link_description() + ": " + ec.message());
     Terminal term;
     if (!term.ok())
         return fail(o, kExitUsage, term.why());

@@ -30,10 +30,10 @@ std::uint64_t generation(const KextsimHost& host)
 // kextconfd with its admin socket in the host's directory.
 std::unique_ptr<Process> start_daemon(const KextsimHost& host, const std::string& config)
 {
-    return std::make_unique<Process>(
-        std::vector<std::string>{bin_path("kextconfd"), "--config", config, "--state-dir", host.dir().file("state"),
-                                 "--admin-socket", host.dir().file("kextconfd.sock")},
-        SpawnOptions{host.env(), false});
+    return std::make_unique<Process>(std::vector<std::string>{bin_path("kextconfd"), "--config", config, "--state-dir",
+                                                              host.dir().file("state"), "--admin-socket",
+                                                              host.dir().file("kextconfd.sock")},
+                                     SpawnOptions{host.env(), false});
 }
 
 TEST(Ctl, SetIsOneTransactionAndSaysItIsTransient)
@@ -45,8 +45,8 @@ TEST(Ctl, SetIsOneTransactionAndSaysItIsTransient)
     EXPECT_NE(set.out.find("generation 1 -> 2, 4 changed"), std::string::npos) << set.describe();
     EXPECT_NE(set.err.find("transient, like sysctl -w"), std::string::npos) << set.describe();
     EXPECT_NE(set.err.find("kextconfd puts back"), std::string::npos) << set.describe();
-    EXPECT_TRUE(wait_for_state(host, 2,
-                               {{"max_clients", 100}, {"label", "two words"}, {"log_level", "debug"}, {"enabled", false}}));
+    EXPECT_TRUE(wait_for_state(
+        host, 2, {{"max_clients", 100}, {"label", "two words"}, {"log_level", "debug"}, {"enabled", false}}));
 
     const Result js = host.ctl({"--json", "set", "sample_interval_ms=250"});
     ASSERT_EQ(js.exit_code, 0) << js.describe();
@@ -270,7 +270,8 @@ TEST(Ctl, EventsAreDecodedAndGapsShownAsDrops)
     EXPECT_EQ(count("tunable-changed"), kSets) << ev.out();
     // Exactly one gap, of one event (seq 6), right before the overflow report.
     ASSERT_EQ(count("dropped"), 1) << ev.out();
-    const auto drop = std::find_if(items.begin(), items.end(), [](const json& i) { return i.value("event", "") == "dropped"; });
+    const auto drop =
+        std::find_if(items.begin(), items.end(), [](const json& i) { return i.value("event", "") == "dropped"; });
     EXPECT_EQ(drop->value("lost", 0), 1) << ev.out();
     ASSERT_NE(drop + 1, items.end()) << ev.out();
     EXPECT_EQ((drop + 1)->value("event", ""), "overflow") << ev.out();

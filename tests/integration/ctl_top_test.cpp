@@ -57,11 +57,10 @@ TEST(CtlTop, ShowsTransactionsAndRestoresTheTerminal)
     const std::string before = host.dir().file("stty.before"), after = host.dir().file("stty.after"),
                       rc = host.dir().file("rc");
     // The shell records the terminal settings around top, then its status.
-    const std::string script = "stty -g > " + before + "; KEXTSIM_ROOT=" + host.root() + " " +
-                               bin_path("kextconfctl") + " top; echo $? > " + rc + ".tmp; stty -g > " + after +
-                               "; mv " + rc + ".tmp " + rc + "; sleep 60";
-    const Result start =
-        tmux.cmd({"new-session", "-d", "-s", "top", "-x", "100", "-y", "30", "/bin/sh", "-c", script});
+    const std::string script = "stty -g > " + before + "; KEXTSIM_ROOT=" + host.root() + " " + bin_path("kextconfctl") +
+                               " top; echo $? > " + rc + ".tmp; stty -g > " + after + "; mv " + rc + ".tmp " + rc +
+                               "; sleep 60";
+    const Result start = tmux.cmd({"new-session", "-d", "-s", "top", "-x", "100", "-y", "30", "/bin/sh", "-c", script});
     ASSERT_EQ(start.exit_code, 0) << start.describe();
     std::string screen;
     ASSERT_TRUE(wait_until(
