@@ -89,6 +89,31 @@ errno_t get_describe(Client *c, int opt, void *data, size_t *len)
     return 0;
 }
 
+// A list travels in chunks: as many whole elements from req.offset as fit
+// in the caller's buffer; count and total in the header tell the client
+// whether to ask again from offset + count.
+errno_t get_list(Client *c, int opt, const kc_get_req &req, void *data, size_t *len)
+{
+    if (*len < sizeof(kc_value_hdr))
+        return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, req.index);
+    auto *out = static_cast<unsigned char *>(data);
+    kc_value_hdr h;
+    memset(&h, 0, sizeof h);
+    h.index = req.index;
+    h.type = g.cfg->table[req.index].type;
+    lck_rw_lock_shared(g.snap_lock);
+    const uint32_t reason =
+        list_read(slots(g.current)[req.index].list, req.offset, out + sizeof h, *len - sizeof h, &h);
+    lck_rw_unlock_shared(g.snap_lock);
+    if (reason == KC_R_BAD_LENGTH)
+        return fail(c, kErrBufferTooSmall, reason, opt, req.index);
+    if (reason != KC_R_NONE)
+        return fail(c, EINVAL, reason, opt, req.index);
+    memcpy(out, &h, sizeof h);
+    *len = sizeof h + h.length;
+    return 0;
+}
+
 errno_t get_value(Client *c, int opt, void *data, size_t *len)
 {
     if (*len < sizeof(kc_get_req))
@@ -97,9 +122,11 @@ errno_t get_value(Client *c, int opt, void *data, size_t *len)
     memcpy(&req, data, sizeof req);
     if (req.index >= g.cfg->count || !visible(c, req.index))
         return fail(c, ENOENT, KC_R_UNKNOWN_TUNABLE, opt, req.index);
+    const kc_tunable_def &d = g.cfg->table[req.index];
+    if (is_list(d.type))
+        return get_list(c, opt, req, data, len);
     if (req.offset != 0)
         return fail(c, EINVAL, KC_R_BAD_OFFSET, opt, req.index);
-    const kc_tunable_def &d = g.cfg->table[req.index];
     const size_t room = d.type == KC_TYPE_STRING ? d.max_count : sizeof(kc_scalar);
     if (*len < sizeof(kc_value_hdr) + room)
         return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, req.index);

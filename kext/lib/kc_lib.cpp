@@ -52,6 +52,15 @@ errno_t check_bounds(const kc_tunable_def &d)
         const size_t n = d.def_string ? strnlen(d.def_string, KC_DEFAULT_STR_MAX) : 0;
         return n < KC_DEFAULT_STR_MAX && n <= d.max_count ? 0 : EINVAL;
     }
+    // Lists start empty: no default to check, only element bounds.
+    case KC_TYPE_INT64_LIST: return d.min.i <= d.max.i && d.def.i == 0 && d.def_string == nullptr ? 0 : EINVAL;
+    case KC_TYPE_STRING_LIST:
+        // An element and its NUL must fit one option next to the header,
+        // or it could never be set (lists are split between elements only).
+        return d.min.u == 0 && d.max.u >= 1 && d.max.u < KC_OPT_MAX_LEN - sizeof(kc_value_hdr) && d.def.i == 0 &&
+                       d.def_string == nullptr
+                   ? 0
+                   : EINVAL;
     default: return ENOTSUP;
     }
 }
@@ -86,7 +95,13 @@ errno_t check_table(const kc_kext_config *cfg, uint32_t *snap_size)
                 return EINVAL;
             size += d.max_count + 1;
             break;
-        default: return ENOTSUP; // lists arrive with the complete kernel library
+        case KC_TYPE_INT64_LIST:
+        case KC_TYPE_STRING_LIST:
+            if (d.max_count == 0 || (d.type == KC_TYPE_STRING_LIST && d.max.u >= KC_OPT_MAX_LEN) ||
+                list_max_bytes(d) > kMaxListBytes)
+                return EINVAL;
+            break;
+        default: return ENOTSUP;
         }
         if (errno_t err = check_bounds(d); err != 0)
             return err;

@@ -30,6 +30,8 @@ enum Tunable : uint32_t {
     kEventRateLimit,
     kHeartbeatIntervalMs,
     kLabel,
+    kBlockedPorts,
+    kTrustedPaths,
     kTunableCount
 };
 
@@ -41,11 +43,13 @@ const kc_tunable_def kTunables[] = {
     KC_TUNABLE_UINT64("max_clients", 64, 1, 1024, "clients", 0, "Most clients served at once"),
     KC_TUNABLE_ENUM("log_level", kLogInfo, "error|warn|info|debug", 4, 0, "Least severe message the kext logs"),
     KC_TUNABLE_INT64("sample_interval_ms", 1000, 10, 60000, "ms", 0, "Interval between statistics samples"),
-    KC_TUNABLE_UINT64("event_rate_limit", 1000, 0, 100000, "events/s", 0,
+    KC_TUNABLE_UINT64("event_rate_limit", 0, 0, 100000, "events/s", 0,
                       "Most kern_events posted per second, 0 = unlimited; the rest are reported as lost"),
     KC_TUNABLE_UINT64("heartbeat_interval_ms", 60000, 0, 86400000, "ms", 0,
                       "Interval between heartbeat events carrying the counters, 0 = off"),
     KC_TUNABLE_STRING("label", "default", 63, 0, "Free-form name shown in status output"),
+    KC_TUNABLE_INT64_LIST("blocked_ports", 1, 65535, 100000, "port", 0, "TCP/UDP ports the kext refuses"),
+    KC_TUNABLE_STRING_LIST("trusted_paths", 100000, 255, 0, "Paths whose processes the kext lets through"),
 };
 static_assert(sizeof kTunables / sizeof kTunables[0] == kTunableCount, "index enum matches the table");
 
@@ -86,6 +90,13 @@ const kc_kext_config kConfig = {REFERENCE_BUNDLE_ID,
                                 on_heartbeat};
 
 } // namespace
+
+// The consumer of blocked_ports: what a packet filter would call per packet.
+// O(log n) against the current list, safe against a concurrent commit.
+extern "C" bool reference_port_blocked(uint16_t port)
+{
+    return kc_list_contains_int64(kBlockedPorts, port);
+}
 
 extern "C" kern_return_t reference_start(kmod_info_t *, void *)
 {

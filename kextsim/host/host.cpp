@@ -8,7 +8,7 @@ namespace kextsim {
 namespace {
 thread_local int t_current_kext = -1;
 
-constexpr const char* kSiteNames[] = {"alloc", "enqueue", "event", "enobufs", "rw_upgrade"};
+constexpr const char* kSiteNames[] = {"alloc", "enqueue", "event", "enobufs", "rw_upgrade", "stall"};
 static_assert(sizeof kSiteNames / sizeof kSiteNames[0] == static_cast<int>(FaultSite::Count));
 
 bool site_from_name(const std::string& name, FaultSite& site)
@@ -59,7 +59,7 @@ bool FaultPlan::arm_from_spec(const std::string& spec, std::string& error)
         const auto colon = item.find(':');
         FaultSite site{};
         if (colon == std::string::npos || !site_from_name(item.substr(0, colon), site)) {
-            error = "bad fault spec \"" + item + "\" (expected SITE:N; sites: alloc, enqueue, event, enobufs, rw_upgrade)";
+            error = "bad fault spec \"" + item + "\" (expected SITE:N; sites: alloc, enqueue, event, enobufs, rw_upgrade, stall)";
             return false;
         }
         try {

@@ -23,7 +23,9 @@ enum class FaultSite {
     EventPost = 2, // kev_msg_post: ENOMEM
     Enobufs = 3,   // ctl_enqueuedata: ENOBUFS, as if the client's buffer were full
     RwUpgrade = 4, // lck_rw_lock_shared_to_exclusive: fails and drops the lock
-    Count = 5
+    Stall = 5,     // a control's setsockopt/getsockopt (kextsim boot only): never answered; the host
+                   // waits until the client goes away, then drops the request unrun
+    Count = 6
 };
 const char* fault_site_name(FaultSite site);
 

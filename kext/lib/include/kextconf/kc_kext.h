@@ -28,7 +28,7 @@ struct kc_tunable_def {
     uint32_t type;       /* enum kc_type */
     uint32_t flags;      /* KC_TF_* */
     union kc_scalar min; /* int64/uint64/int64_list element bounds */
-    union kc_scalar max;
+    union kc_scalar max; /* string_list: max.u = longest element, bytes */
     union kc_scalar def;    /* scalar default (bool 0/1, enum index) */
     const char *def_string; /* string default, or NULL */
     uint32_t max_count;     /* string: max bytes; lists: max entries */
@@ -57,6 +57,20 @@ struct kc_tunable_def {
 #define KC_TUNABLE_STRING(name, def, max_len, flags, help)                                                             \
     {                                                                                                                  \
         name, KC_TYPE_STRING, flags, {0}, {0}, {0}, def, max_len, "", 0, help                                          \
+    }
+
+/* Lists start empty. An int64 list's elements lie within [lo, hi]; a string
+ * list's elements are at most max_element_len bytes (no NUL inside), kept in
+ * the descriptor's max.u (proto.h). Values travel in chunks of whole
+ * elements, so max_element_len must stay below KC_OPT_MAX_LEN - 24. */
+#define KC_TUNABLE_INT64_LIST(name, lo, hi, max_entries, unit, flags, help)                                            \
+    {                                                                                                                  \
+        name, KC_TYPE_INT64_LIST, flags, {lo}, {hi}, {0}, 0, max_entries, unit, 0, help                                \
+    }
+#define KC_TUNABLE_STRING_LIST(name, max_entries, max_element_len, flags, help)                                        \
+    {                                                                                                                  \
+        name, KC_TYPE_STRING_LIST, flags, {0}, {static_cast<int64_t>(max_element_len)}, {0}, 0, max_entries, "", 0,    \
+            help                                                                                                       \
     }
 
 struct kc_kext_config {
@@ -112,6 +126,40 @@ uint64_t kc_generation(void);
 
 /* The library's counters (the same values KC_OPT_COUNTERS serves). */
 void kc_get_counters(struct kc_counters *out);
+
+/* Lists, for in-kernel consumers.
+ *
+ * kc_list_acquire() returns a read-only view of a list tunable's current
+ * value, or NULL if the kextconf library is not running or `index` is not a
+ * list. The view holds a reference on an immutable block: a concurrent
+ * commit swaps in a new value for later acquirers but never changes or
+ * frees this one. It costs one shared-lock round trip and an atomic
+ * increment, never a copy.
+ *
+ * Rules:
+ *  - every acquire is paired with exactly one kc_list_release(), from any
+ *    thread; the view must not be used after it;
+ *  - do not hold a view across blocking waits that a commit or kc_stop could
+ *    wait for; release every view before calling kc_stop() (the library
+ *    frees its allocation tag there);
+ *  - do not call kc_list_acquire() while holding a lock a writer might hold
+ *    when it frees a snapshot: none of the library's locks is held by a
+ *    caller's code, so this is only about the kext's own locks.
+ *
+ * kc_list_contains_int64() answers "is v in the list" by binary search over
+ * a sorted index built once at commit: O(log n) under the shared lock, no
+ * reference left behind. It is what a hot path (every packet, every open)
+ * should call. */
+struct kc_list; /* opaque */
+const struct kc_list *kc_list_acquire(uint32_t index);
+void kc_list_release(const struct kc_list *list);
+uint32_t kc_list_count(const struct kc_list *list);
+/* int64 lists: count values, in the order they were set; NULL otherwise. */
+const int64_t *kc_list_int64s(const struct kc_list *list);
+/* string lists: element i, NUL-terminated, its length in *len (may be NULL);
+ * NULL if i >= count or the list holds int64s. */
+const char *kc_list_string(const struct kc_list *list, uint32_t i, size_t *len);
+bool kc_list_contains_int64(uint32_t index, int64_t value);
 
 #ifdef __cplusplus
 }
