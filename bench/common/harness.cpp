@@ -304,6 +304,11 @@ bool Table::all_met() const
     return std::all_of(rows_.begin(), rows_.end(), [](const Row& r) { return r.met; });
 }
 
+bool Table::budgets_met() const
+{
+    return std::all_of(rows_.begin(), rows_.end(), [](const Row& r) { return r.met || !r.budget; });
+}
+
 bool Table::print() const
 {
     std::printf("| # | measure | kextconf | baseline | ratio | target | met |\n");

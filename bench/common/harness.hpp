@@ -129,6 +129,7 @@ struct Row {
     double ratio = 0;      // subject / baseline (0: no ratio)
     std::string target;    // "<= 1.3"
     bool met = true;       // target met (or no target)
+    bool budget = false;   // an instruction budget: fails even a --smoke run
 };
 
 class Table {
@@ -137,6 +138,7 @@ public:
     // Prints the table (markdown) to stdout; false if any target was missed.
     bool print() const;
     bool all_met() const;
+    bool budgets_met() const;
 
 private:
     std::vector<Row> rows_;

@@ -81,7 +81,7 @@ void bench_cost(Table& t, const Options& o)
         const bool have = budget > 0;
         t.add({"7", std::string(p.what) + ", instructions (" KCBENCH_BUILD_TYPE ")", fmt_num(n, 6),
                have ? fmt_num(budget, 6) + " budget" : "no budget", have ? n / budget : 0, "<= 1.1x budget",
-               have && n <= budget * kBudgetSlack});
+               have && n <= budget * kBudgetSlack, true});
     }
     if (o.update_budgets) {
         std::ofstream f(KCBENCH_BUDGETS);

@@ -194,19 +194,29 @@ void post_applied(uint64_t generation, uint64_t hash, uint32_t changed)
     post(KC_EV_APPLIED, &ev, sizeof ev);
 }
 
-uint8_t *changes_alloc(void)
+uint8_t *changes_take(Client *c)
 {
     const uint32_t size = (g.cfg->count + 7) / 8;
-    auto *bits = static_cast<uint8_t *>(OSMalloc(size, g.tag));
+    lck_mtx_lock(g.mtx);
+    uint8_t *bits = c->bits_busy ? nullptr : c->changed_bits;
+    c->bits_busy = true;
+    lck_mtx_unlock(g.mtx);
+    if (bits == nullptr)
+        bits = static_cast<uint8_t *>(OSMalloc(size, g.tag));
     if (bits != nullptr)
         memset(bits, 0, size);
     return bits;
 }
 
-void changes_free(uint8_t *bits)
+void changes_give(Client *c, uint8_t *bits)
 {
-    if (bits != nullptr)
+    if (bits != nullptr && bits != c->changed_bits) {
         OSFree(bits, (g.cfg->count + 7) / 8, g.tag);
+        return;
+    }
+    lck_mtx_lock(g.mtx);
+    c->bits_busy = false;
+    lck_mtx_unlock(g.mtx);
 }
 
 void post_tunables_changed(uint64_t generation, const uint8_t *changed_bits, uint32_t changed)

@@ -22,7 +22,6 @@
 
 namespace kc {
 
-constexpr uint32_t kNoIndex = 0xffffffffu;
 // A list value: one allocation, reference-counted, immutable once sealed.
 // Snapshots and in-kernel readers (kc_list_acquire) share it; the last
 // release frees it. While a transaction fills it (sealed == 0) only that
@@ -41,6 +40,7 @@ struct ListBlock {
     uint32_t size;   // bytes of the whole allocation
     uint32_t sealed; // 0 while a transaction fills it
 };
+constexpr uint32_t kNoIndex = 0xffffffffu;
 
 // One value inside a snapshot. Strings live in the snapshot's string area at
 // a fixed offset with room for max_count bytes plus a NUL; lists are a
@@ -90,7 +90,17 @@ struct Client {
     bool txn_busy;
     uint64_t expected_generation;
     kc_error_detail last_error;
+    // One bit per tunable for the commit in flight on this connection (see
+    // changes_take), allocated with the Client so a commit allocates nothing.
+    uint8_t *changed_bits;
+    bool bits_busy; // g.mtx
 };
+
+// Bytes of a Client allocation: the struct and its changed_bits.
+inline size_t client_alloc_size(uint32_t tunables)
+{
+    return sizeof(Client) + (tunables + 7) / 8;
+}
 
 // The library's counters (kc_counters without the client figures, which
 // live under g.mtx with the client count). Updated with relaxed atomics:
@@ -216,9 +226,11 @@ void post_applied(uint64_t generation, uint64_t hash, uint32_t changed);
 void post_tunables_changed(uint64_t generation, const uint8_t *changed_bits, uint32_t changed);
 void post_client(uint32_t code, const struct Client *c, uint32_t clients, int32_t pid, uint32_t uid);
 void post_heartbeat(uint64_t generation, uint32_t interval_ms);
-// A bitmap of one bit per tunable for snapshot_changed, or NULL (ENOMEM).
-uint8_t *changes_alloc(void);
-void changes_free(uint8_t *bits);
+// A zeroed bitmap of one bit per tunable for snapshot_changed: the
+// client's own, or (another commit of this connection still using it) a new
+// allocation; NULL on ENOMEM. changes_give returns it.
+uint8_t *changes_take(Client *c);
+void changes_give(Client *c, uint8_t *bits);
 
 // heartbeat.cpp: the thread call behind KC_EV_HEARTBEAT.
 errno_t heartbeat_start(void); // allocates; schedules after ready

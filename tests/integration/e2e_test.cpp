@@ -62,8 +62,10 @@ std::string shipped_hash_hex()
     const std::vector<proto::Value> values = {proto::Value::of_bool(true), proto::Value::of_uint(128),
                                               proto::Value::of_enum(3), proto::Value::of_int(250),
                                               proto::Value::of_uint(0), proto::Value::of_uint(60000),
-                                              proto::Value::of_string("kextconf demo"), proto::Value::of_ints({}),
-                                              proto::Value::of_strings({})};
+                                              proto::Value::of_string("kextconf demo"),
+                                              proto::Value::of_ints({135, 137, 139, 445}),
+                                              proto::Value::of_strings(
+                                                  {"/usr/libexec", "/Library/Application Support/Example/bin"})};
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(proto::config_hash(values)));
     return buf;
@@ -262,7 +264,7 @@ TEST(E2E, ReappliesWhenKextIsReloaded)
 
     // The new load started from its defaults at generation 1, and the daemon
     // (the same process, never restarted) committed the file on top: one
-    // commit to generation 2 that changed all four tunables the file sets
+    // commit to generation 2 that changed all six tunables the file sets
     // away from their defaults. (The daemon reacts to KEV_CTL_REGISTERED, so
     // its commit may race the kext's own "started" event.)
     std::optional<proto::Event> started, applied;
@@ -284,8 +286,8 @@ TEST(E2E, ReappliesWhenKextIsReloaded)
             ADD_FAILURE() << "unexpected event " << e->code << " on the new load";
     }
     EXPECT_EQ(applied->generation, 2u);
-    EXPECT_EQ(applied->changed, 4u);
-    EXPECT_EQ(changed, 4u) << "one tunable-changed event per changed tunable, before applied";
+    EXPECT_EQ(applied->changed, 6u);
+    EXPECT_EQ(changed, 6u) << "one tunable-changed event per changed tunable, before applied";
     EXPECT_EQ(min_seq, 1u) << "seq restarts at 1 for each load";
     if (started->hdr.seq == 1) {
         EXPECT_EQ(started->generation, 1u);

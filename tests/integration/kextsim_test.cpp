@@ -143,7 +143,8 @@ std::string scalar_bytes(std::uint64_t v)
 
 const std::vector<Value> kDefaultValues = {Value::of_bool(true),   Value::of_uint(64),    Value::of_enum(2),
                                            Value::of_int(1000),    Value::of_uint(0),     Value::of_uint(60000),
-                                           Value::of_string("default")};
+                                           Value::of_string("default"), Value::of_ints({}),
+                                           Value::of_strings({})};
 
 // Every tunable's current value, in index order.
 std::vector<Value> all_values(SystemSocket& s)
@@ -268,7 +269,7 @@ TEST_F(KextsimContract, AdminControlIsForRootOnly)
                 return fail(13, "query connect", err);
             const auto h = hello(*q);
             if (!h || h->proto_version != 1 || h->min_proto_version != 1 ||
-                proto::field_string(h->bundle_id) != kReferenceBundleId || h->tunable_count != 9)
+                proto::field_string(h->bundle_id) != kReferenceBundleId || h->tunable_count != kDefaultValues.size())
                 return fail(14, "hello reply", 0);
             if (state_of_quiet(*q) != 1)
                 return fail(15, "state generation", 0);

@@ -99,6 +99,16 @@ struct kc_kext_config {
     void (*on_heartbeat)(uint64_t generation);
 };
 
+/* A configuration with only the required fields; the optional ones are off.
+ * Use it (rather than a positional initializer) when the kext needs none of
+ * them, so that fields added later stay off:
+ *   const kc_kext_config kConfig = KC_KEXT_CONFIG("com.example.x", "1.0", kTunables);
+ */
+#define KC_KEXT_CONFIG(bundle_id, version, table)                                                                      \
+    {                                                                                                                  \
+        bundle_id, version, table, sizeof(table) / sizeof((table)[0]), 0, 0, 0, 0, 0                                   \
+    }
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -123,9 +133,6 @@ uint32_t kc_get_enum(uint32_t index);
 /* Copies the string NUL-terminated into buf; returns its full length. */
 size_t kc_get_string(uint32_t index, char *buf, size_t size);
 uint64_t kc_generation(void);
-
-/* The library's counters (the same values KC_OPT_COUNTERS serves). */
-void kc_get_counters(struct kc_counters *out);
 
 /* Lists, for in-kernel consumers.
  *
@@ -160,6 +167,8 @@ const int64_t *kc_list_int64s(const struct kc_list *list);
  * NULL if i >= count or the list holds int64s. */
 const char *kc_list_string(const struct kc_list *list, uint32_t i, size_t *len);
 bool kc_list_contains_int64(uint32_t index, int64_t value);
+/* The library's counters (the same values KC_OPT_COUNTERS serves). */
+void kc_get_counters(struct kc_counters *out);
 
 #ifdef __cplusplus
 }
