@@ -145,11 +145,9 @@ TEST(ProcessFaults, DaemonKilledAtEveryStepOfAnApply)
 // the unload succeeds, and a new daemon applies to the reloaded kext.
 TEST(ProcessFaults, UnloadRefusedWhileTheDaemonIsMidTransaction)
 {
-    // The daemon's first apply to the reference kext (9 tunables, two of them
-    // lists): hello, a describe per tunable, state, the gets, begin (23rd
-    // request), the sets, commit, state. Stall the 25th, its second set: a
-    // transaction is open with one value staged. (Counted with kextsim's
-    // "stalling ... option N" line when the table grows.)
+    // The daemon's first apply: hello, a describe and later a get per
+    // tunable, state, begin (23rd request with 9 tunables), the sets, commit,
+    // state. Stall the 25th, its second set: a transaction is open with one value staged.
     KextsimHost host(kext_bundle(), kReferenceBundleId, {"--fail", "stall:25"});
     ASSERT_TRUE(host.ready());
     const std::string config = host.dir().file("config.json");
