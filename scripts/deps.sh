@@ -7,7 +7,10 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libplist-dev
   libgtest-dev libgmock-dev libbenchmark-dev shellcheck util-linux
+  tmux valgrind nftables procps iproute2
 )
+# tmux: kextconfctl top's test; valgrind, nftables, procps, iproute2: the
+# benchmarks' instruction budgets and their sysctl -p / nft -f baselines.
 
 missing=()
 for p in "${PACKAGES[@]}"; do
