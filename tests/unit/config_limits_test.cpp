@@ -162,7 +162,7 @@ TEST_P(ConfigScaling, TimeGrowsLinearlyWithInput)
     const std::string small = shape.make(kSmall);
     const std::string large = shape.make(kLarge);
     ASSERT_LE(large.size(), kMaxConfigBytes);
-    const Outcome a = load(small, 2);
+    const Outcome a = load(small, 1);
     const Outcome b = load(large, 1);
     EXPECT_EQ(a.valid, shape.valid) << a.errors << " errors";
     EXPECT_EQ(b.valid, shape.valid) << b.errors << " errors";
