@@ -1,5 +1,6 @@
 #include "daemon.hpp"
 
+#include "apply_plan.hpp"
 #include "values.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -110,8 +111,6 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
             spdlog::error("{}: {}", bundle, e.message);
             return ApplyOutcome::Failed;
         }
-        // First contact with this load of the kext: send everything. Later:
-        // only what differs from what the kext holds now.
         const bool first_contact = st.load_id != load_id_;
         if (first_contact) {
             // Follow this load's events from now on, even if applying fails.
@@ -120,33 +119,21 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
             applied_generation_ = st.generation;
             applied_hash_ = st.config_hash;
         }
-        std::vector<std::pair<std::uint32_t, proto::Value>> changes;
-        std::string summary;
-        // What the kext will hold after this apply: the file's values, except
-        // load-only tunables, which keep their current value until next load.
-        std::vector<proto::Value> expected = desired;
-        for (std::size_t i = 0; i < schema.size(); ++i) {
-            proto::Value current;
-            if (auto e = kext->get(schema[i], current)) {
+        // Send only what differs from what the kext holds (apply_plan.hpp).
+        std::vector<proto::Value> current(schema.size());
+        for (std::size_t i = 0; i < schema.size(); ++i)
+            if (auto e = kext->get(schema[i], current[i])) {
                 spdlog::error("{}: {}", bundle, e.message);
                 return ApplyOutcome::Failed;
             }
-            if (schema[i].flags & KC_TF_LOAD_ONLY) {
-                // The kext takes these only at load; it rejects them in a transaction.
-                if (!(current == desired[i]))
-                    spdlog::warn("{}: {} = {} takes effect only when the kext is next loaded (now {})", bundle,
-                                 schema[i].name, format_value(schema[i], desired[i]), format_value(schema[i], current));
-                expected[i] = current;
-                continue;
-            }
-            if (current == desired[i] && !first_contact)
-                continue;
-            changes.emplace_back(schema[i].index, desired[i]);
-            if (!(current == desired[i]))
-                summary += (summary.empty() ? "" : ", ") + schema[i].name + "=" + format_value(schema[i], desired[i]);
-        }
-        const std::uint64_t expected_hash = proto::config_hash(expected);
-        if (st.config_hash == expected_hash && (changes.empty() || summary.empty())) {
+        const ApplyPlan plan = plan_apply(schema, current, desired);
+        for (const std::size_t i : plan.load_only_pending)
+            spdlog::warn("{}: {} takes effect only when the kext is next loaded (now {})", bundle,
+                         describe_change(schema[i], desired[i]), format_value(schema[i], current[i]));
+        const std::vector<std::pair<std::uint32_t, proto::Value>>& changes = plan.changes;
+        const std::string& summary = plan.summary;
+        const std::uint64_t expected_hash = proto::config_hash(plan.expected);
+        if (st.config_hash == expected_hash && changes.empty()) {
             load_id_ = st.load_id;
             applied_generation_ = st.generation;
             applied_hash_ = st.config_hash;

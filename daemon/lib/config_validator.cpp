@@ -138,7 +138,8 @@ private:
                 if ((ok = ok && x.has_value()))
                     out.ints.push_back(*x);
             } else {
-                auto s = string_value(v[i], element, kMaxOptionPayload - 1); // each travels NUL-terminated
+                // max.u bounds each element; each travels NUL-terminated in one option.
+                auto s = string_value(v[i], element, std::min<std::uint64_t>(d_.max.u, kMaxOptionPayload - 1));
                 if ((ok = ok && s.has_value()))
                     out.strs.push_back(std::move(*s));
             }

@@ -99,16 +99,68 @@ KextError KextClient::describe(std::vector<proto::TunableDesc>& out)
 
 KextError KextClient::get(const proto::TunableDesc& desc, proto::Value& out)
 {
+    // A list longer than one option arrives in chunks; a commit between two
+    // chunks would tear it, so the generation is read around a multi-chunk
+    // read and the read repeated if it moved.
+    for (int attempt = 1;; ++attempt) {
+        std::uint64_t generation = 0;
+        bool chunked = false;
+        if (auto e = get_once(desc, out, generation, chunked))
+            return e;
+        if (!chunked)
+            return {};
+        kc_state st{};
+        if (auto e = state(st))
+            return e;
+        if (st.generation == generation)
+            return {};
+        if (attempt == kGetAttempts)
+            return {std::make_error_code(std::errc::resource_unavailable_try_again),
+                    "get " + desc.name + ": the value kept changing while it was read (" +
+                        std::to_string(kGetAttempts) + " tries)"};
+    }
+}
+
+KextError KextClient::get_once(const proto::TunableDesc& desc, proto::Value& out, std::uint64_t& generation,
+                               bool& chunked)
+{
     out = proto::Value{};
     out.type = desc.type;
-    proto::Bytes buf;
-    const kc_get_req req{desc.index, 0};
-    if (auto ec = sock_->getopt(KC_OPT_GET, proto::encode(req), KC_OPT_MAX_LEN, buf))
-        return explain(ec, ("get " + desc.name).c_str());
-    auto chunk = proto::decode_value_chunk(buf);
-    if (!chunk || chunk->hdr.index != desc.index || !proto::append_chunk(out, *chunk))
-        return {std::make_error_code(std::errc::protocol_error), "get " + desc.name + ": malformed value"};
-    return {};
+    chunked = false;
+    const std::size_t buf_size = std::min<std::size_t>(std::max<std::size_t>(hello_.max_option_len, 64), KC_OPT_MAX_LEN);
+    if (proto::is_list_type(desc.type)) {
+        kc_state st{};
+        if (auto e = state(st))
+            return e;
+        generation = st.generation;
+    }
+    std::uint32_t offset = 0;
+    for (;;) {
+        proto::Bytes buf;
+        const kc_get_req req{desc.index, offset};
+        if (auto ec = sock_->getopt(KC_OPT_GET, proto::encode(req), buf_size, buf))
+            return explain(ec, ("get " + desc.name).c_str());
+        auto chunk = proto::decode_value_chunk(buf);
+        if (!chunk || chunk->hdr.index != desc.index || chunk->hdr.offset != offset ||
+            !proto::append_chunk(out, *chunk))
+            return {std::make_error_code(std::errc::protocol_error), "get " + desc.name + ": malformed value"};
+        if (!proto::is_list_type(desc.type))
+            return {};
+        const std::uint32_t total = chunk->hdr.total;
+        offset += chunk->hdr.count;
+        if (offset >= total)
+            return {};
+        if (!chunked) {
+            chunked = true;
+            if (desc.type == KC_TYPE_INT64_LIST)
+                out.ints.reserve(total);
+            else
+                out.strs.reserve(total);
+        }
+        if (chunk->hdr.count == 0)
+            return {std::make_error_code(std::errc::protocol_error),
+                    "get " + desc.name + ": the kext returned an empty chunk at offset " + std::to_string(offset)};
+    }
 }
 
 KextError KextClient::state(kc_state& out)

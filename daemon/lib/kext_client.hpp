@@ -45,6 +45,8 @@ public:
 
     // The kext's tunable table (visible entries only on the query control).
     KextError describe(std::vector<proto::TunableDesc>& out);
+    // Lists are read in chunks (kc_get_req.offset), each at most the kext's
+    // max_option_len; a read torn by a concurrent commit is repeated.
     KextError get(const proto::TunableDesc& desc, proto::Value& out);
     KextError state(kc_state& out);
 
@@ -56,6 +58,11 @@ public:
 
 private:
     KextClient(std::unique_ptr<ControlSocket> sock, std::string bundle_id);
+    // Reads of a list that met a commit between chunks before giving up.
+    static constexpr int kGetAttempts = 3;
+    // One pass of get(); `chunked` when the value took several options, and
+    // then `generation` is the one read before the first chunk.
+    KextError get_once(const proto::TunableDesc& desc, proto::Value& out, std::uint64_t& generation, bool& chunked);
     // Builds a message from an errno and the kext's last-error record.
     KextError explain(std::error_code ec, const char* what);
 

@@ -5,12 +5,16 @@
 //    or a snapshot; a commit holds it exclusive only to check the generation
 //    and swap the pointer. Snapshots are built and freed outside it.
 //  - g.mtx (lck_mtx): client list, per-client transaction state and
-//    last-error records, the stopping flag. Never held while posting events
-//    or while taking snap_lock exclusive.
+//    last-error records, the stopping flag, the event rate window and loss
+//    record, the heartbeat's state. Never held while posting events or while
+//    taking snap_lock exclusive. thread_call_enter/cancel may be called under
+//    it (they take only the thread call subsystem's own spin lock).
+//  - counters: plain atomics (OSAddAtomic64-style builtins), no lock.
 #ifndef KEXTCONF_KC_INTERNAL_H
 #define KEXTCONF_KC_INTERNAL_H
 
 #include <kern/locks.h>
+#include <kern/thread_call.h>
 #include <kextconf/kc_kext.h>
 #include <libkern/OSMalloc.h>
 #include <sys/errno.h>
@@ -18,16 +22,39 @@
 
 namespace kc {
 
+// A list value: one allocation, reference-counted, immutable once sealed.
+// Snapshots and in-kernel readers (kc_list_acquire) share it; the last
+// release frees it. While a transaction fills it (sealed == 0) only that
+// transaction's staged snapshot refers to it.
+//   int64 list:  int64_t values[count] in the order set, then (sealed only)
+//                int64_t sorted[count] for kc_list_contains_int64;
+//   string list: uint32_t offsets[count] into data, then char data[cap]:
+//                the elements NUL-terminated, back to back (the wire form).
+struct ListBlock {
+    uint32_t refs;   // atomic
+    uint32_t type;   // KC_TYPE_INT64_LIST or KC_TYPE_STRING_LIST
+    uint32_t count;  // elements of the whole value (kc_value_hdr.total)
+    uint32_t filled; // elements received so far; == count when complete
+    uint32_t bytes;  // string lists: data bytes used (the hash's length)
+    uint32_t cap;    // string lists: data bytes allocated
+    uint32_t size;   // bytes of the whole allocation
+    uint32_t sealed; // 0 while a transaction fills it
+};
+constexpr uint32_t kNoIndex = 0xffffffffu;
+
 // One value inside a snapshot. Strings live in the snapshot's string area at
-// a fixed offset with room for max_count bytes plus a NUL.
+// a fixed offset with room for max_count bytes plus a NUL; lists are a
+// pointer to a shared block (never null: an empty list has a block too).
 struct Slot {
     kc_scalar v;
     uint32_t len;     // string bytes
     uint32_t str_off; // offset of the string in the string area
+    ListBlock *list;  // lists only: one reference held by this snapshot
 };
 
 // A complete, immutable-once-published configuration: header, `count` slots,
-// then the string area. One allocation, copied with one memcpy.
+// then the string area. One allocation, copied with one memcpy plus one
+// reference per list (lists are shared, never copied).
 struct Snapshot {
     uint64_t generation;
     uint64_t hash;
@@ -57,9 +84,33 @@ struct Client {
     bool privileged; // connected to the admin control
     uint32_t unit;
     Snapshot *staged; // non-null while a transaction is open
+    // A TXN_SET of a list works on `staged` without holding g.mtx (it may
+    // allocate and copy); while it does, commit and abort on another thread
+    // of the same connection get EBUSY instead of freeing it underneath.
+    bool txn_busy;
     uint64_t expected_generation;
     kc_error_detail last_error;
 };
+
+// The library's counters (kc_counters without the client figures, which
+// live under g.mtx with the client count). Updated with relaxed atomics:
+// each is exact, a set of them read together is not a snapshot.
+struct Counters {
+    uint64_t requests;
+    uint64_t rejections;
+    uint64_t commits;
+    uint64_t aborts;
+    uint64_t events_posted;
+    uint64_t events_dropped;
+    uint64_t rejected[KC_COUNTER_REASONS];
+};
+
+inline void count(uint64_t &counter, uint64_t n = 1)
+{
+    __atomic_fetch_add(&counter, n, __ATOMIC_RELAXED);
+}
+
+struct SysctlMirror; // sysctl.cpp
 
 struct Globals {
     const kc_kext_config *cfg;
@@ -81,10 +132,55 @@ struct Globals {
     bool stopping;
     bool ready;              // set (release) when start finished, cleared first on stop
     bool has_hidden;         // some tunable is hidden from the query control
-    uint64_t events_dropped; // atomic
+    Counters counters;
+    uint32_t clients_peak; // g.mtx
+    // events.cpp, under g.mtx: the rate window and what was lost since the
+    // last overflow event.
+    uint32_t rate_index; // tunable named by cfg->event_rate_limit, or kNoIndex
+    uint64_t rate_window_start_ns;
+    uint64_t rate_window_count;
+    uint32_t lost_pending;
+    uint32_t lost_reason;
+    uint64_t lost_total;
+    // heartbeat.cpp, under g.mtx except the call itself.
+    uint32_t hb_index; // tunable named by cfg->heartbeat_interval, or kNoIndex
+    thread_call_t hb_call;
+    uint64_t hb_interval_ms; // what the pending beat was scheduled with
+    uint32_t hb_armed;       // invocations pending or running (heartbeat.cpp)
+    bool hb_stopping;
+    SysctlMirror *sysctl;
 };
 
 extern Globals g;
+
+// lists.cpp: list blocks, their validation, chunk staging and reads.
+// Largest list allocation a table may ask for (entries x bytes per entry):
+// a kext author's guard against a table typo becoming a kernel OOM.
+constexpr uint64_t kMaxListBytes = 256ull * 1024 * 1024;
+bool is_list(uint32_t type);
+// Bytes one list tunable may take at most (its whole block), 0 if invalid.
+uint64_t list_max_bytes(const kc_tunable_def &d);
+ListBlock *list_alloc_empty(uint32_t type); // sealed, count 0; nullptr on ENOMEM
+void list_retain(ListBlock *b);
+void list_release(ListBlock *b); // frees on the last release; null is fine
+const int64_t *list_int64s(const ListBlock *b);
+const char *list_element(const ListBlock *b, uint32_t i, uint32_t *len);
+// Payload bytes of the whole value on the wire (what the hash covers).
+const void *list_payload(const ListBlock *b, uint32_t *len);
+bool list_equal(const ListBlock *a, const ListBlock *b);
+// Checks one TXN_SET chunk's payload against the tunable (kc_reason).
+uint32_t check_list_chunk(uint32_t index, const kc_value_hdr &h, const unsigned char *payload);
+// Appends a checked chunk to *slot_list, staging a new block at offset 0
+// (sized from h.total). May replace *slot_list (growth). kc_reason.
+uint32_t list_stage_chunk(ListBlock **slot_list, const kc_tunable_def &d, const kc_value_hdr &h,
+                          const unsigned char *payload);
+// Commit: a staged block must be complete; re-validates it, trims a string
+// list's spare room, builds the sorted index and seals it. kc_reason.
+uint32_t list_seal(ListBlock **slot_list, uint32_t index);
+// KC_OPT_GET: copies whole elements from `offset` into out (room bytes) and
+// fills count/total/length of h. Caller holds snap_lock shared. kc_reason,
+// with KC_R_BAD_LENGTH meaning not even one element fits.
+uint32_t list_read(const ListBlock *b, uint32_t offset, unsigned char *out, size_t room, kc_value_hdr *h);
 
 // snapshot.cpp
 Snapshot *snapshot_alloc(void);
@@ -92,21 +188,48 @@ void snapshot_free(Snapshot *s);
 Snapshot *snapshot_defaults(void);
 Snapshot *snapshot_copy_current(void); // nullptr on ENOMEM
 uint64_t snapshot_hash(const Snapshot *s);
-uint32_t snapshot_changed(const Snapshot *a, const Snapshot *b);
+// Tunables whose value differs; sets bit i of `bits` (if not NULL) for each.
+uint32_t snapshot_changed(const Snapshot *a, const Snapshot *b, uint8_t *bits);
 // Validates a scalar / string for tunable `index`; returns a kc_reason.
 uint32_t check_scalar(uint32_t index, kc_scalar v);
 uint32_t check_string(uint32_t index, const char *data, size_t len);
-// Re-validates every slot of a snapshot; returns a kc_reason and the index.
-uint32_t check_snapshot(const Snapshot *s, uint32_t *bad_index);
+// Re-validates every scalar and string slot and seals the lists a
+// transaction staged (list_seal); returns a kc_reason and the index.
+uint32_t check_snapshot(Snapshot *s, uint32_t *bad_index);
 
-// events.cpp
+// The value of scalar tunable `index` in the current snapshot (0 if not ready).
+uint64_t current_scalar(uint32_t index);
+// Index of the tunable called `name` with type `type`; kNoIndex if none.
+uint32_t find_tunable(const char *name, uint32_t type);
+
+// events.cpp. Posting never happens with a library lock held; every event
+// takes the next sequence number whether it is posted or lost.
 errno_t events_start(void);
 void post_started(void);
 void post_stopping(uint64_t generation);
 void post_applied(uint64_t generation, uint64_t hash, uint32_t changed);
+// One KC_EV_TUNABLE_CHANGED per bit set in `changed_bits` (bit i = tunable
+// i); a NULL bitmap (no memory) loses `changed` events instead.
+void post_tunables_changed(uint64_t generation, const uint8_t *changed_bits, uint32_t changed);
+void post_client(uint32_t code, const struct Client *c, uint32_t clients, int32_t pid, uint32_t uid);
+void post_heartbeat(uint64_t generation, uint32_t interval_ms);
+// A bitmap of one bit per tunable for snapshot_changed, or NULL (ENOMEM).
+uint8_t *changes_alloc(void);
+void changes_free(uint8_t *bits);
+
+// heartbeat.cpp: the thread call behind KC_EV_HEARTBEAT.
+errno_t heartbeat_start(void); // allocates; schedules after ready
+void heartbeat_schedule(void); // (re)arms from the current interval tunable
+// Stops re-arming, cancels the pending beat and waits for one in flight.
+void heartbeat_quiesce(void);
+void heartbeat_resume(void); // undoes quiesce (stop refused)
+void heartbeat_free(void);
+
+// sysctl.cpp: the read-only mirror under cfg->sysctl_node.
+errno_t sysctl_mirror_register(void);
+void sysctl_mirror_unregister(void);
 
 // control.cpp
-constexpr uint32_t kNoIndex = 0xffffffffu;
 // The client could not tell the output is too small unless we say so; a
 // getsockopt length may never grow past the caller's buffer.
 constexpr errno_t kErrBufferTooSmall = ERANGE;

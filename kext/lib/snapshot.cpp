@@ -16,8 +16,11 @@ Snapshot *snapshot_alloc(void)
 
 void snapshot_free(Snapshot *s)
 {
-    if (s != nullptr)
-        OSFree(s, s->size, g.tag);
+    if (s == nullptr)
+        return;
+    for (uint32_t i = 0; i < s->count; ++i)
+        list_release(slots(s)[i].list);
+    OSFree(s, s->size, g.tag);
 }
 
 Snapshot *snapshot_defaults(void)
@@ -39,6 +42,12 @@ Snapshot *snapshot_defaults(void)
                 memcpy(strings(s) + off, d.def_string, slot.len);
             }
             off += d.max_count + 1;
+        } else if (is_list(d.type)) {
+            slot.list = list_alloc_empty(d.type); // lists start empty
+            if (slot.list == nullptr) {
+                snapshot_free(s);
+                return nullptr;
+            }
         }
     }
     s->generation = 1;
@@ -53,6 +62,11 @@ Snapshot *snapshot_copy_current(void)
         return nullptr;
     lck_rw_lock_shared(g.snap_lock);
     memcpy(s, g.current, g.snap_size);
+    // Share the lists: a reference each, taken before the lock is dropped
+    // so a commit cannot free them in between.
+    for (uint32_t i = 0; i < s->count; ++i)
+        if (slots(s)[i].list != nullptr)
+            list_retain(slots(s)[i].list);
     lck_rw_unlock_shared(g.snap_lock);
     return s;
 }
@@ -67,6 +81,11 @@ uint64_t snapshot_hash(const Snapshot *s)
         if (type == KC_TYPE_STRING) {
             h = kc_hash_value_begin(h, i, type, slot.len);
             h = kc_hash_bytes(h, strings(s) + slot.str_off, slot.len);
+        } else if (is_list(type)) {
+            uint32_t len = 0;
+            const void *payload = list_payload(slot.list, &len);
+            h = kc_hash_value_begin(h, i, type, len);
+            h = kc_hash_bytes(h, payload, len);
         } else {
             h = kc_hash_value_begin(h, i, type, sizeof slot.v);
             h = kc_hash_bytes(h, &slot.v, sizeof slot.v);
@@ -75,16 +94,23 @@ uint64_t snapshot_hash(const Snapshot *s)
     return h;
 }
 
-uint32_t snapshot_changed(const Snapshot *a, const Snapshot *b)
+uint32_t snapshot_changed(const Snapshot *a, const Snapshot *b, uint8_t *bits)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < a->count; ++i) {
         const Slot &x = slots(a)[i];
         const Slot &y = slots(b)[i];
-        if (g.cfg->table[i].type == KC_TYPE_STRING)
-            n += x.len != y.len || memcmp(strings(a) + x.str_off, strings(b) + y.str_off, x.len) != 0;
+        const uint32_t type = g.cfg->table[i].type;
+        bool diff;
+        if (type == KC_TYPE_STRING)
+            diff = x.len != y.len || memcmp(strings(a) + x.str_off, strings(b) + y.str_off, x.len) != 0;
+        else if (is_list(type))
+            diff = !list_equal(x.list, y.list);
         else
-            n += x.v.u != y.v.u;
+            diff = x.v.u != y.v.u;
+        n += diff;
+        if (diff && bits != nullptr)
+            bits[i / 8] |= static_cast<uint8_t>(1u << (i % 8));
     }
     return n;
 }
@@ -113,12 +139,14 @@ uint32_t check_string(uint32_t index, const char *data, size_t len)
     return KC_R_NONE;
 }
 
-uint32_t check_snapshot(const Snapshot *s, uint32_t *bad_index)
+uint32_t check_snapshot(Snapshot *s, uint32_t *bad_index)
 {
     for (uint32_t i = 0; i < s->count; ++i) {
-        const Slot &slot = slots(s)[i];
-        const uint32_t r = g.cfg->table[i].type == KC_TYPE_STRING ? check_string(i, strings(s) + slot.str_off, slot.len)
-                                                                  : check_scalar(i, slot.v);
+        Slot &slot = slots(s)[i];
+        const uint32_t type = g.cfg->table[i].type;
+        const uint32_t r = type == KC_TYPE_STRING ? check_string(i, strings(s) + slot.str_off, slot.len)
+                           : is_list(type)        ? list_seal(&slot.list, i)
+                                                  : check_scalar(i, slot.v);
         if (r != KC_R_NONE) {
             *bad_index = i;
             return r;

@@ -16,12 +16,17 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
     lck_mtx_lock(g.mtx);
     Snapshot *staged = c->staged;
     const uint64_t expected = c->expected_generation;
-    c->staged = nullptr; // the transaction ends here, whatever happens
+    const bool busy = c->txn_busy;
+    if (!busy)
+        c->staged = nullptr; // the transaction ends here, whatever happens
     lck_mtx_unlock(g.mtx);
+    if (busy)
+        return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, opt, kNoIndex);
     if (staged == nullptr)
         return fail(c, EINVAL, KC_R_NO_TRANSACTION, opt, kNoIndex);
 
-    // Validate everything again: the snapshot must be good as a whole.
+    // Validate everything again: the snapshot must be good as a whole (this
+    // also refuses a list missing chunks and seals the staged lists).
     uint32_t bad = kNoIndex;
     if (const uint32_t reason = check_snapshot(staged, &bad); reason != KC_R_NONE) {
         snapshot_free(staged);
@@ -35,9 +40,10 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
     // Count changes against the snapshot we are about to replace. Generations
     // only grow, so if the current one still carries `expected` at the swap,
     // it is the very snapshot compared here.
+    uint8_t *changed_bits = changes_alloc(); // NULL: the per-tunable events are lost, not the commit
     lck_rw_lock_shared(g.snap_lock);
     const bool fresh = g.current->generation == expected;
-    const uint32_t changed = fresh ? snapshot_changed(g.current, staged) : 0;
+    const uint32_t changed = fresh ? snapshot_changed(g.current, staged, changed_bits) : 0;
     lck_rw_unlock_shared(g.snap_lock);
 
     Snapshot *old = nullptr;
@@ -50,9 +56,11 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
         lck_rw_unlock_exclusive(g.snap_lock);
     }
     if (old == nullptr) {
+        changes_free(changed_bits);
         snapshot_free(staged);
         return fail(c, kErrStale, KC_R_STALE_GENERATION, opt, kNoIndex);
     }
+    count(g.counters.commits);
     snapshot_free(old); // no reader holds it: they copy under the shared lock
     kc_commit_reply r;
     memset(&r, 0, sizeof r);
@@ -61,7 +69,12 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
     r.changed = changed;
     memcpy(data, &r, sizeof r);
     *len = sizeof r;
+    post_tunables_changed(generation, changed_bits, changed);
+    changes_free(changed_bits);
     post_applied(r.generation, r.config_hash, changed);
+    heartbeat_schedule(); // a changed interval takes effect now
+    if (g.cfg->on_commit != nullptr)
+        g.cfg->on_commit(generation, changed);
     return 0;
 }
 
@@ -96,6 +109,37 @@ errno_t begin(Client *c, int opt, const void *data, size_t len)
     return 0;
 }
 
+namespace {
+
+// One chunk of a list value. The chunk is checked before the transaction is
+// touched; staging it may allocate and copy, so it runs without g.mtx, the
+// transaction claimed (txn_busy) so no other thread of this connection can
+// commit or abort it meanwhile.
+errno_t set_list_chunk(Client *c, int opt, const kc_value_hdr &h, const unsigned char *payload)
+{
+    if (const uint32_t reason = check_list_chunk(h.index, h, payload); reason != KC_R_NONE)
+        return fail(c, EINVAL, reason, opt, h.index);
+    lck_mtx_lock(g.mtx);
+    Snapshot *s = c->staged;
+    const bool busy = c->txn_busy;
+    if (s != nullptr && !busy)
+        c->txn_busy = true;
+    lck_mtx_unlock(g.mtx);
+    if (s == nullptr)
+        return fail(c, EINVAL, KC_R_NO_TRANSACTION, opt, h.index);
+    if (busy)
+        return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, opt, h.index);
+    const uint32_t reason = list_stage_chunk(&slots(s)[h.index].list, g.cfg->table[h.index], h, payload);
+    lck_mtx_lock(g.mtx);
+    c->txn_busy = false;
+    lck_mtx_unlock(g.mtx);
+    if (reason != KC_R_NONE)
+        return fail(c, reason == KC_R_NO_MEMORY ? ENOMEM : EINVAL, reason, opt, h.index);
+    return 0;
+}
+
+} // namespace
+
 errno_t set_value(Client *c, int opt, const void *data, size_t len)
 {
     if (len < sizeof(kc_value_hdr))
@@ -111,9 +155,11 @@ errno_t set_value(Client *c, int opt, const void *data, size_t len)
         return fail(c, EINVAL, KC_R_TYPE_MISMATCH, opt, h.index);
     if (d.flags & KC_TF_LOAD_ONLY)
         return fail(c, EPERM, KC_R_LOAD_ONLY, opt, h.index);
+    const auto *payload = static_cast<const unsigned char *>(data) + sizeof h;
+    if (is_list(d.type))
+        return set_list_chunk(c, opt, h, payload);
     if (h.offset != 0)
         return fail(c, EINVAL, KC_R_BAD_OFFSET, opt, h.index);
-    const auto *payload = static_cast<const unsigned char *>(data) + sizeof h;
 
     uint32_t reason;
     kc_scalar v = {0};
@@ -152,12 +198,16 @@ errno_t abort_txn(Client *c)
 {
     lck_mtx_lock(g.mtx);
     Snapshot *s = c->staged;
-    c->staged = nullptr;
+    const bool busy = c->txn_busy;
+    if (!busy)
+        c->staged = nullptr;
     lck_mtx_unlock(g.mtx);
+    if (busy) // a list chunk is being staged on another thread: abort after it
+        return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, KC_OPT_TXN_ABORT, kNoIndex);
+    if (s != nullptr)
+        count(g.counters.aborts);
     snapshot_free(s);
     return 0;
 }
-
-// ---- kernel control callbacks ----
 
 } // namespace kc

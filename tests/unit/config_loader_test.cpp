@@ -61,6 +61,7 @@ std::vector<TunableDesc> test_schema()
     s.push_back(ports);
     TunableDesc allow = make_desc(6, "allow", KC_TYPE_STRING_LIST);
     allow.max_count = 3;
+    allow.max.u = 32; // longest element (proto.h: string lists keep it in max.u)
     s.push_back(allow);
     s.push_back(int_desc(8, "boot_only", 0, 10));
     s.back().flags = KC_TF_LOAD_ONLY;
@@ -495,6 +496,10 @@ TEST(ValidateConfigTest, StringList)
     // An element must fit one kext option with its NUL.
     EXPECT_NE(only_error("{\"allow\": [\"" + std::string(KC_OPT_MAX_LEN, 'a') + "\"]}").find("longer than the maximum"),
               std::string::npos);
+    // ... and the kext's own bound on each element (max.u).
+    EXPECT_EQ(only_value("{\"allow\": [\"" + std::string(32, 'a') + "\"]}"), Value::of_strings({std::string(32, 'a')}));
+    EXPECT_EQ(only_error("{\"allow\": [\"x\", \"" + std::string(33, 'a') + "\"]}"),
+              R"(tunable "allow"[1]: string is 33 bytes, longer than the maximum of 32)");
 }
 
 TEST(ValidateConfigTest, UnknownTunableSuggests)

@@ -1,0 +1,44 @@
+// What one apply sends to the kext: the change set between the values the
+// running kext holds and the values the configuration file wants.
+//
+// The rule: only tunables whose value differs are sent, on every apply,
+// first contact with a kext load included (a kext that already holds the
+// file's values gets no transaction at all). Load-only tunables are never
+// sent (the kext refuses them in a transaction); they keep their current
+// value until the kext is next loaded. So a 100,000-entry list costs its
+// chunks only when it changed.
+//
+// Pure functions; safe to call from any thread.
+#pragma once
+
+#include <kextconf/codec.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kextconf {
+
+struct ApplyPlan {
+    // Tunable index and its new value, in index order: the transaction.
+    std::vector<std::pair<std::uint32_t, proto::Value>> changes;
+    // What the kext holds once the transaction commits, in schema order
+    // (its config_hash is what the kext must then report).
+    std::vector<proto::Value> expected;
+    // Names of load-only tunables whose wanted value differs from the
+    // kext's (takes effect at the next kext load).
+    std::vector<std::size_t> load_only_pending; // schema positions
+    // "max_clients=128, blocked_ports: 100000 entries": for the one log line.
+    std::string summary;
+};
+
+// `current` and `desired` are in schema order (one value per descriptor).
+ApplyPlan plan_apply(const std::vector<proto::TunableDesc>& schema, const std::vector<proto::Value>& current,
+                     const std::vector<proto::Value>& desired);
+
+// How a change is named in logs: "name=value" for scalars and strings,
+// "name: N entries" for lists (a list's elements do not belong in a log line).
+std::string describe_change(const proto::TunableDesc& desc, const proto::Value& v);
+
+} // namespace kextconf
