@@ -39,6 +39,7 @@ std::vector<TunableDesc> schema()
     s[2].type = KC_TYPE_STRING_LIST;
     s[2].name = "allow";
     s[2].max_count = 10'000'000;
+    s[2].max.u = 255; // longest element (string lists keep it in max.u)
     for (auto& d : s)
         d.def.type = d.type;
     return s;
