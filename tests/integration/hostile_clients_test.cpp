@@ -15,6 +15,7 @@
 #include <kextconf/codec.hpp>
 #include <kextsim/client.hpp>
 
+#include "admin_protocol.hpp"
 #include "wire.hpp"
 
 #include "../support/snapshot_read.hpp"
@@ -667,6 +668,55 @@ TEST(Privilege, NobodyCanChangeNothing)
     ASSERT_EQ(get_counters(*watcher, counters_after), 0);
     EXPECT_EQ(counters_after.rejected[KC_R_NOT_PERMITTED] - counters_before.rejected[KC_R_NOT_PERMITTED], 4u);
     EXPECT_EQ(counters_after.rejections - counters_before.rejections, 4u + (KC_OPT__COUNT + 4 - 3));
+}
+
+// kextconfd's admin socket (status, reload) is root's: a process running as
+// nobody gets EACCES from the 0600 socket file, and, with the file opened up
+// to everyone (chmod 0666, as a careless admin might), from the daemon's own
+// peer-credential check, which logs the refusal. Root is answered.
+TEST(Privilege, NobodyCannotUseTheDaemonsAdminSocket)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const std::string config = host.dir().file("config.json");
+    const std::string sock = host.dir().file("admin.sock");
+    const nlohmann::json values = {{"max_clients", 9}};
+    write_file(config, reference_config_text(values, "hostile_clients_test"));
+    Process d({bin_path("kextconfd"), "--config", config, "--state-dir", host.dir().file("state"), "--admin-socket",
+               sock},
+              SpawnOptions{host.env(), false});
+    ASSERT_TRUE(wait_for_state(host, 2, values)) << d.describe();
+    ASSERT_TRUE(wait_until([&] { return ::access(sock.c_str(), F_OK) == 0; }, 5s)) << d.describe();
+
+    auto as_nobody = [&](const char* cmd) {
+        return run_in_child(
+            [&]() -> int {
+                std::error_code ec;
+                const auto reply = kextconf::admin::request(sock, {{"v", 1}, {"cmd", cmd}}, 2000ms, ec);
+                std::fprintf(stderr, "%s: %s %s\n", cmd, ec.message().c_str(), reply.dump().c_str());
+                return ec == std::errc::permission_denied ? 0 : 1;
+            },
+            /*as_nobody=*/true);
+    };
+    for (const char* cmd : {"status", "reload"}) {
+        const Result r = as_nobody(cmd);
+        EXPECT_EQ(r.exit_code, 0) << "socket file 0600: " << r.describe();
+    }
+    ASSERT_EQ(::chmod(sock.c_str(), 0666), 0);
+    const std::size_t refusals_before = d.err().find("refused a client with uid 65534") == std::string::npos ? 0 : 1;
+    EXPECT_EQ(refusals_before, 0u);
+    for (const char* cmd : {"status", "reload"}) {
+        const Result r = as_nobody(cmd);
+        EXPECT_EQ(r.exit_code, 0) << "socket file 0666, the daemon's own check: " << r.describe();
+    }
+    EXPECT_TRUE(d.wait_for_err("refused a client with uid 65534", 2s)) << d.describe();
+    // Nothing was reloaded or changed; root is still answered.
+    EXPECT_TRUE(wait_for_state(host, 2, values, 0ms));
+    std::error_code ec;
+    const auto reply = kextconf::admin::request(sock, {{"v", 1}, {"cmd", "status"}}, 2000ms, ec);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(reply.value("ok", false), true) << reply.dump();
+    stop_daemon(d);
 }
 
 // kextconfd refuses a state directory it cannot trust (owned by another
