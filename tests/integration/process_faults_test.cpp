@@ -325,8 +325,9 @@ TEST(ProcessFaults, TruncatedOrHalfWrittenConfigKeepsLastGood)
         out << full.substr(full.size() - 3);
     }
     EXPECT_TRUE(wait_for_state(host, 3, next)) << d->describe();
-    // The saved copy is the complete text.
-    EXPECT_EQ(read_file(host.dir().file("state") + "/last-good.json"), full);
+    // The saved copy becomes the complete text (saved after the apply).
+    const std::string saved = host.dir().file("state") + "/last-good.json";
+    EXPECT_TRUE(wait_until([&] { return read_file(saved) == full; }, 5s)) << read_file(saved);
     std::printf("[ faults ] %zu truncated config files refused, last good kept\n", refusals);
     stop_daemon(*d);
 }
