@@ -655,6 +655,15 @@ TEST(Privilege, NobodyCanChangeNothing)
         /*as_nobody=*/true);
     EXPECT_EQ(r.exit_code, 0) << r.describe();
     EXPECT_TRUE(host.is_loaded());
+    // The administrator's tool run as nobody: set and kext unload refused,
+    // with a non-zero status and a message.
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"set", "max_clients=7"}, std::vector<std::string>{"kext", "unload"}}) {
+        const Result c = host.ctl(args, /*as_nobody=*/true);
+        EXPECT_NE(c.exit_code, 0) << c.describe();
+        EXPECT_FALSE(c.err.empty()) << c.describe();
+    }
+    EXPECT_TRUE(host.is_loaded());
     watcher = open_control(host.root(), kReferenceBundleId, err);
     ASSERT_TRUE(watcher);
     kc_state after{};
