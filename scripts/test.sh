@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the dev build, the whole suite again under
 # ASan+UBSan, the integration (concurrency) tests under TSan, and the fuzz
-# stage (corpus replay + bounded fuzzing). Installs missing apt packages first.
+# stage (corpus replay + bounded fuzzing of 4 targets for $KEXTCONF_FUZZ_SECONDS
+# each, default 60). Installs missing apt packages first. Reliability figures
+# (fault sweeps, hostile clients, load) are printed by the tests themselves:
+# see docs/reliability.md.
 #
 #   scripts/test.sh           everything (what CI runs)
 #   scripts/test.sh --quick   dev build and tests only (the inner loop)
@@ -17,7 +20,7 @@ quick=0
 case "${1:-}" in
   --quick) quick=1 ;;
   "") ;;
-  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "test.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 esac
 
@@ -35,7 +38,9 @@ stage() {
   local t0
   t0=$(date +%s)
   echo "==> [$name] configure + build (preset $preset)"
-  if ! cmake --preset "$preset" >"build/logs/$preset.log" 2>&1; then
+  local cfg=()
+  [ "$preset" = fuzz ] && cfg=(-DKEXTCONF_FUZZ_SECONDS="${KEXTCONF_FUZZ_SECONDS:-60}")
+  if ! cmake --preset "$preset" "${cfg[@]}" >"build/logs/$preset.log" 2>&1; then
     cat "build/logs/$preset.log"; echo "==> [$name] configure FAILED"; status=1; failed=$((failed + 1)); return
   fi
   local targets=()
@@ -46,7 +51,9 @@ stage() {
   fi
   echo "==> [$name] tests"
   local out
-  out=$(ctest --preset "$preset" "$@" 2>&1)
+  # Two at a time (CI has 2 cores): every test has its own temporary
+  # directories and kextsim root, and timing bounds allow for a busy machine.
+  out=$(ctest --preset "$preset" -j2 "$@" 2>&1)
   local rc=$?
   echo "$out" | grep -vE "^ *([0-9]+/[0-9]+ Test +#[0-9]+: .* Passed|Start +[0-9]+:)" || true
   local line p f

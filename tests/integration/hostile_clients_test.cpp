@@ -15,6 +15,7 @@
 #include <kextconf/codec.hpp>
 #include <kextsim/client.hpp>
 
+#include "admin_protocol.hpp"
 #include "wire.hpp"
 
 #include "../support/snapshot_read.hpp"
@@ -23,6 +24,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <map>
 #include <cstring>
 #include <mutex>
 #include <random>
@@ -43,8 +45,6 @@ using kextsim::SystemSocket;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kCtl = kextsim::kSysprotoControl;
-// Reference kext table indices (kext/reference/reference_kext.cpp).
-constexpr std::uint32_t kMaxClients = 1, kLabel = 6;
 
 // socket + CTLIOCGINFO + connect; nullptr and `err` on failure. No gtest
 // calls: forked children use it.
@@ -115,6 +115,26 @@ int get_value(SystemSocket& s, std::uint32_t index, Value& out)
     return append_chunk(out, *chunk) ? 0 : EBADMSG;
 }
 
+// The reference kext's tunable `name` by position (DESCRIBE, cached: every
+// host here runs the same kext build).
+std::uint32_t index_of(SystemSocket& s, const std::string& name)
+{
+    static std::mutex m;
+    static std::map<std::string, std::uint32_t> cache;
+    std::lock_guard lock(m);
+    if (auto it = cache.find(name); it != cache.end())
+        return it->second;
+    const int i = kctest::tunable_index(s, name);
+    EXPECT_GE(i, 0) << "the reference kext has no tunable " << name;
+    return cache[name] = static_cast<std::uint32_t>(std::max(i, 0));
+}
+
+int get_counters(SystemSocket& s, kc_counters& c)
+{
+    std::size_t len = sizeof c;
+    return s.getsockopt(kCtl, KC_OPT_COUNTERS, &c, &len) == 0 ? 0 : errno;
+}
+
 // begin + set max_clients/label + commit on an admin socket; 0 or the errno.
 int commit_values(SystemSocket& s, std::uint64_t generation, std::uint64_t max_clients, const std::string& label,
                   std::uint64_t* new_generation = nullptr)
@@ -123,8 +143,8 @@ int commit_values(SystemSocket& s, std::uint64_t generation, std::uint64_t max_c
     if (s.setsockopt(kCtl, KC_OPT_TXN_BEGIN, &b, sizeof b) != 0)
         return errno;
     for (const auto& chunk :
-         {encode_set_chunks(kMaxClients, Value::of_uint(max_clients))[0],
-          encode_set_chunks(kLabel, Value::of_string(label))[0]}) {
+         {encode_set_chunks(index_of(s, "max_clients"), Value::of_uint(max_clients))[0],
+          encode_set_chunks(index_of(s, "label"), Value::of_string(label))[0]}) {
         if (s.setsockopt(kCtl, KC_OPT_TXN_SET, chunk.data(), chunk.size()) != 0) {
             const int e = errno;
             s.setsockopt(kCtl, KC_OPT_TXN_ABORT, nullptr, 0);
@@ -194,6 +214,7 @@ public:
         return figures(samples_);
     }
     std::uint64_t commits() const { return commits_; }
+    std::uint64_t refusals() const { return refusals_; } // stale commits the kext refused
 
 private:
     void run()
@@ -204,8 +225,10 @@ private:
             int e = get_state(*sock_, st);
             if (e == 0 && round % 50 == 0) {
                 e = commit_values(*sock_, st.generation, 1 + round % 1000, "probe " + std::to_string(round));
-                if (e == EAGAIN) // another writer got in first: fine
+                if (e == EAGAIN) { // another writer got in first: fine, but the kext counts it
                     e = 0;
+                    ++refusals_;
+                }
                 else if (e == 0)
                     ++commits_;
             }
@@ -225,6 +248,7 @@ private:
     int errors_ = 0;
     std::string last_error_;
     std::uint64_t commits_ = 0;
+    std::uint64_t refusals_ = 0;
 };
 
 // Bounds on the admin control's latency under attack. Generous, because
@@ -288,6 +312,9 @@ TEST_F(HostileClients, HundredsOfConnectionsAtOnce)
     kc_state st{};
     ASSERT_EQ(get_state(*watcher, st), 0);
     EXPECT_EQ(st.clients, 2u + kThreads * kPerThread) << "watcher, probe and every query client";
+    kc_counters counters{};
+    ASSERT_EQ(get_counters(*watcher, counters), 0);
+    EXPECT_GE(counters.clients_peak, 2u + kThreads * kPerThread);
     held.clear(); // 400 disconnects at once
     EXPECT_TRUE(wait_until(
         [&] {
@@ -352,6 +379,19 @@ TEST_F(HostileClients, ListenersThatNeverReadStallNobody)
     kc_state st{};
     ASSERT_EQ(get_state(*admin, st), 0);
     std::uint64_t gen = st.generation;
+    // The kext's own event rate limit would drop events for everyone (by
+    // design, reported as overflow); switch it off so only the silent
+    // listeners' full buffers can lose anything.
+    {
+        const kc_txn_begin b{gen};
+        ASSERT_EQ(admin->setsockopt(kCtl, KC_OPT_TXN_BEGIN, &b, sizeof b), 0);
+        const auto chunk = encode_set_chunks(index_of(*admin, "event_rate_limit"), Value::of_uint(0))[0];
+        ASSERT_EQ(admin->setsockopt(kCtl, KC_OPT_TXN_SET, chunk.data(), chunk.size()), 0);
+        kc_commit_reply r{};
+        std::size_t len = sizeof r;
+        ASSERT_EQ(admin->getsockopt(kCtl, KC_OPT_TXN_COMMIT, &r, &len), 0);
+        gen = r.generation;
+    }
     for (int i = 0; i < kCommits; ++i) {
         const auto t0 = Clock::now();
         ASSERT_EQ(commit_values(*admin, gen, 1 + i % 1000, "round " + std::to_string(i), &gen), 0);
@@ -389,6 +429,8 @@ TEST_F(HostileClients, MalformedAndRandomOptionsAreRefusedAndRecorded)
     AdminProbe probe(host_.root());
     kc_state before{};
     ASSERT_EQ(get_state(*admin, before), 0);
+    kc_counters counters_before{};
+    ASSERT_EQ(get_counters(*admin, counters_before), 0);
 
     std::mt19937 rng(20261123);
     std::vector<int> opts;
@@ -404,6 +446,8 @@ TEST_F(HostileClients, MalformedAndRandomOptionsAreRefusedAndRecorded)
     int refused = 0;
     int recorded = 0;
     int query_sets_refused = 0;
+    std::uint64_t kext_refusals = 0;      // refusals that reached the kext
+    std::uint64_t query_not_permitted = 0; // writes on the query control the kext saw
     for (SystemSocket* s : {query.get(), admin.get()}) {
         const bool is_query = s == query.get();
         for (int opt : opts) {
@@ -432,6 +476,10 @@ TEST_F(HostileClients, MalformedAndRandomOptionsAreRefusedAndRecorded)
                             ++query_sets_refused;
                         if (level != kCtl || size > 65536)
                             continue; // refused by the socket layer, never reaching the kext
+                        ++kext_refusals;
+                        const bool txn_set = opt == KC_OPT_TXN_BEGIN || opt == KC_OPT_TXN_SET || opt == KC_OPT_TXN_ABORT;
+                        if (is_query && ((set && txn_set && size <= KC_OPT_MAX_LEN) || (!set && opt == KC_OPT_TXN_COMMIT)))
+                            ++query_not_permitted;
                         kc_error_detail d{};
                         std::size_t dl = sizeof d;
                         ASSERT_EQ(s->getsockopt(kCtl, KC_OPT_LAST_ERROR, &d, &dl), 0);
@@ -458,6 +506,20 @@ TEST_F(HostileClients, MalformedAndRandomOptionsAreRefusedAndRecorded)
     const Figures f = probe.stop();
     EXPECT_EQ(after.generation, before.generation + probe.commits()) << "only the probe commits";
     EXPECT_GT(query_sets_refused, 0);
+    // The kext's counters account for every refusal it made (KC_OPT_COUNTERS).
+    kc_counters counters_after{};
+    ASSERT_EQ(get_counters(*admin, counters_after), 0);
+    EXPECT_EQ(counters_after.rejections - counters_before.rejections, kext_refusals + probe.refusals());
+    EXPECT_EQ(counters_after.rejected[KC_R_NOT_PERMITTED] - counters_before.rejected[KC_R_NOT_PERMITTED],
+              query_not_permitted);
+    std::printf("[ figures ] kext counters: %llu rejections (%llu not permitted, %llu bad length, %llu unknown option)\n",
+                static_cast<unsigned long long>(counters_after.rejections - counters_before.rejections),
+                static_cast<unsigned long long>(counters_after.rejected[KC_R_NOT_PERMITTED] -
+                                                counters_before.rejected[KC_R_NOT_PERMITTED]),
+                static_cast<unsigned long long>(counters_after.rejected[KC_R_BAD_LENGTH] -
+                                                counters_before.rejected[KC_R_BAD_LENGTH]),
+                static_cast<unsigned long long>(counters_after.rejected[KC_R_UNKNOWN_OPTION] -
+                                                counters_before.rejected[KC_R_UNKNOWN_OPTION]));
     std::printf("[ figures ] %d malformed or random requests refused (%d recorded by the kext as last error)\n",
                 refused, recorded);
     expect_responsive(f, "malformed and random options");
@@ -542,6 +604,8 @@ TEST(Privilege, NobodyCanChangeNothing)
     ASSERT_TRUE(watcher) << std::strerror(err);
     kc_state before{};
     ASSERT_EQ(get_state(*watcher, before), 0);
+    kc_counters counters_before{};
+    ASSERT_EQ(get_counters(*watcher, counters_before), 0);
     watcher.reset(); // run_in_child forks: no client threads in flight
     const std::string root = host.root();
     const Result r = run_in_child(
@@ -591,6 +655,15 @@ TEST(Privilege, NobodyCanChangeNothing)
         /*as_nobody=*/true);
     EXPECT_EQ(r.exit_code, 0) << r.describe();
     EXPECT_TRUE(host.is_loaded());
+    // The administrator's tool run as nobody: set and kext unload refused,
+    // with a non-zero status and a message.
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"set", "max_clients=7"}, std::vector<std::string>{"kext", "unload"}}) {
+        const Result c = host.ctl(args, /*as_nobody=*/true);
+        EXPECT_NE(c.exit_code, 0) << c.describe();
+        EXPECT_FALSE(c.err.empty()) << c.describe();
+    }
+    EXPECT_TRUE(host.is_loaded());
     watcher = open_control(host.root(), kReferenceBundleId, err);
     ASSERT_TRUE(watcher);
     kc_state after{};
@@ -598,6 +671,61 @@ TEST(Privilege, NobodyCanChangeNothing)
     EXPECT_EQ(after.generation, before.generation);
     EXPECT_EQ(after.config_hash, before.config_hash);
     EXPECT_EQ(after.load_id, before.load_id);
+    // Counted by the kext: begin, set, abort, commit as not permitted, the
+    // other options as unknown (the admin connect never reached it).
+    kc_counters counters_after{};
+    ASSERT_EQ(get_counters(*watcher, counters_after), 0);
+    EXPECT_EQ(counters_after.rejected[KC_R_NOT_PERMITTED] - counters_before.rejected[KC_R_NOT_PERMITTED], 4u);
+    EXPECT_EQ(counters_after.rejections - counters_before.rejections, 4u + (KC_OPT__COUNT + 4 - 3));
+}
+
+// kextconfd's admin socket (status, reload) is root's: a process running as
+// nobody gets EACCES from the 0600 socket file, and, with the file opened up
+// to everyone (chmod 0666, as a careless admin might), from the daemon's own
+// peer-credential check, which logs the refusal. Root is answered.
+TEST(Privilege, NobodyCannotUseTheDaemonsAdminSocket)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const std::string config = host.dir().file("config.json");
+    const std::string sock = host.dir().file("admin.sock");
+    const nlohmann::json values = {{"max_clients", 9}};
+    write_file(config, reference_config_text(values, "hostile_clients_test"));
+    Process d({bin_path("kextconfd"), "--config", config, "--state-dir", host.dir().file("state"), "--admin-socket",
+               sock},
+              SpawnOptions{host.env(), false});
+    ASSERT_TRUE(wait_for_state(host, 2, values)) << d.describe();
+    ASSERT_TRUE(wait_until([&] { return ::access(sock.c_str(), F_OK) == 0; }, 5s)) << d.describe();
+
+    auto as_nobody = [&](const char* cmd) {
+        return run_in_child(
+            [&]() -> int {
+                std::error_code ec;
+                const auto reply = kextconf::admin::request(sock, {{"v", 1}, {"cmd", cmd}}, 2000ms, ec);
+                std::fprintf(stderr, "%s: %s %s\n", cmd, ec.message().c_str(), reply.dump().c_str());
+                return ec == std::errc::permission_denied ? 0 : 1;
+            },
+            /*as_nobody=*/true);
+    };
+    for (const char* cmd : {"status", "reload"}) {
+        const Result r = as_nobody(cmd);
+        EXPECT_EQ(r.exit_code, 0) << "socket file 0600: " << r.describe();
+    }
+    ASSERT_EQ(::chmod(sock.c_str(), 0666), 0);
+    const std::size_t refusals_before = d.err().find("refused a client with uid 65534") == std::string::npos ? 0 : 1;
+    EXPECT_EQ(refusals_before, 0u);
+    for (const char* cmd : {"status", "reload"}) {
+        const Result r = as_nobody(cmd);
+        EXPECT_EQ(r.exit_code, 0) << "socket file 0666, the daemon's own check: " << r.describe();
+    }
+    EXPECT_TRUE(d.wait_for_err("refused a client with uid 65534", 2s)) << d.describe();
+    // Nothing was reloaded or changed; root is still answered.
+    EXPECT_TRUE(wait_for_state(host, 2, values, 0ms));
+    std::error_code ec;
+    const auto reply = kextconf::admin::request(sock, {{"v", 1}, {"cmd", "status"}}, 2000ms, ec);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(reply.value("ok", false), true) << reply.dump();
+    stop_daemon(d);
 }
 
 // kextconfd refuses a state directory it cannot trust (owned by another
@@ -695,6 +823,14 @@ TEST(Load, ReadersSeeOnlyWholeSnapshotsWhileAWriterCommits)
     // The writer's values for generation g (g >= 2): max_clients and label
     // follow g, so a reader can tell values from a different generation.
     auto max_clients_for = [](std::uint64_t g) { return 1 + g % 1024; };
+    std::uint32_t max_clients_at = 0, label_at = 0;
+    {
+        int err = 0;
+        auto s = open_control(host.root(), kReferenceQueryControl, err);
+        ASSERT_TRUE(s) << std::strerror(err);
+        max_clients_at = index_of(*s, "max_clients");
+        label_at = index_of(*s, "label");
+    }
     auto label_for = [](std::uint64_t g) { return "gen " + std::to_string(g); };
 
     std::thread writer([&] {
@@ -762,8 +898,8 @@ TEST(Load, ReadersSeeOnlyWholeSnapshotsWhileAWriterCommits)
             if (is_torn)
                 ++torn;
             const auto gen = snap->state.generation;
-            if (gen >= 2 && (!(snap->values.at(kMaxClients) == Value::of_uint(max_clients_for(gen))) ||
-                             !(snap->values.at(kLabel) == Value::of_string(label_for(gen)))))
+            if (gen >= 2 && (!(snap->values.at(max_clients_at) == Value::of_uint(max_clients_for(gen))) ||
+                             !(snap->values.at(label_at) == Value::of_string(label_for(gen)))))
                 ++wrong_values;
         }
         std::lock_guard lock(lat_m);

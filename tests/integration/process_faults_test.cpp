@@ -145,20 +145,36 @@ TEST(ProcessFaults, DaemonKilledAtEveryStepOfAnApply)
 // the unload succeeds, and a new daemon applies to the reloaded kext.
 TEST(ProcessFaults, UnloadRefusedWhileTheDaemonIsMidTransaction)
 {
-    // The daemon's first apply: hello, a describe and later a get per
-    // tunable, state, begin (23rd request with 9 tunables), the sets, commit,
-    // state. Stall the 25th, its second set: a transaction is open with one value staged.
-    KextsimHost host(kext_bundle(), kReferenceBundleId, {"--fail", "stall:25"});
-    ASSERT_TRUE(host.ready());
-    const std::string config = host.dir().file("config.json");
-    const std::string state = host.dir().file("state");
-    write_file(config, config_text(kWanted));
-    auto d = start_daemon(host, config, state);
-    ASSERT_TRUE(host.process().wait_for_err("kextsim: stalling ", 10s)) << d->describe() << host.process().err();
-    ASSERT_NE(host.process().err().find("stalling setsockopt option " + std::to_string(KC_OPT_TXN_SET)),
-              std::string::npos)
-        << "the daemon's requests changed order; pick the N of a TXN_SET: " << host.process().err();
-
+    // Find the daemon's first TXN_SET (its order depends on the kext's
+    // table): stall request N = 10, 11, ... until the stalled one is a set.
+    // The transaction is then open, the daemon blocked inside it.
+    std::unique_ptr<KextsimHost> host_p;
+    std::unique_ptr<Process> d;
+    std::string config, state;
+    const std::string set_mark = "stalling setsockopt option " + std::to_string(KC_OPT_TXN_SET);
+    for (int n = 10; n < 80; ++n) {
+        d.reset();
+        host_p.reset();
+        host_p = std::make_unique<KextsimHost>(kext_bundle(), kReferenceBundleId,
+                                               std::vector<std::string>{"--fail", "stall:" + std::to_string(n)});
+        ASSERT_TRUE(host_p->ready());
+        config = host_p->dir().file("config.json");
+        state = host_p->dir().file("state");
+        write_file(config, config_text(kWanted));
+        d = start_daemon(*host_p, config, state);
+        ASSERT_TRUE(wait_until(
+            [&] {
+                return host_p->process().err().find("kextsim: stalling ") != std::string::npos ||
+                       d->err().find("applied " + config) != std::string::npos;
+            },
+            10s))
+            << d->describe();
+        if (host_p->process().err().find(set_mark) != std::string::npos)
+            break;
+        ASSERT_EQ(d->err().find("applied " + config), std::string::npos) << "walked past every TXN_SET";
+    }
+    ASSERT_NE(host_p->process().err().find(set_mark), std::string::npos) << host_p->process().err();
+    KextsimHost& host = *host_p;
     const Result unload = host.kextsim({"unload", kReferenceBundleId});
     EXPECT_NE(unload.exit_code, 0) << unload.describe();
     EXPECT_TRUE(host.is_loaded());
@@ -309,8 +325,9 @@ TEST(ProcessFaults, TruncatedOrHalfWrittenConfigKeepsLastGood)
         out << full.substr(full.size() - 3);
     }
     EXPECT_TRUE(wait_for_state(host, 3, next)) << d->describe();
-    // The saved copy is the complete text.
-    EXPECT_EQ(read_file(host.dir().file("state") + "/last-good.json"), full);
+    // The saved copy becomes the complete text (saved after the apply).
+    const std::string saved = host.dir().file("state") + "/last-good.json";
+    EXPECT_TRUE(wait_until([&] { return read_file(saved) == full; }, 5s)) << read_file(saved);
     std::printf("[ faults ] %zu truncated config files refused, last good kept\n", refusals);
     stop_daemon(*d);
 }

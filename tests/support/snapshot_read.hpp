@@ -102,3 +102,26 @@ inline bool same_snapshot(const SnapshotRead& a, const SnapshotRead& b)
 }
 
 } // namespace kctest
+
+namespace kctest {
+
+// Index of the tunable called `name` (DESCRIBE over the table), -1 if none:
+// tests name tunables rather than hard-code positions in a kext's table.
+template <class Sock> int tunable_index(Sock& c, const std::string& name)
+{
+    kc_state st{};
+    std::size_t len = sizeof st;
+    if (c.getsockopt(2, KC_OPT_STATE, &st, &len) != 0)
+        return -1;
+    for (std::uint32_t i = 0; i < st.tunable_count; ++i) {
+        kc_tunable_desc d{};
+        const kc_describe_req req{i, 0};
+        std::memcpy(&d, &req, sizeof req);
+        len = sizeof d;
+        if (c.getsockopt(2, KC_OPT_DESCRIBE, &d, &len) == 0 && kextconf::proto::field_string(d.name) == name)
+            return static_cast<int>(i);
+    }
+    return -1;
+}
+
+} // namespace kctest

@@ -37,17 +37,6 @@ constexpr const char* kQuery = "org.kextconf.reference.query";
 constexpr int kSysprotoControl = 2;
 constexpr std::uint64_t kMaxWalk = 400; // far above any site's call count in one scenario
 
-// Reference kext table (kext/reference/reference_kext.cpp).
-enum : std::uint32_t {
-    kEnabled,
-    kMaxClients,
-    kLogLevel,
-    kSampleIntervalMs,
-    kEventRateLimit,
-    kHeartbeatIntervalMs,
-    kLabel,
-    kCount
-};
 
 using Snapshot = kctest::SnapshotRead;
 using kctest::same_snapshot;
@@ -71,11 +60,40 @@ std::optional<Snapshot> observe(InProcessControl& c)
 }
 
 // The transaction every scenario pushes: three tunables of three types.
+// The transaction every scenario pushes: tunables of every type the
+// reference kext has, by name; the lists big enough to travel in several
+// chunks (each chunk is a separate TXN_SET with its own allocations).
 std::vector<std::pair<std::uint32_t, Value>> changes()
 {
-    return {{kMaxClients, Value::of_uint(100)},
-            {kLabel, Value::of_string("after the sweep")},
-            {kSampleIntervalMs, Value::of_int(250)}};
+    static std::vector<std::pair<std::uint32_t, Value>> cached;
+    if (!cached.empty())
+        return cached;
+    int e = 0;
+    auto c = InProcessControl::connect(kBundleId, 0, e);
+    if (!c) {
+        ADD_FAILURE() << "connect to resolve tunable names: " << std::strerror(e);
+        return {};
+    }
+    std::vector<std::int64_t> ports;
+    for (std::int64_t p = 1; p <= 3000; ++p)
+        ports.push_back(p * 7 % 65535 + 1);
+    std::vector<std::string> paths;
+    for (int i = 0; i < 200; ++i)
+        paths.push_back("/opt/sweep/bin/tool-" + std::to_string(i));
+    const std::pair<const char*, Value> wanted[] = {
+        {"max_clients", Value::of_uint(100)},
+        {"label", Value::of_string("after the sweep")},
+        {"sample_interval_ms", Value::of_int(250)},
+        {"blocked_ports", Value::of_ints(ports)},
+        {"trusted_paths", Value::of_strings(paths)},
+    };
+    for (const auto& [name, v] : wanted) {
+        const int index = kctest::tunable_index(*c, name);
+        if (index >= 0) // lists arrive with the kext that has them
+            cached.emplace_back(static_cast<std::uint32_t>(index), v);
+    }
+    EXPECT_GE(cached.size(), 3u) << "the reference kext lost its tunables";
+    return cached;
 }
 
 // connect admin, begin, set each change, commit; the errno of the first step
@@ -85,7 +103,32 @@ struct TxnResult {
     std::string step;
 };
 
+// The kext's reason for the last refusal on `c`, for messages.
+std::string last_reason(InProcessControl& c)
+{
+    kc_error_detail d{};
+    std::size_t len = sizeof d;
+    if (c.getsockopt(kSysprotoControl, KC_OPT_LAST_ERROR, &d, &len) != 0)
+        return "(no last error)";
+    return " (" + std::string(reason_text(d.reason)) + ")";
+}
+
+TxnResult push_steps(std::unique_ptr<InProcessControl>& admin, std::uint64_t generation);
+
+// Like kextconfd's KextClient::apply: after a failed set the client aborts
+// (a failed set leaves the transaction open); the abort must work too.
 TxnResult push(std::unique_ptr<InProcessControl>& admin, std::uint64_t generation)
+{
+    TxnResult r = push_steps(admin, generation);
+    if (r.err > 0 && admin) {
+        r.step += last_reason(*admin);
+        if (r.step.rfind("set", 0) == 0 && admin->setsockopt(kSysprotoControl, KC_OPT_TXN_ABORT, nullptr, 0) != 0)
+            r.step += "; abort failed: " + std::string(std::strerror(errno));
+    }
+    return r;
+}
+
+TxnResult push_steps(std::unique_ptr<InProcessControl>& admin, std::uint64_t generation)
 {
     int err = 0;
     if (!admin) {
@@ -374,6 +417,9 @@ TEST(FaultSweepReach, AllocAndEventSitesAreHit)
 {
     InProcessHost host;
     ASSERT_EQ(host.load(KEXTCONF_TEST_KEXT_BUNDLE), "");
+    // "stall" needs a client that can go away: kextsim boot only.
+    EXPECT_FALSE(host.fail_nth("stall", 1));
+    EXPECT_FALSE(host.fail_nth("no_such_site", 1));
     std::unique_ptr<InProcessControl> admin;
     ASSERT_TRUE(host.fail_nth("alloc", 1));
     std::uint64_t before = host.faults_injected();
