@@ -130,9 +130,9 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
         for (const std::size_t i : plan.load_only_pending)
             spdlog::warn("{}: {} takes effect only when the kext is next loaded (now {})", bundle,
                          describe_change(schema[i], desired[i]), format_value(schema[i], current[i]));
-        const std::vector<std::pair<std::uint32_t, proto::Value>>& changes = plan.changes;
+        const auto& changes = plan.changes;
         const std::string& summary = plan.summary;
-        const std::uint64_t expected_hash = proto::config_hash(plan.expected);
+        const std::uint64_t expected_hash = plan.expected_hash;
         if (st.config_hash == expected_hash && changes.empty()) {
             load_id_ = st.load_id;
             applied_generation_ = st.generation;

@@ -178,6 +178,17 @@ KextError KextClient::state(kc_state& out)
 KextError KextClient::apply(std::uint64_t expected_generation,
                             const std::vector<std::pair<std::uint32_t, proto::Value>>& values, ApplyResult& result)
 {
+    std::vector<std::pair<std::uint32_t, const proto::Value*>> refs;
+    refs.reserve(values.size());
+    for (const auto& [index, value] : values)
+        refs.emplace_back(index, &value);
+    return apply(expected_generation, refs, result);
+}
+
+KextError KextClient::apply(std::uint64_t expected_generation,
+                            const std::vector<std::pair<std::uint32_t, const proto::Value*>>& values,
+                            ApplyResult& result)
+{
     const kc_txn_begin begin{expected_generation};
     if (auto ec = sock_->setopt(KC_OPT_TXN_BEGIN, proto::encode(begin)))
         return explain(ec, "begin transaction");
@@ -187,7 +198,7 @@ KextError KextClient::apply(std::uint64_t expected_generation,
     };
     const std::size_t max_len = std::min<std::size_t>(hello_.max_option_len, KC_OPT_MAX_LEN);
     for (const auto& [index, value] : values) {
-        const auto chunks = proto::encode_set_chunks(index, value, max_len);
+        const auto chunks = proto::encode_set_chunks(index, *value, max_len);
         if (chunks.empty())
             return abort_with({std::make_error_code(std::errc::message_size),
                                "value of tunable #" + std::to_string(index) + " does not fit in one option"});
