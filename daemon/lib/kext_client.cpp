@@ -127,7 +127,8 @@ KextError KextClient::get_once(const proto::TunableDesc& desc, proto::Value& out
     out = proto::Value{};
     out.type = desc.type;
     chunked = false;
-    const std::size_t buf_size = std::min<std::size_t>(std::max<std::size_t>(hello_.max_option_len, 64), KC_OPT_MAX_LEN);
+    const std::size_t buf_size =
+        std::min<std::size_t>(std::max<std::size_t>(hello_.max_option_len, 64), KC_OPT_MAX_LEN);
     if (proto::is_list_type(desc.type)) {
         kc_state st{};
         if (auto e = state(st))

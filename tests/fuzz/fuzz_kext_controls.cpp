@@ -60,9 +60,9 @@ void stream_list(FuzzedDataProvider& in, InProcessControl& c)
     const bool ints = in.ConsumeBool();
     kc_value_hdr h{};
     h.index = in.ConsumeProbability<float>() < 0.9f ? (ints ? kBlockedPorts : kTrustedPaths)
-                                                     : in.ConsumeIntegralInRange<std::uint32_t>(0, 7);
+                                                    : in.ConsumeIntegralInRange<std::uint32_t>(0, 7);
     h.type = in.ConsumeProbability<float>() < 0.9f ? (ints ? KC_TYPE_INT64_LIST : KC_TYPE_STRING_LIST)
-                                                    : in.ConsumeIntegralInRange<std::uint32_t>(0, KC_TYPE__COUNT);
+                                                   : in.ConsumeIntegralInRange<std::uint32_t>(0, KC_TYPE__COUNT);
     const std::uint32_t total = in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint32_t>(0, 40)
                                                  : in.ConsumeIntegralInRange<std::uint32_t>(99990, 100010);
     const int chunks = in.ConsumeIntegralInRange<int>(1, 6);

@@ -27,8 +27,7 @@ const std::vector<TunableDesc> kSchema = {desc(0, "level", KC_TYPE_INT64), desc(
 
 TEST(ApplyPlan, NothingDiffersNothingSent)
 {
-    const std::vector<Value> v = {Value::of_int(1), Value::of_ints({1, 2}), Value::of_strings({"a"}),
-                                  Value::of_int(0)};
+    const std::vector<Value> v = {Value::of_int(1), Value::of_ints({1, 2}), Value::of_strings({"a"}), Value::of_int(0)};
     const ApplyPlan p = plan_apply(kSchema, v, v);
     EXPECT_TRUE(p.changes.empty());
     EXPECT_TRUE(p.summary.empty());

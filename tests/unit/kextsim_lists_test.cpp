@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <dlfcn.h>
 #include <thread>
@@ -201,8 +201,7 @@ TEST_F(ListKext, ChunkOrderIsEnforced)
     refused(a.set_chunk(kPorts, KC_TYPE_INT64_LIST, 3, 1, 5, int64s({4})), EINVAL, KC_R_BAD_OFFSET, "gap");
     refused(a.set_chunk(kPorts, KC_TYPE_INT64_LIST, 1, 1, 5, int64s({2})), EINVAL, KC_R_BAD_OFFSET, "overlap");
     refused(a.set_chunk(kPorts, KC_TYPE_INT64_LIST, 2, 1, 6, int64s({3})), EINVAL, KC_R_BAD_OFFSET, "total changed");
-    refused(a.set_chunk(kPorts, KC_TYPE_INT64_LIST, 4, 2, 5, int64s({5, 6})), EINVAL, KC_R_BAD_LENGTH,
-            "past total");
+    refused(a.set_chunk(kPorts, KC_TYPE_INT64_LIST, 4, 2, 5, int64s({5, 6})), EINVAL, KC_R_BAD_LENGTH, "past total");
     refused(a.set_chunk(kPorts, KC_TYPE_INT64_LIST, 2, 2, 5, int64s({3})), EINVAL, KC_R_BAD_LENGTH,
             "length != count * 8");
     // The right continuation still works after the refusals.
@@ -218,8 +217,8 @@ TEST_F(ListKext, ChunkOrderIsEnforced)
 TEST_F(ListKext, ElementsAndSizesAreChecked)
 {
     ASSERT_EQ(a.begin(1), 0);
-    refused(a.set_chunk(kPorts, KC_TYPE_INT64_LIST, 0, 1, LISTS_TEST_PORTS_MAX + 1, int64s({1})), EINVAL,
-            KC_R_TOO_LONG, "total over max_count");
+    refused(a.set_chunk(kPorts, KC_TYPE_INT64_LIST, 0, 1, LISTS_TEST_PORTS_MAX + 1, int64s({1})), EINVAL, KC_R_TOO_LONG,
+            "total over max_count");
     refused(a.set_chunk(kPorts, KC_TYPE_INT64_LIST, 0, 2, 2, int64s({80, 0})), EINVAL, KC_R_OUT_OF_RANGE, "port 0");
     refused(a.set_chunk(kPorts, KC_TYPE_INT64_LIST, 0, 1, 1, int64s({65536})), EINVAL, KC_R_OUT_OF_RANGE, "65536");
     refused(a.set_chunk(kPaths, KC_TYPE_STRING_LIST, 0, 1, 1, text(std::string("/usr/local") + '\0')), EINVAL,
@@ -228,8 +227,8 @@ TEST_F(ListKext, ElementsAndSizesAreChecked)
             KC_R_BAD_STRING, "embedded NUL");
     refused(a.set_chunk(kPaths, KC_TYPE_STRING_LIST, 0, 1, 1, text("abc")), EINVAL, KC_R_BAD_STRING,
             "no terminating NUL");
-    refused(a.set_chunk(kPaths, KC_TYPE_STRING_LIST, 0, 2, 2, text(std::string("a") + '\0')), EINVAL,
-            KC_R_BAD_STRING, "fewer elements than count");
+    refused(a.set_chunk(kPaths, KC_TYPE_STRING_LIST, 0, 2, 2, text(std::string("a") + '\0')), EINVAL, KC_R_BAD_STRING,
+            "fewer elements than count");
     refused(a.set_chunk(kPaths, KC_TYPE_STRING_LIST, 0, 1, LISTS_TEST_PATHS_MAX + 1, text(std::string("a") + '\0')),
             EINVAL, KC_R_TOO_LONG, "too many paths");
     // Type mismatches both ways, and a scalar header on a list.
