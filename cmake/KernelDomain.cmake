@@ -3,6 +3,17 @@
 # stddef.h/stdint.h/stdarg.h), never the host's libc headers. Freestanding
 # C++17: no exceptions, no RTTI, no standard library.
 
+# OSBundleLibraries of the kexts: com.apple.kpi.{bsd,libkern,mach} at the
+# kernel version of the oldest macOS supported (Darwin 20 = macOS 11). Every
+# symbol the kext imports is exported by these three (scripts/xnu-check.sh).
+set(KEXTCONF_KPI_VERSION "20.0.0" CACHE STRING "Version of com.apple.kpi.* the kexts require")
+
+if(APPLE)
+  # Kernel.framework and a real MH_KEXT_BUNDLE instead of kextsim's headers.
+  include(KextBundleApple)
+  return()
+endif()
+
 set(KEXTSIM_XNU_INCLUDE "${PROJECT_SOURCE_DIR}/kextsim/xnu")
 execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=include
                 OUTPUT_VARIABLE KEXTCONF_COMPILER_INCLUDE OUTPUT_STRIP_TRAILING_WHITESPACE)
@@ -34,6 +45,7 @@ function(kextconf_add_kext target)
   target_link_options(${target} PRIVATE -nostdlib)
   set(KEXT_EXECUTABLE "${K_NAME}")
   set(KEXT_VERSION "${PROJECT_VERSION}")
+  set(KEXT_KPI_VERSION "${KEXTCONF_KPI_VERSION}")
   configure_file("${K_PLIST}" "${bundle}/Contents/Info.plist" @ONLY)
   set_property(TARGET ${target} PROPERTY KEXT_BUNDLE_DIR "${bundle}")
 endfunction()

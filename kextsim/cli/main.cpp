@@ -36,7 +36,9 @@ commands:
   boot [--root DIR] [--load PATH.kext]... [--fail SITE:N[,SITE:N]] [--recvsize BYTES]
                        run the host in the foreground until SIGINT/SIGTERM;
                        --fail fails the N-th call at SITE (alloc, enqueue,
-                       enobufs, event, rw_upgrade; see docs/kextsim.md);
+                       enobufs, event, rw_upgrade; stall leaves the N-th
+                       control get/setsockopt unanswered until the client
+                       goes away; see docs/kextsim.md);
                        --recvsize overrides every control's receive buffer
                        (ctl_recvsize) to make ENOBUFS easy to reach
   load PATH.kext       load a kext bundle and run its start routine

@@ -203,6 +203,25 @@ int SystemSocket::setsockopt(int level, int name, const void* value, std::size_t
                 static_cast<std::uint32_t>(name), 0, value, value ? len : 0, nullptr, nullptr, nullptr, nullptr);
 }
 
+namespace {
+
+// Length of `p` without its trailing zero bytes, eight bytes at a time.
+std::size_t significant_length(const std::uint8_t* p, std::size_t n)
+{
+    while (n >= sizeof(std::uint64_t)) {
+        std::uint64_t w;
+        std::memcpy(&w, p + n - sizeof w, sizeof w);
+        if (w != 0)
+            break;
+        n -= sizeof w;
+    }
+    while (n > 0 && p[n - 1] == 0)
+        --n;
+    return n;
+}
+
+} // namespace
+
 int SystemSocket::getsockopt(int level, int name, void* value, std::size_t* len)
 {
     if (len == nullptr) {
@@ -210,10 +229,14 @@ int SystemSocket::getsockopt(int level, int name, void* value, std::size_t* len)
         return -1;
     }
     const std::size_t bufsize = value ? *len : 0;
+    // The kernel copies the whole buffer in; the host rebuilds it from c =
+    // bufsize and zero-fills after the payload, so trailing zero bytes need
+    // not travel (a get sends 8 bytes of request in an 8 KiB buffer).
+    const std::size_t in_len = significant_length(static_cast<const std::uint8_t*>(value), bufsize);
     std::uint32_t produced = 0;
     std::size_t out_len = bufsize;
     if (call(static_cast<std::uint32_t>(wire::Op::GetOpt), static_cast<std::uint32_t>(level),
-             static_cast<std::uint32_t>(name), static_cast<std::uint32_t>(bufsize), value, bufsize, value, &out_len,
+             static_cast<std::uint32_t>(name), static_cast<std::uint32_t>(bufsize), value, in_len, value, &out_len,
              nullptr, &produced) != 0)
         return -1;
     *len = produced;

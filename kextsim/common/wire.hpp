@@ -30,7 +30,8 @@ enum class Op : std::uint32_t {
     CtlCount = 3,   // reply a=count
     Connect = 4,    // a=id, b=unit. reply a=unit, data fd
     SetOpt = 5,     // a=level, b=opt, payload=value
-    GetOpt = 6,     // a=level, b=opt, c=buffer size, payload=input buffer. reply payload=output, c=length
+    GetOpt = 6,     // a=level, b=opt, c=buffer size, payload=the input buffer without its trailing zero
+                    // bytes (the host zero-fills up to c). reply payload=output, c=length
     Ack = 7,        // a=bytes the client consumed from its data channel (before recv returns)
     KevSetFilt = 8, // payload=kev_request
     KevGetFilt = 9, // reply payload=kev_request

@@ -8,7 +8,7 @@ namespace kextsim {
 namespace {
 thread_local int t_current_kext = -1;
 
-constexpr const char* kSiteNames[] = {"alloc", "enqueue", "event", "enobufs", "rw_upgrade"};
+constexpr const char* kSiteNames[] = {"alloc", "enqueue", "event", "enobufs", "rw_upgrade", "stall"};
 static_assert(sizeof kSiteNames / sizeof kSiteNames[0] == static_cast<int>(FaultSite::Count));
 
 bool site_from_name(const std::string& name, FaultSite& site)
@@ -59,7 +59,7 @@ bool FaultPlan::arm_from_spec(const std::string& spec, std::string& error)
         const auto colon = item.find(':');
         FaultSite site{};
         if (colon == std::string::npos || !site_from_name(item.substr(0, colon), site)) {
-            error = "bad fault spec \"" + item + "\" (expected SITE:N; sites: alloc, enqueue, event, enobufs, rw_upgrade)";
+            error = "bad fault spec \"" + item + "\" (expected SITE:N; sites: alloc, enqueue, event, enobufs, rw_upgrade, stall)";
             return false;
         }
         try {
@@ -92,6 +92,37 @@ bool FaultPlan::should_fail(FaultSite site)
 #include "kxs_abi.h"
 
 #include <chrono>
+#include <unistd.h>
+
+namespace kextsim {
+namespace {
+struct CurrentProc {
+    bool set;
+    int pid;
+    unsigned uid;
+};
+thread_local CurrentProc t_proc{false, 0, 0};
+} // namespace
+
+void set_current_proc(int pid, unsigned uid)
+{
+    t_proc = {true, pid, uid};
+}
+} // namespace kextsim
+
+extern "C" void kxs_host_current_proc(int32_t* pid, uint32_t* uid)
+{
+    if (kextsim::on_timer_thread()) {
+        *pid = 0;
+        *uid = 0;
+    } else if (kextsim::t_proc.set) {
+        *pid = kextsim::t_proc.pid;
+        *uid = kextsim::t_proc.uid;
+    } else {
+        *pid = static_cast<int32_t>(::getpid());
+        *uid = static_cast<uint32_t>(::geteuid());
+    }
+}
 
 extern "C" uint64_t kxs_host_wall_ns(void)
 {

@@ -9,6 +9,7 @@
 #include "log.hpp"
 #include "memory.hpp"
 #include "sysctl.hpp"
+#include "thread_calls.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -22,7 +23,9 @@ enum class FaultSite {
     EventPost = 2, // kev_msg_post: ENOMEM
     Enobufs = 3,   // ctl_enqueuedata: ENOBUFS, as if the client's buffer were full
     RwUpgrade = 4, // lck_rw_lock_shared_to_exclusive: fails and drops the lock
-    Count = 5
+    Stall = 5,     // a control's setsockopt/getsockopt (kextsim boot only): never answered; the host
+                   // waits until the client goes away, then drops the request unrun
+    Count = 6
 };
 const char* fault_site_name(FaultSite site);
 
@@ -49,6 +52,7 @@ struct Host {
     FaultPlan faults;
     SysctlTree sysctl;
     KernelLog log;
+    ThreadCalls thread_calls; // last: its timer thread stops first at exit
 };
 
 Host& host();
@@ -60,5 +64,16 @@ void set_current_kext(int index);
 
 // True while the calling thread holds an lck_spin (blocking is then a bug).
 bool holding_spin_lock();
+
+// The process the current thread serves, as proc_selfpid/kauth_getuid see
+// it: a session thread sets its client's; unset threads (the loader in
+// process, in-process clients) are this process; the timer thread is
+// kernel_task (pid 0, uid 0).
+void set_current_proc(int pid, unsigned uid);
+bool on_timer_thread();
+
+// "at <image>+0x1234 (addr2line ...)" or "in <symbol>+0x12 (<image>)" for
+// an address in a kext: how misuse messages and leak reports name code.
+std::string code_site(const void* addr);
 
 } // namespace kextsim

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -72,6 +73,7 @@ void Session::join()
 
 void Session::run()
 {
+    set_current_proc(pid_, uid_); // the kext's callbacks run on behalf of this client
     wire::Message m;
     while (wire::recv_message(fd_, m) == 0) {
         if (m.fd >= 0) { // clients never pass descriptors
@@ -105,8 +107,11 @@ void Session::handle(const wire::Message& m)
     }
     case wire::Op::CtlCount: reply(m.hdr, 0, nullptr, 0, static_cast<std::uint32_t>(h.controls.count())); return;
     case wire::Op::Connect: on_connect(m); return;
-    case wire::Op::SetOpt: on_setopt(m); return;
-    case wire::Op::GetOpt: on_getopt(m); return;
+    case wire::Op::SetOpt:
+    case wire::Op::GetOpt:
+        if (control_ && h.faults.should_fail(FaultSite::Stall))
+            return stall(m);
+        return m.hdr.op == static_cast<std::uint32_t>(wire::Op::SetOpt) ? on_setopt(m) : on_getopt(m);
     case wire::Op::Ack:
         if (control_)
             control_->consumed(m.hdr.a);
@@ -195,6 +200,20 @@ void Session::on_connect(const wire::Message& m)
     }
     reply(m.hdr, 0, nullptr, 0, unit, 0, client_end);
     ::close(client_end);
+}
+
+void Session::stall(const wire::Message& m)
+{
+    // Fault site "stall": the request is never run nor answered, as if the
+    // kext blocked in it, so a test can kill the client at an exact step.
+    // Waits (no timeout) for the client to close or the host to interrupt.
+    std::fprintf(stderr, "kextsim: stalling %s option %u of pid %d until the client goes away\n",
+                 m.hdr.op == static_cast<std::uint32_t>(wire::Op::SetOpt) ? "setsockopt" : "getsockopt", m.hdr.b,
+                 static_cast<int>(pid_));
+    pollfd p{fd_, POLLRDHUP, 0};
+    while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    std::fprintf(stderr, "kextsim: stalled request dropped: the client went away\n");
 }
 
 void Session::on_setopt(const wire::Message& m)

@@ -35,6 +35,7 @@ private:
     void on_connect(const wire::Message& m);
     void on_setopt(const wire::Message& m);
     void on_getopt(const wire::Message& m);
+    void stall(const wire::Message& m); // fault site "stall"
     void on_admin(const wire::Message& m);
     void on_sysctl(const wire::Message& m); // session_services.cpp
     void on_log(const wire::Message& m);

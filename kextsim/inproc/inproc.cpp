@@ -55,6 +55,8 @@ int InProcessHost::unload(const std::string& bundle_id, std::string& message)
 
 bool InProcessHost::fail_nth(const std::string& site, std::uint64_t nth)
 {
+    if (site == fault_site_name(FaultSite::Stall))
+        return false; // an in-process client cannot go away while its call runs
     std::string error;
     return host().faults.arm_from_spec(site + ":" + std::to_string(nth), error);
 }

@@ -17,7 +17,9 @@ const kc_tunable_def kTunables[] = {
 };
 static_assert(sizeof kTunables / sizeof kTunables[0] == LISTS_TEST_COUNT, "index constants match the table");
 
-const kc_kext_config kConfig = {LISTS_TEST_BUNDLE_ID, KEXTCONF_KEXT_VERSION, kTunables, LISTS_TEST_COUNT};
+const kc_kext_config kConfig = {LISTS_TEST_BUNDLE_ID, KEXTCONF_KEXT_VERSION, kTunables, LISTS_TEST_COUNT,
+                                 nullptr,              nullptr,               nullptr,   nullptr,
+                                 nullptr};
 
 #define EXPORT extern "C" __attribute__((visibility("default")))
 

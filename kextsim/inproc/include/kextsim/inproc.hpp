@@ -36,7 +36,8 @@ public:
     // leaks found after stop.
     int unload(const std::string& bundle_id, std::string& message);
     // Fault injection: fail the nth call at `site` ("alloc", "enqueue",
-    // "event", "enobufs", "rw_upgrade"); false for an unknown site.
+    // "event", "enobufs", "rw_upgrade"); false for an unknown site and for
+    // "stall", which needs a client that can go away (kextsim boot only).
     bool fail_nth(const std::string& site, std::uint64_t nth);
     void clear_faults();
     std::uint64_t faults_injected() const;

@@ -1,0 +1,154 @@
+// kcbench_cost: the kext's work for one operation, in kextsim's in-process
+// mode so callgrind sees the kernel library, kextsim's KPIs and the client
+// in one process. kcbench runs it under
+//   valgrind --tool=callgrind --toggle-collect=<function>
+// where <function> is the extern "C" kcbench_measured_* loop below (or, for
+// an event post, the kernel library's post_applied), and divides the
+// instruction count by the iterations.
+//
+//   kcbench_cost get|commit16|commit256|event ITERATIONS
+#include <kextconf/proto.h>
+#include <kextsim/inproc.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr int kSysprotoControl = 2;
+
+[[noreturn]] void die(const std::string& what)
+{
+    std::fprintf(stderr, "kcbench_cost: %s\n", what.c_str());
+    std::exit(1);
+}
+
+std::unique_ptr<kextsim::InProcessControl> connect(const std::string& name, uid_t uid)
+{
+    int err = 0;
+    auto c = kextsim::InProcessControl::connect(name, uid, err);
+    if (!c)
+        die("connect " + name + ": errno " + std::to_string(err));
+    return c;
+}
+
+kextsim::InProcessControl* g_query = nullptr;
+kextsim::InProcessControl* g_admin = nullptr;
+std::uint32_t g_count = 0;
+std::uint64_t g_generation = 0;
+
+// One transaction setting all g_count tunables to base + index.
+void commit_once(std::int64_t base)
+{
+    const kc_txn_begin begin{g_generation};
+    if (g_admin->setsockopt(kSysprotoControl, KC_OPT_TXN_BEGIN, &begin, sizeof begin) != 0)
+        die("begin failed");
+    unsigned char buf[sizeof(kc_value_hdr) + sizeof(std::int64_t)];
+    for (std::uint32_t i = 0; i < g_count; ++i) {
+        const kc_value_hdr h{i, KC_TYPE_INT64, 0, 1, 1, sizeof(std::int64_t)};
+        const std::int64_t v = base + i;
+        std::memcpy(buf, &h, sizeof h);
+        std::memcpy(buf + sizeof h, &v, sizeof v);
+        if (g_admin->setsockopt(kSysprotoControl, KC_OPT_TXN_SET, buf, sizeof buf) != 0)
+            die("set failed");
+    }
+    kc_commit_reply r{};
+    std::size_t len = sizeof r;
+    if (g_admin->getsockopt(kSysprotoControl, KC_OPT_TXN_COMMIT, &r, &len) != 0 || len != sizeof r)
+        die("commit failed");
+    g_generation = r.generation;
+}
+
+std::uint64_t generation()
+{
+    kc_state s{};
+    std::size_t len = sizeof s;
+    if (g_admin->getsockopt(kSysprotoControl, KC_OPT_STATE, &s, &len) != 0)
+        die("state failed");
+    return s.generation;
+}
+
+// An unprivileged get of tunable #1, as KextClient::get sends it.
+void get_once()
+{
+    unsigned char buf[sizeof(kc_value_hdr) + sizeof(kc_scalar)];
+    const kc_get_req req{1, 0};
+    std::memcpy(buf, &req, sizeof req);
+    std::size_t len = sizeof buf;
+    if (g_query->getsockopt(kSysprotoControl, KC_OPT_GET, buf, &len) != 0)
+        die("get failed");
+}
+
+} // namespace
+
+extern "C" {
+
+__attribute__((noinline)) void kcbench_measured_get(int n)
+{
+    for (int i = 0; i < n; ++i)
+        get_once();
+}
+
+__attribute__((noinline)) void kcbench_measured_commit(int n)
+{
+    for (int i = 0; i < n; ++i)
+        commit_once(1000 * (i + 1));
+}
+
+} // extern "C"
+
+int main(int argc, char** argv)
+{
+    if (argc != 3)
+        die("usage: kcbench_cost get|commit16|commit256|event ITERATIONS");
+    const std::string op = argv[1];
+    const int n = std::atoi(argv[2]);
+    std::string bundle = "KextconfReference", id = "org.kextconf.reference";
+    if (op == "commit16" || op == "commit256" || op == "event") {
+        const std::string size = op == "commit256" ? "256" : "16";
+        bundle = "BenchKext" + size;
+        id = "org.kextconf.bench" + size;
+    } else if (op != "get") {
+        die("unknown operation " + op);
+    }
+    kextsim::InProcessHost host;
+    if (auto e = host.load(std::string(KCBENCH_KEXT_DIR) + "/" + bundle + ".kext"); !e.empty())
+        die(e);
+    {
+        // An event listener for the kext's events, so posting delivers.
+        kextsim::InProcessEvents events;
+        std::uint32_t vendor = 0;
+        if (events.vendor_code(id, vendor) != 0)
+            die("no vendor code for " + id);
+        events.set_filter(vendor, KC_EVENT_CLASS, KC_EVENT_SUBCLASS);
+        auto query = connect(id + KC_QUERY_SUFFIX, 501);
+        auto admin = connect(id, 0);
+        g_query = query.get();
+        g_admin = admin.get();
+        kc_hello_reply hello{};
+        std::size_t len = sizeof hello;
+        if (admin->getsockopt(kSysprotoControl, KC_OPT_HELLO, &hello, &len) != 0)
+            die("hello failed");
+        g_count = hello.tunable_count;
+        g_generation = generation();
+        // Warm up once outside the measured function, then measure.
+        if (op == "get") {
+            get_once();
+            kcbench_measured_get(n);
+        } else {
+            commit_once(7);
+            kcbench_measured_commit(n);
+        }
+        unsigned char ev[256];
+        while (events.recv(ev, sizeof ev) > 0) {
+        }
+    }
+    std::string message;
+    if (host.unload(id, message) != 0)
+        die("unload: " + message);
+    return 0;
+}

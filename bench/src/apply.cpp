@@ -1,0 +1,180 @@
+// 2. Applying a configuration: from kextconfd's start to its "applied" line
+// (written after it has read the kext's state back and compared generation
+// and content hash: the verified apply), for the benchmark kext with 16 and
+// 256 int64 tunables, against `sysctl -p` applying a file of as many net.*
+// settings in a private network namespace. Both sides are a fork+exec of a
+// fresh process; every run changes every value (the files alternate).
+//
+// 4. Reload: from a rename-save of kextconfd's file to its "applied" line,
+// minus the configured debounce, against a bare apply of the same change
+// (KextClient: connect, read state, one transaction, read state back) on a
+// second host, interleaved.
+#include "benches.hpp"
+#include "kext_client.hpp"
+#include "netns.hpp"
+
+#include <csignal>
+#include <sstream>
+#include <stdexcept>
+
+namespace kcbench {
+
+namespace {
+
+std::string bench_bundle(int n)
+{
+    return kext_dir() + "/BenchKext" + std::to_string(n) + ".kext";
+}
+
+std::string bench_id(int n)
+{
+    return "org.kextconf.bench" + std::to_string(n);
+}
+
+std::string tunable_name(int i)
+{
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "t%02x", i);
+    return buf;
+}
+
+// A config file for the benchmark kext: tunable i = base + i.
+std::string config_text(int n, int base)
+{
+    std::ostringstream out;
+    out << "{\n  \"kext\": \"" << bench_id(n) << "\",\n  \"tunables\": {\n";
+    for (int i = 0; i < n; ++i)
+        out << "    \"" << tunable_name(i) << "\": " << base + i << (i + 1 < n ? ",\n" : "\n");
+    out << "  }\n}\n";
+    return out.str();
+}
+
+std::vector<std::pair<std::uint32_t, kextconf::proto::Value>> values(int n, int base)
+{
+    std::vector<std::pair<std::uint32_t, kextconf::proto::Value>> v;
+    for (int i = 0; i < n; ++i)
+        v.emplace_back(static_cast<std::uint32_t>(i), kextconf::proto::Value::of_int(base + i));
+    return v;
+}
+
+// One kextconfd start to its verified apply; seconds.
+double daemon_start_to_apply(const Kextsim& host, const std::string& config, const std::string& state_dir)
+{
+    const auto t0 = Clock::now();
+    Child d({bin_dir() + "/kextconfd", "--config", config, "--state-dir", state_dir},
+            {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}});
+    if (!d.wait_for_line("applied ", 30))
+        throw std::runtime_error("kextconfd did not apply " + config + ": " + d.err_text());
+    const double s = seconds_since(t0);
+    if (d.stop(SIGTERM, 10) != 0)
+        throw std::runtime_error("kextconfd did not stop cleanly: " + d.err_text());
+    return s;
+}
+
+double sysctl_p(const NetNamespace& ns, const std::string& file)
+{
+    const auto t0 = Clock::now();
+    Child c({"/usr/sbin/sysctl", "-q", "-p", file}, {{}, false, false, ns.path()});
+    const int st = c.wait(30);
+    const double s = seconds_since(t0);
+    if (st != 0) {
+        c.wait_for_line("\x01", 0.1);
+        throw std::runtime_error("sysctl -p " + file + " failed: " + c.err_text());
+    }
+    return s;
+}
+
+// A bare apply of `n` values, as a client that knows what to send does it.
+void bare_apply(int n, int base)
+{
+    kextconf::KextError err;
+    auto k = kextconf::KextClient::connect(bench_id(n), kextconf::KextClient::Access::Admin, err);
+    if (!k)
+        throw std::runtime_error("admin connect: " + err.message);
+    kc_state st{};
+    if (auto e = k->state(st))
+        throw std::runtime_error(e.message);
+    kextconf::ApplyResult r;
+    if (auto e = k->apply(st.generation, values(n, base), r))
+        throw std::runtime_error("bare apply: " + e.message);
+    kc_state after{};
+    if (auto e = k->state(after); e || after.generation != r.generation || after.config_hash != r.config_hash)
+        throw std::runtime_error("bare apply did not verify");
+}
+
+void start_apply(Table& t, const Options& o, const NetNamespace& ns, int n)
+{
+    Kextsim host({bench_bundle(n)}, bench_id(n));
+    if (!host.ready())
+        throw std::runtime_error("kextsim did not start");
+    TempDir dir;
+    const std::string cfg[2] = {dir.file("a.json"), dir.file("b.json")};
+    write_file(cfg[0], config_text(n, 1000));
+    write_file(cfg[1], config_text(n, 2000));
+    const std::string sys[2] = {dir.file("a.conf"), dir.file("b.conf")};
+    const auto settings = ns.settings(static_cast<std::size_t>(n));
+    write_file(sys[0], NetNamespace::sysctl_file(settings, true));
+    write_file(sys[1], NetNamespace::sysctl_file(settings, false));
+
+    const int runs = o.smoke ? 2 : o.quick ? 10 : 30;
+    Samples d, s;
+    daemon_start_to_apply(host, cfg[1], dir.path()); // warm-up: page cache, kext at the b values
+    sysctl_p(ns, sys[1]);
+    for (int i = 0; i < runs; ++i) {
+        d.add(daemon_start_to_apply(host, cfg[i % 2], dir.path()));
+        s.add(sysctl_p(ns, sys[i % 2]));
+    }
+    const double dm = d.median(), sm = s.median();
+    t.add({"2", "start to verified apply, " + std::to_string(n) + " tunables (median)", fmt_time(dm),
+           fmt_time(sm) + " sysctl -p, " + std::to_string(n) + " net.*", dm / sm, "< 1x", dm < sm});
+}
+
+void reload(Table& t, const Options& o, int n)
+{
+    constexpr int kDebounceMs = 50;
+    Kextsim host({bench_bundle(n)}, bench_id(n));
+    Kextsim bare_host({bench_bundle(n)}, bench_id(n));
+    if (!host.ready() || !bare_host.ready())
+        throw std::runtime_error("kextsim did not start");
+    TempDir dir;
+    const std::string cfg = dir.file("kext.json");
+    write_file(cfg, config_text(n, 0));
+    Child d({bin_dir() + "/kextconfd", "--config", cfg, "--state-dir", dir.path(), "--reload-debounce-ms",
+             std::to_string(kDebounceMs)},
+            {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}});
+    if (!d.wait_for_line("applied ", 30))
+        throw std::runtime_error("kextconfd did not apply: " + d.err_text());
+    bare_host.use();
+
+    const int runs = o.smoke ? 2 : o.quick ? 10 : 30;
+    Samples r, b;
+    for (int i = 1; i <= runs; ++i) {
+        const int base = 10000 * i;
+        const auto t0 = Clock::now();
+        rename_save(cfg, config_text(n, base));
+        if (!d.wait_for_line("applied ", 10))
+            throw std::runtime_error("kextconfd did not reload: " + d.err_text());
+        r.add(seconds_since(t0) - kDebounceMs / 1000.0);
+        const auto t1 = Clock::now();
+        bare_apply(n, base);
+        b.add(seconds_since(t1));
+    }
+    d.stop(SIGTERM, 10);
+    const double rm = r.median(), bm = b.median();
+    t.add({"4", "reload minus " + std::to_string(kDebounceMs) + " ms debounce, " + std::to_string(n) +
+                    " tunables (median)",
+           fmt_time(rm), fmt_time(bm) + " bare apply", rm / bm, "< 1.5x", rm / bm < 1.5});
+}
+
+} // namespace
+
+void bench_apply(Table& t, const Options& o)
+{
+    NetNamespace ns;
+    for (int n : {16, 256})
+        start_apply(t, o, ns, n);
+    for (int n : {16, 256})
+        reload(t, o, n);
+}
+
+} // namespace kcbench

@@ -1,0 +1,89 @@
+// 8. Daemon footprint: kextconfd's resident set at idle (the reference
+// kext's config) and after applying a big config (the 256-tunable benchmark
+// kext), its wakeups (voluntary + involuntary context switches summed over
+// its threads, /proc/<pid>/task/*/status) and CPU time (utime + stime,
+// /proc/<pid>/stat) over an idle window, and its start-up time to the first
+// verified apply. Target: zero wakeups while idle (DESIGN.md rule 4).
+#include "benches.hpp"
+
+#include <csignal>
+#include <sstream>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <thread>
+
+namespace kcbench {
+
+namespace {
+
+struct Daemon {
+    Daemon(const Kextsim& host, const std::string& config, const std::string& state_dir)
+    {
+        const auto t0 = Clock::now();
+        child = std::make_unique<Child>(
+            std::vector<std::string>{bin_dir() + "/kextconfd", "--config", config, "--state-dir", state_dir},
+            Child::Options{{{"KEXTSIM_ROOT", host.root()}}, false, false, {}});
+        if (!child->wait_for_line("applied ", 30))
+            throw std::runtime_error("kextconfd did not apply " + config + ": " + child->err_text());
+        startup_s = seconds_since(t0);
+    }
+    std::unique_ptr<Child> child;
+    double startup_s = 0;
+};
+
+std::string bench256_config()
+{
+    std::ostringstream out;
+    out << "{ \"kext\": \"org.kextconf.bench256\", \"tunables\": {";
+    for (int i = 0; i < 256; ++i) {
+        char name[8];
+        std::snprintf(name, sizeof name, "t%02x", i);
+        out << (i ? ", " : "") << "\"" << name << "\": " << 7 * i + 1;
+    }
+    out << "} }\n";
+    return out.str();
+}
+
+} // namespace
+
+void bench_footprint(Table& t, const Options& o)
+{
+    Kextsim host({kext_dir() + "/KextconfReference.kext", kext_dir() + "/BenchKext256.kext"},
+                 "org.kextconf.bench256");
+    if (!host.ready())
+        throw std::runtime_error("kextsim did not start");
+    TempDir dir;
+    write_file(dir.file("small.json"),
+               "{ \"kext\": \"org.kextconf.reference\", \"tunables\": { \"max_clients\": 128, \"label\": \"bench\" } }\n");
+    write_file(dir.file("big.json"), bench256_config());
+    ::mkdir(dir.file("s1").c_str(), 0700);
+    ::mkdir(dir.file("s2").c_str(), 0700);
+    Daemon small(host, dir.file("small.json"), dir.file("s1"));
+    Daemon big(host, dir.file("big.json"), dir.file("s2"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200)); // let start-up settle
+    const ProcStats s0 = proc_stats_all_threads(small.child->pid());
+    const ProcStats b0 = proc_stats_all_threads(big.child->pid());
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.idle_seconds));
+    const ProcStats s1 = proc_stats_all_threads(small.child->pid());
+    const ProcStats b1 = proc_stats_all_threads(big.child->pid());
+    if (!s0.ok || !s1.ok || !b0.ok || !b1.ok)
+        throw std::runtime_error("kextconfd exited during the idle window");
+    const std::string window = fmt_num(o.idle_seconds) + " s idle";
+    t.add({"8", "kextconfd RSS at idle (reference kext config)", std::to_string(s1.rss_kb) + " KiB", "", 0, "", true});
+    t.add({"8", "kextconfd RSS after applying 256 tunables", std::to_string(b1.rss_kb) + " KiB", "", 0, "", true});
+    for (const auto* d : {&s0, &b0}) {
+        const ProcStats& a = *d;
+        const ProcStats& z = d == &s0 ? s1 : b1;
+        const long wakeups =
+            (z.voluntary_switches - a.voluntary_switches) + (z.involuntary_switches - a.involuntary_switches);
+        const std::string which = d == &s0 ? "reference config" : "256 tunables";
+        t.add({"8", "wakeups over " + window + " (" + which + ")", std::to_string(wakeups), "", 0, "0", wakeups == 0});
+        t.add({"8", "CPU time over " + window + " (" + which + ")", fmt_time(z.cpu_s - a.cpu_s), "", 0, "", true});
+    }
+    t.add({"8", "start-up to first verified apply (reference config)", fmt_time(small.startup_s), "", 0, "", true});
+    t.add({"8", "start-up to first verified apply (256 tunables)", fmt_time(big.startup_s), "", 0, "", true});
+    small.child->stop(SIGTERM, 10);
+    big.child->stop(SIGTERM, 10);
+}
+
+} // namespace kcbench

@@ -1,0 +1,147 @@
+// 5. Readers under writes: 1, 2, 8 and 32 readers, each with its own
+// query-control connection, getting a tunable in a loop, with and without a
+// writer committing continuously on the admin control (one transaction of
+// the reference kext's five tunables after another). Reads/s and p99 of a
+// get; the two modes alternate in short windows so noise hits both.
+#include "benches.hpp"
+#include "kext_client.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace kcbench {
+
+namespace {
+
+using kextconf::KextClient;
+
+struct Window {
+    double reads_per_s = 0;
+    Samples lat;
+    std::uint64_t commits = 0;
+};
+
+// One measuring window of `seconds`: `readers` threads read, and a writer
+// commits if `write`.
+void window(int readers, bool write, double seconds, Window& out)
+{
+    std::atomic<bool> go{false}, stop{false};
+    std::atomic<std::uint64_t> reads{0};
+    std::mutex m;
+    std::vector<std::thread> threads;
+    std::vector<std::string> errors;
+    for (int r = 0; r < readers; ++r)
+        threads.emplace_back([&] {
+            try {
+                kextconf::KextError err;
+                auto k = KextClient::connect("org.kextconf.reference", KextClient::Access::Query, err);
+                if (!k)
+                    throw std::runtime_error("query connect: " + err.message);
+                std::vector<kextconf::proto::TunableDesc> schema;
+                if (auto e = k->describe(schema))
+                    throw std::runtime_error(e.message);
+                Samples mine;
+                mine.reserve(200000);
+                while (!go)
+                    std::this_thread::yield();
+                std::uint64_t n = 0;
+                while (!stop) {
+                    const auto t0 = Clock::now();
+                    kextconf::proto::Value v;
+                    if (auto e = k->get(schema[1], v))
+                        throw std::runtime_error(e.message);
+                    mine.add(std::chrono::duration<double, std::nano>(Clock::now() - t0).count());
+                    ++n;
+                }
+                reads += n;
+                std::lock_guard lock(m);
+                out.lat.merge(mine);
+            } catch (const std::exception& e) {
+                std::lock_guard lock(m);
+                errors.push_back(e.what());
+            }
+        });
+    std::atomic<std::uint64_t> commits{0};
+    if (write)
+        threads.emplace_back([&] {
+            try {
+                kextconf::KextError err;
+                auto k = KextClient::connect("org.kextconf.reference", KextClient::Access::Admin, err);
+                if (!k)
+                    throw std::runtime_error("admin connect: " + err.message);
+                kc_state st{};
+                if (auto e = k->state(st))
+                    throw std::runtime_error(e.message);
+                std::uint64_t gen = st.generation;
+                while (!go)
+                    std::this_thread::yield();
+                for (std::uint64_t i = 0; !stop; ++i) {
+                    using kextconf::proto::Value;
+                    const std::vector<std::pair<std::uint32_t, Value>> vals = {
+                        {0, Value::of_bool(i % 2 == 0)},
+                        {1, Value::of_uint(1 + i % 1000)},
+                        {2, Value::of_enum(static_cast<std::uint32_t>(i % 4))},
+                        {3, Value::of_int(static_cast<std::int64_t>(10 + i % 1000))},
+                        {4, Value::of_string(i % 2 ? "odd" : "even")}};
+                    kextconf::ApplyResult r;
+                    if (auto e = k->apply(gen, vals, r))
+                        throw std::runtime_error("commit: " + e.message);
+                    gen = r.generation;
+                    ++commits;
+                }
+            } catch (const std::exception& e) {
+                std::lock_guard lock(m);
+                errors.push_back(e.what());
+            }
+        });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100)); // connections made
+    const auto t0 = Clock::now();
+    go = true;
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    stop = true;
+    const double elapsed = seconds_since(t0);
+    for (auto& th : threads)
+        th.join();
+    if (!errors.empty())
+        throw std::runtime_error(errors.front());
+    out.reads_per_s += static_cast<double>(reads) / elapsed;
+    out.commits += commits;
+}
+
+} // namespace
+
+void bench_readers(Table& t, const Options& o)
+{
+    Kextsim host({kext_dir() + "/KextconfReference.kext"}, "org.kextconf.reference.query");
+    if (!host.ready())
+        throw std::runtime_error("kextsim did not start");
+    host.use();
+    const int windows = o.smoke ? 1 : o.quick ? 3 : 10;
+    const double secs = o.smoke ? 0.2 : 0.5;
+    double single = 0;
+    for (int readers : {1, 2, 8, 32}) {
+        if (o.smoke && readers > 2)
+            break;
+        Window quiet, busy;
+        for (int w = 0; w < windows; ++w) {
+            window(readers, false, secs, quiet);
+            window(readers, true, secs, busy);
+        }
+        quiet.reads_per_s /= windows;
+        busy.reads_per_s /= windows;
+        if (readers == 1)
+            single = quiet.reads_per_s;
+        const double pq = quiet.lat.percentile(99) * 1e-9, pb = busy.lat.percentile(99) * 1e-9;
+        const std::string who = std::to_string(readers) + (readers == 1 ? " reader" : " readers");
+        t.add({"5", who + ": p99 of a get with/without " +
+                        fmt_num(static_cast<double>(busy.commits) / (windows * secs), 3) + " commits/s",
+               fmt_time(pb), fmt_time(pq) + " no writer", pb / pq, "<= 2x", pb / pq <= 2});
+        t.add({"5", who + ": reads/s without/with writer",
+               fmt_num(quiet.reads_per_s, 4) + " / " + fmt_num(busy.reads_per_s, 4),
+               fmt_num(single, 4) + " 1 reader", quiet.reads_per_s / single, "", true});
+    }
+}
+
+} // namespace kcbench

@@ -1,0 +1,68 @@
+# The kernel domain and kext bundles on macOS: the same sources as for kextsim,
+# compiled against Kernel.framework with -mkernel and linked as a
+# MH_KEXT_BUNDLE for x86_64 and arm64e. Included by KernelDomain.cmake when
+# APPLE; defines the same two functions with the same arguments, so kext/ and
+# any adopter's CMakeLists.txt stay platform-free.
+#
+# Needs Xcode (or its command line tools) with the macOS SDK; `cmake -G Xcode`
+# produces a kernel-extension product per kext.
+
+set(KEXTCONF_KEXT_ARCHS "x86_64;arm64e" CACHE STRING "Architectures of the kext binaries")
+set(KEXTCONF_KEXT_MIN_MACOS "11.0" CACHE STRING "Oldest macOS the kext loads on")
+
+if(NOT CMAKE_OSX_SYSROOT)
+  execute_process(COMMAND xcrun --sdk macosx --show-sdk-path OUTPUT_VARIABLE CMAKE_OSX_SYSROOT
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
+endif()
+set(KEXTCONF_KERNEL_FRAMEWORK "${CMAKE_OSX_SYSROOT}/System/Library/Frameworks/Kernel.framework")
+if(NOT EXISTS "${KEXTCONF_KERNEL_FRAMEWORK}/Headers/sys/kern_control.h")
+  message(FATAL_ERROR "Kernel.framework not found at ${KEXTCONF_KERNEL_FRAMEWORK}: install Xcode or the "
+                      "Command Line Tools (xcode-select --install), or set CMAKE_OSX_SYSROOT to a macOS SDK.")
+endif()
+
+function(kextconf_kernel_domain target)
+  set_target_properties(${target} PROPERTIES CXX_STANDARD 17 CXX_EXTENSIONS OFF
+                                             OSX_ARCHITECTURES "${KEXTCONF_KEXT_ARCHS}"
+                                             OSX_DEPLOYMENT_TARGET "${KEXTCONF_KEXT_MIN_MACOS}"
+                                             XCODE_ATTRIBUTE_ARCHS "${KEXTCONF_KEXT_ARCHS}")
+  target_compile_options(${target} PRIVATE
+    -mkernel -nostdinc -fno-exceptions -fno-rtti -fno-builtin -fno-common
+    "SHELL:-isystem ${KEXTCONF_KERNEL_FRAMEWORK}/Headers"
+    -Wall -Wextra -Wshadow $<$<BOOL:${KEXTCONF_WERROR}>:-Werror>)
+  target_compile_definitions(${target} PRIVATE KERNEL=1 APPLE=1 NeXT=1)
+endfunction()
+
+# kextconf_add_kext(<target> NAME <Name> PLIST <Info.plist.in> SOURCES <...> [LIBS <...>])
+# Builds <build>/kexts/<Name>.kext with Contents/Info.plist (configured from
+# PLIST: @KEXT_EXECUTABLE@, @KEXT_VERSION@, @KEXT_KPI_VERSION@) and
+# Contents/MacOS/<Name>, a universal MH_KEXT_BUNDLE.
+function(kextconf_add_kext target)
+  cmake_parse_arguments(K "" "NAME;PLIST" "SOURCES;LIBS" ${ARGN})
+  set(KEXT_EXECUTABLE "${K_NAME}")
+  set(KEXT_VERSION "${PROJECT_VERSION}")
+  set(KEXT_KPI_VERSION "${KEXTCONF_KPI_VERSION}")
+  set(plist "${CMAKE_CURRENT_BINARY_DIR}/${K_NAME}.Info.plist")
+  configure_file("${K_PLIST}" "${plist}" @ONLY)
+
+  add_library(${target} MODULE ${K_SOURCES})
+  kextconf_kernel_domain(${target})
+  target_link_libraries(${target} PRIVATE ${K_LIBS})
+  # kmod_info (KMOD_EXPLICIT_DECL) names the start and stop routines, so
+  # libkmod's _start/_realmain glue is not needed; -lkmod stays on the line
+  # for kexts that use KMOD_DECL. libcc_kext supplies the compiler runtime.
+  target_link_options(${target} PRIVATE -nostdlib "SHELL:-Xlinker -kext" "SHELL:-Xlinker -export_dynamic"
+                                        -lkmod -lcc_kext)
+  set_target_properties(${target} PROPERTIES
+    BUNDLE TRUE BUNDLE_EXTENSION kext
+    OUTPUT_NAME "${K_NAME}"
+    MACOSX_BUNDLE_INFO_PLIST "${plist}"
+    LIBRARY_OUTPUT_DIRECTORY "${PROJECT_BINARY_DIR}/kexts"
+    XCODE_PRODUCT_TYPE com.apple.product-type.kernel-extension
+    XCODE_ATTRIBUTE_WRAPPER_EXTENSION kext
+    XCODE_ATTRIBUTE_INFOPLIST_FILE "${plist}"
+    # Our sources declare kmod_info themselves (KMOD_EXPLICIT_DECL).
+    XCODE_ATTRIBUTE_GENERATE_KERNEL_MODULE_INFO_FILE NO
+    XCODE_ATTRIBUTE_MODULE_VERSION "${PROJECT_VERSION}"
+    XCODE_ATTRIBUTE_CODE_SIGN_STYLE Manual)
+  set_property(TARGET ${target} PROPERTY KEXT_BUNDLE_DIR "${PROJECT_BINARY_DIR}/kexts/${K_NAME}.kext")
+endfunction()
