@@ -477,12 +477,31 @@ TEST_F(ListKext, ConcurrentReadersSeeWholeValues)
 // back in chunks, hashed like user space hashes them.
 TEST(ReferenceLists, HundredThousandEntriesCommitAndReadBack)
 {
-    constexpr std::uint32_t kBlockedPorts = 7, kTrustedPaths = 8, kEntries = 100000;
+    constexpr std::uint32_t kEntries = 100000;
     InProcessHost host;
     ASSERT_EQ(host.load(KEXTCONF_TEST_KEXT_BUNDLE), "");
     int err = 0;
     Conn a{InProcessControl::connect("org.kextconf.reference", 0, err)};
     ASSERT_TRUE(a.c);
+    // The lists' indices, by name, from the kext's own table.
+    std::vector<kc_tunable_desc> table;
+    kc_hello_reply hello{};
+    std::size_t len = sizeof hello;
+    ASSERT_EQ(a.c->getsockopt(kSysprotoControl, KC_OPT_HELLO, &hello, &len), 0);
+    std::uint32_t kBlockedPorts = UINT32_MAX, kTrustedPaths = UINT32_MAX;
+    for (std::uint32_t i = 0; i < hello.tunable_count; ++i) {
+        kc_tunable_desc d{};
+        std::memcpy(&d, &i, sizeof i);
+        len = sizeof d;
+        ASSERT_EQ(a.c->getsockopt(kSysprotoControl, KC_OPT_DESCRIBE, &d, &len), 0);
+        table.push_back(d);
+        if (field_string(d.name) == "blocked_ports")
+            kBlockedPorts = i;
+        if (field_string(d.name) == "trusted_paths")
+            kTrustedPaths = i;
+    }
+    ASSERT_NE(kBlockedPorts, UINT32_MAX);
+    ASSERT_NE(kTrustedPaths, UINT32_MAX);
     std::vector<std::int64_t> ports(kEntries);
     std::vector<std::string> paths(kEntries);
     for (std::uint32_t i = 0; i < kEntries; ++i) {
@@ -504,16 +523,8 @@ TEST(ReferenceLists, HundredThousandEntriesCommitAndReadBack)
     EXPECT_EQ(a.get(kTrustedPaths, KC_TYPE_STRING_LIST), sv);
     // Every tunable's value, read back by type, hashed by the codec.
     std::vector<Value> all;
-    kc_hello_reply hello{};
-    std::size_t len = sizeof hello;
-    ASSERT_EQ(a.c->getsockopt(kSysprotoControl, KC_OPT_HELLO, &hello, &len), 0);
-    for (std::uint32_t i = 0; i < hello.tunable_count; ++i) {
-        kc_tunable_desc d{};
-        std::memcpy(&d, &i, sizeof i);
-        len = sizeof d;
-        ASSERT_EQ(a.c->getsockopt(kSysprotoControl, KC_OPT_DESCRIBE, &d, &len), 0);
-        all.push_back(a.get(i, d.type));
-    }
+    for (const kc_tunable_desc& d : table)
+        all.push_back(a.get(d.index, d.type));
     EXPECT_EQ(all.at(kBlockedPorts), pv);
     EXPECT_EQ(all.at(kTrustedPaths), sv);
     EXPECT_EQ(r.config_hash, config_hash(all));
