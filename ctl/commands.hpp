@@ -15,6 +15,8 @@ void add_events_command(CLI::App& app, Options& o, Command& run);  // events (ev
 void add_kext_commands(CLI::App& app, Options& o, Command& run);   // kext load|unload|status (kext_commands.cpp)
 void add_top_command(CLI::App& app, Options& o, Command& run);     // top (top.cpp)
 
+// A value for a summary line: a list longer than a few entries as its size.
+std::string format_summary(const proto::TunableDesc& d, const proto::Value& v);
 // "[0, 4096]", "one of error|warn|info", "up to 64 bytes".
 // Asks kextconfd to reload and prints its answer (config_commands.cpp).
 int ask_daemon_reload(const Options& o);

@@ -19,12 +19,12 @@ namespace kextconf::ctl {
 
 // Exit statuses, documented in --help and docs/operations.md.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;      // the kext or daemon refused, a bad file, an I/O error
-inline constexpr int kExitUsage = 2;        // bad command line (CLI11's own status for parse errors too)
-inline constexpr int kExitNotLoaded = 3;    // the kext is not loaded
+inline constexpr int kExitFailure = 1;   // the kext or daemon refused, a bad file, an I/O error
+inline constexpr int kExitUsage = 2;     // bad command line (CLI11's own status for parse errors too)
+inline constexpr int kExitNotLoaded = 3; // the kext is not loaded
 inline constexpr int kExitNoSuchTunable = 4;
-inline constexpr int kExitNotRoot = 5;      // the command changes state: run as root
-inline constexpr int kExitNoDaemon = 6;     // kextconfd is not running (or not answering)
+inline constexpr int kExitNotRoot = 5;  // the command changes state: run as root
+inline constexpr int kExitNoDaemon = 6; // kextconfd is not running (or not answering)
 
 inline constexpr const char* kExitStatusHelp =
     "Exit status: 0 ok, 1 failure, 2 usage, 3 kext not loaded, 4 no such tunable, 5 needs root, "

@@ -2,10 +2,12 @@
 // (through kextconfd's admin socket).
 #include "commands.hpp"
 
-#include "config_check.hpp"
+#include "check.hpp"
 
 #include <cstdio>
+#include <fcntl.h>
 #include <iostream>
+#include <unistd.h>
 
 namespace kextconf::ctl {
 
@@ -13,28 +15,33 @@ namespace {
 
 using nlohmann::json;
 
-int cmd_check(const Options& o, const std::string& path)
+struct CheckArgs {
+    std::string file;
+    std::string schema;
+    std::string state_dir = "/" KEXTCONF_INSTALL_STATEDIR;
+};
+
+// kextconfd --check's own code (daemon/kextconfd/check.cpp): the same
+// diagnostics on stderr, the same "FILE: OK (schema: ...)" on stdout.
+int cmd_check(const Options& o, const CheckArgs& a)
 {
-    const auto r = check_config_file(path);
-    if (o.json) {
-        json errors = json::array();
-        for (const auto& d : r.errors)
-            errors.push_back({{"file", d.file}, {"line", d.line}, {"col", d.col}, {"message", d.message},
-                              {"text", d.str()}});
-        json out{{"file", path}, {"ok", r.ok()}, {"validated", r.validated}, {"errors", errors}};
-        if (!r.note.empty())
-            out["note"] = r.note;
-        std::cout << out.dump(2) << '\n';
-        return r.ok() ? kExitOk : kExitFailure;
-    }
-    if (!r.note.empty())
-        std::fprintf(stderr, "%s: note: %s\n", path.c_str(), r.note.c_str());
-    for (const auto& d : r.errors)
-        std::fprintf(stderr, "%s\n", d.str().c_str());
-    if (!r.ok())
-        return kExitFailure;
-    std::printf("%s: OK%s\n", path.c_str(), r.validated ? "" : " (syntax only)");
-    return kExitOk;
+    if (!o.json)
+        return check_config(CheckOptions{a.file, a.schema, a.state_dir}) == 0 ? kExitOk : kExitFailure;
+    // --json: the JSON line replaces the text summary on stdout.
+    std::fflush(stdout);
+    const int saved = ::dup(STDOUT_FILENO);
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved >= 0 && null >= 0)
+        ::dup2(null, STDOUT_FILENO);
+    const int status = check_config(CheckOptions{a.file, a.schema, a.state_dir});
+    std::fflush(stdout);
+    if (saved >= 0 && null >= 0)
+        ::dup2(saved, STDOUT_FILENO);
+    for (int fd : {saved, null})
+        if (fd >= 0)
+            ::close(fd);
+    std::cout << json{{"file", a.file}, {"ok", status == 0}, {"exit_status", status}}.dump(2) << '\n';
+    return status == 0 ? kExitOk : kExitFailure;
 }
 
 } // namespace
@@ -81,12 +88,16 @@ void add_config_commands(CLI::App& app, Options& o, Command& run)
 {
     auto* config = app.add_subcommand("config", "configuration files");
     config->require_subcommand(1);
-    auto file = std::make_shared<std::string>();
+    auto a = std::make_shared<CheckArgs>();
     auto* check = config->add_subcommand(
-        "check", "validate FILE as kextconfd would (against the running kext's tunables when it is loaded; the "
-                 "same errors as kextconfd --check): exit 0 valid, 1 not");
-    check->add_option("FILE", *file, "configuration file")->required();
-    on_parsed(check, run, [&o, file] { return cmd_check(o, *file); });
+        "check", "validate FILE exactly as kextconfd --check does (against the running kext's tunables, else the "
+                 "schema kextconfd saved in --state-dir, else syntax only; diagnostics on stderr, with --json too): "
+                 "exit 0 valid, 1 not");
+    check->add_option("FILE", a->file, "configuration file")->required();
+    check->add_option("--schema", a->schema, "check against this schema document (kextconfctl schema -o FILE)");
+    check->add_option("--state-dir", a->state_dir, "kextconfd's state directory (its saved schema)")
+        ->capture_default_str();
+    on_parsed(check, run, [&o, a] { return cmd_check(o, *a); });
 
     auto* reload = app.add_subcommand(
         "reload", "make kextconfd re-read its configuration file and apply it (like SIGHUP, but waits for the result "

@@ -160,7 +160,7 @@ std::error_code write_file_atomically(const std::string& path, const std::string
         what = step;
         return ec;
     };
-    struct stat old{};
+    struct stat old {};
     const bool existed = ::stat(path.c_str(), &old) == 0;
     const std::size_t slash = path.rfind('/');
     const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
@@ -185,7 +185,8 @@ std::error_code write_file_atomically(const std::string& path, const std::string
     const mode_t mode = existed ? (old.st_mode & 07777) : 0644;
     if (::fchmod(fd, mode) != 0)
         return abandon("set the mode of " + tmp);
-    if (existed && (old.st_uid != ::geteuid() || old.st_gid != ::getegid()) && ::fchown(fd, old.st_uid, old.st_gid) != 0)
+    if (existed && (old.st_uid != ::geteuid() || old.st_gid != ::getegid()) &&
+        ::fchown(fd, old.st_uid, old.st_gid) != 0)
         return abandon("give " + tmp + " the owner of " + path);
     if (::fsync(fd) != 0)
         return abandon("fsync " + tmp);

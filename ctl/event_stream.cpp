@@ -100,9 +100,9 @@ std::string describe_event(const proto::Event& e)
                n(e.generation);
     case KC_EV_CLIENT_CONNECTED:
     case KC_EV_CLIENT_DISCONNECTED:
-        return std::string(e.code == KC_EV_CLIENT_CONNECTED ? "client connected" : "client disconnected") +
-               ": pid " + n(e.client.pid) + ", uid " + n(e.client.uid) + ", " +
-               (e.client.privileged ? "admin" : "query") + " control, " + n(e.client.clients) + " clients now";
+        return std::string(e.code == KC_EV_CLIENT_CONNECTED ? "client connected" : "client disconnected") + ": pid " +
+               n(e.client.pid) + ", uid " + n(e.client.uid) + ", " + (e.client.privileged ? "admin" : "query") +
+               " control, " + n(e.client.clients) + " clients now";
     case KC_EV_OVERFLOW:
         return "overflow: the kext could not post " + n(e.overflow.lost) + " events (" +
                (e.overflow.reason == KC_OVF_RATE_LIMIT    ? "rate limit"

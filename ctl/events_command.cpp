@@ -5,8 +5,8 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <poll.h>
 
@@ -32,8 +32,8 @@ int cmd_events(const Options& o, const EventsArgs& a)
     std::error_code ec;
     auto stream = KextEventStream::open(o.kext, ec);
     if (!stream)
-        return fail(o, kExitFailure, "cannot listen to kernel events on " + kernel_link_description() + ": " +
-                                         ec.message());
+        return fail(o, kExitFailure,
+                    "cannot listen to kernel events on " + kernel_link_description() + ": " + ec.message());
     // On stderr, so scripts reading stdout see events only; tests wait for it.
     if (!stream->subscribed())
         std::fprintf(stderr, "kextconfctl: %s has not been loaded since boot; waiting for it to load\n",
@@ -49,8 +49,9 @@ int cmd_events(const Options& o, const EventsArgs& a)
         if (a.timeout_s > 0) {
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
             if (left <= 0)
-                return fail(o, kExitFailure, "no event from " + o.kext + " within " + seconds(a.timeout_s) + " s (" + std::to_string(seen) + " of " + std::to_string(a.count) +
-                                                 ")");
+                return fail(o, kExitFailure,
+                            "no event from " + o.kext + " within " + seconds(a.timeout_s) + " s (" +
+                                std::to_string(seen) + " of " + std::to_string(a.count) + ")");
             wait_ms = static_cast<int>(left);
         }
         std::vector<pollfd> fds;
@@ -82,8 +83,9 @@ void add_events_command(CLI::App& app, Options& o, Command& run)
                   "changed, client connected/disconnected, overflow, heartbeat); a sequence gap prints as "
                   "\"dropped\". Without --follow, exits after --count events");
     ev->add_flag("-f,--follow", a->follow, "keep printing until interrupted");
-    ev->add_option("-n,--count", a->count, "events to wait for without --follow")->capture_default_str()->check(
-        CLI::PositiveNumber);
+    ev->add_option("-n,--count", a->count, "events to wait for without --follow")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     ev->add_option("--timeout", a->timeout_s, "give up (exit 1) after this many seconds; 0 waits for ever")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);

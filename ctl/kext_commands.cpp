@@ -89,8 +89,8 @@ int cmd_kext_status(const Options& o)
 
 void add_kext_commands(CLI::App& app, Options& o, Command& run)
 {
-    auto* kext = app.add_subcommand("kext", "load, unload or look at the kext itself (" + kernel_link_description() +
-                                                ")");
+    auto* kext =
+        app.add_subcommand("kext", "load, unload or look at the kext itself (" + kernel_link_description() + ")");
     kext->require_subcommand(1);
     auto path = std::make_shared<std::string>(KEXTCONF_DEFAULT_KEXT_BUNDLE);
     auto* load = kext->add_subcommand(

@@ -14,7 +14,8 @@ namespace {
 
 using nlohmann::json;
 
-// Longest list `status` prints element by element; longer ones show their size.
+// Longest list `status` and `top` print element by element; longer ones show
+// their size (`get NAME` prints it).
 constexpr std::uint32_t kStatusListMax = 8;
 
 // kextconfd's view for `status`: its reply, or why there is none.
@@ -133,11 +134,7 @@ int cmd_status(const Options& o)
         width = std::max(width, d->name.size());
     for (const auto& [d, v] : values) {
         const bool is_default = v == d->def;
-        // A long list would bury the summary: give its size (`get NAME` prints it).
-        const bool long_list = proto::is_list_type(v.type) && v.element_count() > kStatusListMax;
-        const std::string shown =
-            long_list ? "[" + std::to_string(v.element_count()) + " entries]" : format_value(*d, v);
-        std::printf("  %-*s = %s%s\n", static_cast<int>(width), d->name.c_str(), shown.c_str(),
+        std::printf("  %-*s = %s%s\n", static_cast<int>(width), d->name.c_str(), format_summary(*d, v).c_str(),
                     is_default ? "" : "   (set)");
     }
     print_daemon(daemon);
@@ -187,6 +184,13 @@ int cmd_get(const Options& o, const std::vector<std::string>& names)
 
 } // namespace
 
+std::string format_summary(const proto::TunableDesc& d, const proto::Value& v)
+{
+    if (proto::is_list_type(v.type) && v.element_count() > kStatusListMax)
+        return "[" + std::to_string(v.element_count()) + " entries]";
+    return format_value(d, v);
+}
+
 std::string describe_bounds(const proto::TunableDesc& d)
 {
     const auto i = [](std::int64_t v) { return std::to_string(v); };
@@ -202,7 +206,8 @@ std::string describe_bounds(const proto::TunableDesc& d)
         return s;
     }
     case KC_TYPE_STRING: return "up to " + u(d.max_count) + " bytes";
-    case KC_TYPE_INT64_LIST: return "up to " + u(d.max_count) + " entries, each in [" + i(d.min.i) + ", " + i(d.max.i) + "]";
+    case KC_TYPE_INT64_LIST:
+        return "up to " + u(d.max_count) + " entries, each in [" + i(d.min.i) + ", " + i(d.max.i) + "]";
     case KC_TYPE_STRING_LIST: return "up to " + u(d.max_count) + " strings";
     default: return "?";
     }
@@ -215,10 +220,14 @@ json describe_json(const proto::TunableDesc& d)
         flags.push_back("load-only");
     if (d.flags & KC_TF_HIDDEN)
         flags.push_back("hidden");
-    json j{{"index", d.index},         {"name", d.name},
-           {"type", proto::type_name(d.type)}, {"default", value_to_json(d, d.def)},
-           {"unit", d.unit},           {"flags", flags},
-           {"help", d.help},           {"bounds", describe_bounds(d)}};
+    json j{{"index", d.index},
+           {"name", d.name},
+           {"type", proto::type_name(d.type)},
+           {"default", value_to_json(d, d.def)},
+           {"unit", d.unit},
+           {"flags", flags},
+           {"help", d.help},
+           {"bounds", describe_bounds(d)}};
     if (d.type == KC_TYPE_INT64 || d.type == KC_TYPE_INT64_LIST)
         j["min"] = d.min.i, j["max"] = d.max.i;
     if (d.type == KC_TYPE_UINT64)

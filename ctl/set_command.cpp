@@ -157,8 +157,8 @@ int set_persistent(const Options& o, const SetArgs& a)
         after = parse_config(*edited, o.config, check);
     }
     if (!after || !check.empty())
-        return fail(o, kExitFailure, "internal error: the edited configuration does not parse; " + o.config +
-                                         " was left alone");
+        return fail(o, kExitFailure,
+                    "internal error: the edited configuration does not parse; " + o.config + " was left alone");
     // The whole new file must fit the running kext: never save what
     // kextconfd would refuse.
     std::vector<Diagnostic> invalid;

@@ -65,7 +65,7 @@ Snapshot take_snapshot(const Options& o)
     }
     for (const auto& d : schema) {
         proto::Value v;
-        s.values.emplace_back(d.name, kext->get(d, v) ? std::string("?") : format_value(d, v));
+        s.values.emplace_back(d.name, kext->get(d, v) ? std::string("?") : format_summary(d, v));
     }
     return s;
 }
@@ -143,8 +143,8 @@ int cmd_top(const Options& o)
     std::error_code ec;
     auto stream = KextEventStream::open(o.kext, ec);
     if (!stream)
-        return fail(o, kExitFailure, "cannot listen to kernel events on " + kernel_link_description() + ": " +
-                                         ec.message());
+        return fail(o, kExitFailure,
+                    "cannot listen to kernel events on " + kernel_link_description() + ": " + ec.message());
     Terminal term;
     if (!term.ok())
         return fail(o, kExitUsage, term.why());

@@ -1,8 +1,8 @@
 #include "value_text.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 
 namespace kextconf::ctl {
 

@@ -84,7 +84,7 @@ void window(int readers, bool write, double seconds, Window& out)
                         {1, Value::of_uint(1 + i % 1000)},
                         {2, Value::of_enum(static_cast<std::uint32_t>(i % 4))},
                         {3, Value::of_int(static_cast<std::int64_t>(10 + i % 1000))},
-                        {4, Value::of_string(i % 2 ? "odd" : "even")}};
+                        {6, Value::of_string(i % 2 ? "odd" : "even")}}; // label
                     kextconf::ApplyResult r;
                     if (auto e = k->apply(gen, vals, r))
                         throw std::runtime_error("commit: " + e.message);

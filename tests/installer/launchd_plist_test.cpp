@@ -75,8 +75,9 @@ TEST(LaunchdPlist, EveryKeyIsKnownAndSet)
 {
     auto root = load_plist();
     ASSERT_TRUE(root && plist_get_node_type(root.get()) == PLIST_DICT) << kPlistPath << " is not a plist dictionary";
-    const std::set<std::string> expected = {"Label",      "ProgramArguments", "RunAtLoad",   "KeepAlive",
-                                            "ThrottleInterval", "ExitTimeOut", "ProcessType", "StandardErrorPath"};
+    const std::set<std::string> expected = {"Label",       "ProgramArguments", "RunAtLoad",
+                                            "KeepAlive",   "ThrottleInterval", "ExitTimeOut",
+                                            "ProcessType", "StandardErrorPath"};
     std::set<std::string> keys;
     plist_dict_iter it = nullptr;
     plist_dict_new_iter(root.get(), &it);

@@ -146,9 +146,9 @@ TEST(ProcessFaults, DaemonKilledAtEveryStepOfAnApply)
 TEST(ProcessFaults, UnloadRefusedWhileTheDaemonIsMidTransaction)
 {
     // The daemon's first apply: hello, a describe and later a get per
-    // tunable, state, begin (13th request), the sets, commit, state. Stall
-    // the 15th, its second set: a transaction is open with one value staged.
-    KextsimHost host(kext_bundle(), kReferenceBundleId, {"--fail", "stall:15"});
+    // tunable, state, begin (23rd request with 9 tunables), the sets, commit,
+    // state. Stall the 25th, its second set: a transaction is open with one value staged.
+    KextsimHost host(kext_bundle(), kReferenceBundleId, {"--fail", "stall:25"});
     ASSERT_TRUE(host.ready());
     const std::string config = host.dir().file("config.json");
     const std::string state = host.dir().file("state");

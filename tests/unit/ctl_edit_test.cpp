@@ -70,7 +70,8 @@ TEST(ConfigEdit, AddsNewMembersWithTheirNeighboursIndentation)
     const std::string text = "{\"kext\": \"k\",\n\t\"tunables\": {\n\t\t\"a\": 1\n\t}\n}\n";
     const auto out = edit_tunables(text, parse(text), {{"b", true}, {"c", "x"}});
     ASSERT_TRUE(out);
-    EXPECT_EQ(*out, "{\"kext\": \"k\",\n\t\"tunables\": {\n\t\t\"b\": true,\n\t\t\"c\": \"x\",\n\t\t\"a\": 1\n\t}\n}\n");
+    EXPECT_EQ(*out,
+              "{\"kext\": \"k\",\n\t\"tunables\": {\n\t\t\"b\": true,\n\t\t\"c\": \"x\",\n\t\t\"a\": 1\n\t}\n}\n");
     EXPECT_EQ(parse(*out).tunables, json({{"a", 1}, {"b", true}, {"c", "x"}}));
 
     const std::string empty = "{\n    \"kext\": \"k\",\n    \"tunables\": {}\n}\n";
