@@ -167,7 +167,7 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
             logcat::kext().warn("{}: {} = {} is applied at next kext load (a load-only tunable; now {})", bundle,
                                 schema[i].name, private_value(format_value(schema[i], desired[i])),
                                 private_value(format_value(schema[i], current[i])));
-        const std::vector<std::pair<std::uint32_t, proto::Value>>& changes = plan.changes;
+        const auto& changes = plan.changes;
         // The one log line: names, values marked private, lists by their size.
         std::string summary;
         std::vector<std::string> changed_names;
@@ -178,7 +178,7 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
                            : schema[i].name + "=" + private_value(format_value(schema[i], desired[i]));
             changed_names.push_back(schema[i].name);
         }
-        const std::uint64_t expected_hash = proto::config_hash(plan.expected);
+        const std::uint64_t expected_hash = plan.expected_hash;
         if (st.config_hash == expected_hash && changes.empty()) {
             load_id_ = st.load_id;
             applied_generation_ = st.generation;

@@ -18,19 +18,21 @@ ApplyPlan plan_apply(const std::vector<proto::TunableDesc>& schema, const std::v
                      const std::vector<proto::Value>& desired)
 {
     ApplyPlan plan;
-    plan.expected = desired;
+    std::vector<const proto::Value*> expected;
     for (std::size_t i = 0; i < schema.size() && i < current.size() && i < desired.size(); ++i) {
+        expected.push_back(&desired[i]);
         if (current[i] == desired[i])
             continue;
         if (schema[i].flags & KC_TF_LOAD_ONLY) {
-            plan.expected[i] = current[i];
+            expected.back() = &current[i];
             plan.load_only_pending.push_back(i);
             continue;
         }
-        plan.changes.emplace_back(schema[i].index, desired[i]);
+        plan.changes.emplace_back(schema[i].index, &desired[i]);
         plan.changed.push_back(i);
         plan.summary += (plan.summary.empty() ? "" : ", ") + describe_change(schema[i], desired[i]);
     }
+    plan.expected_hash = proto::config_hash_of(expected);
     return plan;
 }
 

@@ -20,12 +20,14 @@
 
 namespace kextconf {
 
+// Refers to the `current` and `desired` values it was planned from (no
+// copies: a list may hold 100,000 entries); they must outlive it.
 struct ApplyPlan {
     // Tunable index and its new value, in index order: the transaction.
-    std::vector<std::pair<std::uint32_t, proto::Value>> changes;
-    // What the kext holds once the transaction commits, in schema order
-    // (its config_hash is what the kext must then report).
-    std::vector<proto::Value> expected;
+    std::vector<std::pair<std::uint32_t, const proto::Value*>> changes;
+    // The config_hash of what the kext holds once the transaction commits:
+    // the file's values, load-only tunables at their current value.
+    std::uint64_t expected_hash = 0;
     // Names of load-only tunables whose wanted value differs from the
     // kext's (takes effect at the next kext load).
     std::vector<std::size_t> load_only_pending; // schema positions

@@ -127,7 +127,8 @@ KextError KextClient::get_once(const proto::TunableDesc& desc, proto::Value& out
     out = proto::Value{};
     out.type = desc.type;
     chunked = false;
-    const std::size_t buf_size = std::min<std::size_t>(std::max<std::size_t>(hello_.max_option_len, 64), KC_OPT_MAX_LEN);
+    const std::size_t buf_size =
+        std::min<std::size_t>(std::max<std::size_t>(hello_.max_option_len, 64), KC_OPT_MAX_LEN);
     if (proto::is_list_type(desc.type)) {
         kc_state st{};
         if (auto e = state(st))
@@ -191,6 +192,17 @@ KextError KextClient::counters(kc_counters& out)
 KextError KextClient::apply(std::uint64_t expected_generation,
                             const std::vector<std::pair<std::uint32_t, proto::Value>>& values, ApplyResult& result)
 {
+    std::vector<std::pair<std::uint32_t, const proto::Value*>> refs;
+    refs.reserve(values.size());
+    for (const auto& [index, value] : values)
+        refs.emplace_back(index, &value);
+    return apply(expected_generation, refs, result);
+}
+
+KextError KextClient::apply(std::uint64_t expected_generation,
+                            const std::vector<std::pair<std::uint32_t, const proto::Value*>>& values,
+                            ApplyResult& result)
+{
     const kc_txn_begin begin{expected_generation};
     if (auto ec = sock_->setopt(KC_OPT_TXN_BEGIN, proto::encode(begin)))
         return explain(ec, "begin transaction");
@@ -200,7 +212,7 @@ KextError KextClient::apply(std::uint64_t expected_generation,
     };
     const std::size_t max_len = std::min<std::size_t>(hello_.max_option_len, KC_OPT_MAX_LEN);
     for (const auto& [index, value] : values) {
-        const auto chunks = proto::encode_set_chunks(index, value, max_len);
+        const auto chunks = proto::encode_set_chunks(index, *value, max_len);
         if (chunks.empty())
             return abort_with({std::make_error_code(std::errc::message_size),
                                "value of tunable #" + std::to_string(index) + " does not fit in one option"});

@@ -57,6 +57,9 @@ public:
     // had. Values larger than one option travel in chunks.
     KextError apply(std::uint64_t expected_generation,
                     const std::vector<std::pair<std::uint32_t, proto::Value>>& values, ApplyResult& result);
+    // The same with values held elsewhere (not copied; not null).
+    KextError apply(std::uint64_t expected_generation,
+                    const std::vector<std::pair<std::uint32_t, const proto::Value*>>& values, ApplyResult& result);
 
 private:
     KextClient(std::unique_ptr<ControlSocket> sock, std::string bundle_id);

@@ -336,15 +336,49 @@ bool append_chunk(Value& into, const ValueChunk& c)
     }
 }
 
+namespace {
+// One value's part of the config hash: the bytes encode_payload would give,
+// hashed as they are walked (a long list is not copied first).
+std::uint64_t hash_value(std::uint64_t h, std::uint32_t index, const Value& v)
+{
+    switch (v.type) {
+    case KC_TYPE_STRING:
+        h = kc_hash_value_begin(h, index, v.type, static_cast<std::uint32_t>(v.str.size()));
+        return kc_hash_bytes(h, v.str.data(), v.str.size());
+    case KC_TYPE_INT64_LIST: {
+        const std::size_t n = v.ints.size() * sizeof(std::int64_t);
+        h = kc_hash_value_begin(h, index, v.type, static_cast<std::uint32_t>(n));
+        return kc_hash_bytes(h, v.ints.data(), n);
+    }
+    case KC_TYPE_STRING_LIST: {
+        std::size_t n = 0;
+        for (const auto& s : v.strs)
+            n += s.size() + 1;
+        h = kc_hash_value_begin(h, index, v.type, static_cast<std::uint32_t>(n));
+        for (const auto& s : v.strs)
+            h = kc_hash_bytes(h, s.c_str(), s.size() + 1);
+        return h;
+    }
+    default:
+        h = kc_hash_value_begin(h, index, v.type, sizeof v.scalar);
+        return kc_hash_bytes(h, &v.scalar, sizeof v.scalar);
+    }
+}
+} // namespace
+
 std::uint64_t config_hash(const std::vector<Value>& values)
 {
     std::uint64_t h = KC_HASH_INIT;
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        const Bytes payload = encode_payload(values[i]);
-        h = kc_hash_value_begin(h, static_cast<std::uint32_t>(i), values[i].type,
-                                static_cast<std::uint32_t>(payload.size()));
-        h = kc_hash_bytes(h, payload.data(), payload.size());
-    }
+    for (std::size_t i = 0; i < values.size(); ++i)
+        h = hash_value(h, static_cast<std::uint32_t>(i), values[i]);
+    return h;
+}
+
+std::uint64_t config_hash_of(const std::vector<const Value*>& values)
+{
+    std::uint64_t h = KC_HASH_INIT;
+    for (std::size_t i = 0; i < values.size(); ++i)
+        h = hash_value(h, static_cast<std::uint32_t>(i), *values[i]);
     return h;
 }
 

@@ -30,12 +30,16 @@ constexpr const char* kSites[] = {"alloc", "event", "enqueue", "enobufs", "rw_up
 
 kextsim::InProcessHost* g_host = nullptr;
 
+// The reference kext's table, as it describes itself at start-up: the
+// indices of its two lists and one past its last tunable.
+std::uint32_t g_blocked_ports = 0, g_trusted_paths = 0, g_count = 0;
+
 // A value header for a real tunable, with a payload that is usually well
 // formed, so the fuzzer gets past the length checks often.
 std::vector<std::uint8_t> make_set(FuzzedDataProvider& in)
 {
     kc_value_hdr h{};
-    h.index = in.ConsumeIntegralInRange<std::uint32_t>(0, 7);
+    h.index = in.ConsumeIntegralInRange<std::uint32_t>(0, g_count);
     h.type = in.ConsumeIntegralInRange<std::uint32_t>(0, KC_TYPE__COUNT);
     h.offset = in.ConsumeBool() ? 0 : in.ConsumeIntegral<std::uint32_t>();
     std::vector<std::uint8_t> payload = in.ConsumeBytes<std::uint8_t>(in.ConsumeIntegralInRange<std::size_t>(0, 80));
@@ -47,8 +51,29 @@ std::vector<std::uint8_t> make_set(FuzzedDataProvider& in)
     return out;
 }
 
-// The reference kext's list tunables (kext/reference/reference_kext.cpp).
-constexpr std::uint32_t kBlockedPorts = 5, kTrustedPaths = 6;
+// Finds the list tunables by name, so the fuzzer follows the table.
+bool learn_table()
+{
+    int err = 0;
+    auto c = InProcessControl::connect(kBundleId, 0, err);
+    kc_hello_reply hello{};
+    std::size_t len = sizeof hello;
+    if (!c || c->getsockopt(kSysprotoControl, KC_OPT_HELLO, &hello, &len) != 0)
+        return false;
+    g_count = hello.tunable_count;
+    for (std::uint32_t i = 0; i < g_count; ++i) {
+        kc_tunable_desc d{};
+        std::memcpy(&d, &i, sizeof i);
+        len = sizeof d;
+        if (c->getsockopt(kSysprotoControl, KC_OPT_DESCRIBE, &d, &len) != 0)
+            return false;
+        if (field_string(d.name) == "blocked_ports")
+            g_blocked_ports = i;
+        else if (field_string(d.name) == "trusted_paths")
+            g_trusted_paths = i;
+    }
+    return g_blocked_ports != 0 && g_trusted_paths != 0;
+}
 
 // A list value sent as a stream of TXN_SET chunks: usually well formed
 // (consecutive offsets, the same total, elements mostly in range), with the
@@ -59,10 +84,10 @@ void stream_list(FuzzedDataProvider& in, InProcessControl& c)
 {
     const bool ints = in.ConsumeBool();
     kc_value_hdr h{};
-    h.index = in.ConsumeProbability<float>() < 0.9f ? (ints ? kBlockedPorts : kTrustedPaths)
-                                                     : in.ConsumeIntegralInRange<std::uint32_t>(0, 7);
+    h.index = in.ConsumeProbability<float>() < 0.9f ? (ints ? g_blocked_ports : g_trusted_paths)
+                                                    : in.ConsumeIntegralInRange<std::uint32_t>(0, g_count);
     h.type = in.ConsumeProbability<float>() < 0.9f ? (ints ? KC_TYPE_INT64_LIST : KC_TYPE_STRING_LIST)
-                                                    : in.ConsumeIntegralInRange<std::uint32_t>(0, KC_TYPE__COUNT);
+                                                   : in.ConsumeIntegralInRange<std::uint32_t>(0, KC_TYPE__COUNT);
     const std::uint32_t total = in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint32_t>(0, 40)
                                                  : in.ConsumeIntegralInRange<std::uint32_t>(99990, 100010);
     const int chunks = in.ConsumeIntegralInRange<int>(1, 6);
@@ -101,7 +126,7 @@ void stream_list(FuzzedDataProvider& in, InProcessControl& c)
 // KC_OPT_GET of a list from an offset, into a buffer of any size.
 void get_list(FuzzedDataProvider& in, InProcessControl& c)
 {
-    const kc_get_req req{in.ConsumeIntegralInRange<std::uint32_t>(0, 7),
+    const kc_get_req req{in.ConsumeIntegralInRange<std::uint32_t>(0, g_count),
                          in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint32_t>(0, 48)
                                           : in.ConsumeIntegral<std::uint32_t>()};
     std::vector<std::uint8_t> buf(std::max<std::size_t>(sizeof req, in.ConsumeIntegralInRange<std::size_t>(0, 600)));
@@ -118,6 +143,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***)
     const std::string err = g_host->load(KEXTCONF_FUZZ_KEXT_BUNDLE);
     if (!err.empty()) {
         std::fprintf(stderr, "fuzz_kext_controls: cannot load the reference kext: %s\n", err.c_str());
+        std::abort();
+    }
+    if (!learn_table()) {
+        std::fprintf(stderr, "fuzz_kext_controls: the reference kext has no blocked_ports/trusted_paths lists\n");
         std::abort();
     }
     // Unload at exit (before the simulated kernel's own statics go), so the

@@ -138,8 +138,8 @@ TEST(ListsE2E, HundredThousandEntryListsApplyReadBackAndVerify)
 
     // Shrinking a list sends only that list.
     paths.resize(3);
-    replace_file(config, reference_config_text(
-                             {{"label", "lists"}, {"blocked_ports", ports}, {"trusted_paths", paths}}, "lists_e2e_test"));
+    replace_file(config, reference_config_text({{"label", "lists"}, {"blocked_ports", ports}, {"trusted_paths", paths}},
+                                               "lists_e2e_test"));
     ASSERT_TRUE(d->signal(SIGHUP));
     ASSERT_TRUE(d->wait_for_err("trusted_paths: 3 entries", 30s)) << d->describe().substr(0, 2000);
     ASSERT_TRUE(read_kext(host, again));

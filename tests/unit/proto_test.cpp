@@ -144,6 +144,33 @@ TEST(Proto, ConfigHashGoldenAndOrderSensitive)
     EXPECT_EQ(config_hash({Value::of_bool(true)}), h);
 }
 
+// The hash of every type, lists included, is FNV over index, type, length
+// and the canonical payload (proto.h), whichever way it is computed.
+TEST(Proto, ConfigHashCoversListsAsDefined)
+{
+    const std::vector<Value> values = {Value::of_int(-3),
+                                       Value::of_string("abc"),
+                                       Value::of_ints({1, 2, 65535}),
+                                       Value::of_strings({"/a", "", "/bc"}),
+                                       Value::of_ints({}),
+                                       Value::of_strings({})};
+    std::uint64_t h = KC_HASH_INIT;
+    for (std::uint32_t i = 0; i < values.size(); ++i) {
+        const Bytes p = encode_payload(values[i]);
+        h = kc_hash_value_begin(h, i, values[i].type, static_cast<std::uint32_t>(p.size()));
+        h = kc_hash_bytes(h, p.data(), p.size());
+    }
+    EXPECT_EQ(config_hash(values), h);
+    std::vector<const Value*> refs;
+    for (const auto& v : values)
+        refs.push_back(&v);
+    EXPECT_EQ(config_hash_of(refs), h);
+    // A string list's payload: each entry and its NUL.
+    EXPECT_EQ(encode_payload(values[3]), (Bytes{'/', 'a', 0, 0, '/', 'b', 'c', 0}));
+    // Moving an entry across a boundary changes the hash.
+    EXPECT_NE(config_hash({Value::of_strings({"ab", "c"})}), config_hash({Value::of_strings({"a", "bc"})}));
+}
+
 TEST(Proto, NamesAreTotal)
 {
     for (std::uint32_t t = 0; t <= KC_TYPE__COUNT; ++t)

@@ -124,8 +124,10 @@ std::optional<ValueChunk> decode_value_chunk(ByteView in);
 bool append_chunk(Value& into, const ValueChunk& chunk);
 
 // Hash of a complete configuration: values in index order (index i of the
-// vector is tunable i).
+// vector is tunable i). Streams each value's canonical bytes (no copy).
 std::uint64_t config_hash(const std::vector<Value>& values);
+// The same over values held elsewhere (values[i] is tunable i, not null).
+std::uint64_t config_hash_of(const std::vector<const Value*>& values);
 
 // A decoded kern_event payload of this contract.
 struct Event {
