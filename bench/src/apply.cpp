@@ -142,7 +142,7 @@ void reload(Table& t, const Options& o, int n)
     Child d({bin_dir() + "/kextconfd", "--config", cfg, "--state-dir", dir.path(), "--reload-debounce-ms",
              std::to_string(kDebounceMs)},
             {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}});
-    if (!d.wait_for_line("applied ", 30))
+    if (!d.wait_for_line("applied ", 30) || !d.wait_for_line("saved the configuration", 30))
         throw std::runtime_error("kextconfd did not apply: " + d.err_text());
     bare_host.use();
 
@@ -155,6 +155,11 @@ void reload(Table& t, const Options& o, int n)
         if (!d.wait_for_line("applied ", 10))
             throw std::runtime_error("kextconfd did not reload: " + d.err_text());
         r.add(seconds_since(t0) - kDebounceMs / 1000.0);
+        // After the apply the daemon saves the file as the last good copy
+        // (fsync); the next edit waits until it is idle again, as an
+        // administrator's next save would.
+        if (!d.wait_for_line("saved the configuration", 10))
+            throw std::runtime_error("kextconfd did not save the last good copy: " + d.err_text());
         const auto t1 = Clock::now();
         bare_apply(n, base);
         b.add(seconds_since(t1));

@@ -145,10 +145,12 @@ TEST(ProcessFaults, DaemonKilledAtEveryStepOfAnApply)
 // the unload succeeds, and a new daemon applies to the reloaded kext.
 TEST(ProcessFaults, UnloadRefusedWhileTheDaemonIsMidTransaction)
 {
-    // The daemon's first apply: hello, a describe and later a get per
-    // tunable, state, begin (13th request), the sets, commit, state. Stall
-    // the 15th, its second set: a transaction is open with one value staged.
-    KextsimHost host(kext_bundle(), kReferenceBundleId, {"--fail", "stall:15"});
+    // The daemon's first apply to the reference kext's 7 tunables: hello,
+    // state, a describe per tunable, a get per tunable (a list's get reads
+    // the state first), begin (19th request), the sets, commit, state.
+    // Stall the 21st, its second set: a transaction is open with one value
+    // staged.
+    KextsimHost host(kext_bundle(), kReferenceBundleId, {"--fail", "stall:21"});
     ASSERT_TRUE(host.ready());
     const std::string config = host.dir().file("config.json");
     const std::string state = host.dir().file("state");
