@@ -69,6 +69,27 @@ void Daemon::apply_current(const char* why)
         state_.save_last_good(config_->text);
 }
 
+std::optional<std::vector<proto::Value>> Daemon::known_values_by_hash(const std::vector<proto::TunableDesc>& schema,
+                                                                      std::uint64_t config_hash) const
+{
+    // A kext just loaded holds its defaults; a kext this daemon (or its
+    // previous run) configured holds the last good configuration. The
+    // content hash says which, if either, without reading every value back.
+    std::vector<proto::Value> defaults = desired_values(schema, {});
+    if (proto::config_hash(defaults) == config_hash)
+        return defaults;
+    if (config_) {
+        std::vector<Diagnostic> errors;
+        auto validated = validate_config(config_->doc, schema, errors);
+        if (validated && errors.empty()) {
+            std::vector<proto::Value> last_good = desired_values(schema, validated->values);
+            if (proto::config_hash(last_good) == config_hash)
+                return last_good;
+        }
+    }
+    return std::nullopt;
+}
+
 Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* why)
 {
     const std::string& bundle = doc.kext;
@@ -138,6 +159,8 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
         std::vector<proto::Value> current(schema.size());
         if (values_known)
             current = known_->values;
+        else if (auto guess = known_values_by_hash(schema, st.config_hash))
+            current = std::move(*guess);
         else
             for (std::size_t i = 0; i < schema.size(); ++i)
                 if (auto e = kext->get(schema[i], current[i])) {

@@ -124,6 +124,10 @@ private:
         std::vector<proto::Value> values; // schema order
     };
     std::optional<KnownKext> known_;
+    // The kext's values when its content hash shows it holds its defaults or
+    // the last good configuration; nullopt when they must be read.
+    std::optional<std::vector<proto::Value>> known_values_by_hash(const std::vector<proto::TunableDesc>& schema,
+                                                                  std::uint64_t config_hash) const;
     int exit_status_ = 0;
 };
 

@@ -146,11 +146,11 @@ TEST(ProcessFaults, DaemonKilledAtEveryStepOfAnApply)
 TEST(ProcessFaults, UnloadRefusedWhileTheDaemonIsMidTransaction)
 {
     // The daemon's first apply to the reference kext's 7 tunables: hello,
-    // state, a describe per tunable, a get per tunable (a list's get reads
-    // the state first), begin (19th request), the sets, commit, state.
-    // Stall the 21st, its second set: a transaction is open with one value
-    // staged.
-    KextsimHost host(kext_bundle(), kReferenceBundleId, {"--fail", "stall:21"});
+    // state, a describe per tunable (the state's hash shows the kext holds
+    // its defaults, so no value is read back), begin (10th request), the
+    // sets, commit, state. Stall the 12th, its second set: a transaction is
+    // open with one value staged.
+    KextsimHost host(kext_bundle(), kReferenceBundleId, {"--fail", "stall:12"});
     ASSERT_TRUE(host.ready());
     const std::string config = host.dir().file("config.json");
     const std::string state = host.dir().file("state");
