@@ -20,6 +20,8 @@ using nlohmann::json;
 constexpr int kExitFailure = 1;
 constexpr int kExitNotLoaded = 3;
 constexpr int kExitNoSuchTunable = 4;
+// Longest list `status` prints element by element; longer ones show their size.
+constexpr std::uint32_t kStatusListMax = 8;
 
 struct Options {
     std::string kext = "org.kextconf.reference";
@@ -99,7 +101,11 @@ int cmd_status(const Options& o)
         width = std::max(width, d->name.size());
     for (const auto& [d, v] : values) {
         const bool is_default = v == d->def;
-        std::printf("  %-*s = %s%s\n", static_cast<int>(width), d->name.c_str(), format_value(*d, v).c_str(),
+        // A long list would bury the summary: give its size (`get NAME` prints it).
+        const bool long_list = proto::is_list_type(v.type) && v.element_count() > kStatusListMax;
+        const std::string shown =
+            long_list ? "[" + std::to_string(v.element_count()) + " entries]" : format_value(*d, v);
+        std::printf("  %-*s = %s%s\n", static_cast<int>(width), d->name.c_str(), shown.c_str(),
                     is_default ? "" : "   (set)");
     }
     return 0;

@@ -39,7 +39,7 @@ stage() {
     cat "build/logs/$preset.log"; echo "==> [$name] configure FAILED"; status=1; failed=$((failed + 1)); return
   fi
   local targets=()
-  [ "$preset" = fuzz ] && targets=(--target fuzz_config fuzz_codec fuzz_kext_controls)
+  [ "$preset" = fuzz ] && targets=(--target fuzz_config fuzz_codec fuzz_kext_controls fuzz_kext_faults)
   if ! cmake --build "build/$preset" "${targets[@]}" >>"build/logs/$preset.log" 2>&1; then
     grep -E "error|FAILED" "build/logs/$preset.log" | head -40; echo "==> [$name] build FAILED"
     status=1; failed=$((failed + 1)); return

@@ -7,12 +7,15 @@
 #include <libkern/libkern.h>
 #include <string.h>
 #include <sys/errno.h>
+#include <sys/kauth.h>
 #include <sys/proc.h>
 
 namespace kc {
 
 errno_t fail(Client *c, errno_t err, uint32_t reason, int opt, uint32_t index)
 {
+    count(g.counters.rejections);
+    count(g.counters.rejected[reason < KC_COUNTER_REASONS ? reason : 0]);
     lck_mtx_lock(g.mtx);
     c->last_error.error = static_cast<uint32_t>(err);
     c->last_error.reason = reason;
@@ -38,10 +41,10 @@ void copy_field(char *dst, size_t size, const char *src)
 
 // ---- getsockopt handlers: `data` holds *len bytes, input copied in first ----
 
-errno_t get_hello(void *data, size_t *len)
+errno_t get_hello(Client *c, int opt, void *data, size_t *len)
 {
     if (*len < sizeof(kc_hello_reply))
-        return kErrBufferTooSmall;
+        return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, kNoIndex);
     kc_hello_reply r;
     memset(&r, 0, sizeof r);
     r.proto_version = KC_PROTO_VERSION;
@@ -149,10 +152,10 @@ errno_t get_value(Client *c, int opt, void *data, size_t *len)
     return 0;
 }
 
-errno_t get_state(const Client *c, void *data, size_t *len)
+errno_t get_state(Client *c, int opt, void *data, size_t *len)
 {
     if (*len < sizeof(kc_state))
-        return kErrBufferTooSmall;
+        return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, kNoIndex);
     kc_state s;
     memset(&s, 0, sizeof s);
     lck_rw_lock_shared(g.snap_lock);
@@ -174,10 +177,21 @@ errno_t get_state(const Client *c, void *data, size_t *len)
     return 0;
 }
 
-errno_t get_last_error(Client *c, void *data, size_t *len)
+errno_t get_counters(Client *c, int opt, void *data, size_t *len)
+{
+    if (*len < sizeof(kc_counters))
+        return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, kNoIndex);
+    kc_counters out;
+    kc_get_counters(&out);
+    memcpy(data, &out, sizeof out);
+    *len = sizeof out;
+    return 0;
+}
+
+errno_t get_last_error(Client *c, int opt, void *data, size_t *len)
 {
     if (*len < sizeof(kc_error_detail))
-        return kErrBufferTooSmall;
+        return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, kNoIndex);
     lck_mtx_lock(g.mtx);
     memcpy(data, &c->last_error, sizeof c->last_error);
     lck_mtx_unlock(g.mtx);
@@ -199,14 +213,19 @@ errno_t connect_client(bool privileged, struct sockaddr_ctl *sac, void **unitinf
     c->last_error.index = kNoIndex;
     lck_mtx_lock(g.mtx);
     const bool stopping = g.stopping;
-    if (!stopping)
-        ++g.clients;
+    if (!stopping && ++g.clients > g.clients_peak)
+        g.clients_peak = g.clients;
+    const uint32_t clients = g.clients;
     lck_mtx_unlock(g.mtx);
     if (stopping) {
         OSFree(c, sizeof(Client), g.tag);
         return EBUSY; // the kext is being unloaded
     }
     *unitinfo = c;
+    // XNU runs ctl_connect in the connecting thread with the socket unlocked
+    // and ctl_mtx not held (kern_control.c ctl_connect), so the caller's
+    // identity is current and posting (which may block) is allowed.
+    post_client(KC_EV_CLIENT_CONNECTED, c, clients, proc_selfpid(), kauth_getuid());
     return 0;
 }
 
@@ -231,8 +250,13 @@ errno_t on_disconnect(kern_ctl_ref, u_int32_t, void *unitinfo)
         return 0;
     abort_txn(c); // a dropped connection discards its transaction
     lck_mtx_lock(g.mtx);
-    --g.clients;
+    const uint32_t clients = --g.clients;
     lck_mtx_unlock(g.mtx);
+    // Called from close() or process exit in the closing thread, socket
+    // unlocked, ctl_mtx not held (kern_control.c ctl_disconnect): may block.
+    // kc_stop cannot free the library state meanwhile: ctl_deregister stays
+    // EBUSY until this callback has returned.
+    post_client(KC_EV_CLIENT_DISCONNECTED, c, clients, proc_selfpid(), kauth_getuid());
     OSFree(c, sizeof(Client), g.tag);
     return 0;
 }
@@ -240,8 +264,12 @@ errno_t on_disconnect(kern_ctl_ref, u_int32_t, void *unitinfo)
 errno_t on_setopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *data, size_t len)
 {
     auto *c = static_cast<Client *>(unitinfo);
-    if (c == nullptr)
+    count(g.counters.requests);
+    if (c == nullptr) {
+        count(g.counters.rejections);
+        count(g.counters.rejected[KC_R_NONE]);
         return EINVAL;
+    }
     if (len > KC_OPT_MAX_LEN)
         return fail(c, EMSGSIZE, KC_R_BAD_LENGTH, opt, kNoIndex);
     if (len != 0 && data == nullptr)
@@ -260,19 +288,24 @@ errno_t on_setopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *data, 
 errno_t on_getopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *data, size_t *len)
 {
     auto *c = static_cast<Client *>(unitinfo);
-    if (c == nullptr || len == nullptr)
+    count(g.counters.requests);
+    if (c == nullptr || len == nullptr) {
+        count(g.counters.rejections);
+        count(g.counters.rejected[KC_R_NONE]);
         return EINVAL;
+    }
     if (data == nullptr) {
         // Size query: report the largest reply any option can produce.
         *len = KC_OPT_MAX_LEN;
         return 0;
     }
     switch (opt) {
-    case KC_OPT_HELLO: return get_hello(data, len);
+    case KC_OPT_HELLO: return get_hello(c, opt, data, len);
     case KC_OPT_DESCRIBE: return get_describe(c, opt, data, len);
     case KC_OPT_GET: return get_value(c, opt, data, len);
-    case KC_OPT_STATE: return get_state(c, data, len);
-    case KC_OPT_LAST_ERROR: return get_last_error(c, data, len);
+    case KC_OPT_STATE: return get_state(c, opt, data, len);
+    case KC_OPT_LAST_ERROR: return get_last_error(c, opt, data, len);
+    case KC_OPT_COUNTERS: return get_counters(c, opt, data, len);
     case KC_OPT_TXN_COMMIT:
         if (!c->privileged)
             return fail(c, EPERM, KC_R_NOT_PERMITTED, opt, kNoIndex);

@@ -1,9 +1,17 @@
 // kern_event posting: vendor code from the bundle id, per-load sequence
 // numbers (a gap tells a listener it lost events), payloads within the
-// portable 200-byte limit.
+// portable 200-byte limit, the kext's rate limit and the overflow report.
+//
+// Context: kev_msg_post allocates with M_WAIT and takes the event socket
+// list's rw lock (bsd/kern/kern_event.c), so it may block. Every caller here
+// runs on a thread that may block and holds no library lock: kc_start and
+// kc_stop (the kext's start/stop routines), control callbacks (XNU drops the
+// socket lock around them and holds no ctl_mtx, bsd/kern/kern_control.c
+// ctl_connect/ctl_disconnect/ctl_ctloutput), and the heartbeat thread call.
 #include "kc_internal.h"
 
-#include <libkern/OSAtomic.h>
+#include <kern/clock.h>
+#include <libkern/libkern.h>
 #include <string.h>
 #include <sys/time.h>
 extern "C" {
@@ -14,16 +22,50 @@ namespace kc {
 
 namespace {
 
-// Posts one event whose payload starts with kc_event_hdr; fills the header.
-void post(uint32_t code, void *payload, uint32_t size)
+constexpr uint64_t kNsPerSec = 1000000000ull;
+
+// Lifecycle events are exempt from the rate limit: one each per load, and a
+// listener needs them to tell loads apart.
+enum class Limit { kRated, kExempt };
+
+uint64_t uptime_ns(void)
 {
-    auto *hdr = static_cast<kc_event_hdr *>(payload);
-    hdr->seq = static_cast<uint32_t>(OSIncrementAtomic(reinterpret_cast<volatile SInt32 *>(&g.seq)) + 1);
-    hdr->load_id = g.load_id;
-    if (!g.have_vendor) {
-        OSAddAtomic64(1, reinterpret_cast<volatile SInt64 *>(&g.events_dropped));
-        return;
+    uint64_t abs = 0, ns = 0;
+    clock_get_uptime(&abs);
+    absolutetime_to_nanoseconds(abs, &ns);
+    return ns;
+}
+
+// Under g.mtx: may one more event go out in this one-second window?
+bool rate_allows_locked(uint64_t limit, uint64_t now_ns)
+{
+    if (limit == 0)
+        return true;
+    if (now_ns - g.rate_window_start_ns >= kNsPerSec) {
+        g.rate_window_start_ns = now_ns;
+        g.rate_window_count = 0;
     }
+    if (g.rate_window_count >= limit)
+        return false;
+    ++g.rate_window_count;
+    return true;
+}
+
+// Records `n` lost events (their sequence numbers are already used).
+void record_loss(uint32_t n, uint32_t reason)
+{
+    lck_mtx_lock(g.mtx);
+    g.lost_pending += n;
+    g.lost_reason = reason;
+    g.lost_total += n;
+    lck_mtx_unlock(g.mtx);
+    count(g.counters.events_dropped, n);
+}
+
+bool kev_post(uint32_t code, const void *payload, uint32_t size)
+{
+    if (!g.have_vendor)
+        return false;
     kev_msg msg;
     memset(&msg, 0, sizeof msg); // the first zero-length vector ends the list
     msg.vendor_code = g.vendor_code;
@@ -31,9 +73,63 @@ void post(uint32_t code, void *payload, uint32_t size)
     msg.kev_subclass = KC_EVENT_SUBCLASS;
     msg.event_code = code;
     msg.dv[0].data_length = size;
-    msg.dv[0].data_ptr = payload;
-    if (kev_msg_post(&msg) != 0)
-        OSAddAtomic64(1, reinterpret_cast<volatile SInt64 *>(&g.events_dropped));
+    msg.dv[0].data_ptr = const_cast<void *>(payload);
+    return kev_msg_post(&msg) == 0;
+}
+
+// Posts one event whose payload starts with kc_event_hdr; fills the header.
+// An event over the rate limit, or that kev_msg_post refuses, is lost: its
+// sequence number stays used, and the next event that does go out is
+// preceded by a KC_EV_OVERFLOW saying how many were lost and why.
+void post(uint32_t code, void *payload, uint32_t size, Limit limit = Limit::kRated)
+{
+    static_assert(sizeof(kc_ev_overflow) <= KC_EVENT_PAYLOAD_MAX, "event payload limit");
+    const uint64_t rate = g.rate_index == kNoIndex ? 0 : current_scalar(g.rate_index);
+    const uint64_t now = uptime_ns();
+    auto *hdr = static_cast<kc_event_hdr *>(payload);
+    hdr->load_id = g.load_id;
+    kc_ev_overflow ovf;
+    memset(&ovf, 0, sizeof ovf);
+    ovf.hdr.load_id = g.load_id;
+
+    lck_mtx_lock(g.mtx);
+    const bool allowed = limit == Limit::kExempt || rate_allows_locked(rate, now);
+    if (!allowed) {
+        hdr->seq = ++g.seq;
+        g.lost_pending += 1;
+        g.lost_reason = KC_OVF_RATE_LIMIT;
+        g.lost_total += 1;
+        lck_mtx_unlock(g.mtx);
+        count(g.counters.events_dropped);
+        return;
+    }
+    const bool report = g.lost_pending != 0;
+    if (report) {
+        ovf.hdr.seq = ++g.seq;
+        ovf.lost = g.lost_pending;
+        ovf.reason = g.lost_reason;
+        ovf.lost_total = g.lost_total;
+        g.lost_pending = 0;
+    }
+    hdr->seq = ++g.seq;
+    lck_mtx_unlock(g.mtx);
+
+    if (report) {
+        if (kev_post(KC_EV_OVERFLOW, &ovf, sizeof ovf)) {
+            count(g.counters.events_posted);
+        } else {
+            // Not reported after all: report these again, and the overflow
+            // event itself, with the next one.
+            lck_mtx_lock(g.mtx);
+            g.lost_pending += ovf.lost;
+            lck_mtx_unlock(g.mtx);
+            record_loss(1, KC_OVF_POST_FAILED);
+        }
+    }
+    if (kev_post(code, payload, size))
+        count(g.counters.events_posted);
+    else
+        record_loss(1, KC_OVF_POST_FAILED);
 }
 
 } // namespace
@@ -44,6 +140,7 @@ errno_t events_start(void)
     nanotime(&ts);
     g.load_id = static_cast<uint32_t>(ts.tv_sec) ^ static_cast<uint32_t>(ts.tv_nsec);
     g.seq = 0;
+    g.rate_index = g.cfg->event_rate_limit ? find_tunable(g.cfg->event_rate_limit, KC_TYPE_UINT64) : kNoIndex;
     const errno_t err = kev_vendor_code_find(g.cfg->bundle_id, &g.vendor_code);
     g.have_vendor = err == 0;
     return err;
@@ -57,7 +154,7 @@ void post_started(void)
     ev.tunable_count = g.cfg->count;
     ev.generation = g.current->generation;
     strlcpy(ev.kext_version, g.cfg->version, sizeof ev.kext_version);
-    post(KC_EV_STARTED, &ev, sizeof ev);
+    post(KC_EV_STARTED, &ev, sizeof ev, Limit::kExempt);
 }
 
 void post_stopping(uint64_t generation)
@@ -65,7 +162,7 @@ void post_stopping(uint64_t generation)
     kc_ev_stopping ev;
     memset(&ev, 0, sizeof ev);
     ev.generation = generation;
-    post(KC_EV_STOPPING, &ev, sizeof ev);
+    post(KC_EV_STOPPING, &ev, sizeof ev, Limit::kExempt);
 }
 
 void post_applied(uint64_t generation, uint64_t hash, uint32_t changed)
@@ -76,6 +173,74 @@ void post_applied(uint64_t generation, uint64_t hash, uint32_t changed)
     ev.config_hash = hash;
     ev.changed = changed;
     post(KC_EV_APPLIED, &ev, sizeof ev);
+}
+
+uint8_t *changes_alloc(void)
+{
+    const uint32_t size = (g.cfg->count + 7) / 8;
+    auto *bits = static_cast<uint8_t *>(OSMalloc(size, g.tag));
+    if (bits != nullptr)
+        memset(bits, 0, size);
+    return bits;
+}
+
+void changes_free(uint8_t *bits)
+{
+    if (bits != nullptr)
+        OSFree(bits, (g.cfg->count + 7) / 8, g.tag);
+}
+
+void post_tunables_changed(uint64_t generation, const uint8_t *changed_bits, uint32_t changed)
+{
+    if (changed_bits == nullptr) {
+        // Keep the sequence honest: these events existed and were lost.
+        lck_mtx_lock(g.mtx);
+        g.seq += changed;
+        lck_mtx_unlock(g.mtx);
+        record_loss(changed, KC_OVF_POST_FAILED);
+        return;
+    }
+    for (uint32_t i = 0; i < g.cfg->count; ++i) {
+        if ((changed_bits[i / 8] & (1u << (i % 8))) == 0)
+            continue;
+        kc_ev_tunable_changed ev;
+        memset(&ev, 0, sizeof ev);
+        ev.generation = generation;
+        ev.index = i;
+        // Anyone may listen to kern_events: a hidden tunable stays nameless.
+        if ((g.cfg->table[i].flags & KC_TF_HIDDEN) == 0)
+            strlcpy(ev.name, g.cfg->table[i].name, sizeof ev.name);
+        post(KC_EV_TUNABLE_CHANGED, &ev, sizeof ev);
+    }
+}
+
+void post_client(uint32_t code, const Client *c, uint32_t clients, int32_t pid, uint32_t uid)
+{
+    kc_ev_client ev;
+    memset(&ev, 0, sizeof ev);
+    ev.pid = pid;
+    ev.uid = uid;
+    ev.unit = c->unit;
+    ev.privileged = c->privileged ? 1 : 0;
+    ev.clients = clients;
+    post(code, &ev, sizeof ev);
+}
+
+void post_heartbeat(uint64_t generation, uint32_t interval_ms)
+{
+    kc_counters snap;
+    kc_get_counters(&snap);
+    kc_ev_heartbeat ev;
+    memset(&ev, 0, sizeof ev);
+    ev.generation = generation;
+    ev.requests = snap.requests;
+    ev.rejections = snap.rejections;
+    ev.commits = snap.commits;
+    ev.events_posted = snap.events_posted;
+    ev.events_dropped = snap.events_dropped;
+    ev.clients = snap.clients;
+    ev.interval_ms = interval_ms;
+    post(KC_EV_HEARTBEAT, &ev, sizeof ev);
 }
 
 } // namespace kc

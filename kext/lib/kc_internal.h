@@ -5,12 +5,16 @@
 //    or a snapshot; a commit holds it exclusive only to check the generation
 //    and swap the pointer. Snapshots are built and freed outside it.
 //  - g.mtx (lck_mtx): client list, per-client transaction state and
-//    last-error records, the stopping flag. Never held while posting events
-//    or while taking snap_lock exclusive.
+//    last-error records, the stopping flag, the event rate window and loss
+//    record, the heartbeat's state. Never held while posting events or while
+//    taking snap_lock exclusive. thread_call_enter/cancel may be called under
+//    it (they take only the thread call subsystem's own spin lock).
+//  - counters: plain atomics (OSAddAtomic64-style builtins), no lock.
 #ifndef KEXTCONF_KC_INTERNAL_H
 #define KEXTCONF_KC_INTERNAL_H
 
 #include <kern/locks.h>
+#include <kern/thread_call.h>
 #include <kextconf/kc_kext.h>
 #include <libkern/OSMalloc.h>
 #include <sys/errno.h>
@@ -36,6 +40,7 @@ struct ListBlock {
     uint32_t size;   // bytes of the whole allocation
     uint32_t sealed; // 0 while a transaction fills it
 };
+constexpr uint32_t kNoIndex = 0xffffffffu;
 
 // One value inside a snapshot. Strings live in the snapshot's string area at
 // a fixed offset with room for max_count bytes plus a NUL; lists are a
@@ -87,6 +92,26 @@ struct Client {
     kc_error_detail last_error;
 };
 
+// The library's counters (kc_counters without the client figures, which
+// live under g.mtx with the client count). Updated with relaxed atomics:
+// each is exact, a set of them read together is not a snapshot.
+struct Counters {
+    uint64_t requests;
+    uint64_t rejections;
+    uint64_t commits;
+    uint64_t aborts;
+    uint64_t events_posted;
+    uint64_t events_dropped;
+    uint64_t rejected[KC_COUNTER_REASONS];
+};
+
+inline void count(uint64_t &counter, uint64_t n = 1)
+{
+    __atomic_fetch_add(&counter, n, __ATOMIC_RELAXED);
+}
+
+struct SysctlMirror; // sysctl.cpp
+
 struct Globals {
     const kc_kext_config *cfg;
     OSMallocTag tag;
@@ -107,7 +132,23 @@ struct Globals {
     bool stopping;
     bool ready;              // set (release) when start finished, cleared first on stop
     bool has_hidden;         // some tunable is hidden from the query control
-    uint64_t events_dropped; // atomic
+    Counters counters;
+    uint32_t clients_peak; // g.mtx
+    // events.cpp, under g.mtx: the rate window and what was lost since the
+    // last overflow event.
+    uint32_t rate_index; // tunable named by cfg->event_rate_limit, or kNoIndex
+    uint64_t rate_window_start_ns;
+    uint64_t rate_window_count;
+    uint32_t lost_pending;
+    uint32_t lost_reason;
+    uint64_t lost_total;
+    // heartbeat.cpp, under g.mtx except the call itself.
+    uint32_t hb_index; // tunable named by cfg->heartbeat_interval, or kNoIndex
+    thread_call_t hb_call;
+    uint64_t hb_interval_ms; // what the pending beat was scheduled with
+    uint32_t hb_armed;       // invocations pending or running (heartbeat.cpp)
+    bool hb_stopping;
+    SysctlMirror *sysctl;
 };
 
 extern Globals g;
@@ -147,7 +188,8 @@ void snapshot_free(Snapshot *s);
 Snapshot *snapshot_defaults(void);
 Snapshot *snapshot_copy_current(void); // nullptr on ENOMEM
 uint64_t snapshot_hash(const Snapshot *s);
-uint32_t snapshot_changed(const Snapshot *a, const Snapshot *b);
+// Tunables whose value differs; sets bit i of `bits` (if not NULL) for each.
+uint32_t snapshot_changed(const Snapshot *a, const Snapshot *b, uint8_t *bits);
 // Validates a scalar / string for tunable `index`; returns a kc_reason.
 uint32_t check_scalar(uint32_t index, kc_scalar v);
 uint32_t check_string(uint32_t index, const char *data, size_t len);
@@ -155,14 +197,39 @@ uint32_t check_string(uint32_t index, const char *data, size_t len);
 // transaction staged (list_seal); returns a kc_reason and the index.
 uint32_t check_snapshot(Snapshot *s, uint32_t *bad_index);
 
-// events.cpp
+// The value of scalar tunable `index` in the current snapshot (0 if not ready).
+uint64_t current_scalar(uint32_t index);
+// Index of the tunable called `name` with type `type`; kNoIndex if none.
+uint32_t find_tunable(const char *name, uint32_t type);
+
+// events.cpp. Posting never happens with a library lock held; every event
+// takes the next sequence number whether it is posted or lost.
 errno_t events_start(void);
 void post_started(void);
 void post_stopping(uint64_t generation);
 void post_applied(uint64_t generation, uint64_t hash, uint32_t changed);
+// One KC_EV_TUNABLE_CHANGED per bit set in `changed_bits` (bit i = tunable
+// i); a NULL bitmap (no memory) loses `changed` events instead.
+void post_tunables_changed(uint64_t generation, const uint8_t *changed_bits, uint32_t changed);
+void post_client(uint32_t code, const struct Client *c, uint32_t clients, int32_t pid, uint32_t uid);
+void post_heartbeat(uint64_t generation, uint32_t interval_ms);
+// A bitmap of one bit per tunable for snapshot_changed, or NULL (ENOMEM).
+uint8_t *changes_alloc(void);
+void changes_free(uint8_t *bits);
+
+// heartbeat.cpp: the thread call behind KC_EV_HEARTBEAT.
+errno_t heartbeat_start(void); // allocates; schedules after ready
+void heartbeat_schedule(void); // (re)arms from the current interval tunable
+// Stops re-arming, cancels the pending beat and waits for one in flight.
+void heartbeat_quiesce(void);
+void heartbeat_resume(void); // undoes quiesce (stop refused)
+void heartbeat_free(void);
+
+// sysctl.cpp: the read-only mirror under cfg->sysctl_node.
+errno_t sysctl_mirror_register(void);
+void sysctl_mirror_unregister(void);
 
 // control.cpp
-constexpr uint32_t kNoIndex = 0xffffffffu;
 // The client could not tell the output is too small unless we say so; a
 // getsockopt length may never grow past the caller's buffer.
 constexpr errno_t kErrBufferTooSmall = ERANGE;

@@ -108,12 +108,25 @@ errno_t check_table(const kc_kext_config *cfg, uint32_t *snap_size)
     }
     if (size > 0x7fffffffu)
         return EINVAL;
+    // The tunables the library consumes itself must exist and be uint64.
+    const char *const consumed[] = {cfg->event_rate_limit, cfg->heartbeat_interval};
+    for (const char *name : consumed) {
+        if (name == nullptr)
+            continue;
+        bool found = false;
+        for (uint32_t i = 0; i < cfg->count && !found; ++i)
+            found = strcmp(cfg->table[i].name, name) == 0 && cfg->table[i].type == KC_TYPE_UINT64;
+        if (!found)
+            return EINVAL;
+    }
     *snap_size = static_cast<uint32_t>(size);
     return 0;
 }
 
 void teardown(void)
 {
+    sysctl_mirror_unregister();
+    heartbeat_free();
     snapshot_free(g.current);
     g.current = nullptr;
     if (g.snap_lock != nullptr)
@@ -129,9 +142,45 @@ void teardown(void)
 
 } // namespace
 
+uint64_t current_scalar(uint32_t index)
+{
+    lck_rw_lock_shared(g.snap_lock);
+    const uint64_t v = slots(g.current)[index].v.u;
+    lck_rw_unlock_shared(g.snap_lock);
+    return v;
+}
+
+uint32_t find_tunable(const char *name, uint32_t type)
+{
+    for (uint32_t i = 0; i < g.cfg->count; ++i)
+        if (g.cfg->table[i].type == type && strcmp(g.cfg->table[i].name, name) == 0)
+            return i;
+    return kNoIndex;
+}
+
 } // namespace kc
 
 using kc::g;
+
+extern "C" void kc_get_counters(struct kc_counters *out)
+{
+    memset(out, 0, sizeof *out);
+    if (g.cfg == nullptr)
+        return;
+    const kc::Counters &c = g.counters;
+    out->requests = __atomic_load_n(&c.requests, __ATOMIC_RELAXED);
+    out->rejections = __atomic_load_n(&c.rejections, __ATOMIC_RELAXED);
+    out->commits = __atomic_load_n(&c.commits, __ATOMIC_RELAXED);
+    out->aborts = __atomic_load_n(&c.aborts, __ATOMIC_RELAXED);
+    out->events_posted = __atomic_load_n(&c.events_posted, __ATOMIC_RELAXED);
+    out->events_dropped = __atomic_load_n(&c.events_dropped, __ATOMIC_RELAXED);
+    for (uint32_t i = 0; i < KC_COUNTER_REASONS; ++i)
+        out->rejected[i] = __atomic_load_n(&c.rejected[i], __ATOMIC_RELAXED);
+    lck_mtx_lock(g.mtx);
+    out->clients = g.clients;
+    out->clients_peak = g.clients_peak;
+    lck_mtx_unlock(g.mtx);
+}
 
 extern "C" errno_t kc_start(const struct kc_kext_config *config)
 {
@@ -158,7 +207,14 @@ extern "C" errno_t kc_start(const struct kc_kext_config *config)
         g.has_hidden |= (config->table[i].flags & KC_TF_HIDDEN) != 0;
     // Without a vendor code events are counted as dropped; not fatal.
     kc::events_start();
-    if (errno_t err = kc::controls_register(); err != 0) {
+    errno_t err = kc::heartbeat_start();
+    if (err == 0)
+        err = kc::sysctl_mirror_register();
+    if (err != 0) {
+        kc::teardown();
+        return err;
+    }
+    if (err = kc::controls_register(); err != 0) {
         // A control that could not be deregistered still points at our
         // callbacks: keep the state it needs (connections stay refused).
         if (!g.admin_registered)
@@ -167,6 +223,7 @@ extern "C" errno_t kc_start(const struct kc_kext_config *config)
     }
     __atomic_store_n(&g.ready, true, __ATOMIC_RELEASE);
     kc::post_started();
+    kc::heartbeat_schedule();
     return 0;
 }
 
@@ -182,6 +239,8 @@ extern "C" errno_t kc_stop(void)
     lck_mtx_unlock(g.mtx);
     if (busy)
         return EBUSY;
+    // No beat runs or is pending after this; a refused stop re-arms it.
+    kc::heartbeat_quiesce();
     // In-kernel consumers must be quiesced by the kext before kc_stop; from
     // here on the readers return defaults-of-type (0, false, "").
     __atomic_store_n(&g.ready, false, __ATOMIC_RELEASE);
@@ -190,8 +249,11 @@ extern "C" errno_t kc_stop(void)
         g.stopping = false;
         lck_mtx_unlock(g.mtx);
         __atomic_store_n(&g.ready, true, __ATOMIC_RELEASE);
+        kc::heartbeat_resume();
         return err;
     }
+    kc::sysctl_mirror_unregister(); // waits for sysctl handlers in flight
+    kc::heartbeat_free();
     kc::post_stopping(g.current->generation);
     kc::teardown();
     return 0;

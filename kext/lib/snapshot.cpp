@@ -94,19 +94,23 @@ uint64_t snapshot_hash(const Snapshot *s)
     return h;
 }
 
-uint32_t snapshot_changed(const Snapshot *a, const Snapshot *b)
+uint32_t snapshot_changed(const Snapshot *a, const Snapshot *b, uint8_t *bits)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < a->count; ++i) {
         const Slot &x = slots(a)[i];
         const Slot &y = slots(b)[i];
         const uint32_t type = g.cfg->table[i].type;
+        bool diff;
         if (type == KC_TYPE_STRING)
-            n += x.len != y.len || memcmp(strings(a) + x.str_off, strings(b) + y.str_off, x.len) != 0;
+            diff = x.len != y.len || memcmp(strings(a) + x.str_off, strings(b) + y.str_off, x.len) != 0;
         else if (is_list(type))
-            n += !list_equal(x.list, y.list);
+            diff = !list_equal(x.list, y.list);
         else
-            n += x.v.u != y.v.u;
+            diff = x.v.u != y.v.u;
+        n += diff;
+        if (diff && bits != nullptr)
+            bits[i / 8] |= static_cast<uint8_t>(1u << (i % 8));
     }
     return n;
 }

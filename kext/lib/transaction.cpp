@@ -40,9 +40,10 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
     // Count changes against the snapshot we are about to replace. Generations
     // only grow, so if the current one still carries `expected` at the swap,
     // it is the very snapshot compared here.
+    uint8_t *changed_bits = changes_alloc(); // NULL: the per-tunable events are lost, not the commit
     lck_rw_lock_shared(g.snap_lock);
     const bool fresh = g.current->generation == expected;
-    const uint32_t changed = fresh ? snapshot_changed(g.current, staged) : 0;
+    const uint32_t changed = fresh ? snapshot_changed(g.current, staged, changed_bits) : 0;
     lck_rw_unlock_shared(g.snap_lock);
 
     Snapshot *old = nullptr;
@@ -55,9 +56,11 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
         lck_rw_unlock_exclusive(g.snap_lock);
     }
     if (old == nullptr) {
+        changes_free(changed_bits);
         snapshot_free(staged);
         return fail(c, kErrStale, KC_R_STALE_GENERATION, opt, kNoIndex);
     }
+    count(g.counters.commits);
     snapshot_free(old); // no reader holds it: they copy under the shared lock
     kc_commit_reply r;
     memset(&r, 0, sizeof r);
@@ -66,7 +69,12 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
     r.changed = changed;
     memcpy(data, &r, sizeof r);
     *len = sizeof r;
+    post_tunables_changed(generation, changed_bits, changed);
+    changes_free(changed_bits);
     post_applied(r.generation, r.config_hash, changed);
+    heartbeat_schedule(); // a changed interval takes effect now
+    if (g.cfg->on_commit != nullptr)
+        g.cfg->on_commit(generation, changed);
     return 0;
 }
 
@@ -196,6 +204,8 @@ errno_t abort_txn(Client *c)
     lck_mtx_unlock(g.mtx);
     if (busy) // a list chunk is being staged on another thread: abort after it
         return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, KC_OPT_TXN_ABORT, kNoIndex);
+    if (s != nullptr)
+        count(g.counters.aborts);
     snapshot_free(s);
     return 0;
 }

@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define KXS_ABI_VERSION 1
+#define KXS_ABI_VERSION 2
 
 /* Darwin errno values used across the table. */
 #define KXS_EPERM 1
@@ -97,6 +97,23 @@ void kxs_host_wakeup(void *chan);
 #define KXS_LOCK_MTX 1
 #define KXS_LOCK_RW 2
 #define KXS_LOCK_SPIN 3
+
+/* ---- thread calls (osfmk/kern/thread_call.c semantics) ----
+ * The host keeps each call (owner kext, state) and runs due calls on its
+ * timer thread through kxs_kern_tcall_run, attributed to the owner kext.
+ * Deadlines are absolute time (kxs_host_uptime_ns); 0 means "now". */
+void *kxs_host_tcall_new(void *func, void *param0, uint32_t options); /* THREAD_CALL_OPTIONS_* */
+/* 1 if the call was pending (the pending invocation is replaced), else 0. */
+int kxs_host_tcall_enter(void *call, void *param1, uint64_t deadline);
+int kxs_host_tcall_cancel(void *call); /* 1 if a pending invocation was removed */
+int kxs_host_tcall_free(void *call);   /* 0 (no effect) while pending */
+/* Upcall on the timer thread: func(param0, param1). No host lock held. */
+void kxs_kern_tcall_run(void *func, void *param0, void *param1);
+
+/* ---- the process a kext callback runs on behalf of (proc_selfpid, kauth_getuid) ----
+ * The client whose syscall runs the callback; pid 0 / uid 0 (kernel_task)
+ * on kextsim's own threads such as the timer thread. */
+void kxs_host_current_proc(int32_t *pid, uint32_t *uid);
 
 /* ---- clocks: nanoseconds (wall clock since the epoch / monotonic since boot) ---- */
 uint64_t kxs_host_wall_ns(void);

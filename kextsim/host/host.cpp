@@ -92,6 +92,37 @@ bool FaultPlan::should_fail(FaultSite site)
 #include "kxs_abi.h"
 
 #include <chrono>
+#include <unistd.h>
+
+namespace kextsim {
+namespace {
+struct CurrentProc {
+    bool set;
+    int pid;
+    unsigned uid;
+};
+thread_local CurrentProc t_proc{false, 0, 0};
+} // namespace
+
+void set_current_proc(int pid, unsigned uid)
+{
+    t_proc = {true, pid, uid};
+}
+} // namespace kextsim
+
+extern "C" void kxs_host_current_proc(int32_t* pid, uint32_t* uid)
+{
+    if (kextsim::on_timer_thread()) {
+        *pid = 0;
+        *uid = 0;
+    } else if (kextsim::t_proc.set) {
+        *pid = kextsim::t_proc.pid;
+        *uid = kextsim::t_proc.uid;
+    } else {
+        *pid = static_cast<int32_t>(::getpid());
+        *uid = static_cast<uint32_t>(::geteuid());
+    }
+}
 
 extern "C" uint64_t kxs_host_wall_ns(void)
 {

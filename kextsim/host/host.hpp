@@ -9,6 +9,7 @@
 #include "log.hpp"
 #include "memory.hpp"
 #include "sysctl.hpp"
+#include "thread_calls.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -51,6 +52,7 @@ struct Host {
     FaultPlan faults;
     SysctlTree sysctl;
     KernelLog log;
+    ThreadCalls thread_calls; // last: its timer thread stops first at exit
 };
 
 Host& host();
@@ -62,5 +64,16 @@ void set_current_kext(int index);
 
 // True while the calling thread holds an lck_spin (blocking is then a bug).
 bool holding_spin_lock();
+
+// The process the current thread serves, as proc_selfpid/kauth_getuid see
+// it: a session thread sets its client's; unset threads (the loader in
+// process, in-process clients) are this process; the timer thread is
+// kernel_task (pid 0, uid 0).
+void set_current_proc(int pid, unsigned uid);
+bool on_timer_thread();
+
+// "at <image>+0x1234 (addr2line ...)" or "in <symbol>+0x12 (<image>)" for
+// an address in a kext: how misuse messages and leak reports name code.
+std::string code_site(const void* addr);
 
 } // namespace kextsim

@@ -144,7 +144,9 @@ std::string KextLoader::load(const std::string& path)
             msg += "\n  kext bug: sysctl \"" + oid + "\" still registered after a failed start";
         for (const auto& leak : host().memory.leaks(k.index))
             msg += "\n  leak: " + leak;
-        if (leftovers.empty() && oids.empty())
+        for (const auto& leak : host().thread_calls.leaks(k.index))
+            msg += "\n  leak: " + leak;
+        if (leftovers.empty() && oids.empty() && !host().thread_calls.running(k.index))
             ::dlclose(dl); // else the controls or OIDs still point into the image: keep it mapped
         return msg;
     }
@@ -173,9 +175,14 @@ std::string KextLoader::stop_locked(Loaded& k, bool& refused)
         report += "\n  kext bug: sysctl \"" + oid + "\" still registered after stop";
     for (const auto& leak : host().memory.leaks(k.index))
         report += "\n  leak: " + leak;
-    // A kext that left controls or OIDs registered must stay mapped: the host
-    // still holds pointers to its callbacks and its struct sysctl_oids.
-    if (host().controls.owned_by(k.index).empty() && oids.empty())
+    for (const auto& leak : host().thread_calls.leaks(k.index))
+        report += "\n  leak: " + leak;
+    const bool call_running = host().thread_calls.running(k.index);
+    if (call_running)
+        report += "\n  kext bug: a thread call is still running after stop returned";
+    // A kext that left controls or OIDs registered, or whose thread call still
+    // runs, must stay mapped: the host still points into its image.
+    if (host().controls.owned_by(k.index).empty() && oids.empty() && !call_running)
         ::dlclose(k.dl);
     return report.empty() ? std::string() : "unloaded " + k.info.bundle_id + " with problems:" + report;
 }

@@ -119,6 +119,11 @@ bool holding_spin_lock()
     return t_spins > 0;
 }
 
+std::string code_site(const void* addr)
+{
+    return site(addr);
+}
+
 } // namespace kextsim
 
 using kextsim::HostLock;
@@ -199,13 +204,14 @@ void kxs_host_unlock(void* lock, int shared, const void* caller)
     kextsim::t_held.erase(h);
     if (l->kind == KXS_LOCK_SPIN)
         --kextsim::t_spins;
-    {
-        std::lock_guard g(l->m);
-        if (shared)
-            --l->readers;
-        else
-            l->writer = false;
-    }
+    // Notify under the lock: once it is released the lock may be freed by
+    // the thread that takes it next (XNU allows freeing a mutex right after
+    // another thread's unlock).
+    std::lock_guard g(l->m);
+    if (shared)
+        --l->readers;
+    else
+        l->writer = false;
     l->cv.notify_all();
 }
 
@@ -221,9 +227,9 @@ int kxs_host_lock_upgrade(void* lock, const void* caller)
     if (forced || l->upgrading) {
         // XNU: the upgrade fails when another upgrade is pending, and the
         // caller no longer holds the lock at all.
+        l->cv.notify_all();
         g.unlock();
         kextsim::t_held.erase(h);
-        l->cv.notify_all();
         return 0;
     }
     l->upgrading = true;

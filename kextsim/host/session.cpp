@@ -73,6 +73,7 @@ void Session::join()
 
 void Session::run()
 {
+    set_current_proc(pid_, uid_); // the kext's callbacks run on behalf of this client
     wire::Message m;
     while (wire::recv_message(fd_, m) == 0) {
         if (m.fd >= 0) { // clients never pass descriptors

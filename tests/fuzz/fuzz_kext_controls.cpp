@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,7 +35,7 @@ kextsim::InProcessHost* g_host = nullptr;
 std::vector<std::uint8_t> make_set(FuzzedDataProvider& in)
 {
     kc_value_hdr h{};
-    h.index = in.ConsumeIntegralInRange<std::uint32_t>(0, 6);
+    h.index = in.ConsumeIntegralInRange<std::uint32_t>(0, 7);
     h.type = in.ConsumeIntegralInRange<std::uint32_t>(0, KC_TYPE__COUNT);
     h.offset = in.ConsumeBool() ? 0 : in.ConsumeIntegral<std::uint32_t>();
     std::vector<std::uint8_t> payload = in.ConsumeBytes<std::uint8_t>(in.ConsumeIntegralInRange<std::size_t>(0, 80));
@@ -44,6 +45,69 @@ std::vector<std::uint8_t> make_set(FuzzedDataProvider& in)
     std::vector<std::uint8_t> out = encode(h);
     out.insert(out.end(), payload.begin(), payload.end());
     return out;
+}
+
+// The reference kext's list tunables (kext/reference/reference_kext.cpp).
+constexpr std::uint32_t kBlockedPorts = 5, kTrustedPaths = 6;
+
+// A list value sent as a stream of TXN_SET chunks: usually well formed
+// (consecutive offsets, the same total, elements mostly in range), with the
+// input choosing where to break it (gaps, overlaps, a changed total, a
+// count that disagrees with the payload, elements out of range, too long or
+// with embedded NULs, a total past max_count).
+void stream_list(FuzzedDataProvider& in, InProcessControl& c)
+{
+    const bool ints = in.ConsumeBool();
+    kc_value_hdr h{};
+    h.index = in.ConsumeProbability<float>() < 0.9f ? (ints ? kBlockedPorts : kTrustedPaths)
+                                                     : in.ConsumeIntegralInRange<std::uint32_t>(0, 7);
+    h.type = in.ConsumeProbability<float>() < 0.9f ? (ints ? KC_TYPE_INT64_LIST : KC_TYPE_STRING_LIST)
+                                                    : in.ConsumeIntegralInRange<std::uint32_t>(0, KC_TYPE__COUNT);
+    const std::uint32_t total = in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint32_t>(0, 40)
+                                                 : in.ConsumeIntegralInRange<std::uint32_t>(99990, 100010);
+    const int chunks = in.ConsumeIntegralInRange<int>(1, 6);
+    std::uint32_t offset = 0;
+    for (int i = 0; i < chunks && in.remaining_bytes() > 0; ++i) {
+        h.offset = in.ConsumeProbability<float>() < 0.85f ? offset : in.ConsumeIntegralInRange<std::uint32_t>(0, 64);
+        h.total = in.ConsumeProbability<float>() < 0.9f ? total : in.ConsumeIntegral<std::uint32_t>();
+        const std::uint32_t n = in.ConsumeIntegralInRange<std::uint32_t>(0, 12);
+        std::vector<std::uint8_t> payload;
+        for (std::uint32_t e = 0; e < n; ++e) {
+            if (ints) {
+                const std::int64_t v = in.ConsumeProbability<float>() < 0.9f
+                                           ? in.ConsumeIntegralInRange<std::int64_t>(1, 65535)
+                                           : in.ConsumeIntegral<std::int64_t>();
+                const auto* b = reinterpret_cast<const std::uint8_t*>(&v);
+                payload.insert(payload.end(), b, b + sizeof v);
+            } else {
+                const std::size_t len = in.ConsumeProbability<float>() < 0.9f
+                                            ? in.ConsumeIntegralInRange<std::size_t>(0, 24)
+                                            : in.ConsumeIntegralInRange<std::size_t>(250, 300);
+                std::string str = in.ConsumeBool() ? std::string(len, 'p') : in.ConsumeBytesAsString(len);
+                payload.insert(payload.end(), str.begin(), str.end());
+                if (in.ConsumeProbability<float>() < 0.95f)
+                    payload.push_back(0);
+            }
+        }
+        h.count = in.ConsumeProbability<float>() < 0.9f ? n : in.ConsumeIntegralInRange<std::uint32_t>(0, 16);
+        h.length = static_cast<std::uint32_t>(payload.size());
+        std::vector<std::uint8_t> buf = encode(h);
+        buf.insert(buf.end(), payload.begin(), payload.end());
+        c.setsockopt(kSysprotoControl, KC_OPT_TXN_SET, buf.data(), buf.size());
+        offset += n;
+    }
+}
+
+// KC_OPT_GET of a list from an offset, into a buffer of any size.
+void get_list(FuzzedDataProvider& in, InProcessControl& c)
+{
+    const kc_get_req req{in.ConsumeIntegralInRange<std::uint32_t>(0, 7),
+                         in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint32_t>(0, 48)
+                                          : in.ConsumeIntegral<std::uint32_t>()};
+    std::vector<std::uint8_t> buf(std::max<std::size_t>(sizeof req, in.ConsumeIntegralInRange<std::size_t>(0, 600)));
+    std::memcpy(buf.data(), &req, sizeof req);
+    std::size_t len = in.ConsumeIntegralInRange<std::size_t>(0, buf.size());
+    c.getsockopt(kSysprotoControl, KC_OPT_GET, buf.data(), &len);
 }
 
 } // namespace
@@ -68,7 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::array<std::unique_ptr<InProcessControl>, kSlots> clients;
     for (int op = 0; op < kMaxOps && in.remaining_bytes() > 0; ++op) {
         auto& c = clients[in.ConsumeIntegralInRange<std::size_t>(0, kSlots - 1)];
-        switch (in.ConsumeIntegralInRange<int>(0, 7)) {
+        switch (in.ConsumeIntegralInRange<int>(0, 9)) {
         case 0: { // connect to the admin or the query control, as root or not
             int err = 0;
             const bool admin = in.ConsumeBool();
@@ -114,6 +178,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             g_host->fail_nth(site, in.ConsumeIntegralInRange<std::uint64_t>(1, 4));
             break;
         }
+        case 8:
+            if (c)
+                stream_list(in, *c);
+            break;
+        case 9:
+            if (c)
+                get_list(in, *c);
+            break;
         default:
             if (c) {
                 std::uint8_t buf[256];

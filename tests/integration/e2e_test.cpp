@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <algorithm>
 #include <optional>
 #include <regex>
 #include <unistd.h>
@@ -60,8 +61,11 @@ std::string shipped_hash_hex()
 {
     const std::vector<proto::Value> values = {proto::Value::of_bool(true), proto::Value::of_uint(128),
                                               proto::Value::of_enum(3), proto::Value::of_int(250),
-                                              proto::Value::of_string("kextconf demo"), proto::Value::of_ints({}),
-                                              proto::Value::of_strings({})};
+                                              proto::Value::of_uint(1000), proto::Value::of_uint(60000),
+                                              proto::Value::of_string("kextconf demo"),
+                                              proto::Value::of_ints({135, 137, 139, 445}),
+                                              proto::Value::of_strings(
+                                                  {"/usr/libexec", "/Library/Application Support/Example/bin"})};
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(proto::config_hash(values)));
     return buf;
@@ -180,7 +184,7 @@ TEST(E2E, SyntaxErrorAtStartupWaitsForFixAndLeavesKextUntouched)
     const auto after = status_json(host);
     ASSERT_TRUE(after);
     EXPECT_EQ(after->at("config_hash"), before->at("config_hash"));
-    EXPECT_EQ(after->at("event_seq"), before->at("event_seq")) << "no transaction was committed";
+    EXPECT_EQ(after->at("generation"), before->at("generation")) << "no transaction was committed";
 
     const json fixed = {{"max_clients", 7}, {"label", "fixed"}};
     replace_file(bad, config_text(fixed));
@@ -260,26 +264,31 @@ TEST(E2E, ReappliesWhenKextIsReloaded)
 
     // The new load started from its defaults at generation 1, and the daemon
     // (the same process, never restarted) committed the file on top: one
-    // commit to generation 2 that changed all four tunables the file sets
+    // commit to generation 2 that changed all six tunables the file sets
     // away from their defaults. (The daemon reacts to KEV_CTL_REGISTERED, so
     // its commit may race the kext's own "started" event.)
     std::optional<proto::Event> started, applied;
     const auto new_load = second->at("load_id").get<std::uint32_t>();
+    std::uint32_t min_seq = ~0u, changed = 0;
     while (!(started && applied)) {
         auto e = events.next(5s);
         ASSERT_TRUE(e) << "started " << started.has_value() << ", applied " << applied.has_value();
         if (e->hdr.load_id != new_load)
             continue;
+        min_seq = std::min(min_seq, e->hdr.seq);
         if (e->code == KC_EV_STARTED)
             started = e;
         else if (e->code == KC_EV_APPLIED)
             applied = e;
-        else
+        else if (e->code == KC_EV_TUNABLE_CHANGED)
+            ++changed;
+        else if (e->code != KC_EV_CLIENT_CONNECTED && e->code != KC_EV_CLIENT_DISCONNECTED)
             ADD_FAILURE() << "unexpected event " << e->code << " on the new load";
     }
     EXPECT_EQ(applied->generation, 2u);
-    EXPECT_EQ(applied->changed, 4u);
-    EXPECT_EQ(started->hdr.seq + applied->hdr.seq, 3u) << "seq restarts at 1 for each load";
+    EXPECT_EQ(applied->changed, 6u);
+    EXPECT_EQ(changed, 6u) << "one tunable-changed event per changed tunable, before applied";
+    EXPECT_EQ(min_seq, 1u) << "seq restarts at 1 for each load";
     if (started->hdr.seq == 1) {
         EXPECT_EQ(started->generation, 1u);
     }

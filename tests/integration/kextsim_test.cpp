@@ -35,7 +35,8 @@ constexpr std::uint32_t kDarwinEMSGSIZE = 40;
 constexpr std::uint32_t kDarwinEOPNOTSUPP = 102;
 
 // Tunable indexes of the reference kext.
-constexpr std::uint32_t kEnabled = 0, kMaxClients = 1, kLogLevel = 2, kSampleInterval = 3, kLabel = 4;
+constexpr std::uint32_t kEnabled = 0, kMaxClients = 1, kLogLevel = 2, kSampleInterval = 3, kEventRateLimit = 4,
+                        kHeartbeatInterval = 5, kLabel = 6;
 
 std::unique_ptr<SystemSocket> control_socket(const std::string& root)
 {
@@ -140,8 +141,10 @@ std::string scalar_bytes(std::uint64_t v)
     return std::string(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
-const std::vector<Value> kDefaultValues = {Value::of_bool(true), Value::of_uint(64), Value::of_enum(2),
-                                           Value::of_int(1000), Value::of_string("default")};
+const std::vector<Value> kDefaultValues = {Value::of_bool(true),   Value::of_uint(64),    Value::of_enum(2),
+                                           Value::of_int(1000),    Value::of_uint(1000),  Value::of_uint(60000),
+                                           Value::of_string("default"), Value::of_ints({}),
+                                           Value::of_strings({})};
 
 // Every tunable's current value, in index order.
 std::vector<Value> all_values(SystemSocket& s)
@@ -266,7 +269,7 @@ TEST_F(KextsimContract, AdminControlIsForRootOnly)
                 return fail(13, "query connect", err);
             const auto h = hello(*q);
             if (!h || h->proto_version != 1 || h->min_proto_version != 1 ||
-                proto::field_string(h->bundle_id) != kReferenceBundleId || h->tunable_count != 7)
+                proto::field_string(h->bundle_id) != kReferenceBundleId || h->tunable_count != kDefaultValues.size())
                 return fail(14, "hello reply", 0);
             if (state_of_quiet(*q) != 1)
                 return fail(15, "state generation", 0);
@@ -517,7 +520,14 @@ TEST_F(KextsimContract, DisconnectMidTransactionDiscardsIt)
     const kc_state after = state_of(*q);
     EXPECT_EQ(after.generation, before.generation);
     EXPECT_EQ(after.config_hash, before.config_hash);
-    EXPECT_EQ(after.event_seq, before.event_seq);
+    // Only client events since: the first query's disconnect, the admin's
+    // connect and disconnect, this query's connect; nothing was applied.
+    EXPECT_EQ(after.event_seq, before.event_seq + 4);
+    kc_counters counters{};
+    std::size_t len = sizeof counters;
+    ASSERT_EQ(q->getsockopt(kextsim::kSysprotoControl, KC_OPT_COUNTERS, &counters, &len), 0) << std::strerror(errno);
+    EXPECT_EQ(counters.aborts, 1u) << "the transaction discarded on disconnect";
+    EXPECT_EQ(counters.commits, 0u);
     EXPECT_EQ(all_values(*q), kDefaultValues);
     // And the next writer is not blocked by the abandoned transaction.
     commit_label("next");
@@ -560,9 +570,11 @@ TEST_F(KextsimContract, UnfilteredEventSocketReceivesNothing)
     ASSERT_TRUE(host_.wait_no_clients());
     ASSERT_EQ(unload().exit_code, 0);
     ASSERT_EQ(load().exit_code, 0);
-    // applied, stopping, started: once the witness has all three, every
-    // listener has been offered them (one delivery pass per event).
-    for (int code : {KC_EV_APPLIED, KC_EV_STOPPING, KC_EV_STARTED}) {
+    // connected, changed, applied, disconnected, stopping, started: once the
+    // witness has them all, every listener has been offered them (one
+    // delivery pass per event).
+    for (int code : {KC_EV_CLIENT_CONNECTED, KC_EV_TUNABLE_CHANGED, KC_EV_APPLIED, KC_EV_CLIENT_DISCONNECTED,
+                     KC_EV_STOPPING, KC_EV_STARTED}) {
         auto e = next_kext_event(*witness, vendor);
         ASSERT_TRUE(e);
         EXPECT_EQ(e->code, static_cast<std::uint32_t>(code));
@@ -639,16 +651,38 @@ TEST_F(KextsimEvents, LifecycleEventsCarryPerLoadSequenceNumbers)
             ASSERT_EQ(commit_txn(*a, &reply), 0);
             const kc_state st = state_of(*a);
             EXPECT_EQ(st.load_id, started->hdr.load_id);
-            EXPECT_EQ(st.event_seq, 2u);
+            EXPECT_EQ(st.event_seq, 4u) << "started, connected, label changed, applied";
         }
+        auto connected = next_kext_event(*ev, vendor);
+        ASSERT_TRUE(connected);
+        EXPECT_EQ(connected->code, static_cast<std::uint32_t>(KC_EV_CLIENT_CONNECTED));
+        EXPECT_EQ(connected->hdr.seq, 2u);
+        EXPECT_EQ(connected->client.privileged, 1u);
+        EXPECT_EQ(connected->client.clients, 1u);
+        EXPECT_EQ(connected->client.pid, static_cast<std::int32_t>(::getpid())) << "proc_selfpid of the client";
+        EXPECT_EQ(connected->client.uid, ::geteuid());
+        auto changed = next_kext_event(*ev, vendor);
+        ASSERT_TRUE(changed);
+        EXPECT_EQ(changed->code, static_cast<std::uint32_t>(KC_EV_TUNABLE_CHANGED));
+        EXPECT_EQ(changed->hdr.seq, 3u);
+        EXPECT_EQ(changed->index, kLabel);
+        EXPECT_EQ(changed->name, "label");
+        EXPECT_EQ(changed->generation, 2u);
         auto applied = next_kext_event(*ev, vendor);
         ASSERT_TRUE(applied);
         EXPECT_EQ(applied->code, static_cast<std::uint32_t>(KC_EV_APPLIED));
-        EXPECT_EQ(applied->hdr.seq, 2u);
+        EXPECT_EQ(applied->hdr.seq, 4u);
         EXPECT_EQ(applied->hdr.load_id, started->hdr.load_id);
         EXPECT_EQ(applied->generation, 2u);
         EXPECT_EQ(applied->config_hash, reply.config_hash);
         EXPECT_EQ(applied->changed, 1u);
+
+        auto disconnected = next_kext_event(*ev, vendor);
+        ASSERT_TRUE(disconnected);
+        EXPECT_EQ(disconnected->code, static_cast<std::uint32_t>(KC_EV_CLIENT_DISCONNECTED));
+        EXPECT_EQ(disconnected->hdr.seq, 5u);
+        EXPECT_EQ(disconnected->client.unit, connected->client.unit);
+        EXPECT_EQ(disconnected->client.clients, 0u);
 
         ASSERT_TRUE(host_.wait_no_clients());
         const Result u = unload();
@@ -656,7 +690,7 @@ TEST_F(KextsimEvents, LifecycleEventsCarryPerLoadSequenceNumbers)
         auto stopping = next_kext_event(*ev, vendor);
         ASSERT_TRUE(stopping);
         EXPECT_EQ(stopping->code, static_cast<std::uint32_t>(KC_EV_STOPPING));
-        EXPECT_EQ(stopping->hdr.seq, 3u);
+        EXPECT_EQ(stopping->hdr.seq, 6u);
         EXPECT_EQ(stopping->hdr.load_id, started->hdr.load_id);
         EXPECT_EQ(stopping->generation, 2u);
     }

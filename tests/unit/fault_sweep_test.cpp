@@ -15,6 +15,8 @@
 #include <kextconf/codec.hpp>
 #include <kextsim/inproc.hpp>
 
+#include "../support/snapshot_read.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -38,59 +40,25 @@ constexpr std::uint64_t kMaxWalk = 400; // far above any site's call count in on
 // Reference kext table (kext/reference/reference_kext.cpp).
 enum : std::uint32_t { kEnabled, kMaxClients, kLogLevel, kSampleIntervalMs, kLabel, kCount };
 
-// A whole snapshot as a client sees it: state, then every value.
-struct Snapshot {
-    kc_state state{};
-    std::vector<Value> values;
-};
+using Snapshot = kctest::SnapshotRead;
+using kctest::same_snapshot;
 
 int err_of(int rc)
 {
     return rc == 0 ? 0 : errno;
 }
 
-// Reads state, every value, and state again; fails the test unless the
-// generation held still and the hash matches the values. Needs a privileged
-// reader (the query control hides the hash when a tunable is hidden).
+// A whole snapshot (tests/support/snapshot_read.hpp), checked: generation
+// steady across the reads and the hash matching the values. Needs a
+// privileged reader (the query control hides the hash when a tunable is
+// hidden).
 std::optional<Snapshot> observe(InProcessControl& c)
 {
-    Snapshot s;
-    std::size_t len = sizeof s.state;
-    if (c.getsockopt(kSysprotoControl, KC_OPT_STATE, &s.state, &len) != 0) {
-        ADD_FAILURE() << "state: " << std::strerror(errno);
-        return std::nullopt;
-    }
-    for (std::uint32_t i = 0; i < s.state.tunable_count; ++i) {
-        std::vector<std::uint8_t> buf(KC_OPT_MAX_LEN);
-        const kc_get_req req{i, 0};
-        std::memcpy(buf.data(), &req, sizeof req);
-        len = buf.size();
-        if (c.getsockopt(kSysprotoControl, KC_OPT_GET, buf.data(), &len) != 0) {
-            ADD_FAILURE() << "get " << i << ": " << std::strerror(errno);
-            return std::nullopt;
-        }
-        auto chunk = decode_value_chunk(ByteView(buf.data(), len));
-        Value v;
-        if (!chunk || (v.type = chunk->hdr.type, !append_chunk(v, *chunk))) {
-            ADD_FAILURE() << "undecodable value " << i;
-            return std::nullopt;
-        }
-        s.values.push_back(std::move(v));
-    }
-    kc_state again{};
-    len = sizeof again;
-    if (c.getsockopt(kSysprotoControl, KC_OPT_STATE, &again, &len) != 0 || again.generation != s.state.generation) {
-        ADD_FAILURE() << "generation moved while nobody was writing";
-        return std::nullopt;
-    }
-    EXPECT_EQ(config_hash(s.values), s.state.config_hash) << "the kext's hash does not match its values";
+    std::string why;
+    auto s = kctest::read_quiet_snapshot(c, why);
+    if (!s)
+        ADD_FAILURE() << why;
     return s;
-}
-
-bool same_snapshot(const Snapshot& a, const Snapshot& b)
-{
-    return a.state.generation == b.state.generation && a.state.config_hash == b.state.config_hash &&
-           a.values == b.values;
 }
 
 // The transaction every scenario pushes: three tunables of three types.

@@ -100,17 +100,28 @@ TEST_F(InProcess, ReferenceKextRunsUnchanged)
     EXPECT_EQ(r.changed, 1u);
     EXPECT_EQ(state(*q).generation, 2u);
 
-    // The applied event arrived in memory, after the kext's started event.
+    // The commit's events arrived in memory: max_clients changed, then
+    // applied; started was 1, the two connects 2 and 3.
     std::uint8_t buf[256];
-    const ssize_t n = events.recv(buf, sizeof buf);
-    ASSERT_GE(n, 24 + static_cast<ssize_t>(sizeof(kc_ev_applied)));
-    std::uint32_t code = 0;
-    std::memcpy(&code, buf + 20, sizeof code);
-    EXPECT_EQ(code, static_cast<std::uint32_t>(KC_EV_APPLIED));
-    auto ev = decode_event(code, ByteView(buf + 24, static_cast<std::size_t>(n) - 24));
+    const auto next = [&](std::uint32_t want_code) -> std::optional<Event> {
+        const ssize_t n = events.recv(buf, sizeof buf);
+        EXPECT_GE(n, 24);
+        if (n < 24)
+            return std::nullopt;
+        std::uint32_t code = 0;
+        std::memcpy(&code, buf + 20, sizeof code);
+        EXPECT_EQ(code, want_code);
+        return decode_event(code, ByteView(buf + 24, static_cast<std::size_t>(n) - 24));
+    };
+    auto changed = next(KC_EV_TUNABLE_CHANGED);
+    ASSERT_TRUE(changed);
+    EXPECT_EQ(changed->hdr.seq, 4u);
+    EXPECT_EQ(changed->index, kMaxClients);
+    EXPECT_EQ(changed->name, "max_clients");
+    auto ev = next(KC_EV_APPLIED);
     ASSERT_TRUE(ev);
     EXPECT_EQ(ev->generation, 2u);
-    EXPECT_EQ(ev->hdr.seq, 2u) << "started was 1";
+    EXPECT_EQ(ev->hdr.seq, 5u);
     EXPECT_EQ(events.recv(buf, sizeof buf), -1);
     EXPECT_EQ(errno, EAGAIN);
 
@@ -201,13 +212,30 @@ TEST_F(InProcess, EventPostFailureShowsAsSequenceGap)
     gen = r.generation;
     ASSERT_EQ(begin(*a, gen), 0);
     ASSERT_EQ(commit(*a, r), 0);
+    // started=1, connect=2, the lost applied=3; then the overflow report=4
+    // goes out ahead of the next event, applied=5.
     std::uint8_t buf[256];
-    const ssize_t n = events.recv(buf, sizeof buf);
+    ssize_t n = events.recv(buf, sizeof buf);
+    ASSERT_GT(n, 24);
+    auto ovf = decode_event(KC_EV_OVERFLOW, ByteView(buf + 24, static_cast<std::size_t>(n) - 24));
+    ASSERT_TRUE(ovf);
+    EXPECT_EQ(ovf->hdr.seq, 4u);
+    EXPECT_EQ(ovf->overflow.lost, 1u);
+    EXPECT_EQ(ovf->overflow.lost_total, 1u);
+    EXPECT_EQ(ovf->overflow.reason, KC_OVF_POST_FAILED);
+    n = events.recv(buf, sizeof buf);
     ASSERT_GT(n, 24);
     auto ev = decode_event(KC_EV_APPLIED, ByteView(buf + 24, static_cast<std::size_t>(n) - 24));
     ASSERT_TRUE(ev);
-    EXPECT_EQ(ev->hdr.seq, 3u) << "seq 2 was lost: started=1, lost applied=2, this=3";
-    EXPECT_EQ(state(*a).event_seq, 3u);
+    EXPECT_EQ(ev->hdr.seq, 5u) << "seq 3 was lost";
+    EXPECT_EQ(ev->generation, 3u);
+    EXPECT_EQ(state(*a).event_seq, 5u);
+    kc_counters c{};
+    std::size_t len = sizeof c;
+    ASSERT_EQ(a->getsockopt(kSysprotoControl, KC_OPT_COUNTERS, &c, &len), 0);
+    EXPECT_EQ(c.events_dropped, 1u);
+    EXPECT_EQ(c.events_posted, 4u) << "started, connect, overflow, applied";
+    EXPECT_EQ(c.commits, 2u);
 }
 
 } // namespace

@@ -10,5 +10,9 @@ __BEGIN_DECLS
  * when woken, EWOULDBLOCK on timeout. */
 int msleep(void *chan, lck_mtx_t *mtx, int pri, const char *wmesg, struct timespec *ts);
 void wakeup(void *chan);
+/* The pid of the process the current thread runs for: in a kernel control
+ * callback the client that made the syscall; 0 (kernel_task) on a thread
+ * call. */
+int proc_selfpid(void);
 __END_DECLS
 #endif

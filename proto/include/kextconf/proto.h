@@ -44,9 +44,14 @@ extern "C" {
 #define KC_BUNDLE_ID_MAX 64
 
 /* Largest option buffer either side sends or accepts in one setsockopt or
- * getsockopt. Values larger than this (long strings, big lists) travel in
- * chunks (kc_value_hdr.offset). Kept well under what XNU's ctl_ctloutput and a
- * default socket buffer accept. */
+ * getsockopt. Lists larger than this travel in chunks of whole elements
+ * (kc_value_hdr.offset / kc_get_req.offset); a string must fit one option.
+ * XNU's own bound is far larger: ctl_ctloutput (bsd/kern/kern_control.c)
+ * refuses only sopt_valsize > copysize_limit_panic (64 MiB, osfmk/x86_64 and
+ * osfmk/arm64 copyio.c) with EINVAL, and kalloc_data()s a zeroed kernel copy of
+ * the whole option (Z_WAITOK) for every call, set or get. 8 KiB keeps that
+ * per-call allocation small and the socket unlocked only briefly, at the
+ * cost of ~100 options per 100,000-entry int64 list. */
 #define KC_OPT_MAX_LEN 8192u
 
 /* Suffix of the read-only control anyone may open: "<bundle-id>.query". The
@@ -76,7 +81,7 @@ enum kc_type {
     KC_TYPE_ENUM = 4,        /* payload: int64 index into enum_names */
     KC_TYPE_STRING = 5,      /* payload: bytes, no NUL, length <= max_count */
     KC_TYPE_INT64_LIST = 6,  /* payload: count int64, each within [min.i, max.i] */
-    KC_TYPE_STRING_LIST = 7, /* payload: count NUL-terminated strings */
+    KC_TYPE_STRING_LIST = 7, /* payload: count NUL-terminated strings, each <= max.u bytes */
     KC_TYPE__COUNT           /* new types go directly above this line */
 };
 
@@ -138,13 +143,22 @@ struct kc_describe_req {
     uint32_t reserved;
 };
 
+/* A tunable as the kext describes it. By type:
+ *   bool, enum:   min/max 0..1 / 0..names-1, def the default;
+ *   int64/uint64: [min, max] in min.i/max.i or min.u/max.u, def the default;
+ *   string:       max_count = most bytes, def_string the default;
+ *   int64_list:   max_count = most entries, each entry in [min.i, max.i];
+ *   string_list:  max_count = most entries, max.u = most bytes of one entry
+ *                 (without its NUL; below KC_OPT_MAX_LEN - 24 so an entry
+ *                 fits one option), min.u = 0.
+ * Lists always default to empty (def = 0, def_string ""). */
 struct kc_tunable_desc {
     uint32_t index;
     uint32_t type;      /* enum kc_type */
     uint32_t flags;     /* KC_TF_* */
     uint32_t max_count; /* string: max bytes; lists: max entries; else 0 */
     union kc_scalar min;
-    union kc_scalar max;
+    union kc_scalar max; /* string_list: max.u = longest entry in bytes */
     union kc_scalar def; /* default of a scalar; 0 for strings and lists */
     char name[KC_NAME_MAX];
     char unit[KC_UNIT_MAX];
@@ -153,12 +167,24 @@ struct kc_tunable_desc {
     char def_string[KC_DEFAULT_STR_MAX];
 };
 
+/* KC_OPT_GET of a list returns as many whole elements from `offset` as fit
+ * in the caller's buffer (offset == total gives count 0: an empty list, or
+ * the end); the reply's count and total tell the client where to continue.
+ * offset > total is KC_R_BAD_OFFSET; a buffer too small for the element at
+ * offset is ERANGE (KC_R_BAD_LENGTH). Chunks of one read may straddle a
+ * commit: a reader compares kc_state.generation before and after. */
 struct kc_get_req {
     uint32_t index;
     uint32_t offset; /* lists: first element wanted; else 0 */
 };
 
-/* Header of a value, in KC_OPT_GET replies and KC_OPT_TXN_SET requests. */
+/* Header of a value, in KC_OPT_GET replies and KC_OPT_TXN_SET requests.
+ * A list is set in one or more TXN_SETs of whole elements: the first at
+ * offset 0 (it replaces the value staged so far and announces `total`,
+ * which must be <= max_count, else KC_R_TOO_LONG), each next one at the
+ * offset where the previous ended, with the same total (else
+ * KC_R_BAD_OFFSET). Commit refuses a list with elements still missing
+ * (KC_R_INCOMPLETE). A list the transaction does not set keeps its value. */
 struct kc_value_hdr {
     uint32_t index;
     uint32_t type;   /* must equal the tunable's type */
@@ -304,9 +330,14 @@ struct kc_counters {
 
 /* ---- config hash ----
  * FNV-1a 64 over each tunable in index order: u32 index, u32 type, u32 length,
- * then the value's canonical bytes (the TXN_SET payload of the whole value).
- * The daemon computes it from the file, the kext from its snapshot: equal
- * hashes mean the kext holds exactly what the file says. */
+ * then the value's canonical bytes (the TXN_SET payload of the whole value):
+ *   bool/int64/uint64/enum: the 8-byte kc_scalar (length 8);
+ *   string:      its bytes, no NUL (length = bytes);
+ *   int64_list:  the entries as int64, in order (length = 8 * entries);
+ *   string_list: each entry followed by its NUL, in order (length = sum of
+ *                entry bytes + 1 each; an empty list has length 0).
+ * The daemon computes it from the file (codec config_hash), the kext from its
+ * snapshot: equal hashes mean the kext holds exactly what the file says. */
 #define KC_HASH_INIT 0xcbf29ce484222325ull
 #define KC_HASH_PRIME 0x100000001b3ull
 

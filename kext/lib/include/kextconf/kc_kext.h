@@ -78,6 +78,25 @@ struct kc_kext_config {
     const char *version;   /* CFBundleVersion */
     const struct kc_tunable_def *table;
     uint32_t count;
+    /* Optional (NULL: none). Each names a KC_TYPE_UINT64 tunable of the table
+     * that the library itself consumes:
+     *  event_rate_limit   kern_events posted per second, 0 = unlimited; the
+     *                     excess is dropped and reported by KC_EV_OVERFLOW;
+     *  heartbeat_interval milliseconds between KC_EV_HEARTBEAT events (a
+     *                     thread_call), 0 = off; a commit that changes it
+     *                     reschedules the next beat. */
+    const char *event_rate_limit;
+    const char *heartbeat_interval;
+    /* Top-level sysctl node of the read-only mirror, one component of
+     * [a-z0-9_] (e.g. "kextconf_reference"); NULL: no mirror. */
+    const char *sysctl_node;
+    /* Optional hooks, each run on a kernel thread with no library lock held
+     * (they may block, log, read tunables; they must not call kc_stop):
+     *  on_commit     after a commit was swapped in and its events posted,
+     *                on the committing client's thread;
+     *  on_heartbeat  after each heartbeat event, on the thread call. */
+    void (*on_commit)(uint64_t generation, uint32_t changed);
+    void (*on_heartbeat)(uint64_t generation);
 };
 
 #ifdef __cplusplus
@@ -89,7 +108,8 @@ extern "C" {
 errno_t kc_start(const struct kc_kext_config *config);
 
 /* Refuses with EBUSY while any client is connected (the kext's stop routine
- * must then return KERN_FAILURE); otherwise deregisters both controls, posts
+ * must then return KERN_FAILURE); otherwise stops the heartbeat (waiting for
+ * a beat in flight), deregisters both controls and the sysctl mirror, posts
  * "stopping" and frees everything. */
 errno_t kc_stop(void);
 
@@ -137,6 +157,8 @@ const int64_t *kc_list_int64s(const struct kc_list *list);
  * NULL if i >= count or the list holds int64s. */
 const char *kc_list_string(const struct kc_list *list, uint32_t i, size_t *len);
 bool kc_list_contains_int64(uint32_t index, int64_t value);
+/* The library's counters (the same values KC_OPT_COUNTERS serves). */
+void kc_get_counters(struct kc_counters *out);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,136 @@
+// The heartbeat: a thread call that posts KC_EV_HEARTBEAT (with the
+// counters) every `heartbeat_interval` ms, re-armed from its own callback and
+// rescheduled by a commit that changes the interval.
+//
+// Lifetime: thread_call_cancel_wait is not KPI (Private.exports), so stop
+// cannot ask XNU to wait for a running beat, and a beat may be dispatched but
+// not yet inside our code when stop runs. So g.hb_armed counts invocations
+// that will run or are running: +1 when thread_call_enter_delayed makes the
+// call pending (returns FALSE), -1 when thread_call_cancel removes one
+// (returns TRUE) and -1 at the end of each beat, all under g.mtx. Once
+// g.hb_stopping is set nothing re-arms; heartbeat_quiesce cancels and sleeps
+// until hb_armed is 0, after which thread_call_free finds the call idle.
+#include "kc_internal.h"
+
+#include <kern/clock.h>
+#include <libkern/libkern.h>
+#include <sys/proc.h>
+
+namespace kc {
+
+namespace {
+
+// Longest interval the tunable may ask for before clock_interval_to_deadline
+// (a uint32_t interval) would overflow: about 49 days in milliseconds.
+constexpr uint64_t kMaxIntervalMs = 0xffffffffull;
+
+uint64_t interval_now(void)
+{
+    const uint64_t ms = g.hb_index == kNoIndex ? 0 : current_scalar(g.hb_index);
+    return ms > kMaxIntervalMs ? kMaxIntervalMs : ms;
+}
+
+// Under g.mtx: arms the call `ms` from now, or cancels it for 0.
+void arm_locked(uint64_t ms)
+{
+    g.hb_interval_ms = ms;
+    if (ms == 0) {
+        if (thread_call_cancel(g.hb_call))
+            --g.hb_armed;
+        return;
+    }
+    uint64_t deadline = 0;
+    clock_interval_to_deadline(static_cast<uint32_t>(ms), 1000 * 1000 /* ns per ms */, &deadline);
+    if (!thread_call_enter_delayed(g.hb_call, deadline))
+        ++g.hb_armed; // was not pending: one more invocation to come
+}
+
+// Under g.mtx: this beat is over.
+void beat_done_locked(void)
+{
+    if (--g.hb_armed == 0 && g.hb_stopping)
+        wakeup(&g.hb_armed);
+}
+
+void beat(thread_call_param_t, thread_call_param_t)
+{
+    lck_mtx_lock(g.mtx);
+    if (g.hb_stopping) {
+        beat_done_locked();
+        lck_mtx_unlock(g.mtx);
+        return;
+    }
+    lck_mtx_unlock(g.mtx);
+
+    const uint64_t ms = interval_now();
+    const uint64_t generation = kc_generation();
+    post_heartbeat(generation, static_cast<uint32_t>(ms));
+    if (g.cfg->on_heartbeat != nullptr)
+        g.cfg->on_heartbeat(generation);
+
+    lck_mtx_lock(g.mtx);
+    if (!g.hb_stopping)
+        arm_locked(ms);
+    beat_done_locked();
+    lck_mtx_unlock(g.mtx);
+}
+
+} // namespace
+
+errno_t heartbeat_start(void)
+{
+    g.hb_index = g.cfg->heartbeat_interval ? find_tunable(g.cfg->heartbeat_interval, KC_TYPE_UINT64) : kNoIndex;
+    if (g.hb_index == kNoIndex)
+        return 0;
+    // THREAD_CALL_OPTIONS_ONCE: a commit re-arming the call while a beat runs
+    // must not start a second beat beside it.
+    g.hb_call = thread_call_allocate_with_options(beat, nullptr, THREAD_CALL_PRIORITY_KERNEL, THREAD_CALL_OPTIONS_ONCE);
+    return g.hb_call == nullptr ? ENOMEM : 0;
+}
+
+void heartbeat_schedule(void)
+{
+    if (g.hb_call == nullptr)
+        return;
+    const uint64_t ms = interval_now();
+    lck_mtx_lock(g.mtx);
+    if (!g.hb_stopping && (ms != g.hb_interval_ms || ms == 0))
+        arm_locked(ms);
+    lck_mtx_unlock(g.mtx);
+}
+
+void heartbeat_quiesce(void)
+{
+    if (g.hb_call == nullptr)
+        return;
+    lck_mtx_lock(g.mtx);
+    g.hb_stopping = true;
+    if (thread_call_cancel(g.hb_call))
+        --g.hb_armed;
+    while (g.hb_armed != 0)
+        msleep(&g.hb_armed, g.mtx, 0, "kchbstop", nullptr);
+    lck_mtx_unlock(g.mtx);
+}
+
+void heartbeat_resume(void)
+{
+    if (g.hb_call == nullptr)
+        return;
+    const uint64_t ms = interval_now();
+    lck_mtx_lock(g.mtx);
+    g.hb_stopping = false;
+    arm_locked(ms);
+    lck_mtx_unlock(g.mtx);
+}
+
+void heartbeat_free(void)
+{
+    if (g.hb_call == nullptr)
+        return;
+    // Quiesced: nothing pending and nothing re-arms, so this cannot fail.
+    if (!thread_call_free(g.hb_call))
+        printf("kextconf: %s: heartbeat thread call still pending at stop; leaked\n", g.cfg->bundle_id);
+    g.hb_call = nullptr;
+}
+
+} // namespace kc

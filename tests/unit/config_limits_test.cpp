@@ -1,0 +1,237 @@
+// The config loader and validator against hostile input sizes: nesting
+// 100,000 levels deep (refused at kMaxNestingDepth without recursion), input
+// at the size cap (accepted or refused in bounded time) and over it (refused
+// before parsing), and time that grows linearly with input: for each input
+// shape, parse + validate of 4 MB must take less than 8x the time of 1 MB
+// (linear is 4x, quadratic 16x). Figures are printed as "[ figures ]" lines.
+#include "config_loader.hpp"
+#include "source_map.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <time.h>
+
+namespace kextconf {
+namespace {
+
+using proto::TunableDesc;
+using Clock = std::chrono::steady_clock;
+
+std::vector<TunableDesc> schema()
+{
+    std::vector<TunableDesc> s(3);
+    s[0].index = 0;
+    s[0].type = KC_TYPE_INT64_LIST;
+    s[0].name = "ports";
+    s[0].min.i = 0;
+    s[0].max.i = 65535;
+    s[0].max_count = 10'000'000;
+    s[1].index = 1;
+    s[1].type = KC_TYPE_STRING;
+    s[1].name = "banner";
+    s[1].max_count = 64;
+    s[2].index = 2;
+    s[2].type = KC_TYPE_STRING_LIST;
+    s[2].name = "allow";
+    s[2].max_count = 10'000'000;
+    for (auto& d : s)
+        d.def.type = d.type;
+    return s;
+}
+
+// CPU seconds of the calling thread: on a shared machine wall time measures
+// the neighbours as much as the parser.
+double cpu_seconds()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Parse and validate; the CPU seconds it took (best of `runs`) and whether
+// the result was a valid model (errors otherwise).
+struct Outcome {
+    double seconds = 1e9;
+    bool valid = false;
+    std::size_t errors = 0;
+};
+
+Outcome load(const std::string& text, int runs = 3)
+{
+    static const auto kSchema = schema();
+    Outcome best;
+    for (int i = 0; i < runs; ++i) {
+        std::vector<Diagnostic> errors;
+        const double t0 = cpu_seconds();
+        auto doc = parse_config(text, "limits.json", errors);
+        bool valid = false;
+        if (doc && errors.empty())
+            valid = validate_config(*doc, kSchema, errors).has_value() && errors.empty();
+        const double s = cpu_seconds() - t0;
+        if (s < best.seconds)
+            best = {s, valid, errors.size()};
+    }
+    return best;
+}
+
+std::string wrap(const std::string& tunables, const std::string& extra = "")
+{
+    return "{\"kext\": \"org.example\", " + extra + "\"tunables\": {" + tunables + "}}";
+}
+
+// Input shapes, each a function of an approximate size in bytes.
+struct Shape {
+    const char* name;
+    bool valid; // the model it describes is valid
+    std::function<std::string(std::size_t)> make;
+};
+
+std::string repeat_until(std::size_t bytes, const std::function<std::string(std::size_t)>& piece,
+                         const char* sep = ",")
+{
+    std::string out;
+    for (std::size_t i = 0; out.size() < bytes; ++i) {
+        if (i)
+            out += sep;
+        out += piece(i);
+    }
+    return out;
+}
+
+const std::vector<Shape>& shapes()
+{
+    static const std::vector<Shape> s = {
+        {"one long string (x- key)", true,
+         [](std::size_t n) { return wrap("", "\"x-pad\": \"" + std::string(n, 'a') + "\", "); }},
+        {"string with escapes", true,
+         [](std::size_t n) {
+             return wrap("", "\"x-pad\": \"" + repeat_until(n, [](std::size_t) { return "\\u00e9\\n"; }, "") + "\", ");
+         }},
+        {"integer list", true,
+         [](std::size_t n) {
+             return wrap("\"ports\": [" + repeat_until(n, [](std::size_t i) { return std::to_string(i % 65536); }) +
+                         "]");
+         }},
+        {"string list", true,
+         [](std::size_t n) {
+             return wrap("\"allow\": [" +
+                         repeat_until(n, [](std::size_t i) { return "\"host" + std::to_string(i) + "\""; }) + "]");
+         }},
+        {"object with many keys (x-)", true,
+         [](std::size_t n) {
+             return wrap("", "\"x-map\": {" +
+                                 repeat_until(n, [](std::size_t i) { return "\"k" + std::to_string(i) + "\": 1"; }) +
+                                 "}, ");
+         }},
+        {"comments and whitespace", true,
+         [](std::size_t n) {
+             return "// lead\n" + repeat_until(n, [](std::size_t) { return "/* c */ \n  // line\n"; }, "") +
+                    wrap("\"banner\": \"x\"");
+         }},
+        {"nesting 60 deep, repeated", true,
+         [](std::size_t n) {
+             return wrap("", "\"x-deep\": [" + repeat_until(n, [](std::size_t) {
+                                 return std::string(60, '[') + "1" + std::string(60, ']');
+                             }) + "], ");
+         }},
+        {"unknown tunables (each an error)", false,
+         [](std::size_t n) {
+             return wrap(repeat_until(n, [](std::size_t i) { return "\"portz" + std::to_string(i) + "\": 1"; }));
+         }},
+        {"duplicate keys", false,
+         [](std::size_t n) { return wrap(repeat_until(n, [](std::size_t) { return "\"banner\": \"b\""; })); }},
+        {"out-of-range list entries", false,
+         [](std::size_t n) { return wrap("\"ports\": [" + repeat_until(n, [](std::size_t) { return "70000"; }) + "]"); }},
+    };
+    return s;
+}
+
+class ConfigScaling : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(ConfigScaling, TimeGrowsLinearlyWithInput)
+{
+    constexpr std::size_t kSmall = 1 << 20;
+    constexpr std::size_t kLarge = 4 << 20;
+    const Shape& shape = shapes().at(GetParam());
+    SCOPED_TRACE(shape.name);
+    const std::string small = shape.make(kSmall);
+    const std::string large = shape.make(kLarge);
+    ASSERT_LE(large.size(), kMaxConfigBytes);
+    const Outcome a = load(small, 2);
+    const Outcome b = load(large, 1);
+    EXPECT_EQ(a.valid, shape.valid) << a.errors << " errors";
+    EXPECT_EQ(b.valid, shape.valid) << b.errors << " errors";
+    EXPECT_LE(b.errors, kMaxDiagnostics + 1) << "diagnostics are capped";
+    // Below a few ms the ratio is noise.
+    const double ratio = b.seconds / std::max(a.seconds, 0.005);
+    std::printf("[ figures ] %-34s 1 MB %7.1f ms, 4 MB %7.1f ms CPU, ratio %.2f\n", shape.name, a.seconds * 1e3,
+                b.seconds * 1e3, b.seconds / a.seconds);
+    EXPECT_LT(ratio, 8.0) << "4x the input took " << ratio << "x the time: worse than linear";
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ConfigScaling, ::testing::Range<std::size_t>(0, shapes().size()));
+
+// 100,000 levels of every kind of nesting: refused at the depth limit, one
+// diagnostic, fast, no stack overflow (a recursive parser would crash here).
+TEST(ConfigLimits, HundredThousandLevelsAreRefusedQuickly)
+{
+    constexpr int kLevels = 100'000;
+    std::string objects;
+    for (int i = 0; i < kLevels; ++i)
+        objects += "{\"a\":";
+    std::string mixed;
+    for (int i = 0; i < kLevels; ++i)
+        mixed += i % 2 ? "[" : "{\"k\":";
+    const std::string inside_tunables = wrap("\"allow\": " + std::string(kLevels, '[') + std::string(kLevels, ']'));
+    for (const std::string& text : {std::string(kLevels, '['), objects, mixed, inside_tunables,
+                                    std::string(kLevels, '[') + std::string(kLevels, ']')}) {
+        std::vector<Diagnostic> errors;
+        const auto t0 = Clock::now();
+        EXPECT_FALSE(parse_config(text, "deep.json", errors));
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        ASSERT_EQ(errors.size(), 1u);
+        EXPECT_NE(errors[0].message.find("nesting deeper than"), std::string::npos) << errors[0].str();
+        EXPECT_LT(ms, 500.0);
+    }
+}
+
+// At the cap: a valid 16 MiB file is accepted in bounded time; one byte more
+// is refused before any parsing.
+TEST(ConfigLimits, InputAtTheSizeCapIsHandledAndOverItRefused)
+{
+    const std::string head = "{\"kext\": \"org.example\", \"tunables\": {}, \"x-pad\": \"";
+    const std::string tail = "\"}";
+    std::string at_cap = head + std::string(kMaxConfigBytes - head.size() - tail.size(), 'p') + tail;
+    ASSERT_EQ(at_cap.size(), kMaxConfigBytes);
+    const Outcome ok = load(at_cap, 1);
+    EXPECT_TRUE(ok.valid);
+    EXPECT_LT(ok.seconds, 30.0);
+    std::printf("[ figures ] 16 MiB valid config parsed in %.1f ms CPU\n", ok.seconds * 1e3);
+
+    at_cap.insert(head.size(), "p");
+    std::vector<Diagnostic> errors;
+    const auto t0 = Clock::now();
+    EXPECT_FALSE(parse_config(at_cap, "big.json", errors));
+    const double refuse_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    EXPECT_LT(refuse_ms, 50.0);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].message.find("over the limit"), std::string::npos);
+
+    // A 16 MiB integer list: the largest model the cap allows.
+    const std::string list =
+        wrap("\"ports\": [" + repeat_until(kMaxConfigBytes - 64, [](std::size_t) { return "65535"; }) + "]");
+    ASSERT_LE(list.size(), kMaxConfigBytes);
+    const Outcome big = load(list, 1);
+    EXPECT_TRUE(big.valid);
+    EXPECT_LT(big.seconds, 60.0);
+    std::printf("[ figures ] 16 MiB config with a 2.8M-entry list parsed and validated in %.1f ms CPU\n",
+                big.seconds * 1e3);
+}
+
+} // namespace
+} // namespace kextconf
