@@ -120,22 +120,22 @@ void get_once()
 
 extern "C" {
 
-__attribute__((noinline)) void kcbench_measured_get(int n)
+// One operation each: callgrind collects inside these only. The listener is
+// drained between calls (outside them), so every post finds room and the
+// count per operation does not depend on how many ran.
+__attribute__((noinline)) void kcbench_measured_get()
 {
-    for (int i = 0; i < n; ++i)
-        get_once();
+    get_once();
 }
 
-__attribute__((noinline)) void kcbench_measured_commit(int n)
+__attribute__((noinline)) void kcbench_measured_commit(int i)
 {
-    for (int i = 0; i < n; ++i)
-        commit_once(1000 * (i + 1));
+    commit_once(1000 * (i + 1));
 }
 
-__attribute__((noinline)) void kcbench_measured_commit_list(int n)
+__attribute__((noinline)) void kcbench_measured_commit_list(int i)
 {
-    for (int i = 0; i < n; ++i)
-        commit_list_once(i % 2);
+    commit_list_once(i % 2);
 }
 
 } // extern "C"
@@ -175,9 +175,15 @@ int main(int argc, char** argv)
         g_count = hello.tunable_count;
         g_generation = generation();
         // Warm up once outside the measured function, then measure.
+        unsigned char ev[256];
+        auto drain = [&] {
+            while (events.recv(ev, sizeof ev) > 0) {
+            }
+        };
         if (op == "get") {
             get_once();
-            kcbench_measured_get(n);
+            for (int i = 0; i < n; ++i)
+                kcbench_measured_get();
         } else if (op == "commitlist") {
             const std::uint32_t index = find_tunable("blocked_ports");
             for (int k = 0; k < 2; ++k) {
@@ -190,13 +196,18 @@ int main(int argc, char** argv)
                     die("cannot encode the list");
             }
             commit_list_once(1);
-            kcbench_measured_commit_list(n);
+            drain();
+            for (int i = 0; i < n; ++i) {
+                kcbench_measured_commit_list(i);
+                drain();
+            }
         } else {
             commit_once(7);
-            kcbench_measured_commit(n);
-        }
-        unsigned char ev[256];
-        while (events.recv(ev, sizeof ev) > 0) {
+            drain();
+            for (int i = 0; i < n; ++i) {
+                kcbench_measured_commit(i);
+                drain();
+            }
         }
     }
     std::string message;

@@ -37,7 +37,9 @@ std::string nft_file(int n)
 std::string list_config(int n, int shift)
 {
     std::ostringstream out;
-    out << "{ \"kext\": \"org.kextconf.reference\", \"tunables\": { \"blocked_ports\": [";
+    // No heartbeat: the footprint benchmark's idle window counts wakeups.
+    out << "{ \"kext\": \"org.kextconf.reference\", \"tunables\": { \"heartbeat_interval_ms\": 0, "
+           "\"blocked_ports\": [";
     for (int i = 0; i < n; ++i)
         out << (i ? "," : "") << 1 + (i + shift) % 65535;
     out << "] } }\n";
