@@ -54,6 +54,7 @@ public:
         bool capture_stdout = false;
         bool quiet_stderr = false; // stderr to /dev/null instead of the pipe
         std::string netns;         // a /proc/<pid>/ns/net to enter before exec
+        std::string err_file;      // stderr to this file instead of the pipe
     };
     Child(std::vector<std::string> argv, Options opts);
     ~Child(); // SIGKILL and reap if still running

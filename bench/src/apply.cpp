@@ -62,7 +62,7 @@ double daemon_start_to_apply(const Kextsim& host, const std::string& config, con
 {
     const auto t0 = Clock::now();
     Child d({bin_dir() + "/kextconfd", "--config", config, "--state-dir", state_dir},
-            {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}});
+            {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}, {}});
     if (!d.wait_for_line("applied ", 30))
         throw std::runtime_error("kextconfd did not apply " + config + ": " + d.err_text());
     const double s = seconds_since(t0);
@@ -74,7 +74,7 @@ double daemon_start_to_apply(const Kextsim& host, const std::string& config, con
 double sysctl_p(const NetNamespace& ns, const std::string& file)
 {
     const auto t0 = Clock::now();
-    Child c({"/usr/sbin/sysctl", "-q", "-p", file}, {{}, false, false, ns.path()});
+    Child c({"/usr/sbin/sysctl", "-q", "-p", file}, {{}, false, false, ns.path(), {}});
     const int st = c.wait(30);
     const double s = seconds_since(t0);
     if (st != 0) {
@@ -145,7 +145,7 @@ void reload(Table& t, const Options& o, int n)
     write_file(cfg, config_text(n, 0));
     Child d({bin_dir() + "/kextconfd", "--config", cfg, "--state-dir", dir.path(), "--reload-debounce-ms",
              std::to_string(kDebounceMs)},
-            {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}});
+            {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}, {}});
     if (!d.wait_for_line("applied ", 30) || !d.wait_for_line("saved the configuration", 30))
         throw std::runtime_error("kextconfd did not apply: " + d.err_text());
     bare_host.use();

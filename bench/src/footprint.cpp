@@ -22,7 +22,7 @@ struct Daemon {
         const auto t0 = Clock::now();
         child = std::make_unique<Child>(
             std::vector<std::string>{bin_dir() + "/kextconfd", "--config", config, "--state-dir", state_dir},
-            Child::Options{{{"KEXTSIM_ROOT", host.root()}}, false, false, {}});
+            Child::Options{{{"KEXTSIM_ROOT", host.root()}}, false, false, {}, {}});
         if (!child->wait_for_line("applied ", 30))
             throw std::runtime_error("kextconfd did not apply " + config + ": " + child->err_text());
         startup_s = seconds_since(t0);

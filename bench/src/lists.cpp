@@ -49,7 +49,7 @@ std::string list_config(int n, int shift)
 static double nft_load(const NetNamespace& ns, const std::string& file)
 {
     const auto t0 = Clock::now();
-    Child c({"/usr/sbin/nft", "-f", file}, {{}, false, false, ns.path()});
+    Child c({"/usr/sbin/nft", "-f", file}, {{}, false, false, ns.path(), {}});
     const int st = c.wait(120);
     const double s = seconds_since(t0);
     if (st != 0) {
@@ -74,7 +74,7 @@ void bench_lists(Table& t, const Options& o)
     auto daemon = [&](const std::string& config) {
         const auto t0 = Clock::now();
         Child d({bin_dir() + "/kextconfd", "--config", config, "--state-dir", dir.path()},
-                {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}});
+                {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}, {}});
         if (!d.wait_for_line("applied ", 120))
             throw std::runtime_error("kextconfd did not apply " + config + ": " + d.err_text());
         const double s = seconds_since(t0);
