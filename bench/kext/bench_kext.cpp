@@ -31,8 +31,7 @@ const kc_tunable_def kTunables[] = {
 constexpr uint32_t kCount = sizeof kTunables / sizeof kTunables[0];
 static_assert(kCount == BENCH_TUNABLES, "one entry per tunable");
 
-const kc_kext_config kConfig = {BENCH_BUNDLE_ID, KEXTCONF_KEXT_VERSION, kTunables, kCount, nullptr, nullptr, nullptr,
-                                 nullptr,         nullptr};
+const kc_kext_config kConfig = KC_KEXT_CONFIG(BENCH_BUNDLE_ID, KEXTCONF_KEXT_VERSION, kTunables);
 
 } // namespace
 

@@ -4,7 +4,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
+#include "logging.hpp"
 
 #include <unistd.h>
 
@@ -24,7 +24,7 @@ bool ConfigWatch::start(const std::string& path, std::function<void()> on_settle
     std::error_code ec;
     watcher_ = FileWatcher::open(path, ec);
     if (!watcher_) {
-        spdlog::error("cannot watch {} for changes: {}; edits take effect on SIGHUP only", path, ec.message());
+        logcat::config().error("cannot watch {} for changes: {}; edits take effect on SIGHUP only", path, ec.message());
         return false;
     }
     fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(watcher_->native_handle()));
@@ -50,7 +50,7 @@ asio::awaitable<void> ConfigWatch::watch()
             });
         }
         if (wec) {
-            spdlog::error("stopped watching {}: {}; edits take effect on SIGHUP only", path_, wec.message());
+            logcat::config().error("stopped watching {}: {}; edits take effect on SIGHUP only", path_, wec.message());
             co_return;
         }
     }

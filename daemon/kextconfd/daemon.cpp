@@ -1,6 +1,9 @@
 #include "daemon.hpp"
 
+#include "admin_protocol.hpp"
 #include "apply_plan.hpp"
+#include "logging.hpp"
+#include "schema.hpp"
 #include "values.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -33,7 +36,7 @@ std::string hex(std::uint64_t v)
 void log_diagnostics(const std::vector<Diagnostic>& errors)
 {
     for (const auto& d : errors)
-        spdlog::error("{}", d.str());
+        logcat::config().error("{}", d.str());
 }
 } // namespace
 
@@ -42,31 +45,44 @@ Daemon::Daemon(asio::io_context& io, DaemonOptions opts)
 {
 }
 
-void Daemon::apply_current(const char* why)
+Daemon::ApplyOutcome Daemon::apply_current(const char* why)
 {
     if (candidate_) {
-        switch (try_apply(candidate_->doc, why)) {
+        const ApplyOutcome outcome = try_apply(candidate_->doc, why);
+        switch (outcome) {
         case ApplyOutcome::Applied:
             config_ = std::move(candidate_);
             candidate_.reset();
             state_.save_last_good(config_->text);
-            return;
+            return outcome;
         case ApplyOutcome::Rejected:
             candidate_.reset();
             if (config_)
-                spdlog::error("{}: edit refused; keeping the last good configuration ({})", opts_.config_path,
-                              config_->doc.file);
+                logcat::config().error("{}: edit refused; keeping the last good configuration ({})",
+                                       opts_.config_path, config_->doc.file);
             else
-                spdlog::error("{}: refused, and there is no last good configuration; the kext keeps its current "
-                              "values until the file is fixed",
-                              opts_.config_path);
+                logcat::config().error("{}: refused, and there is no last good configuration; the kext keeps its "
+                                       "current values until the file is fixed",
+                                       opts_.config_path);
             break; // re-assert the configuration in force below
         case ApplyOutcome::Absent:
-        case ApplyOutcome::Failed: return; // try the candidate again next time
+        case ApplyOutcome::Failed: return outcome; // try the candidate again next time
         }
+        if (config_) {
+            // Keep the refusal's errors for the caller while re-asserting.
+            auto errors = std::move(apply_errors_);
+            if (try_apply(config_->doc, why) == ApplyOutcome::Applied)
+                state_.save_last_good(config_->text);
+            apply_errors_ = std::move(errors);
+        }
+        return ApplyOutcome::Rejected;
     }
-    if (config_ && try_apply(config_->doc, why) == ApplyOutcome::Applied)
+    if (!config_)
+        return ApplyOutcome::Failed;
+    const ApplyOutcome outcome = try_apply(config_->doc, why);
+    if (outcome == ApplyOutcome::Applied)
         state_.save_last_good(config_->text);
+    return outcome;
 }
 
 std::optional<std::vector<proto::Value>> Daemon::known_values_by_hash(const std::vector<proto::TunableDesc>& schema,
@@ -93,45 +109,58 @@ std::optional<std::vector<proto::Value>> Daemon::known_values_by_hash(const std:
 Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* why)
 {
     const std::string& bundle = doc.kext;
+    apply_errors_.clear();
+    apply_failure_.clear();
+    auto failed = [this](std::string message) {
+        logcat::kext().error("{}", message);
+        apply_failure_ = std::move(message);
+        ++counters_.apply_failures;
+        return ApplyOutcome::Failed;
+    };
     KextError err;
     auto kext = KextClient::connect(bundle, KextClient::Access::Admin, err);
     if (!kext) {
         if (err.ec == std::errc::no_such_file_or_directory) {
+            // Said once per absence: every control registering wakes us, and
+            // each look finds it still missing.
             if (kext_state_ != KextState::Absent)
-                spdlog::info("kext {} is not loaded; waiting for it to register its control", bundle);
+                logcat::kext().info("kext {} is not loaded; waiting for it to register its control", bundle);
             kext_state_ = KextState::Absent;
             return ApplyOutcome::Absent;
         }
-        spdlog::error("{}", err.message);
-        return ApplyOutcome::Failed;
+        return failed(err.message);
     }
     kext_state_ = KextState::Present;
 
     if (vendor_code_ == 0 && !kext_events_->vendor_code(bundle, vendor_code_))
         if (auto ec = kext_events_->set_filter(vendor_code_, KC_EVENT_CLASS, 0))
-            spdlog::warn("cannot subscribe to {} events: {}", bundle, ec.message());
+            logcat::events().warn("cannot subscribe to {} events: {}", bundle, ec.message());
 
     kc_state first_state{};
-    if (auto e = kext->state(first_state)) {
-        spdlog::error("{}: {}", bundle, e.message);
-        return ApplyOutcome::Failed;
-    }
+    if (auto e = kext->state(first_state))
+        return failed(bundle + ": " + e.message);
+    // The kext's table cannot change within one load: read it (and save it
+    // for `kextconfd --check` while the kext is away, schema.hpp) once per load.
     if (!known_ || known_->bundle != bundle || known_->load_id != first_state.load_id) {
         known_.reset();
-        std::vector<proto::TunableDesc> described;
-        if (auto e = kext->describe(described)) {
-            spdlog::error("{}: {}", bundle, e.message);
-            return ApplyOutcome::Failed;
-        }
-        known_ = KnownKext{bundle, first_state.load_id, std::move(described), false, 0, 0, {}};
+        KextSchema kschema;
+        if (auto e = read_kext_schema(*kext, kschema))
+            return failed(bundle + ": " + e.message);
+        state_.save_schema(schema_to_json(kschema).dump(2) + "\n");
+        known_ = KnownKext{bundle, first_state.load_id, std::move(kschema.tunables), false, 0, 0, {}};
     }
     const std::vector<proto::TunableDesc> schema = known_->schema;
     std::vector<Diagnostic> errors;
     auto validated = validate_config(doc, schema, errors);
     if (!validated || !errors.empty()) {
         log_diagnostics(errors);
-        spdlog::error("{}: does not fit {} {} ({}); not applied", doc.file, bundle,
-                      proto::field_string(kext->hello().kext_version), why);
+        for (const auto& d : errors)
+            apply_errors_.push_back(d.str());
+        if (doc.file == opts_.config_path)
+            record_file_errors(errors);
+        logcat::config().error("{}: does not fit {} {} ({}); not applied", doc.file, bundle,
+                               proto::field_string(kext->hello().kext_version), why);
+        ++counters_.apply_failures;
         return ApplyOutcome::Rejected;
     }
     const std::vector<proto::Value> desired = desired_values(schema, validated->values);
@@ -139,10 +168,8 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
     for (int attempt = 1; attempt <= kApplyAttempts; ++attempt) {
         kc_state st = first_state;
         if (attempt > 1)
-            if (auto e = kext->state(st)) {
-                spdlog::error("{}: {}", bundle, e.message);
-                return ApplyOutcome::Failed;
-            }
+            if (auto e = kext->state(st))
+                return failed(bundle + ": " + e.message);
         const bool first_contact = st.load_id != load_id_;
         if (first_contact) {
             // Follow this load's events from now on, even if applying fails.
@@ -163,16 +190,24 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
             current = std::move(*guess);
         else
             for (std::size_t i = 0; i < schema.size(); ++i)
-                if (auto e = kext->get(schema[i], current[i])) {
-                    spdlog::error("{}: {}", bundle, e.message);
-                    return ApplyOutcome::Failed;
-                }
+                if (auto e = kext->get(schema[i], current[i]))
+                    return failed(bundle + ": " + e.message);
         const ApplyPlan plan = plan_apply(schema, current, desired);
         for (const std::size_t i : plan.load_only_pending)
-            spdlog::warn("{}: {} takes effect only when the kext is next loaded (now {})", bundle,
-                         describe_change(schema[i], desired[i]), format_value(schema[i], current[i]));
+            logcat::kext().warn("{}: {} = {} is applied at next kext load (a load-only tunable; now {})", bundle,
+                                schema[i].name, private_value(format_value(schema[i], desired[i])),
+                                private_value(format_value(schema[i], current[i])));
         const std::vector<std::pair<std::uint32_t, proto::Value>>& changes = plan.changes;
-        const std::string& summary = plan.summary;
+        // The one log line: names, values marked private, lists by their size.
+        std::string summary;
+        std::vector<std::string> changed_names;
+        for (const std::size_t i : plan.changed) {
+            summary += summary.empty() ? "" : ", ";
+            summary += proto::is_list_type(desired[i].type)
+                           ? describe_change(schema[i], desired[i])
+                           : schema[i].name + "=" + private_value(format_value(schema[i], desired[i]));
+            changed_names.push_back(schema[i].name);
+        }
         const std::uint64_t expected_hash = proto::config_hash(plan.expected);
         if (st.config_hash == expected_hash && changes.empty()) {
             load_id_ = st.load_id;
@@ -182,31 +217,30 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
             known_->generation = st.generation;
             known_->config_hash = st.config_hash;
             known_->values = std::move(current);
-            spdlog::info("{} already matches {} (generation {}, hash {}; {})", bundle, doc.file, st.generation,
-                         hex(st.config_hash), why);
+            logcat::kext().info("{} already matches {} (generation {}, hash {}; {})", bundle, doc.file, st.generation,
+                                hex(st.config_hash), why);
+            reported_drift_.clear();
             return ApplyOutcome::Applied;
         }
         ApplyResult result;
         if (auto e = kext->apply(st.generation, changes, result)) {
             if (e.ec == std::errc::resource_unavailable_try_again && attempt < kApplyAttempts) {
-                spdlog::warn("{}: another writer committed first; re-reading and retrying", bundle);
+                logcat::kext().warn("{}: another writer committed first; re-reading and retrying", bundle);
                 continue;
             }
-            spdlog::error("{}: apply failed, the kext keeps generation {}: {}", bundle, st.generation, e.message);
-            return ApplyOutcome::Failed;
+            return failed(bundle + ": apply failed, the kext keeps generation " + std::to_string(st.generation) +
+                          ": " + e.message);
         }
         // Verify by reading back what the kext now holds.
         kc_state after{};
-        if (auto e = kext->state(after)) {
-            spdlog::error("{}: applied generation {} but could not read it back: {}", bundle, result.generation,
-                          e.message);
-            return ApplyOutcome::Failed;
-        }
-        if (after.generation != result.generation || after.config_hash != expected_hash) {
-            spdlog::error("{}: verification failed: kext reports generation {} hash {}, expected generation {} hash {}",
-                          bundle, after.generation, hex(after.config_hash), result.generation, hex(expected_hash));
-            return ApplyOutcome::Failed;
-        }
+        if (auto e = kext->state(after))
+            return failed(bundle + ": applied generation " + std::to_string(result.generation) +
+                          " but could not read it back: " + e.message);
+        if (after.generation != result.generation || after.config_hash != expected_hash)
+            return failed(bundle + ": verification failed: kext reports generation " +
+                          std::to_string(after.generation) + " hash " + hex(after.config_hash) +
+                          ", expected generation " + std::to_string(result.generation) + " hash " +
+                          hex(expected_hash));
         load_id_ = after.load_id;
         applied_generation_ = after.generation;
         applied_hash_ = after.config_hash;
@@ -214,28 +248,17 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
         known_->generation = after.generation;
         known_->config_hash = after.config_hash;
         known_->values = plan.expected;
-        spdlog::info("applied {} to {}: generation {}, hash {}, {} changed{}{} ({})", doc.file, bundle,
-                     after.generation, hex(after.config_hash), result.changed, summary.empty() ? "" : ": ", summary,
-                     why);
+        logcat::kext().info("applied {} to {}: generation {}, hash {}, {} changed{}{} ({})", doc.file, bundle,
+                            after.generation, hex(after.config_hash), result.changed, summary.empty() ? "" : ": ",
+                            summary, why);
+        ++counters_.applies;
+        last_apply_ = LastApply{after.generation, after.config_hash, std::chrono::system_clock::now(), result.changed,
+                                std::move(changed_names)};
+        reported_drift_.clear();
         return ApplyOutcome::Applied;
     }
-    return ApplyOutcome::Failed; // every attempt met a newer generation
-}
-
-void Daemon::check_drift(const char* why)
-{
-    if (!config_)
-        return;
-    KextError err;
-    auto kext = KextClient::connect(config_->doc.kext, KextClient::Access::Query, err);
-    kc_state st{};
-    if (!kext || kext->state(st))
-        return;
-    if (st.load_id == load_id_ && (st.generation != applied_generation_ || st.config_hash != applied_hash_))
-        spdlog::warn("{} drifted from {} ({}): generation {} hash {}, applied generation {} hash {}; the file's "
-                     "values return at the next reload (SIGHUP) or kext load",
-                     config_->doc.kext, config_->doc.file, why, st.generation, hex(st.config_hash), applied_generation_,
-                     hex(applied_hash_));
+    return failed(bundle + ": another writer kept committing first (" + std::to_string(kApplyAttempts) +
+                  " attempts); trying again at the next event or reload");
 }
 
 void Daemon::on_ctl_event(const KernEvent& e)
@@ -248,7 +271,7 @@ void Daemon::on_ctl_event(const KernEvent& e)
         KextError err;
         if (!KextClient::connect(config_->doc.kext, KextClient::Access::Query, err) &&
             err.ec == std::errc::no_such_file_or_directory) {
-            spdlog::info("kext {} went away; waiting for it to come back", config_->doc.kext);
+            logcat::events().info("kext {} went away; waiting for it to come back", config_->doc.kext);
             kext_state_ = KextState::Absent;
         }
     }
@@ -258,32 +281,46 @@ void Daemon::on_kext_event(const KernEvent& e)
 {
     auto ev = proto::decode_event(e.code, e.data);
     if (!ev) {
-        spdlog::warn("malformed kext event code {} ({} bytes)", e.code, e.data.size());
+        logcat::events().warn("malformed kext event code {} ({} bytes)", e.code, e.data.size());
         return;
     }
+    ++counters_.events;
+    logcat::events().debug("kext event {} (load {}, sequence {})", proto::event_name(ev->code), ev->hdr.load_id,
+                           ev->hdr.seq);
     const bool same_load = ev->hdr.load_id == load_id_;
     const bool gap = same_load && last_seq_ != 0 && ev->hdr.seq != last_seq_ + 1;
-    if (gap)
-        spdlog::warn("kext event sequence jumped from {} to {}: events were lost; re-reading state", last_seq_,
-                     ev->hdr.seq);
-    last_seq_ = ev->hdr.seq;
+    if (gap) {
+        ++counters_.seq_gaps;
+        logcat::events().warn("kext event sequence jumped from {} to {}: {} events were lost; re-reading state",
+                              last_seq_, ev->hdr.seq, ev->hdr.seq - last_seq_ - 1);
+    }
+    if (same_load)
+        last_seq_ = ev->hdr.seq;
     switch (ev->code) {
     case KC_EV_STARTED:
-        spdlog::info("kext started (version {}, generation {})", ev->kext_version, ev->generation);
+        logcat::events().info("kext started (version {}, generation {})", ev->kext_version, ev->generation);
         apply_current("kext started");
         break;
     case KC_EV_STOPPING:
-        spdlog::info("kext stopping (generation {})", ev->generation);
+        if (kext_state_ != KextState::Absent)
+            logcat::events().info("kext stopping (generation {}); waiting for it to come back", ev->generation);
         kext_state_ = KextState::Absent;
         break;
     case KC_EV_APPLIED:
+    case KC_EV_TUNABLE_CHANGED:
+        // Not our commit: another writer changed the kext.
         if (same_load && ev->generation != applied_generation_)
-            check_drift("another writer committed");
+            schedule_reread("another writer committed");
         break;
-    default: spdlog::debug("kext event {} (sequence {})", ev->code, ev->hdr.seq); break;
+    case KC_EV_OVERFLOW:
+        logcat::events().warn("the kext lost {} events ({} in all); re-reading state", ev->overflow.lost,
+                              ev->overflow.lost_total);
+        schedule_reread("events lost");
+        break;
+    default: break;
     }
     if (gap)
-        check_drift("event gap");
+        schedule_reread("event gap");
 }
 
 asio::awaitable<void> Daemon::watch_signals(asio::signal_set& signals)
@@ -294,11 +331,11 @@ asio::awaitable<void> Daemon::watch_signals(asio::signal_set& signals)
         if (ec)
             co_return;
         if (sig == SIGHUP) {
-            spdlog::info("SIGHUP: reloading {}", opts_.config_path);
+            logcat::daemon().info("SIGHUP: reloading {}", opts_.config_path);
             reload(/*forced=*/true);
             continue;
         }
-        spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        logcat::daemon().info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         io_.stop();
         co_return;
     }
@@ -316,8 +353,8 @@ asio::awaitable<void> Daemon::watch_events(EventSocket& sock, asio::posix::strea
         while (auto e = sock.read(rec))
             kext_events ? on_kext_event(*e) : on_ctl_event(*e);
         if (rec) {
-            spdlog::error("kernel event socket failed: {}; stopping", rec.message());
-            exit_status_ = 1;
+            logcat::events().error("kernel event socket failed: {}; stopping", rec.message());
+            exit_status_ = kExitCannotStart;
             io_.stop();
             co_return;
         }
@@ -333,23 +370,34 @@ int Daemon::run()
     if (ctl_events_)
         kext_events_ = EventSocket::open(ec);
     if (!kext_events_) {
-        spdlog::error("cannot open a kernel event socket on {}: {}", kernel_link_description(), ec.message());
-        return 1;
+        logcat::daemon().error("cannot open a kernel event socket on {}: {}", kernel_link_description(),
+                               ec.message());
+        return kExitCannotStart;
     }
     if (auto e = ctl_events_->set_filter(kKevVendorApple, kKevSystemClass, kKevCtlSubclass)) {
-        spdlog::error("cannot subscribe to kernel control events: {}", e.message());
-        return 1;
+        logcat::daemon().error("cannot subscribe to kernel control events: {}", e.message());
+        return kExitCannotStart;
     }
     ctl_events_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(ctl_events_->native_handle()));
     kext_events_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(kext_events_->native_handle()));
 
-    spdlog::info("kextconfd starting: config {}, state {}, via {}", opts_.config_path, opts_.state_dir,
-                 kernel_link_description());
+    admin_ = std::make_unique<AdminServer>(
+        io_, opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket);
+    if (!admin_->open())
+        return kExitCannotStart;
+    admin_->add_command("status", [this](const nlohmann::json&) { return status_json(); });
+    admin_->add_command("reload", [this](const nlohmann::json&) { return reload_json(); });
+
+    logcat::daemon().info("kextconfd starting: config {}, state {}, admin socket {}, via {}", opts_.config_path,
+                          opts_.state_dir,
+                          opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket,
+                          kernel_link_description());
     state_.open();
     load_at_startup();
     watch_.start(opts_.config_path, [this] { reload(/*forced=*/false); });
     apply_current("startup");
 
+    admin_->start();
     asio::co_spawn(io_, watch_signals(signals), asio::detached);
     asio::co_spawn(io_, watch_events(*ctl_events_, *ctl_events_fd_, false), asio::detached);
     asio::co_spawn(io_, watch_events(*kext_events_, *kext_events_fd_, true), asio::detached);

@@ -7,6 +7,7 @@
 // Threading: everything runs on the io_context's one thread.
 #pragma once
 
+#include "admin_server.hpp"
 #include "config_loader.hpp"
 #include "config_watch.hpp"
 #include "kernel_link.hpp"
@@ -30,14 +31,20 @@ namespace kextconf {
 struct DaemonOptions {
     std::string config_path;
     std::string state_dir = kDefaultStateDir;
+    std::string admin_socket; // admin::default_socket_path() unless set
     std::chrono::milliseconds reload_debounce = kReloadDebounce;
 };
+
+// Exit status of a daemon that could not start (no kernel event socket, the
+// admin socket taken or unsafe); launchd restarts it, throttled.
+inline constexpr int kExitCannotStart = 1;
 
 class Daemon {
 public:
     Daemon(boost::asio::io_context& io, DaemonOptions opts);
-    // Returns the process exit status: 0 after SIGTERM/SIGINT, 1 when the
-    // daemon cannot start (no kernel link). A bad config file does not stop
+    // Returns the process exit status: 0 after SIGTERM/SIGINT,
+    // kExitCannotStart when the daemon cannot start (no kernel link, no admin
+    // socket). A bad config file does not stop
     // it: it applies the saved last good copy, or waits for a fixed file.
     int run();
 
@@ -55,11 +62,65 @@ private:
         Failed,   // the kext refused or the link failed; see the log
     };
 
+    // Where a configuration came from.
+    enum class Source {
+        File,      // the config file
+        SavedCopy, // the state directory's last good copy (the file was unusable at start-up)
+    };
+
     // A parsed configuration and the exact text it came from (saved as the
     // last good copy once the kext accepts it).
     struct LoadedConfig {
         ConfigDocument doc;
         std::string text;
+        Source source = Source::File;
+    };
+
+    // The config file's last load (start-up, edit, SIGHUP, admin reload).
+    enum class FileState {
+        Missing, // not there (or never read)
+        Good,    // parsed, and fitted the kext's schema when last checked
+        Bad,     // unreadable, unsafe, did not parse or did not fit; see errors
+    };
+    struct FileLoad {
+        FileState state = FileState::Missing;
+        std::vector<std::string> errors; // file:line:col: error: ...
+        std::chrono::system_clock::time_point at{};
+    };
+
+    // The daemon's last successful apply (status "applied").
+    struct LastApply {
+        std::uint64_t generation = 0;
+        std::uint64_t config_hash = 0;
+        std::chrono::system_clock::time_point at{};
+        std::uint32_t changed = 0;
+        std::vector<std::string> changed_names;
+    };
+
+    // What a reload did, for the admin socket's reply.
+    struct ReloadResult {
+        bool ok = false;
+        bool applied = false;
+        std::vector<std::string> changed;
+        std::vector<std::string> errors;
+        std::string error;
+    };
+
+    // A tunable whose value in the kext is not what the configuration in
+    // force says (status "drift").
+    struct Drift {
+        std::string name;
+        nlohmann::json file;
+        nlohmann::json kext;
+    };
+
+    struct Counters {
+        std::uint64_t applies = 0;        // commits the daemon made (and verified)
+        std::uint64_t apply_failures = 0; // applies that failed (refused, link error, verification)
+        std::uint64_t reloads = 0;        // file reloads: edits, SIGHUP, admin
+        std::uint64_t events = 0;         // kext events received
+        std::uint64_t seq_gaps = 0;       // gaps in their sequence numbers
+        std::uint64_t rereads = 0;        // state re-reads those (and foreign commits) caused
     };
 
     // Start-up: the file becomes the candidate if it parses; the saved last
@@ -69,16 +130,26 @@ private:
     // SIGHUP (forced) and settled file changes: read the file; unless it is
     // unchanged since the last read (and not forced), make it the candidate
     // and apply. A deleted file keeps the configuration in force. (reloader.cpp)
-    void reload(bool forced);
+    ReloadResult reload(bool forced);
     // Reads and parses the config file at start-up; nullopt (errors logged)
     // if it is unusable. Records the text's hash.
     std::optional<LoadedConfig> read_config(const std::string& path);
     // Applies the candidate from the last reload if there is one (it becomes
     // the configuration in force once the kext accepts it), else the
     // configuration in force.
-    void apply_current(const char* why);
+    ApplyOutcome apply_current(const char* why);
     ApplyOutcome try_apply(const ConfigDocument& doc, const char* why);
+    // Re-reads the kext's state after a hint that it changed behind the
+    // daemon's back (coalesced: at most one re-read pending). (status.cpp)
+    void schedule_reread(const char* why);
     void check_drift(const char* why);
+    // The configuration in force compared with what the kext holds; nullopt
+    // if the kext cannot be read or the configuration no longer fits it.
+    std::optional<std::vector<Drift>> compute_drift(KextClient& kext);
+    void record_file_errors(const std::vector<Diagnostic>& errors);
+    // Admin socket commands (status.cpp).
+    nlohmann::json status_json();
+    nlohmann::json reload_json();
     void on_ctl_event(const KernEvent& e);
     void on_kext_event(const KernEvent& e);
     boost::asio::awaitable<void> watch_signals(boost::asio::signal_set& signals);
@@ -87,6 +158,7 @@ private:
 
     boost::asio::io_context& io_;
     DaemonOptions opts_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     // In force: the last document the kext accepted (before any contact with
     // the kext: the file read at start-up). A bad edit never replaces it.
     std::optional<LoadedConfig> config_;
@@ -129,6 +201,17 @@ private:
     std::optional<std::vector<proto::Value>> known_values_by_hash(const std::vector<proto::TunableDesc>& schema,
                                                                   std::uint64_t config_hash) const;
     int exit_status_ = 0;
+    FileLoad file_load_;
+    std::optional<LastApply> last_apply_;
+    Counters counters_;
+    // Set by try_apply for the caller: the validation errors of a refused
+    // document, or why an apply failed.
+    std::vector<std::string> apply_errors_;
+    std::string apply_failure_;
+    bool reread_pending_ = false;
+    // The drift last reported (names and values), so a repeat is not logged twice.
+    std::string reported_drift_;
+    std::unique_ptr<AdminServer> admin_;
 };
 
 } // namespace kextconf

@@ -1,7 +1,8 @@
 // kextconfd: applies a JSON configuration file to a kext and keeps it applied.
+#include "admin_protocol.hpp"
+#include "check.hpp"
 #include "daemon.hpp"
 #include "logging.hpp"
-#include "values.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -11,77 +12,91 @@
 
 namespace {
 
-// --check: the same load path as the daemon (read, parse, validate against
-// the running kext's schema when it is loaded), printing every error.
-int check(const std::string& path)
-{
-    using namespace kextconf;
-    std::vector<Diagnostic> errors;
-    auto text = read_config_file(path, errors);
-    std::optional<ConfigDocument> doc;
-    if (text)
-        doc = parse_config(*text, path, errors);
-    if (doc && errors.empty()) {
-        KextError err;
-        auto kext = KextClient::connect(doc->kext, KextClient::Access::Query, err);
-        if (!kext) {
-            std::fprintf(stderr, "%s: note: syntax checked only; cannot validate values: %s\n", path.c_str(),
-                         err.message.c_str());
-        } else {
-            std::vector<proto::TunableDesc> schema;
-            if (auto e = kext->describe(schema)) {
-                std::fprintf(stderr, "%s: error: %s\n", path.c_str(), e.message.c_str());
-                return 1;
-            }
-            validate_config(*doc, schema, errors);
-        }
-    }
-    for (const auto& d : errors)
-        std::fprintf(stderr, "%s\n", d.str().c_str());
-    if (!errors.empty())
-        return 1;
-    std::printf("%s: OK\n", path.c_str());
-    return 0;
-}
+// Exit status of a usage error (bad flags), as for kextconfctl.
+constexpr int kExitUsage = 2;
+// An internal error (a bug), EX_SOFTWARE: launchd restarts the daemon, throttled.
+constexpr int kExitInternal = 70;
 
 } // namespace
 
 int main(int argc, char** argv)
 {
     CLI::App app{"kextconfd: applies a JSON configuration file to a kext over its kernel control and keeps it "
-                 "applied across kext reloads. Edits to the file (and SIGHUP) reload it; SIGTERM stops."};
+                 "applied across kext reloads. Edits to the file, SIGHUP and `kextconfctl reload` reload it; "
+                 "SIGTERM stops.\nExit status: 0 stopped by SIGTERM/SIGINT (or --check: valid), 1 cannot start "
+                 "(or --check: invalid), 2 usage, 70 internal error."};
     kextconf::DaemonOptions opts;
-    bool check_only = false;
-    std::string level = "info";
+
     app.add_option("-c,--config", opts.config_path, "configuration file (JSON; // and /* */ comments allowed)")
         ->required();
-    app.add_flag("-t,--check", check_only,
-                 "validate the file (against the running kext's schema when it is loaded) and exit: 0 valid, 1 not");
+
+    bool check_only = false;
+    auto* check_flag =
+        app.add_flag("-t,--check", check_only,
+                     "validate the file and exit (0 valid, 1 invalid); the values are checked against --schema "
+                     "FILE if given, else the running kext, else the schema saved in --state-dir; the output names "
+                     "the schema used");
+    bool print = false;
+    auto* print_flag = app.add_flag("--print-config", print,
+                                    "print the effective configuration as JSON (the file's values over the kext's "
+                                    "defaults; the file's values alone without a schema) and exit (0, or 1 if the "
+                                    "file is invalid)");
+    print_flag->excludes(check_flag);
+    std::string schema_path;
+    app.add_option("--schema", schema_path,
+                   "with --check or --print-config: check against this schema (the JSON Schema `kextconfctl "
+                   "schema` prints, or the schema.json saved in the state directory) instead of the running kext's")
+        ->check(CLI::ExistingFile);
+
     app.add_option("--state-dir", opts.state_dir,
-                   "directory for the copy of the last configuration the kext accepted, applied at start-up when "
-                   "the file is unusable (created 0700; must be root's and not group/world-writable)")
+                   "directory for the copy of the last configuration the kext accepted (applied at start-up when "
+                   "the file is unusable) and the kext's schema (created 0700; must be root's and not "
+                   "group/world-writable)")
         ->capture_default_str();
+    app.add_option("--admin-socket", opts.admin_socket,
+                   "local socket kextconfctl talks to (status, reload); created 0600, root only; default "
+                   "$KEXTCONFD_SOCKET, else " +
+                       kextconf::admin::default_socket_path());
+
     int debounce_ms = static_cast<int>(kextconf::kReloadDebounce.count());
     app.add_option("--reload-debounce-ms", debounce_ms,
                    "how long the config file must stay quiet after a change before it is reloaded (milliseconds)")
         ->capture_default_str()
         ->check(CLI::Range(0, 60000));
-    app.add_option("--log-level", level, "trace, debug, info, warn, error")
+
+    std::string level = "info";
+    app.add_option("--log-level", level, "least severe level logged: trace, debug, info, warn, error")
+        ->capture_default_str()
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+    bool foreground_log = false;
+    app.add_flag("--foreground-log", foreground_log,
+                 "also copy the log to stderr where the log goes to os_log (macOS); on other systems the log is "
+                 "stderr already");
+
     app.set_version_flag("--version", "kextconfd " KEXTCONF_VERSION);
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+        if (!schema_path.empty() && !check_only && !print)
+            throw CLI::ValidationError("--schema", "needs --check or --print-config");
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e); // prints help, the version, or the error
+        return rc == 0 ? 0 : kExitUsage;
+    }
     opts.reload_debounce = std::chrono::milliseconds(debounce_ms);
 
     try {
+        const kextconf::CheckOptions check{opts.config_path, schema_path, opts.state_dir};
         if (check_only)
-            return check(opts.config_path);
-        kextconf::init_logging("org.kextconf.kextconfd", spdlog::level::from_str(level));
+            return kextconf::check_config(check);
+        if (print)
+            return kextconf::print_config(check);
+        kextconf::init_logging(kextconf::kLogSubsystem, spdlog::level::from_str(level), foreground_log);
         boost::asio::io_context io(1);
         kextconf::Daemon daemon(io, opts);
         return daemon.run();
     } catch (const std::exception& e) {
         // A bug, not a configuration problem: say so and let launchd restart us.
         std::fprintf(stderr, "kextconfd: internal error: %s\n", e.what());
-        return 70; // EX_SOFTWARE
+        return kExitInternal;
     }
 }

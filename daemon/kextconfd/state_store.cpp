@@ -2,7 +2,7 @@
 
 #include "config_loader.hpp"
 
-#include <spdlog/spdlog.h>
+#include "logging.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -18,6 +18,19 @@ namespace {
 std::string errno_text(int err)
 {
     return std::generic_category().message(err);
+}
+
+// Makes the file's data durable. fsync on macOS only reaches the drive's
+// cache; F_FULLFSYNC asks the drive to flush it too (fsync(2) on macOS).
+// Feature-tested, not platform-tested: where F_FULLFSYNC is missing or the
+// file system refuses it, fsync is what there is.
+bool sync_file(int fd)
+{
+#ifdef F_FULLFSYNC
+    if (::fcntl(fd, F_FULLFSYNC) == 0)
+        return true;
+#endif
+    return ::fsync(fd) == 0;
 }
 
 bool write_all(int fd, std::string_view text)
@@ -46,19 +59,19 @@ std::string StateStore::last_good_path() const
 bool StateStore::open()
 {
     if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
-        spdlog::error("state directory {}: cannot create: {}; the last good configuration will not be saved", dir_,
+        logcat::config().error("state directory {}: cannot create: {}; the last good configuration will not be saved", dir_,
                       errno_text(errno));
         return usable_ = false;
     }
     struct stat st {};
     const int rc = ::lstat(dir_.c_str(), &st);
     if (rc != 0 || !S_ISDIR(st.st_mode)) {
-        spdlog::error("state directory {}: {}; the last good configuration will not be saved", dir_,
+        logcat::config().error("state directory {}: {}; the last good configuration will not be saved", dir_,
                       rc != 0 ? errno_text(errno) : "not a directory");
         return usable_ = false;
     }
     if (auto unsafe = unsafe_ownership(dir_, st)) {
-        spdlog::error("state directory {} {}; not using it", dir_, *unsafe);
+        logcat::config().error("state directory {} {}; not using it", dir_, *unsafe);
         return usable_ = false;
     }
     return usable_ = true;
@@ -75,7 +88,7 @@ std::optional<std::string> StateStore::load_last_good()
     std::vector<Diagnostic> errors;
     auto text = read_config_file(path, errors);
     for (const auto& d : errors)
-        spdlog::error("{}", d.str());
+        logcat::config().error("{}", d.str());
     if (text)
         saved_hash_ = std::hash<std::string>{}(*text);
     return text;
@@ -83,33 +96,50 @@ std::optional<std::string> StateStore::load_last_good()
 
 bool StateStore::save_last_good(std::string_view text)
 {
+    if (!save(kLastGoodFile, text, saved_hash_))
+        return false;
+    logcat::config().info("saved the configuration in force to {}", last_good_path());
+    return true;
+}
+
+std::string StateStore::schema_path() const
+{
+    return dir_ + "/" + kSchemaFile;
+}
+
+bool StateStore::save_schema(std::string_view text)
+{
+    return save(kSchemaFile, text, schema_hash_);
+}
+
+bool StateStore::save(const char* name, std::string_view text, std::optional<std::size_t>& saved_hash)
+{
     if (!usable_)
         return false;
     const std::size_t hash = std::hash<std::string_view>{}(text);
-    if (saved_hash_ == hash)
+    if (saved_hash == hash)
         return true;
-    const std::string path = last_good_path();
+    const std::string path = dir_ + "/" + name;
     std::string tmp = path + ".XXXXXX";
     const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
     if (fd < 0) {
-        spdlog::error("cannot save the last good configuration in {}: {}", dir_, errno_text(errno));
+        logcat::config().error("cannot save {} in {}: {}", name, dir_, errno_text(errno));
         return false;
     }
-    const bool written = ::fchmod(fd, 0600) == 0 && write_all(fd, text) && ::fsync(fd) == 0;
+    const bool written = ::fchmod(fd, 0600) == 0 && write_all(fd, text) && sync_file(fd);
     const int err = errno;
     if (::close(fd) != 0 || !written || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        spdlog::error("cannot save the last good configuration to {}: {}", path, errno_text(written ? errno : err));
+        logcat::config().error("cannot save {}: {}", path, errno_text(written ? errno : err));
         ::unlink(tmp.c_str());
         return false;
     }
     // The rename is durable only once the directory is.
     const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || ::fsync(dfd) != 0)
-        spdlog::warn("saved {} but could not sync {}: {}", path, dir_, errno_text(errno));
+    if (dfd < 0 || !sync_file(dfd))
+        logcat::config().warn("saved {} but could not sync {}: {}", path, dir_, errno_text(errno));
     if (dfd >= 0)
         ::close(dfd);
-    saved_hash_ = hash;
-    spdlog::info("saved the configuration in force to {}", path);
+    saved_hash = hash;
     return true;
 }
 

@@ -2,7 +2,8 @@
 // accepted (DESIGN rule 3), so the next boot can apply it when the file is
 // broken. The directory must belong to root (or the daemon's user) and not be
 // writable by group or others, like the config file (rule 6); the copy is
-// written atomically (temp file, fsync, rename, fsync of the directory).
+// written atomically (temp file, fsync, rename, fsync of the directory). The
+// schema of the kext last connected to is kept beside it (kSchemaFile).
 //
 // Problems are logged and make the store unusable or the save fail; they never
 // stop the daemon. Threading: one thread (the daemon's io_context thread).
@@ -21,6 +22,9 @@ inline constexpr const char* kDefaultStateDir = KEXTCONF_DEFAULT_STATE_DIR;
 
 // The saved copy's name inside the state directory.
 inline constexpr const char* kLastGoodFile = "last-good.json";
+// The schema of the kext last connected to (schema.hpp's JSON Schema
+// document), for `kextconfd --check` while the kext is not loaded.
+inline constexpr const char* kSchemaFile = "schema.json";
 
 class StateStore {
 public:
@@ -37,11 +41,20 @@ public:
     // Replaces the saved copy with `text` atomically, unless it already holds
     // exactly that. False (logged) on failure; the old copy is then intact.
     bool save_last_good(std::string_view text);
+    // Replaces the saved schema the same way (kSchemaFile).
+    std::string schema_path() const;
+    bool save_schema(std::string_view text);
 
 private:
+    // Atomic replace of dir/name: temp file, fsync (F_FULLFSYNC where there
+    // is one), rename, sync of the directory; skipped when `saved_hash`
+    // shows the file already holds `text`.
+    bool save(const char* name, std::string_view text, std::optional<std::size_t>& saved_hash);
+
     std::string dir_;
     bool usable_ = false;
-    std::optional<std::size_t> saved_hash_; // of the text on disk, once known
+    std::optional<std::size_t> saved_hash_;  // of last-good.json on disk, once known
+    std::optional<std::size_t> schema_hash_; // of schema.json
 };
 
 } // namespace kextconf

@@ -27,6 +27,7 @@ ApplyPlan plan_apply(const std::vector<proto::TunableDesc>& schema, const std::v
             continue;
         }
         plan.changes.emplace_back(schema[i].index, desired[i]);
+        plan.changed.push_back(i);
         plan.summary += (plan.summary.empty() ? "" : ", ") + describe_change(schema[i], desired[i]);
     }
     return plan;

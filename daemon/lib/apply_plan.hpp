@@ -29,6 +29,8 @@ struct ApplyPlan {
     // Names of load-only tunables whose wanted value differs from the
     // kext's (takes effect at the next kext load).
     std::vector<std::size_t> load_only_pending; // schema positions
+    // Schema positions of `changes`, in the same order.
+    std::vector<std::size_t> changed;
     // "max_clients=128, blocked_ports: 100000 entries": for the one log line.
     std::string summary;
 };

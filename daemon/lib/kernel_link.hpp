@@ -80,6 +80,19 @@ inline constexpr std::uint32_t kKevCtlSubclass = 2;
 inline constexpr std::uint32_t kKevCtlRegistered = 1;
 inline constexpr std::uint32_t kKevCtlDeregistered = 2;
 
+// Loading and unloading kexts: kmutil on macOS (kernel_link_darwin.cpp),
+// kextsim's load/unload requests elsewhere. `message` is what the loader said,
+// plus what to do about it on failure. Root only on macOS.
+struct KextAdminResult {
+    std::error_code ec;
+    std::string message;
+    explicit operator bool() const { return static_cast<bool>(ec); }
+};
+KextAdminResult load_kext_bundle(const std::string& bundle_path);
+KextAdminResult unload_kext_bundle(const std::string& bundle_id);
+// Whether `bundle_id` is loaded; `message` is the loader's line about it.
+KextAdminResult kext_load_state(const std::string& bundle_id, bool& loaded);
+
 // Where the link goes, for messages ("kextsim at /run/kextsim" or "the kernel").
 std::string kernel_link_description();
 

@@ -4,12 +4,18 @@
 
 #include <cerrno>
 #include <cstring>
+#include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/kern_control.h>
 #include <sys/kern_event.h>
 #include <sys/socket.h>
 #include <sys/sys_domain.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <vector>
+
+extern char** environ;
 
 namespace kextconf {
 
@@ -159,6 +165,103 @@ std::optional<KernEvent> EventSocket::read(std::error_code& ec)
     if (total > KEV_MSG_HEADER_SIZE)
         e.data.assign(buf + KEV_MSG_HEADER_SIZE, buf + total);
     return e;
+}
+
+namespace {
+
+// kmutil(8): the only supported loader on macOS 11+.
+constexpr const char* kKmutil = "/usr/bin/kmutil";
+
+// Runs kmutil with `args`, its stdout and stderr captured together.
+KextAdminResult run_kmutil(const std::vector<std::string>& args)
+{
+    int pipefd[2];
+    if (::pipe(pipefd) != 0)
+        return {last_error(), "pipe failed"};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+    std::vector<std::string> argv_s{kKmutil};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, kKmutil, &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(pipefd[1]);
+    std::string out;
+    if (rc == 0) {
+        char buf[4096];
+        for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) != 0;) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                break;
+            out.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    ::close(pipefd[0]);
+    if (rc != 0)
+        return {std::error_code(rc, std::generic_category()), std::string("cannot run ") + kKmutil};
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    while (!out.empty() && out.back() == '\n')
+        out.pop_back();
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return {std::make_error_code(std::errc::operation_not_permitted),
+                "kmutil " + args.front() + " failed (" +
+                    (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status)) : std::string("killed")) +
+                    "): " + out};
+    return {{}, out};
+}
+
+} // namespace
+
+KextAdminResult load_kext_bundle(const std::string& bundle_path)
+{
+    auto r = run_kmutil({"load", "-p", bundle_path});
+    if (r)
+        r.message += "\nIf the kext has not been approved yet: System Settings > Privacy & Security > Allow, then "
+                     "restart (on Apple silicon first lower the security policy to Reduced Security in Recovery; "
+                     "see docs/operations.md)";
+    return r;
+}
+
+KextAdminResult unload_kext_bundle(const std::string& bundle_id)
+{
+    auto r = run_kmutil({"unload", "-b", bundle_id});
+    if (r)
+        r.message += "\nOn macOS 11 and later a kext that is in use (a client connected, or its kext collection "
+                     "busy) stays loaded until the next restart: stop kextconfd (sudo launchctl bootout "
+                     "system/org.kextconf.kextconfd) and try again, or restart";
+    return r;
+}
+
+KextAdminResult kext_load_state(const std::string& bundle_id, bool& loaded)
+{
+    loaded = false;
+    auto r = run_kmutil({"showloaded", "--bundle-identifier", bundle_id});
+    if (r)
+        return r;
+    // One line per loaded kext; the identifier is one of its words.
+    std::size_t pos = 0;
+    while (pos < r.message.size()) {
+        std::size_t end = r.message.find('\n', pos);
+        if (end == std::string::npos)
+            end = r.message.size();
+        const std::string line = r.message.substr(pos, end - pos);
+        if (line.find(" " + bundle_id + " ") != std::string::npos) {
+            loaded = true;
+            return {{}, line};
+        }
+        pos = end + 1;
+    }
+    return {{}, bundle_id + " is not loaded"};
 }
 
 } // namespace kextconf

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 #include <sys/socket.h>
 
 namespace kextconf {
@@ -145,6 +146,42 @@ std::optional<KernEvent> EventSocket::read(std::error_code& ec)
     if (total > sizeof h)
         e.data.assign(buf + sizeof h, buf + total);
     return e;
+}
+
+namespace {
+KextAdminResult from_host(const kextsim::AdminResult& r)
+{
+    return {r.error ? std::error_code(r.error, std::generic_category()) : std::error_code(), r.message};
+}
+} // namespace
+
+KextAdminResult load_kext_bundle(const std::string& bundle_path)
+{
+    return from_host(kextsim::load_kext(bundle_path));
+}
+
+KextAdminResult unload_kext_bundle(const std::string& bundle_id)
+{
+    return from_host(kextsim::unload_kext(bundle_id));
+}
+
+KextAdminResult kext_load_state(const std::string& bundle_id, bool& loaded)
+{
+    loaded = false;
+    const auto r = kextsim::show_loaded();
+    if (r.error)
+        return from_host(r);
+    // "Index Name (Version) Path", one kext a line.
+    std::istringstream lines(r.message);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::string index, name;
+        if (words >> index >> name && name == bundle_id) {
+            loaded = true;
+            return {{}, line};
+        }
+    }
+    return {{}, bundle_id + " is not loaded in " + kernel_link_description()};
 }
 
 } // namespace kextconf

@@ -184,6 +184,19 @@ KextError KextClient::state(kc_state& out)
     return {};
 }
 
+KextError KextClient::counters(kc_counters& out)
+{
+    proto::Bytes buf;
+    if (auto ec = sock_->getopt(KC_OPT_COUNTERS, {}, sizeof(kc_counters), buf))
+        return explain(ec, "counters");
+    auto c = proto::decode<kc_counters>(buf);
+    if (!c)
+        return {std::make_error_code(std::errc::protocol_error),
+                "counters: " + std::to_string(buf.size()) + " bytes, expected " + std::to_string(sizeof(kc_counters))};
+    out = *c;
+    return {};
+}
+
 KextError KextClient::apply(std::uint64_t expected_generation,
                             const std::vector<std::pair<std::uint32_t, proto::Value>>& values, ApplyResult& result)
 {

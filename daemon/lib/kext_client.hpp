@@ -49,6 +49,8 @@ public:
     // max_option_len; a read torn by a concurrent commit is repeated.
     KextError get(const proto::TunableDesc& desc, proto::Value& out);
     KextError state(kc_state& out);
+    // KC_OPT_COUNTERS; an error (e.g. EINVAL/ENOPROTOOPT) from a kext that does not keep them.
+    KextError counters(kc_counters& out);
 
     // One transaction: begin at expected_generation, set every value, commit.
     // On any failure the transaction is aborted and the kext keeps what it

@@ -1,18 +1,15 @@
 // Log sink for hosts without os_log: timestamped lines on stderr, which
-// launchd-like supervisors and journald capture.
-#include "logging.hpp"
-
-#include <spdlog/sinks/stdout_color_sinks.h>
+// launchd-like supervisors and journald capture (systemd adds its own
+// timestamp; the line keeps one so a plain redirect is readable too).
+#include "log_sink.hpp"
 
 namespace kextconf {
 
-void init_logging(const std::string& subsystem, spdlog::level::level_enum level)
+const bool kPlatformSinkIsStderr = true;
+
+std::shared_ptr<spdlog::sinks::sink> make_platform_sink(const std::string& /*subsystem*/)
 {
-    auto logger = spdlog::stderr_color_mt(subsystem);
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %n: %v");
-    logger->set_level(level);
-    logger->flush_on(spdlog::level::trace);
-    spdlog::set_default_logger(logger);
+    return make_stderr_sink();
 }
 
 } // namespace kextconf

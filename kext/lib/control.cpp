@@ -204,10 +204,12 @@ errno_t connect_client(bool privileged, struct sockaddr_ctl *sac, void **unitinf
     *unitinfo = nullptr;
     if (!is_ready())
         return EBUSY; // still starting
-    auto *c = static_cast<Client *>(OSMalloc(sizeof(Client), g.tag));
+    const size_t size = client_alloc_size(g.cfg->count);
+    auto *c = static_cast<Client *>(OSMalloc(static_cast<uint32_t>(size), g.tag));
     if (c == nullptr)
         return ENOMEM;
-    memset(c, 0, sizeof *c);
+    memset(c, 0, size);
+    c->changed_bits = reinterpret_cast<uint8_t *>(c + 1);
     c->privileged = privileged;
     c->unit = sac->sc_unit;
     c->last_error.index = kNoIndex;
@@ -218,7 +220,7 @@ errno_t connect_client(bool privileged, struct sockaddr_ctl *sac, void **unitinf
     const uint32_t clients = g.clients;
     lck_mtx_unlock(g.mtx);
     if (stopping) {
-        OSFree(c, sizeof(Client), g.tag);
+        OSFree(c, static_cast<uint32_t>(size), g.tag);
         return EBUSY; // the kext is being unloaded
     }
     *unitinfo = c;
@@ -257,7 +259,7 @@ errno_t on_disconnect(kern_ctl_ref, u_int32_t, void *unitinfo)
     // kc_stop cannot free the library state meanwhile: ctl_deregister stays
     // EBUSY until this callback has returned.
     post_client(KC_EV_CLIENT_DISCONNECTED, c, clients, proc_selfpid(), kauth_getuid());
-    OSFree(c, sizeof(Client), g.tag);
+    OSFree(c, static_cast<uint32_t>(client_alloc_size(g.cfg->count)), g.tag);
     return 0;
 }
 

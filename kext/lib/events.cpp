@@ -55,7 +55,7 @@ bool rate_allows_locked(uint64_t limit, uint64_t now_ns)
 void record_loss(uint32_t n, uint32_t reason)
 {
     lck_mtx_lock(g.mtx);
-    g.lost_pending += n;
+    __atomic_add_fetch(&g.lost_pending, n, __ATOMIC_RELAXED);
     g.lost_reason = reason;
     g.lost_total += n;
     lck_mtx_unlock(g.mtx);
@@ -84,34 +84,46 @@ bool kev_post(uint32_t code, const void *payload, uint32_t size)
 void post(uint32_t code, void *payload, uint32_t size, Limit limit = Limit::kRated)
 {
     static_assert(sizeof(kc_ev_overflow) <= KC_EVENT_PAYLOAD_MAX, "event payload limit");
-    const uint64_t rate = g.rate_index == kNoIndex ? 0 : current_scalar(g.rate_index);
-    const uint64_t now = uptime_ns();
+    const uint64_t rate = __atomic_load_n(&g.rate_limit, __ATOMIC_RELAXED);
+    const uint64_t now = rate == 0 ? 0 : uptime_ns();
     auto *hdr = static_cast<kc_event_hdr *>(payload);
     hdr->load_id = g.load_id;
     kc_ev_overflow ovf;
     memset(&ovf, 0, sizeof ovf);
     ovf.hdr.load_id = g.load_id;
 
+    // Fast path, no lock: no rate limit and nothing lost to report. (A loss
+    // recorded concurrently is reported with the next event instead.)
+    if (rate == 0 && __atomic_load_n(&g.lost_pending, __ATOMIC_RELAXED) == 0) {
+        hdr->seq = __atomic_add_fetch(&g.seq, 1, __ATOMIC_RELAXED);
+        if (kev_post(code, payload, size))
+            count(g.counters.events_posted);
+        else
+            record_loss(1, KC_OVF_POST_FAILED);
+        return;
+    }
+
     lck_mtx_lock(g.mtx);
     const bool allowed = limit == Limit::kExempt || rate_allows_locked(rate, now);
     if (!allowed) {
-        hdr->seq = ++g.seq;
-        g.lost_pending += 1;
+        hdr->seq = __atomic_add_fetch(&g.seq, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&g.lost_pending, 1u, __ATOMIC_RELAXED);
         g.lost_reason = KC_OVF_RATE_LIMIT;
         g.lost_total += 1;
         lck_mtx_unlock(g.mtx);
         count(g.counters.events_dropped);
         return;
     }
-    const bool report = g.lost_pending != 0;
+    const uint32_t pending = __atomic_load_n(&g.lost_pending, __ATOMIC_RELAXED);
+    const bool report = pending != 0;
     if (report) {
-        ovf.hdr.seq = ++g.seq;
-        ovf.lost = g.lost_pending;
+        ovf.hdr.seq = __atomic_add_fetch(&g.seq, 1, __ATOMIC_RELAXED);
+        ovf.lost = pending;
         ovf.reason = g.lost_reason;
         ovf.lost_total = g.lost_total;
-        g.lost_pending = 0;
+        __atomic_sub_fetch(&g.lost_pending, pending, __ATOMIC_RELAXED);
     }
-    hdr->seq = ++g.seq;
+    hdr->seq = __atomic_add_fetch(&g.seq, 1, __ATOMIC_RELAXED);
     lck_mtx_unlock(g.mtx);
 
     if (report) {
@@ -121,7 +133,7 @@ void post(uint32_t code, void *payload, uint32_t size, Limit limit = Limit::kRat
             // Not reported after all: report these again, and the overflow
             // event itself, with the next one.
             lck_mtx_lock(g.mtx);
-            g.lost_pending += ovf.lost;
+            __atomic_add_fetch(&g.lost_pending, ovf.lost, __ATOMIC_RELAXED);
             lck_mtx_unlock(g.mtx);
             record_loss(1, KC_OVF_POST_FAILED);
         }
@@ -141,9 +153,16 @@ errno_t events_start(void)
     g.load_id = static_cast<uint32_t>(ts.tv_sec) ^ static_cast<uint32_t>(ts.tv_nsec);
     g.seq = 0;
     g.rate_index = g.cfg->event_rate_limit ? find_tunable(g.cfg->event_rate_limit, KC_TYPE_UINT64) : kNoIndex;
+    events_config_changed();
     const errno_t err = kev_vendor_code_find(g.cfg->bundle_id, &g.vendor_code);
     g.have_vendor = err == 0;
     return err;
+}
+
+void events_config_changed(void)
+{
+    const uint64_t rate = g.rate_index == kNoIndex ? 0 : current_scalar(g.rate_index);
+    __atomic_store_n(&g.rate_limit, rate, __ATOMIC_RELAXED);
 }
 
 void post_started(void)
@@ -175,28 +194,36 @@ void post_applied(uint64_t generation, uint64_t hash, uint32_t changed)
     post(KC_EV_APPLIED, &ev, sizeof ev);
 }
 
-uint8_t *changes_alloc(void)
+uint8_t *changes_take(Client *c)
 {
     const uint32_t size = (g.cfg->count + 7) / 8;
-    auto *bits = static_cast<uint8_t *>(OSMalloc(size, g.tag));
+    lck_mtx_lock(g.mtx);
+    uint8_t *bits = c->bits_busy ? nullptr : c->changed_bits;
+    c->bits_busy = true;
+    lck_mtx_unlock(g.mtx);
+    if (bits == nullptr)
+        bits = static_cast<uint8_t *>(OSMalloc(size, g.tag));
     if (bits != nullptr)
         memset(bits, 0, size);
     return bits;
 }
 
-void changes_free(uint8_t *bits)
+void changes_give(Client *c, uint8_t *bits)
 {
-    if (bits != nullptr)
+    if (bits != nullptr && bits != c->changed_bits) {
         OSFree(bits, (g.cfg->count + 7) / 8, g.tag);
+        return;
+    }
+    lck_mtx_lock(g.mtx);
+    c->bits_busy = false;
+    lck_mtx_unlock(g.mtx);
 }
 
 void post_tunables_changed(uint64_t generation, const uint8_t *changed_bits, uint32_t changed)
 {
     if (changed_bits == nullptr) {
         // Keep the sequence honest: these events existed and were lost.
-        lck_mtx_lock(g.mtx);
-        g.seq += changed;
-        lck_mtx_unlock(g.mtx);
+        __atomic_add_fetch(&g.seq, changed, __ATOMIC_RELAXED);
         record_loss(changed, KC_OVF_POST_FAILED);
         return;
     }

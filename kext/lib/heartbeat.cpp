@@ -52,25 +52,28 @@ void beat_done_locked(void)
         wakeup(&g.hb_armed);
 }
 
+// Uses the interval commits last set (g.hb_interval_ms, under g.mtx), not
+// the one read when the beat began: a commit that turns the heartbeat off or
+// changes it while a beat runs must win over that beat's re-arm.
 void beat(thread_call_param_t, thread_call_param_t)
 {
     lck_mtx_lock(g.mtx);
-    if (g.hb_stopping) {
+    const uint64_t ms = g.hb_interval_ms;
+    if (g.hb_stopping || ms == 0) {
         beat_done_locked();
         lck_mtx_unlock(g.mtx);
         return;
     }
     lck_mtx_unlock(g.mtx);
 
-    const uint64_t ms = interval_now();
     const uint64_t generation = kc_generation();
     post_heartbeat(generation, static_cast<uint32_t>(ms));
     if (g.cfg->on_heartbeat != nullptr)
         g.cfg->on_heartbeat(generation);
 
     lck_mtx_lock(g.mtx);
-    if (!g.hb_stopping)
-        arm_locked(ms);
+    if (!g.hb_stopping && g.hb_interval_ms != 0)
+        arm_locked(g.hb_interval_ms);
     beat_done_locked();
     lck_mtx_unlock(g.mtx);
 }

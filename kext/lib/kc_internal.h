@@ -90,7 +90,17 @@ struct Client {
     bool txn_busy;
     uint64_t expected_generation;
     kc_error_detail last_error;
+    // One bit per tunable for the commit in flight on this connection (see
+    // changes_take), allocated with the Client so a commit allocates nothing.
+    uint8_t *changed_bits;
+    bool bits_busy; // g.mtx
 };
+
+// Bytes of a Client allocation: the struct and its changed_bits.
+inline size_t client_alloc_size(uint32_t tunables)
+{
+    return sizeof(Client) + (tunables + 7) / 8;
+}
 
 // The library's counters (kc_counters without the client figures, which
 // live under g.mtx with the client count). Updated with relaxed atomics:
@@ -135,8 +145,9 @@ struct Globals {
     Counters counters;
     uint32_t clients_peak; // g.mtx
     // events.cpp, under g.mtx: the rate window and what was lost since the
-    // last overflow event.
+    // last overflow event (lost_pending is also read without it: atomic).
     uint32_t rate_index; // tunable named by cfg->event_rate_limit, or kNoIndex
+    uint64_t rate_limit; // its value (atomic), refreshed by events_config_changed
     uint64_t rate_window_start_ns;
     uint64_t rate_window_count;
     uint32_t lost_pending;
@@ -205,6 +216,8 @@ uint32_t find_tunable(const char *name, uint32_t type);
 // events.cpp. Posting never happens with a library lock held; every event
 // takes the next sequence number whether it is posted or lost.
 errno_t events_start(void);
+// Re-reads the rate limit tunable; after start and after each commit.
+void events_config_changed(void);
 void post_started(void);
 void post_stopping(uint64_t generation);
 void post_applied(uint64_t generation, uint64_t hash, uint32_t changed);
@@ -213,9 +226,11 @@ void post_applied(uint64_t generation, uint64_t hash, uint32_t changed);
 void post_tunables_changed(uint64_t generation, const uint8_t *changed_bits, uint32_t changed);
 void post_client(uint32_t code, const struct Client *c, uint32_t clients, int32_t pid, uint32_t uid);
 void post_heartbeat(uint64_t generation, uint32_t interval_ms);
-// A bitmap of one bit per tunable for snapshot_changed, or NULL (ENOMEM).
-uint8_t *changes_alloc(void);
-void changes_free(uint8_t *bits);
+// A zeroed bitmap of one bit per tunable for snapshot_changed: the
+// client's own, or (another commit of this connection still using it) a new
+// allocation; NULL on ENOMEM. changes_give returns it.
+uint8_t *changes_take(Client *c);
+void changes_give(Client *c, uint8_t *bits);
 
 // heartbeat.cpp: the thread call behind KC_EV_HEARTBEAT.
 errno_t heartbeat_start(void); // allocates; schedules after ready

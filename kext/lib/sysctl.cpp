@@ -95,11 +95,11 @@ bool valid_node_name(const char *name)
     return true;
 }
 
-// Entry count of a list tunable: lists keep it in Slot.len, as strings keep
-// their byte length.
+// Entry count of a list tunable. Call under snap_lock: the block belongs to
+// the snapshot, and a commit may free it once the lock is dropped.
 uint32_t list_count(const Slot &slot)
 {
-    return slot.len;
+    return slot.list != nullptr ? slot.list->count : 0;
 }
 
 int counter_handler SYSCTL_HANDLER_ARGS
@@ -170,6 +170,7 @@ int tunable_handler SYSCTL_HANDLER_ARGS
     }
     lck_rw_lock_shared(g.snap_lock);
     const Slot slot = slots(g.current)[index];
+    const unsigned int entries = is_list(d.type) ? list_count(slot) : 0;
     lck_rw_unlock_shared(g.snap_lock);
     switch (d.type) {
     case KC_TYPE_BOOL: {
@@ -184,10 +185,7 @@ int tunable_handler SYSCTL_HANDLER_ARGS
         return SYSCTL_OUT(req, name, strlen(name) + 1);
     }
     case KC_TYPE_INT64_LIST:
-    case KC_TYPE_STRING_LIST: {
-        const unsigned int n = list_count(slot);
-        return SYSCTL_OUT(req, &n, sizeof n);
-    }
+    case KC_TYPE_STRING_LIST: return SYSCTL_OUT(req, &entries, sizeof entries);
     default: return ENOENT;
     }
 }

@@ -40,7 +40,7 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
     // Count changes against the snapshot we are about to replace. Generations
     // only grow, so if the current one still carries `expected` at the swap,
     // it is the very snapshot compared here.
-    uint8_t *changed_bits = changes_alloc(); // NULL: the per-tunable events are lost, not the commit
+    uint8_t *changed_bits = changes_take(c); // NULL: the per-tunable events are lost, not the commit
     lck_rw_lock_shared(g.snap_lock);
     const bool fresh = g.current->generation == expected;
     const uint32_t changed = fresh ? snapshot_changed(g.current, staged, changed_bits) : 0;
@@ -56,7 +56,7 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
         lck_rw_unlock_exclusive(g.snap_lock);
     }
     if (old == nullptr) {
-        changes_free(changed_bits);
+        changes_give(c, changed_bits);
         snapshot_free(staged);
         return fail(c, kErrStale, KC_R_STALE_GENERATION, opt, kNoIndex);
     }
@@ -69,8 +69,9 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
     r.changed = changed;
     memcpy(data, &r, sizeof r);
     *len = sizeof r;
+    events_config_changed(); // a new rate limit applies to this commit's own events
     post_tunables_changed(generation, changed_bits, changed);
-    changes_free(changed_bits);
+    changes_give(c, changed_bits);
     post_applied(r.generation, r.config_hash, changed);
     heartbeat_schedule(); // a changed interval takes effect now
     if (g.cfg->on_commit != nullptr)

@@ -43,7 +43,7 @@ const kc_tunable_def kTunables[] = {
     KC_TUNABLE_UINT64("max_clients", 64, 1, 1024, "clients", 0, "Most clients served at once"),
     KC_TUNABLE_ENUM("log_level", kLogInfo, "error|warn|info|debug", 4, 0, "Least severe message the kext logs"),
     KC_TUNABLE_INT64("sample_interval_ms", 1000, 10, 60000, "ms", 0, "Interval between statistics samples"),
-    KC_TUNABLE_UINT64("event_rate_limit", 1000, 0, 100000, "events/s", 0,
+    KC_TUNABLE_UINT64("event_rate_limit", 0, 0, 100000, "events/s", 0,
                       "Most kern_events posted per second, 0 = unlimited; the rest are reported as lost"),
     KC_TUNABLE_UINT64("heartbeat_interval_ms", 60000, 0, 86400000, "ms", 0,
                       "Interval between heartbeat events carrying the counters, 0 = off"),

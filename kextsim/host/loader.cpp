@@ -14,6 +14,10 @@ namespace kextsim {
 
 namespace {
 
+// How long unload waits for a thread call callback of the kext to return
+// after its stop routine did (the callback's own last instructions).
+constexpr int kCallbackGraceMs = 1000;
+
 struct PlistFree {
     void operator()(plist_t p) const { plist_free(p); }
 };
@@ -146,7 +150,7 @@ std::string KextLoader::load(const std::string& path)
             msg += "\n  leak: " + leak;
         for (const auto& leak : host().thread_calls.leaks(k.index))
             msg += "\n  leak: " + leak;
-        if (leftovers.empty() && oids.empty() && !host().thread_calls.running(k.index))
+        if (leftovers.empty() && oids.empty() && host().thread_calls.wait_idle(k.index, kCallbackGraceMs))
             ::dlclose(dl); // else the controls or OIDs still point into the image: keep it mapped
         return msg;
     }
@@ -177,7 +181,7 @@ std::string KextLoader::stop_locked(Loaded& k, bool& refused)
         report += "\n  leak: " + leak;
     for (const auto& leak : host().thread_calls.leaks(k.index))
         report += "\n  leak: " + leak;
-    const bool call_running = host().thread_calls.running(k.index);
+    const bool call_running = !host().thread_calls.wait_idle(k.index, kCallbackGraceMs);
     if (call_running)
         report += "\n  kext bug: a thread call is still running after stop returned";
     // A kext that left controls or OIDs registered, or whose thread call still

@@ -116,10 +116,13 @@ std::vector<std::string> ThreadCalls::leaks(int owner)
     return out;
 }
 
-bool ThreadCalls::running(int owner)
+bool ThreadCalls::wait_idle(int owner, int timeout_ms)
 {
-    std::lock_guard lock(m_);
-    return std::any_of(calls_.begin(), calls_.end(), [owner](const Call* c) { return c->owner == owner && c->running; });
+    std::unique_lock lock(m_);
+    return idle_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+        return std::none_of(calls_.begin(), calls_.end(),
+                            [owner](const Call* c) { return c->owner == owner && c->running; });
+    });
 }
 
 ThreadCalls::Call* ThreadCalls::earliest_locked()
@@ -158,6 +161,7 @@ void ThreadCalls::run()
         kxs_host_set_current_kext(prev);
         lock.lock();
         c->running = false;
+        idle_cv_.notify_all();
         if (c->freed) {
             calls_.erase(std::find(calls_.begin(), calls_.end(), c));
             delete c;

@@ -34,8 +34,10 @@ public:
     // What kext `owner` left behind after stop, one line each; pending calls
     // are cancelled (they would run code that is about to be unmapped).
     std::vector<std::string> leaks(int owner);
-    // True while a callback of `owner` runs (its image must stay mapped).
-    bool running(int owner);
+    // Waits up to `timeout_ms` for callbacks of `owner` to return; true if
+    // none runs (else its image must stay mapped). A stop routine cannot
+    // wait for the last instructions of a callback it was told has finished.
+    bool wait_idle(int owner, int timeout_ms);
 
 private:
     struct Call {
@@ -56,7 +58,8 @@ private:
     void run();
 
     std::mutex m_;
-    std::condition_variable cv_;
+    std::condition_variable cv_;      // the timer thread waits on it
+    std::condition_variable idle_cv_; // a callback returned
     std::vector<Call*> calls_; // allocated and not yet released
     std::uint64_t next_order_ = 0;
     bool stop_ = false;

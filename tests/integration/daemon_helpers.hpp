@@ -19,7 +19,7 @@ inline const nlohmann::json kReferenceDefaults = {
     {"max_clients", 64},
     {"log_level", "info"},
     {"sample_interval_ms", 1000},
-    {"event_rate_limit", 1000},
+    {"event_rate_limit", 0},
     {"heartbeat_interval_ms", 60000},
     {"label", "default"},
     {"blocked_ports", nlohmann::json::array()},

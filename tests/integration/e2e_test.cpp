@@ -61,7 +61,7 @@ std::string shipped_hash_hex()
 {
     const std::vector<proto::Value> values = {proto::Value::of_bool(true), proto::Value::of_uint(128),
                                               proto::Value::of_enum(3), proto::Value::of_int(250),
-                                              proto::Value::of_uint(1000), proto::Value::of_uint(60000),
+                                              proto::Value::of_uint(0), proto::Value::of_uint(60000),
                                               proto::Value::of_string("kextconf demo"),
                                               proto::Value::of_ints({135, 137, 139, 445}),
                                               proto::Value::of_strings(

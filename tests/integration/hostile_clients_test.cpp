@@ -43,6 +43,8 @@ using kextsim::SystemSocket;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kCtl = kextsim::kSysprotoControl;
+// Reference kext table indices (kext/reference/reference_kext.cpp).
+constexpr std::uint32_t kMaxClients = 1, kLabel = 6;
 
 // socket + CTLIOCGINFO + connect; nullptr and `err` on failure. No gtest
 // calls: forked children use it.
@@ -121,7 +123,8 @@ int commit_values(SystemSocket& s, std::uint64_t generation, std::uint64_t max_c
     if (s.setsockopt(kCtl, KC_OPT_TXN_BEGIN, &b, sizeof b) != 0)
         return errno;
     for (const auto& chunk :
-         {encode_set_chunks(1, Value::of_uint(max_clients))[0], encode_set_chunks(4, Value::of_string(label))[0]}) {
+         {encode_set_chunks(kMaxClients, Value::of_uint(max_clients))[0],
+          encode_set_chunks(kLabel, Value::of_string(label))[0]}) {
         if (s.setsockopt(kCtl, KC_OPT_TXN_SET, chunk.data(), chunk.size()) != 0) {
             const int e = errno;
             s.setsockopt(kCtl, KC_OPT_TXN_ABORT, nullptr, 0);
@@ -759,8 +762,8 @@ TEST(Load, ReadersSeeOnlyWholeSnapshotsWhileAWriterCommits)
             if (is_torn)
                 ++torn;
             const auto gen = snap->state.generation;
-            if (gen >= 2 && (!(snap->values.at(1) == Value::of_uint(max_clients_for(gen))) ||
-                             !(snap->values.at(4) == Value::of_string(label_for(gen)))))
+            if (gen >= 2 && (!(snap->values.at(kMaxClients) == Value::of_uint(max_clients_for(gen))) ||
+                             !(snap->values.at(kLabel) == Value::of_string(label_for(gen)))))
                 ++wrong_values;
         }
         std::lock_guard lock(lat_m);

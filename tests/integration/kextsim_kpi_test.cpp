@@ -23,6 +23,9 @@ namespace {
 using namespace kctest;
 using Clock = std::chrono::steady_clock;
 
+// THREAD_CALL_OPTIONS_ONCE (kern/thread_call.h).
+constexpr std::uint32_t THREAD_CALL_OPTIONS_ONCE_VALUE = 0x1;
+
 // Darwin's EWOULDBLOCK (EAGAIN), msleep's "timed out".
 constexpr int kDarwinEWOULDBLOCK = 35;
 
@@ -573,6 +576,121 @@ TEST_F(KextsimKpi, MachAbsoluteTimeIsMonotonicAndConvertsToNanoseconds)
     EXPECT_EQ(later.sleep_err, 0) << "sleep_ms 0: no msleep";
     EXPECT_GE(later.abs_before, io.abs_after);
     EXPECT_GE(later.uptime_before, io.uptime_after);
+}
+
+// ---- thread calls (osfmk/kern/thread_call.c) ----
+
+int tcall(ContractClient& c, std::uint32_t op, std::uint32_t arg = 0, std::uint32_t arg2 = 0)
+{
+    const cc_tcall_req req{op, arg, arg2, 0};
+    return c.command(CC_OPT_TCALL, &req, sizeof req);
+}
+
+cc_tcall_state tstate(ContractClient& c)
+{
+    return c.get<cc_tcall_state>(CC_OPT_TCALL_STATE);
+}
+
+// Waits (bounded) until the call has begun `runs` runs.
+bool wait_runs(ContractClient& c, std::uint32_t runs, Millis timeout = 2000ms)
+{
+    return kctest::wait_until([&] { return tstate(c).runs >= runs; }, timeout, 5ms);
+}
+
+TEST_F(KextsimKpi, ThreadCallRunsAtItsDeadlineWithItsParameter)
+{
+    auto a = connect();
+    ASSERT_TRUE(a);
+    ASSERT_EQ(tcall(*a, CC_TC_ALLOC), 1);
+    const cc_tcall_state before = tstate(*a);
+    EXPECT_EQ(tcall(*a, CC_TC_ENTER_DELAYED, 150, 42), 0) << "FALSE: it was not pending";
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(tstate(*a).runs, 0u) << "not before its deadline";
+    ASSERT_TRUE(wait_runs(*a, 1));
+    const cc_tcall_state st = tstate(*a);
+    EXPECT_EQ(st.runs, 1u);
+    EXPECT_EQ(st.last_param1, 42u);
+    EXPECT_GE(st.last_run_ns - before.now_ns, 150'000'000u) << "ran at the deadline, not before";
+    EXPECT_LT(st.last_run_ns - before.now_ns, 1'000'000'000u);
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(tstate(*a).runs, 1u) << "one enter, one run";
+    EXPECT_EQ(tcall(*a, CC_TC_FREE), 1);
+}
+
+TEST_F(KextsimKpi, ThreadCallEnterReplacesThePendingInvocation)
+{
+    auto a = connect();
+    ASSERT_TRUE(a);
+    ASSERT_EQ(tcall(*a, CC_TC_ALLOC), 1);
+    EXPECT_EQ(tcall(*a, CC_TC_ENTER_DELAYED, 5000, 1), 0);
+    EXPECT_EQ(tcall(*a, CC_TC_ENTER_DELAYED, 50, 2), 1) << "TRUE: it was pending, now at the new deadline";
+    ASSERT_TRUE(wait_runs(*a, 1));
+    EXPECT_EQ(tstate(*a).last_param1, 2u) << "the newer param1";
+    EXPECT_EQ(tcall(*a, CC_TC_ENTER, 3), 0) << "not pending after it ran";
+    ASSERT_TRUE(wait_runs(*a, 2));
+    EXPECT_EQ(tstate(*a).last_param1, 3u);
+    EXPECT_EQ(tcall(*a, CC_TC_FREE), 1);
+}
+
+TEST_F(KextsimKpi, ThreadCallCancelAndFreeFollowXnu)
+{
+    auto a = connect();
+    ASSERT_TRUE(a);
+    ASSERT_EQ(tcall(*a, CC_TC_ALLOC), 1);
+    EXPECT_EQ(tcall(*a, CC_TC_CANCEL), 0) << "nothing pending";
+    EXPECT_EQ(tcall(*a, CC_TC_ENTER_DELAYED, 200), 0);
+    EXPECT_EQ(tcall(*a, CC_TC_FREE), 0) << "thread_call_free is FALSE, and does nothing, while pending";
+    EXPECT_EQ(tcall(*a, CC_TC_CANCEL), 1) << "TRUE: a pending invocation was removed";
+    EXPECT_EQ(tcall(*a, CC_TC_CANCEL), 0);
+    std::this_thread::sleep_for(400ms);
+    EXPECT_EQ(tstate(*a).runs, 0u) << "a cancelled call never runs";
+
+    // A running invocation is not pending: cancel is FALSE, free is TRUE
+    // and releases the call when the run returns.
+    ASSERT_EQ(tcall(*a, CC_TC_RUN_MS, 300), 0);
+    EXPECT_EQ(tcall(*a, CC_TC_ENTER), 0);
+    ASSERT_TRUE(wait_runs(*a, 1));
+    EXPECT_EQ(tcall(*a, CC_TC_CANCEL), 0) << "already running";
+    EXPECT_EQ(tcall(*a, CC_TC_FREE), 1);
+    EXPECT_TRUE(kctest::wait_until([&] { return tstate(*a).running == 0; }, 2000ms));
+    EXPECT_EQ(tstate(*a).runs, 1u);
+}
+
+TEST_F(KextsimKpi, OnceThreadCallNeverRunsTwiceAtOnce)
+{
+    auto a = connect();
+    ASSERT_TRUE(a);
+    ASSERT_EQ(tcall(*a, CC_TC_ALLOC, THREAD_CALL_OPTIONS_ONCE_VALUE), 1);
+    ASSERT_EQ(tcall(*a, CC_TC_RUN_MS, 200), 0);
+    EXPECT_EQ(tcall(*a, CC_TC_ENTER, 1), 0);
+    ASSERT_TRUE(wait_runs(*a, 1));
+    // Entered while it runs: deferred until the run returns (XNU's
+    // THREAD_CALL_RESCHEDULE), reported as not yet pending, then pending.
+    EXPECT_EQ(tcall(*a, CC_TC_ENTER, 2), 0);
+    EXPECT_EQ(tcall(*a, CC_TC_ENTER, 3), 1);
+    ASSERT_TRUE(wait_runs(*a, 2, 3000ms));
+    EXPECT_TRUE(kctest::wait_until([&] { return tstate(*a).running == 0; }, 2000ms));
+    const cc_tcall_state st = tstate(*a);
+    EXPECT_EQ(st.runs, 2u) << "the two deferred enters are one invocation";
+    EXPECT_EQ(st.max_running, 1u);
+    EXPECT_EQ(st.last_param1, 3u);
+    EXPECT_EQ(tcall(*a, CC_TC_FREE), 1);
+}
+
+TEST_F(KextsimKpi, ThreadCallNotFreedIsReportedAtUnload)
+{
+    {
+        auto a = connect();
+        ASSERT_TRUE(a);
+        ASSERT_EQ(tcall(*a, CC_TC_ALLOC), 1);
+        ASSERT_EQ(tcall(*a, CC_TC_FORGET), 0);
+    }
+    ASSERT_TRUE(host_.wait_no_clients());
+    const Result r = host_.kextsim({"unload", CC_BUNDLE_ID});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_NE(r.out.find("leak: thread call of "), std::string::npos) << r.describe();
+    EXPECT_NE(r.out.find("not freed"), std::string::npos) << r.describe();
+    EXPECT_NE(r.out.find(kContractImage), std::string::npos) << "names the function's image: " << r.out;
 }
 
 } // namespace

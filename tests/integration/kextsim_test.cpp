@@ -142,7 +142,7 @@ std::string scalar_bytes(std::uint64_t v)
 }
 
 const std::vector<Value> kDefaultValues = {Value::of_bool(true),   Value::of_uint(64),    Value::of_enum(2),
-                                           Value::of_int(1000),    Value::of_uint(1000),  Value::of_uint(60000),
+                                           Value::of_int(1000),    Value::of_uint(0),     Value::of_uint(60000),
                                            Value::of_string("default"), Value::of_ints({}),
                                            Value::of_strings({})};
 

@@ -177,7 +177,11 @@ public:
     ::testing::AssertionResult ready() const;
     const std::string& root() const { return dir_.path(); }
     const TempDir& dir() const { return dir_; }
-    Env env() const { return {{"KEXTSIM_ROOT", root()}}; }
+    // KEXTSIM_ROOT, and KEXTCONFD_SOCKET inside the host's directory, so a
+    // kextconfd and a kextconfctl started with it find each other and never
+    // another test's daemon.
+    Env env() const { return {{"KEXTSIM_ROOT", root()}, {"KEXTCONFD_SOCKET", admin_socket()}}; }
+    std::string admin_socket() const { return dir_.file("kextconfd.sock"); }
     Process& process() { return *proc_; }
 
     // `kextsim ARGS...` / `kextconfctl ARGS...` against this host.

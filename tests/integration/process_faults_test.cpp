@@ -145,12 +145,12 @@ TEST(ProcessFaults, DaemonKilledAtEveryStepOfAnApply)
 // the unload succeeds, and a new daemon applies to the reloaded kext.
 TEST(ProcessFaults, UnloadRefusedWhileTheDaemonIsMidTransaction)
 {
-    // The daemon's first apply to the reference kext's 7 tunables: hello,
+    // The daemon's first apply to the reference kext's 9 tunables: hello,
     // state, a describe per tunable (the state's hash shows the kext holds
-    // its defaults, so no value is read back), begin (10th request), the
-    // sets, commit, state. Stall the 12th, its second set: a transaction is
+    // its defaults, so no value is read back), begin (12th request), the
+    // sets, commit, state. Stall the 14th, its second set: a transaction is
     // open with one value staged.
-    KextsimHost host(kext_bundle(), kReferenceBundleId, {"--fail", "stall:12"});
+    KextsimHost host(kext_bundle(), kReferenceBundleId, {"--fail", "stall:14"});
     ASSERT_TRUE(host.ready());
     const std::string config = host.dir().file("config.json");
     const std::string state = host.dir().file("state");

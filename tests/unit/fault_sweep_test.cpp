@@ -38,7 +38,16 @@ constexpr int kSysprotoControl = 2;
 constexpr std::uint64_t kMaxWalk = 400; // far above any site's call count in one scenario
 
 // Reference kext table (kext/reference/reference_kext.cpp).
-enum : std::uint32_t { kEnabled, kMaxClients, kLogLevel, kSampleIntervalMs, kLabel, kCount };
+enum : std::uint32_t {
+    kEnabled,
+    kMaxClients,
+    kLogLevel,
+    kSampleIntervalMs,
+    kEventRateLimit,
+    kHeartbeatIntervalMs,
+    kLabel,
+    kCount
+};
 
 using Snapshot = kctest::SnapshotRead;
 using kctest::same_snapshot;

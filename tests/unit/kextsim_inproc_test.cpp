@@ -171,6 +171,38 @@ TEST_F(InProcess, FaultWalkThroughStartLeavesNothingBehind)
     EXPECT_GE(failures, 4) << "start allocates a tag, a group, locks and a snapshot";
 }
 
+// The event site walked through start: kc_start posts one event (started);
+// losing it is counted and shows as a gap, never fails the load.
+TEST_F(InProcess, FaultWalkOfEventsThroughStartIsCountedNotFatal)
+{
+    std::string msg;
+    ASSERT_EQ(host.unload(kBundleId, msg), 0) << msg;
+    for (std::uint64_t n = 1;; ++n) {
+        SCOPED_TRACE(n);
+        ASSERT_LT(n, 10u) << "start posts more events than expected";
+        const std::uint64_t before = host.faults_injected();
+        ASSERT_TRUE(host.fail_nth("event", n));
+        ASSERT_EQ(host.load(KEXTCONF_TEST_KEXT_BUNDLE), "");
+        host.clear_faults();
+        const bool injected = host.faults_injected() != before;
+        auto a = admin();
+        ASSERT_TRUE(a);
+        kc_counters c{};
+        std::size_t len = sizeof c;
+        ASSERT_EQ(a->getsockopt(kSysprotoControl, KC_OPT_COUNTERS, &c, &len), 0);
+        EXPECT_EQ(c.events_dropped, injected ? 1u : 0u);
+        // started (1) and this client's connect; after a loss the overflow
+        // report goes out first and takes a number of its own.
+        EXPECT_EQ(state(*a).event_seq, injected ? 3u : 2u);
+        a.reset();
+        ASSERT_EQ(host.unload(kBundleId, msg), 0) << msg;
+        EXPECT_EQ(msg.find("leak"), std::string::npos) << msg;
+        if (!injected)
+            break;
+    }
+    ASSERT_EQ(host.load(KEXTCONF_TEST_KEXT_BUNDLE), "");
+}
+
 // Fault injection through a transaction: a failed allocation at begin gets
 // ENOMEM and leaves the current generation untouched; the next try works.
 TEST_F(InProcess, FaultInTransactionKeepsPreviousSnapshot)

@@ -80,6 +80,9 @@ enum cc_opt {
     CC_OPT_CLOCK = 23,         /* get: in/out cc_clock_io */
     CC_OPT_PAGEABLE_NOBLOCK = 24, /* set: no data; OSMalloc_noblock(16) from a new OSMT_PAGEABLE tag;
                                      result.id = 1 if it returned a block (freed again) */
+    CC_OPT_TCALL = 25,            /* set: cc_tcall_req; one thread call KPI call on the kext's call;
+                                     result.err = its boolean_t (ALLOC: 1 if a call was made) */
+    CC_OPT_TCALL_STATE = 26,      /* get: cc_tcall_state */
     CC_OPT__COUNT                   /* new options go above this line */
 };
 
@@ -199,6 +202,35 @@ struct cc_register_req {
     uint32_t null_connect;
 };
 CC_STATIC_ASSERT(sizeof(struct cc_register_req) == 112, "cc_register_req layout");
+
+/* CC_OPT_TCALL: the kext keeps one thread call. Its function counts runs,
+ * notes when each began, and sleeps `run_ms` (msleep with a timeout) so a
+ * test can act while it runs. */
+enum cc_tcall_op {
+    CC_TC_ALLOC = 1,         /* thread_call_allocate_with_options(arg = options) */
+    CC_TC_ENTER = 2,         /* thread_call_enter1(param1 = arg) */
+    CC_TC_ENTER_DELAYED = 3, /* thread_call_enter1_delayed(param1 = arg2, deadline = now + arg ms) */
+    CC_TC_CANCEL = 4,        /* thread_call_cancel */
+    CC_TC_FREE = 5,          /* thread_call_free; on TRUE the kext forgets the call */
+    CC_TC_RUN_MS = 6,        /* each run sleeps arg ms from now on */
+    CC_TC_FORGET = 7         /* drop the call without freeing it (a leak on purpose) */
+};
+struct cc_tcall_req {
+    uint32_t op; /* enum cc_tcall_op */
+    uint32_t arg;
+    uint32_t arg2;
+    uint32_t reserved;
+};
+CC_STATIC_ASSERT(sizeof(struct cc_tcall_req) == 16, "cc_tcall_req layout");
+struct cc_tcall_state {
+    uint32_t runs;         /* runs begun */
+    uint32_t running;      /* runs in progress now */
+    uint32_t max_running;  /* most runs in progress at once */
+    uint32_t last_param1;  /* param1 of the last run */
+    uint64_t last_run_ns;  /* mach_absolute_time (ns in kextsim) when the last run began */
+    uint64_t now_ns;       /* mach_absolute_time when this state was read */
+};
+CC_STATIC_ASSERT(sizeof(struct cc_tcall_state) == 32, "cc_tcall_state layout");
 
 struct cc_result {
     int32_t err;       /* the KPI's return value (Darwin errno), 0 on success */

@@ -15,6 +15,7 @@
 
 #include <kern/clock.h>
 #include <kern/locks.h>
+#include <kern/thread_call.h>
 #include <libkern/OSMalloc.h>
 #include <mach/kmod.h>
 #include <os/log.h>
@@ -67,6 +68,10 @@ struct State {
     bool refuse_stop;
     bool leaked; // a block was leaked: the tag cannot be freed either
     cc_observed obs;
+    // CC_OPT_TCALL (guarded by mtx, except the KPI calls themselves)
+    thread_call_t tcall;
+    uint32_t tc_run_ms;
+    cc_tcall_state tc;
 };
 
 State g;
@@ -253,6 +258,113 @@ errno_t cmd_leak(const void *data, size_t len)
     g.leaked = true;
     lck_mtx_unlock(g.mtx);
     return 0; // `block` is dropped here on purpose
+}
+
+// ---- thread calls ----
+
+char g_tcall_chan; // nobody wakes it: a run sleeps its full run_ms
+
+void tcall_run(thread_call_param_t, thread_call_param_t param1)
+{
+    uint64_t now = 0;
+    clock_get_uptime(&now);
+    lck_mtx_lock(g.mtx);
+    ++g.tc.runs;
+    if (++g.tc.running > g.tc.max_running)
+        g.tc.max_running = g.tc.running;
+    g.tc.last_param1 = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(param1));
+    g.tc.last_run_ns = now;
+    const uint32_t ms = g.tc_run_ms;
+    if (ms != 0) {
+        timespec ts = {static_cast<long>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
+        msleep(&g_tcall_chan, g.mtx, 0, "cctcall", &ts);
+    }
+    --g.tc.running;
+    lck_mtx_unlock(g.mtx);
+}
+
+errno_t cmd_tcall(Client *c, const void *data, size_t len)
+{
+    cc_tcall_req req;
+    if (data == nullptr || len != sizeof req)
+        return EINVAL;
+    memcpy(&req, data, sizeof req);
+    lck_mtx_lock(g.mtx);
+    thread_call_t call = g.tcall;
+    lck_mtx_unlock(g.mtx);
+    if (req.op != CC_TC_ALLOC && req.op != CC_TC_RUN_MS && call == nullptr)
+        return ENOENT;
+    cc_result r{};
+    switch (req.op) {
+    case CC_TC_ALLOC:
+        if (call != nullptr)
+            return EEXIST;
+        call = thread_call_allocate_with_options(tcall_run, nullptr, THREAD_CALL_PRIORITY_KERNEL, req.arg);
+        lck_mtx_lock(g.mtx);
+        g.tcall = call;
+        lck_mtx_unlock(g.mtx);
+        r.err = call != nullptr;
+        break;
+    case CC_TC_ENTER:
+        r.err = thread_call_enter1(call, reinterpret_cast<thread_call_param_t>(static_cast<uintptr_t>(req.arg)));
+        break;
+    case CC_TC_ENTER_DELAYED: {
+        uint64_t deadline = 0;
+        clock_interval_to_deadline(req.arg, 1000 * 1000, &deadline);
+        r.err = thread_call_enter1_delayed(call, reinterpret_cast<thread_call_param_t>(static_cast<uintptr_t>(req.arg2)),
+                                           deadline);
+        break;
+    }
+    case CC_TC_CANCEL: r.err = thread_call_cancel(call); break;
+    case CC_TC_FREE:
+        r.err = thread_call_free(call);
+        if (r.err) {
+            lck_mtx_lock(g.mtx);
+            g.tcall = nullptr;
+            lck_mtx_unlock(g.mtx);
+        }
+        break;
+    case CC_TC_RUN_MS:
+        lck_mtx_lock(g.mtx);
+        g.tc_run_ms = req.arg;
+        lck_mtx_unlock(g.mtx);
+        break;
+    case CC_TC_FORGET:
+        lck_mtx_lock(g.mtx);
+        g.tcall = nullptr;
+        lck_mtx_unlock(g.mtx);
+        break;
+    default: return EINVAL;
+    }
+    set_result(c, r);
+    return 0;
+}
+
+// Before unload: no run pending or in progress, then free. A run in progress
+// holds g.mtx while it sleeps, so taking it waits for that run.
+bool tcall_quiesce()
+{
+    lck_mtx_lock(g.mtx);
+    thread_call_t call = g.tcall;
+    lck_mtx_unlock(g.mtx);
+    if (call == nullptr)
+        return true;
+    thread_call_cancel(call);
+    for (;;) {
+        lck_mtx_lock(g.mtx);
+        const uint32_t running = g.tc.running;
+        lck_mtx_unlock(g.mtx);
+        if (running == 0)
+            break;
+        timespec ts = {0, 10 * 1000 * 1000};
+        msleep(&g_tcall_chan, nullptr, 0, "cctcstop", &ts);
+    }
+    if (!thread_call_free(call))
+        return false;
+    lck_mtx_lock(g.mtx);
+    g.tcall = nullptr;
+    lck_mtx_unlock(g.mtx);
+    return true;
 }
 
 // ---- locks, memory, sleep and clocks ----
@@ -580,6 +692,7 @@ errno_t contract_setopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *
     case CC_OPT_MSLEEP: return cmd_msleep(c, data, len);
     case CC_OPT_WAKEUP: return cmd_wakeup(c);
     case CC_OPT_PAGEABLE_NOBLOCK: return cmd_pageable_noblock(c);
+    case CC_OPT_TCALL: return cmd_tcall(c, data, len);
     default: return ENOPROTOOPT;
     }
 }
@@ -654,6 +767,13 @@ errno_t contract_getopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *
         return reply(&n, sizeof n, data, len);
     }
     case CC_OPT_CLOCK: return get_clock(data, len);
+    case CC_OPT_TCALL_STATE: {
+        lck_mtx_lock(g.mtx);
+        cc_tcall_state st = g.tc;
+        lck_mtx_unlock(g.mtx);
+        clock_get_uptime(&st.now_ns);
+        return reply(&st, sizeof st, data, len);
+    }
     default: return ENOPROTOOPT;
     }
 }
@@ -762,7 +882,11 @@ extern "C" kern_return_t contract_stop(kmod_info_t *, void *)
         }
     }
     // The main control is gone, so no client can be connected and no
-    // callback can run from here on.
+    // callback can run from here on. The thread call may still be pending.
+    if (!tcall_quiesce()) {
+        os_log_error(OS_LOG_DEFAULT, CC_BUNDLE_ID ": thread call still pending at stop");
+        return KERN_FAILURE;
+    }
     teardown();
     os_log(OS_LOG_DEFAULT, CC_BUNDLE_ID ": stopped");
     return KERN_SUCCESS;

@@ -17,9 +17,7 @@ const kc_tunable_def kTunables[] = {
 };
 static_assert(sizeof kTunables / sizeof kTunables[0] == LISTS_TEST_COUNT, "index constants match the table");
 
-const kc_kext_config kConfig = {LISTS_TEST_BUNDLE_ID, KEXTCONF_KEXT_VERSION, kTunables, LISTS_TEST_COUNT,
-                                 nullptr,              nullptr,               nullptr,   nullptr,
-                                 nullptr};
+const kc_kext_config kConfig = KC_KEXT_CONFIG(LISTS_TEST_BUNDLE_ID, KEXTCONF_KEXT_VERSION, kTunables);
 
 #define EXPORT extern "C" __attribute__((visibility("default")))
 

@@ -99,6 +99,16 @@ struct kc_kext_config {
     void (*on_heartbeat)(uint64_t generation);
 };
 
+/* A configuration with only the required fields; the optional ones are off.
+ * Use it (rather than a positional initializer) when the kext needs none of
+ * them, so that fields added later stay off:
+ *   const kc_kext_config kConfig = KC_KEXT_CONFIG("com.example.x", "1.0", kTunables);
+ */
+#define KC_KEXT_CONFIG(bundle_id, version, table)                                                                      \
+    {                                                                                                                  \
+        bundle_id, version, table, sizeof(table) / sizeof((table)[0]), 0, 0, 0, 0, 0                                   \
+    }
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -1,0 +1,30 @@
+// `kextconfctl set --persist`: changing tunables in the configuration file
+// the way an editor would, keeping its comments and layout, and replacing the
+// file atomically so that kextconfd (which reloads on change) never reads a
+// half-written file. Pure functions except write_file_atomically; any thread.
+#pragma once
+
+#include "config_loader.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <system_error>
+
+namespace kextconf::ctl {
+
+// `text` (parsed as `doc`) with each member of `updates` (name -> JSON value)
+// set under "tunables": an existing value is replaced in place, a new member
+// goes first in the object with the indentation of its neighbours. Comments
+// and everything else are kept byte for byte. nullopt if the text could not
+// be edited in place (the caller may then write the document out whole).
+std::optional<std::string> edit_tunables(const std::string& text, const ConfigDocument& doc,
+                                         const nlohmann::json& updates);
+
+// Replaces `path` with `text`: a temporary file in the same directory with
+// the old file's mode and owner, fsync, rename over the old name, fsync of the
+// directory. On failure the old file is untouched and the temporary removed.
+std::error_code write_file_atomically(const std::string& path, const std::string& text, std::string& what);
+
+} // namespace kextconf::ctl

@@ -1,0 +1,265 @@
+#include "admin_server.hpp"
+
+#include "admin_protocol.hpp"
+#include "config_loader.hpp"
+#include "logging.hpp"
+#include "peer_cred.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace asio = boost::asio;
+using asio::local::stream_protocol;
+using nlohmann::json;
+
+namespace kextconf {
+
+namespace {
+
+std::string errno_text(int err)
+{
+    return std::generic_category().message(err);
+}
+
+json failure(const std::string& error)
+{
+    return {{"ok", false}, {"error", error}};
+}
+
+} // namespace
+
+AdminServer::AdminServer(asio::io_context& io, std::string path) : io_(io), path_(std::move(path)), acceptor_(io)
+{
+}
+
+AdminServer::~AdminServer()
+{
+    if (!created_)
+        return;
+    // Unlink only the socket this server made: a daemon started after us
+    // (which replaced it) keeps its own.
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && std::pair(st.st_dev, st.st_ino) == *created_)
+        ::unlink(path_.c_str());
+}
+
+bool AdminServer::remove_stale_socket()
+{
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) != 0) {
+        if (errno == ENOENT)
+            return true;
+        logcat::daemon().error("admin socket {}: {}", path_, errno_text(errno));
+        return false;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        logcat::daemon().error("admin socket {}: the path exists and is not a socket; refusing to replace it (move it "
+                               "away, or choose another path with --admin-socket)",
+                               path_);
+        return false;
+    }
+    // A socket someone still listens on belongs to a running daemon.
+    const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    const int rc = probe < 0 ? -1 : ::connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+    const int err = errno;
+    if (probe >= 0)
+        ::close(probe);
+    if (rc == 0) {
+        logcat::daemon().error("admin socket {}: another kextconfd is listening on it; stop that one first (two "
+                               "daemons would fight over the kext)",
+                               path_);
+        return false;
+    }
+    if (err != ECONNREFUSED) {
+        logcat::daemon().error("admin socket {}: cannot tell whether it is in use: {}", path_, errno_text(err));
+        return false;
+    }
+    if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
+        logcat::daemon().error("admin socket {}: cannot remove the stale socket: {}", path_, errno_text(errno));
+        return false;
+    }
+    logcat::daemon().info("removed the stale admin socket {} (left by a daemon that did not stop cleanly)", path_);
+    return true;
+}
+
+bool AdminServer::open()
+{
+    if (path_.empty() || path_.size() >= sizeof(sockaddr_un{}.sun_path)) {
+        logcat::daemon().error("admin socket {}: path must be 1 to {} bytes", path_, sizeof(sockaddr_un{}.sun_path) - 1);
+        return false;
+    }
+    if (!remove_stale_socket())
+        return false;
+    boost::system::error_code ec;
+    acceptor_.open(stream_protocol(), ec);
+    if (!ec) {
+        // Created 0600 from the start: no moment where others could connect.
+        const mode_t old = ::umask(0177);
+        acceptor_.bind(stream_protocol::endpoint(path_), ec);
+        ::umask(old);
+    }
+    if (!ec)
+        acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        logcat::daemon().error("admin socket {}: {}", path_, ec.message());
+        return false;
+    }
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) != 0) {
+        logcat::daemon().error("admin socket {}: vanished after bind: {}", path_, errno_text(errno));
+        return false;
+    }
+    created_ = std::pair(st.st_dev, st.st_ino);
+    // The directories above must not let others replace the socket with theirs.
+    if (auto unsafe = unsafe_ownership(path_, st)) {
+        logcat::daemon().error("admin socket {} {}", path_, *unsafe);
+        return false;
+    }
+    return true;
+}
+
+void AdminServer::start()
+{
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+}
+
+asio::awaitable<void> AdminServer::accept_loop()
+{
+    for (;;) {
+        boost::system::error_code ec;
+        stream_protocol::socket sock = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == asio::error::operation_aborted)
+            co_return;
+        if (ec) {
+            // EMFILE and the like: say so and keep serving the ones that work.
+            logcat::daemon().warn("admin socket {}: accept failed: {}", path_, ec.message());
+            continue;
+        }
+        if (sessions_ >= kMaxAdminSessions) {
+            logcat::daemon().warn("admin socket {}: {} connections already being served; closing a new one", path_,
+                                  sessions_);
+            continue; // the socket closes here
+        }
+        asio::co_spawn(io_, session(std::move(sock)), asio::detached);
+    }
+}
+
+asio::awaitable<void> AdminServer::session(stream_protocol::socket sock)
+{
+    ++sessions_;
+    struct Count {
+        std::size_t& n;
+        ~Count() { --n; }
+    } count{sessions_};
+
+    // One deadline per phase; it closes the socket, which ends the pending read or write.
+    asio::steady_timer deadline(io_);
+    bool expired = false;
+    auto arm = [&] {
+        deadline.expires_after(kAdminRequestTimeout);
+        deadline.async_wait([&sock, &expired](const boost::system::error_code& ec) {
+            if (!ec) {
+                expired = true;
+                boost::system::error_code ignored;
+                sock.close(ignored);
+            }
+        });
+    };
+    // Before closing: end our side and read what the client still sends
+    // (bounded), so that it sees a clean end of file after our reply (or our
+    // silence) rather than a reset for data left unread.
+    auto linger = [&]() -> asio::awaitable<void> {
+        boost::system::error_code ec;
+        sock.shutdown(asio::socket_base::shutdown_send, ec);
+        arm();
+        std::array<char, 4096> sink{};
+        for (std::size_t total = 0; !ec && sock.is_open() && total < admin::kMaxMessage;)
+            total += co_await sock.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+        deadline.cancel();
+    };
+
+    std::error_code cred_ec;
+    const auto peer = peer_credentials(sock.native_handle(), cred_ec);
+    if (!peer || (peer->uid != 0 && peer->uid != ::geteuid())) {
+        // Not a word to a refused peer: the client reports EACCES.
+        if (peer)
+            logcat::daemon().warn("admin socket: refused a client with uid {} (pid {}): only root may use it",
+                                  peer->uid, peer->pid);
+        else
+            logcat::daemon().warn("admin socket: refused a client whose credentials are unknown: {}",
+                                  cred_ec.message());
+        co_await linger();
+        co_return;
+    }
+
+    arm();
+    std::string in;
+    boost::system::error_code ec;
+    const std::size_t n = co_await asio::async_read_until(sock, asio::dynamic_buffer(in, admin::kMaxMessage), '\n',
+                                                          asio::redirect_error(asio::use_awaitable, ec));
+    deadline.cancel();
+    json reply;
+    if (ec == asio::error::not_found) {
+        reply = failure("request longer than " + std::to_string(admin::kMaxMessage) + " bytes");
+    } else if (ec) {
+        logcat::daemon().debug("admin socket: client (pid {}) {} before sending a request", peer->pid,
+                               expired ? "timed out" : "went away");
+        co_return;
+    } else {
+        reply = dispatch(in.substr(0, n - 1));
+    }
+    if (expired || !sock.is_open())
+        co_return;
+    reply["v"] = admin::kVersion;
+    const std::string out = reply.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    arm();
+    co_await asio::async_write(sock, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+    deadline.cancel();
+    if (ec) {
+        logcat::daemon().debug("admin socket: reply to pid {} not delivered: {}", peer->pid,
+                               expired ? "timed out" : ec.message());
+        co_return;
+    }
+    co_await linger();
+}
+
+json AdminServer::dispatch(const std::string& line)
+{
+    const json req = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!req.is_object())
+        return failure("the request is not a JSON object on one line");
+    const auto v = req.find("v");
+    if (v == req.end() || !v->is_number_integer() || v->get<std::int64_t>() != admin::kVersion)
+        return failure("unsupported admin protocol version " + (v == req.end() ? std::string("(none)") : v->dump()) +
+                       "; this kextconfd speaks " + std::to_string(admin::kVersion) +
+                       " (kextconfctl and kextconfd are from different releases)");
+    const auto cmd = req.find("cmd");
+    if (cmd == req.end() || !cmd->is_string())
+        return failure("the request has no \"cmd\"");
+    const auto it = commands_.find(cmd->get<std::string>());
+    if (it == commands_.end()) {
+        std::string known;
+        for (const auto& [name, fn] : commands_)
+            known += (known.empty() ? "" : ", ") + name;
+        return failure("unknown command " + cmd->dump() + " (known: " + known + ")");
+    }
+    return it->second(req);
+}
+
+} // namespace kextconf

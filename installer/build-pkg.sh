@@ -1,0 +1,75 @@
+#!/bin/bash
+# Builds the kextconf installer package from a staged install tree:
+#   cmake --install build/rel --prefix / (with DESTDIR=STAGING), installer/sign.sh STAGING, then
+#   installer/build-pkg.sh STAGING OUTDIR [VERSION]
+# pkgbuild makes the component package (payload + scripts/), productbuild the
+# product with Distribution.xml and the welcome/conclusion texts. With
+# KEXTCONF_INSTALLER_IDENTITY ("Developer ID Installer: ...") the product is signed.
+# Writes OUTDIR/kextconf-VERSION.pkg. Safe to run again (it replaces its outputs).
+set -euo pipefail
+
+die() {
+    printf 'build-pkg: error: %s\n' "$*" >&2
+    exit 1
+}
+[ $# -ge 2 ] || die "usage: build-pkg.sh STAGING OUTDIR [VERSION]"
+staging="$1"
+outdir="$2"
+version="${3:-0.1.0}"
+here="$(cd "$(dirname "$0")" && pwd)"
+
+for tool in pkgbuild productbuild; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool not found (it comes with Xcode's command line tools)"
+done
+[ -d "$staging" ] || die "staging directory $staging does not exist (cmake --install ... with DESTDIR=$staging)"
+for f in "Library/Extensions/KextconfReference.kext" "usr/local/libexec/kextconfd" "usr/local/bin/kextconfctl" \
+    "Library/LaunchDaemons/org.kextconf.kextconfd.plist" "Library/Application Support/kextconf/config.json.default"; do
+    [ -e "$staging/$f" ] || die "$staging/$f is missing from the staging tree"
+done
+# The admin's configuration and kextconfd's state belong to the machine: a
+# payload holding them would overwrite them on upgrade.
+[ ! -e "$staging/Library/Application Support/kextconf/config.json" ] ||
+    die "$staging holds config.json; ship only config.json.default (postinstall copies it when absent)"
+[ ! -e "$staging/var" ] || die "$staging holds var/; the state directory is created by postinstall"
+
+mkdir -p "$outdir"
+work="$(mktemp -d "${TMPDIR:-/tmp}/kextconf-pkg.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+# The kext must land in /Library/Extensions even if a copy exists elsewhere:
+# no relocation.
+cat >"$work/component.plist" <<PLIST
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<array>
+	<dict>
+		<key>RootRelativeBundlePath</key>
+		<string>Library/Extensions/KextconfReference.kext</string>
+		<key>BundleIsRelocatable</key>
+		<false/>
+		<key>BundleIsVersionChecked</key>
+		<false/>
+		<key>BundleHasStrictIdentifier</key>
+		<true/>
+		<key>BundleOverwriteAction</key>
+		<string>upgrade</string>
+	</dict>
+</array>
+</plist>
+PLIST
+sed "s/@VERSION@/$version/g" "$here/Distribution.xml.in" >"$work/Distribution.xml"
+
+pkgbuild --root "$staging" --component-plist "$work/component.plist" --scripts "$here/scripts" \
+    --identifier org.kextconf.pkg --version "$version" --install-location / --ownership recommended \
+    "$work/kextconf-component.pkg" || die "pkgbuild failed"
+
+sign=()
+if [ -n "${KEXTCONF_INSTALLER_IDENTITY:-}" ]; then
+    sign=(--sign "$KEXTCONF_INSTALLER_IDENTITY")
+else
+    printf 'build-pkg: note: KEXTCONF_INSTALLER_IDENTITY is not set; the package is unsigned (not notarizable)\n' >&2
+fi
+productbuild --distribution "$work/Distribution.xml" --resources "$here/resources" --package-path "$work" \
+    ${sign[@]+"${sign[@]}"} "$outdir/kextconf-$version.pkg" || die "productbuild failed"
+printf 'build-pkg: wrote %s\n' "$outdir/kextconf-$version.pkg"

@@ -1,0 +1,30 @@
+#!/bin/bash
+# Notarizes and staples the signed package:
+#   KEXTCONF_NOTARY_PROFILE=kextconf installer/notarize.sh out/kextconf-0.1.0.pkg
+# The profile is a notarytool keychain profile, made once with
+#   xcrun notarytool store-credentials kextconf --apple-id ... --team-id ...
+# Waits for Apple's verdict; on rejection prints how to read the log. Running
+# it again on a stapled package submits it again (harmless) and re-staples.
+set -euo pipefail
+
+die() {
+    printf 'notarize: error: %s\n' "$*" >&2
+    exit 1
+}
+[ $# -eq 1 ] || die "usage: notarize.sh PACKAGE.pkg"
+pkg="$1"
+profile="${KEXTCONF_NOTARY_PROFILE:-}"
+[ -n "$profile" ] || die "set KEXTCONF_NOTARY_PROFILE to a notarytool keychain profile (xcrun notarytool store-credentials)"
+[ -f "$pkg" ] || die "$pkg does not exist (installer/build-pkg.sh makes it)"
+command -v xcrun >/dev/null 2>&1 || die "xcrun not found (Xcode command line tools)"
+
+out="$(xcrun notarytool submit "$pkg" --keychain-profile "$profile" --wait 2>&1)" ||
+    die "notarytool submit failed: $out"
+printf '%s\n' "$out"
+if ! grep -q "status: Accepted" <<<"$out"; then
+    id="$(sed -n 's/^ *id: *//p' <<<"$out" | head -n 1)"
+    die "Apple did not accept $pkg; read why with: xcrun notarytool log ${id:-<submission id>} --keychain-profile $profile"
+fi
+xcrun stapler staple "$pkg" || die "stapler staple failed"
+xcrun stapler validate "$pkg" || die "the stapled ticket does not validate"
+printf 'notarize: %s is notarized and stapled\n' "$pkg"

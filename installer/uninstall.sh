@@ -1,0 +1,91 @@
+#!/bin/bash
+# Removes kextconf: stops kextconfd, unloads the kext, deletes every installed
+# file (the staged copy of the kext too) and the package receipt. Keeps the
+# configuration and the state directory unless --purge. Safe to run again.
+#
+# Installed as /Library/Application Support/kextconf/uninstall.sh:
+#   sudo "/Library/Application Support/kextconf/uninstall.sh" [--purge]
+# KEXTCONF_ROOT (default /) points it at another root (tests).
+set -euo pipefail
+
+usage() {
+    cat <<USAGE
+usage: uninstall.sh [--purge]
+  Stops kextconfd, unloads the kext and removes kextconf's files and package receipt.
+  --purge  also remove the configuration (/Library/Application Support/kextconf) and
+           kextconfd's state (/var/db/kextconf) and log
+USAGE
+}
+
+purge=0
+for arg in "$@"; do
+    case "$arg" in
+    --purge) purge=1 ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        usage >&2
+        printf 'kextconf: error: unknown argument %s\n' "$arg" >&2
+        exit 2
+        ;;
+    esac
+done
+
+here="$(cd "$(dirname "$0")" && pwd)"
+lib="$here/kextconf-lib.sh"
+[ -f "$lib" ] || lib="$here/scripts/kextconf-lib.sh" # run from the source tree
+# shellcheck source-path=SCRIPTDIR source=scripts/kextconf-lib.sh
+. "$lib"
+kc_init "${KEXTCONF_ROOT:-/}"
+
+if [ -z "${KEXTCONF_ROOT:-}" ] && [ "$(id -u)" -ne 0 ]; then
+    kc_die "run as root: sudo \"$0\" $*"
+fi
+
+kc_bootout
+reboot_needed=0
+kc_unload_kext || reboot_needed=1
+
+remove() {
+    local path
+    for path in "$@"; do
+        if [ -e "$path" ] || [ -L "$path" ]; then
+            kc_say "removing $path"
+            kc_run "removing $path" rm -rf -- "$path"
+        fi
+    done
+}
+
+remove "$KC_PLIST" "$KC_DAEMON" "$KC_CTL" "$KC_KEXT" "$KC_CONFIG_DEFAULT"
+# macOS keeps a validated copy of every third-party kext under
+# /Library/StagedExtensions (SIP-protected): kmutil clear-staging removes
+# copies whose original is gone.
+if [ -e "$KC_STAGED_KEXT" ]; then
+    kc_say "clearing the staged copy of the kext (kmutil clear-staging)"
+    kmutil clear-staging || kc_warn "kmutil clear-staging failed; the staged copy goes at the next restart"
+    if [ -e "$KC_STAGED_KEXT" ]; then
+        rm -rf -- "$KC_STAGED_KEXT" 2>/dev/null || kc_warn "$KC_STAGED_KEXT stays until the next restart"
+    fi
+fi
+
+if pkgutil --pkg-info "$KC_PKG_ID" >/dev/null 2>&1; then
+    kc_say "forgetting the package receipt $KC_PKG_ID"
+    kc_run "forgetting the package receipt" pkgutil --forget "$KC_PKG_ID"
+fi
+
+if [ "$purge" -eq 1 ]; then
+    remove "$KC_SUPPORT" "$KC_STATE" "$KC_LOG"
+else
+    remove "$KC_SUPPORT/uninstall.sh" "$KC_SUPPORT/kextconf-lib.sh"
+    [ -e "$KC_CONFIG" ] && kc_say "kept $KC_CONFIG (remove it with --purge)"
+    [ -e "$KC_STATE" ] && kc_say "kept $KC_STATE (remove it with --purge)"
+fi
+
+if [ "$reboot_needed" -eq 1 ]; then
+    kc_say "done; restart the Mac to take $KC_KEXT_ID out of the kernel"
+else
+    kc_say "done"
+fi
+exit 0

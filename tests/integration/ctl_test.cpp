@@ -1,0 +1,385 @@
+// kextconfctl driven as an administrator would: against a real `kextsim boot`
+// hosting the reference kext, and (for status, reload and set --persist)
+// the real kextconfd over its admin socket.
+#include "daemon_helpers.hpp"
+#include "process.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+using namespace kctest;
+using nlohmann::json;
+
+json parse(const Result& r)
+{
+    return json::parse(r.out, nullptr, false);
+}
+
+std::uint64_t generation(const KextsimHost& host)
+{
+    const auto st = status_json(host);
+    return st ? st->value("generation", 0ull) : 0;
+}
+
+// kextconfd with its admin socket in the host's directory.
+std::unique_ptr<Process> start_daemon(const KextsimHost& host, const std::string& config)
+{
+    return std::make_unique<Process>(std::vector<std::string>{bin_path("kextconfd"), "--config", config, "--state-dir",
+                                                              host.dir().file("state"), "--admin-socket",
+                                                              host.dir().file("kextconfd.sock")},
+                                     SpawnOptions{host.env(), false});
+}
+
+TEST(Ctl, SetIsOneTransactionAndSaysItIsTransient)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const Result set = host.ctl({"set", "max_clients=100", "label=two words", "log_level=debug", "enabled=off"});
+    ASSERT_EQ(set.exit_code, 0) << set.describe();
+    EXPECT_NE(set.out.find("generation 1 -> 2, 4 changed"), std::string::npos) << set.describe();
+    EXPECT_NE(set.err.find("transient, like sysctl -w"), std::string::npos) << set.describe();
+    EXPECT_NE(set.err.find("kextconfd puts back"), std::string::npos) << set.describe();
+    EXPECT_TRUE(wait_for_state(
+        host, 2, {{"max_clients", 100}, {"label", "two words"}, {"log_level", "debug"}, {"enabled", false}}));
+
+    const Result js = host.ctl({"--json", "set", "sample_interval_ms=250"});
+    ASSERT_EQ(js.exit_code, 0) << js.describe();
+    EXPECT_EQ(parse(js).value("generation", 0), 3) << js.describe();
+    EXPECT_EQ(parse(js).value("persistent", true), false) << js.describe();
+}
+
+TEST(Ctl, BadValuesChangeNothing)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    // One bad value spoils the whole transaction, and every problem is named.
+    const Result bad = host.ctl({"set", "max_clients=50", "sample_interval_ms=5", "log_level=wrn", "enabled=maybe"});
+    EXPECT_EQ(bad.exit_code, 1) << bad.describe();
+    EXPECT_NE(bad.err.find("nothing was changed"), std::string::npos) << bad.describe();
+    EXPECT_NE(bad.err.find("5 is out of range [10, 60000]"), std::string::npos) << bad.describe();
+    EXPECT_NE(bad.err.find("did you mean \"warn\"?"), std::string::npos) << bad.describe();
+    EXPECT_NE(bad.err.find("expected true or false, got \"maybe\""), std::string::npos) << bad.describe();
+    EXPECT_TRUE(wait_for_state(host, 1, json::object()));
+
+    const Result unknown = host.ctl({"set", "max_client=5"});
+    EXPECT_EQ(unknown.exit_code, 4) << unknown.describe();
+    EXPECT_NE(unknown.err.find("did you mean \"max_clients\"?"), std::string::npos) << unknown.describe();
+    const Result noeq = host.ctl({"set", "max_clients"});
+    EXPECT_EQ(noeq.exit_code, 2) << noeq.describe();
+    EXPECT_NE(noeq.err.find("is not NAME=VALUE"), std::string::npos) << noeq.describe();
+    EXPECT_EQ(generation(host), 1u);
+}
+
+TEST(Ctl, StateChangesNeedRootAndSaySo)
+{
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root to run kextconfctl as nobody";
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const Result set = host.ctl({"set", "max_clients=5"}, /*as_nobody=*/true);
+    EXPECT_EQ(set.exit_code, 5) << set.describe();
+    EXPECT_NE(set.err.find("run as root (sudo kextconfctl set max_clients=5)"), std::string::npos) << set.describe();
+    const Result unload = host.ctl({"kext", "unload"}, true);
+    EXPECT_EQ(unload.exit_code, 5) << unload.describe();
+    EXPECT_NE(unload.err.find("sudo kextconfctl kext unload"), std::string::npos) << unload.describe();
+    // The configuration file is root's: --persist cannot replace it.
+    const std::string config = host.dir().file("config.json");
+    write_file(config, reference_config_text({{"max_clients", 9}}, "ctl_test"));
+    const Result persist = host.ctl({"--config", config, "set", "--persist", "max_clients=5"}, true);
+    EXPECT_EQ(persist.exit_code, 5) << persist.describe();
+    EXPECT_NE(persist.err.find("run as root (sudo kextconfctl --config"), std::string::npos) << persist.describe();
+    EXPECT_NE(read_file(config).find("\"max_clients\":9"), std::string::npos) << read_file(config);
+    EXPECT_TRUE(host.is_loaded());
+    // Reads work for anyone.
+    for (const auto& args : std::vector<std::vector<std::string>>{{"get"}, {"describe"}, {"kext", "status"}}) {
+        const Result r = host.ctl(args, true);
+        EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.describe();
+    }
+    EXPECT_EQ(generation(host), 1u);
+}
+
+TEST(Ctl, DescribeListsEveryTunable)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const Result js = host.ctl({"--json", "describe"});
+    ASSERT_EQ(js.exit_code, 0) << js.describe();
+    const json t = parse(js).at("tunables");
+    ASSERT_EQ(t.size(), kReferenceDefaults.size()) << js.out;
+    for (const auto& d : t) {
+        ASSERT_TRUE(kReferenceDefaults.contains(d.at("name").get<std::string>())) << d.dump();
+        EXPECT_EQ(d.at("default"), kReferenceDefaults.at(d.at("name").get<std::string>())) << d.dump();
+        EXPECT_FALSE(d.at("help").get<std::string>().empty()) << d.dump();
+    }
+    EXPECT_EQ(t[1].at("type"), "uint64");
+    EXPECT_EQ(t[1].at("unit"), "clients");
+    EXPECT_EQ(t[2].at("values"), json({"error", "warn", "info", "debug"}));
+
+    const Result text = host.ctl({"describe"});
+    ASSERT_EQ(text.exit_code, 0) << text.describe();
+    EXPECT_NE(text.out.find("sample_interval_ms (int64, ms)\n"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("values: [10, 60000]; default 1000"), std::string::npos) << text.out;
+
+    const Result all = host.ctl({"--json", "get"});
+    EXPECT_EQ(parse(all), kReferenceDefaults) << all.describe();
+}
+
+TEST(Ctl, SchemaIsTheRunningKextsTunables)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const Result r = host.ctl({"schema"});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    const json schema = parse(r);
+    EXPECT_EQ(schema.value("$schema", ""), "https://json-schema.org/draft/2020-12/schema") << r.out;
+    const json props = schema.at("properties").at("tunables").at("properties");
+    const json described = parse(host.ctl({"--json", "describe"})).at("tunables");
+    ASSERT_EQ(props.size(), described.size()) << r.out;
+    for (const auto& d : described) {
+        const json& p = props.at(d.at("name").get<std::string>());
+        EXPECT_EQ(p.at("x-kextconf").at("type"), d.at("type")) << p.dump();
+        EXPECT_EQ(p.value("description", ""), d.at("help")) << p.dump();
+    }
+    const std::string out = host.dir().file("schema.json");
+    const Result w = host.ctl({"schema", "-o", out});
+    ASSERT_EQ(w.exit_code, 0) << w.describe();
+    EXPECT_EQ(json::parse(read_file(out)), schema);
+}
+
+TEST(Ctl, MissingKextNamesTheFix)
+{
+    KextsimHost host(/*load_reference=*/false);
+    ASSERT_TRUE(host.ready());
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"get"}, {"describe"}, {"schema"}, {"set", "label=x"}}) {
+        const Result r = host.ctl(args);
+        EXPECT_EQ(r.exit_code, 3) << args[0] << ": " << r.describe();
+        EXPECT_NE(r.err.find("the kext is not loaded: kextconfctl kext load"), std::string::npos) << r.describe();
+    }
+    const Result js = host.ctl({"--json", "get", "label"});
+    EXPECT_EQ(js.exit_code, 3);
+    EXPECT_EQ(parse(js).value("loaded", true), false) << js.describe();
+}
+
+TEST(Ctl, KextLoadUnloadStatus)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    ASSERT_TRUE(host.wait_no_clients());
+    Result r = host.ctl({"kext", "unload"});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_FALSE(host.is_loaded());
+    r = host.ctl({"kext", "status"});
+    EXPECT_EQ(r.exit_code, 3) << r.describe();
+    EXPECT_NE(r.out.find("not loaded (kextconfctl kext load)"), std::string::npos) << r.describe();
+    r = host.ctl({"kext", "unload"});
+    EXPECT_EQ(r.exit_code, 3) << r.describe();
+
+    r = host.ctl({"kext", "load", "/nonexistent/Nothing.kext"});
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    EXPECT_NE(r.err.find("cannot load /nonexistent/Nothing.kext"), std::string::npos) << r.describe();
+
+    r = host.ctl({"kext", "load", kext_bundle()});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_TRUE(host.is_loaded());
+    r = host.ctl({"--json", "kext", "status"});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_EQ(parse(r).value("kext_version", ""), "0.1.0") << r.describe();
+    EXPECT_EQ(parse(r).value("tunables", 0u), kReferenceDefaults.size()) << r.describe();
+}
+
+TEST(Ctl, ConfigCheckReportsWhatKextconfdReports)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const std::string good = host.dir().file("good.json");
+    write_file(good, reference_config_text({{"max_clients", 9}}, "ctl_test"));
+    Result r = host.ctl({"config", "check", good});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_NE(r.out.find(good + ": OK (schema: the running kext org.kextconf.reference"), std::string::npos)
+        << r.describe();
+
+    const std::string bad = host.dir().file("bad.json");
+    write_file(bad, reference_config_text({{"max_clients", 99999}, {"lable", "x"}}, "ctl_test"));
+    r = host.ctl({"config", "check", bad});
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    const Result d = run({bin_path("kextconfd"), "--check", "--config", bad}, {host.env(), false});
+    EXPECT_EQ(d.exit_code, 1) << d.describe();
+    EXPECT_EQ(r.err, d.err) << "kextconfctl and kextconfd --check disagree";
+    EXPECT_NE(r.err.find(bad + ":4:"), std::string::npos) << r.describe();
+    EXPECT_NE(r.err.find("did you mean \"label\"?"), std::string::npos) << r.describe();
+
+    r = host.ctl({"--json", "config", "check", bad});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(parse(r).value("ok", true), false) << r.describe();
+    EXPECT_EQ(r.err, d.err);
+
+    // Without the kext: the schema from `kextconfctl schema` checks the values.
+    const std::string schema = host.dir().file("schema.json");
+    ASSERT_EQ(host.ctl({"schema", "-o", schema}).exit_code, 0);
+    ASSERT_TRUE(host.wait_no_clients());
+    ASSERT_EQ(host.kextsim({"unload", kReferenceBundleId}).exit_code, 0);
+    r = host.ctl({"config", "check", "--schema", schema, bad});
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    EXPECT_NE(r.err.find("99999 is out of range"), std::string::npos) << r.describe();
+    r = host.ctl({"config", "check", "--state-dir", host.dir().file("nostate"), good});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_NE(r.out.find("syntax and structure only"), std::string::npos) << r.describe();
+}
+
+TEST(Ctl, EventsAreDecodedAndGapsShownAsDrops)
+{
+    // The kext's 6th kev_msg_post fails: its sequence number is consumed, so
+    // a listener sees a gap, and the kext reports the loss in an overflow
+    // event. (1: started, at boot; then per `set`: client connected, tunable
+    // changed, applied, client disconnected.)
+    KextsimHost host(kext_bundle(), kReferenceBundleId, {"--fail", "event:6"});
+    ASSERT_TRUE(host.ready());
+    Process ev({bin_path("kextconfctl"), "--json", "events", "--follow"}, SpawnOptions{host.env(), false});
+    ASSERT_TRUE(ev.wait_for_err("listening to org.kextconf.reference's events", 5s)) << ev.describe();
+    constexpr int kSets = 4;
+    for (int i = 0; i < kSets; ++i)
+        ASSERT_EQ(host.ctl({"set", "label=e" + std::to_string(i)}).exit_code, 0);
+    std::vector<json> items;
+    const auto count = [&](const std::string& kind) {
+        return std::count_if(items.begin(), items.end(), [&](const json& i) { return i.value("event", "") == kind; });
+    };
+    ASSERT_TRUE(wait_until(
+        [&] {
+            items.clear();
+            std::istringstream lines(ev.out());
+            for (std::string line; std::getline(lines, line);)
+                items.push_back(json::parse(line, nullptr, false));
+            return count("applied") == kSets;
+        },
+        5s))
+        << ev.describe();
+    ev.kill();
+    // Every commit's applied event, generations 2.. in order.
+    std::vector<int> generations;
+    for (const auto& i : items)
+        if (i.value("event", "") == "applied")
+            generations.push_back(i.value("generation", 0));
+    EXPECT_EQ(generations, std::vector<int>({2, 3, 4, 5})) << ev.out();
+    EXPECT_EQ(count("tunable-changed"), kSets) << ev.out();
+    // Exactly one gap, of one event (seq 6), right before the overflow report.
+    ASSERT_EQ(count("dropped"), 1) << ev.out();
+    const auto drop =
+        std::find_if(items.begin(), items.end(), [](const json& i) { return i.value("event", "") == "dropped"; });
+    EXPECT_EQ(drop->value("lost", 0), 1) << ev.out();
+    ASSERT_NE(drop + 1, items.end()) << ev.out();
+    EXPECT_EQ((drop + 1)->value("event", ""), "overflow") << ev.out();
+    EXPECT_EQ((drop + 1)->value("seq", 0), 7) << ev.out();
+    EXPECT_EQ((drop + 1)->value("lost", 0), 1) << ev.out();
+    EXPECT_EQ(count("client-connected"), kSets - 1) << "one of them was the lost event\n" << ev.out();
+
+    // Text form: a set's four events, then exit.
+    Process four({bin_path("kextconfctl"), "events", "-n", "4", "--timeout", "5"}, SpawnOptions{host.env(), false});
+    ASSERT_TRUE(four.wait_for_err("listening", 5s)) << four.describe();
+    ASSERT_EQ(host.ctl({"set", "max_clients=3"}).exit_code, 0);
+    ASSERT_TRUE(four.wait(5s)) << four.describe();
+    EXPECT_EQ(four.exit_code(), 0) << four.describe();
+    EXPECT_NE(four.out().find(") client connected: pid "), std::string::npos) << four.describe();
+    EXPECT_NE(four.out().find(") tunable changed: max_clients at generation 6"), std::string::npos) << four.describe();
+    EXPECT_NE(four.out().find(") applied: generation 6, hash "), std::string::npos) << four.describe();
+    EXPECT_NE(four.out().find(") client disconnected: "), std::string::npos) << four.describe();
+}
+
+TEST(Ctl, PersistEditsTheFileKeepingComments)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const std::string config = host.dir().file("config.json");
+    const std::string text = "// site settings\n{\n    \"kext\": \"org.kextconf.reference\", // ours\n"
+                             "    \"tunables\": {\n        \"label\": \"a\", /* keep me */\n"
+                             "        \"max_clients\": 7\n    }\n}\n";
+    write_file(config, text);
+    ::chmod(config.c_str(), 0640);
+    // No daemon to reload: the file is saved anyway, and the status says so.
+    const Result r = host.ctl({"--config", config, "--daemon-socket", host.dir().file("none.sock"), "set", "--persist",
+                               "max_clients=12", "enabled=false"});
+    EXPECT_EQ(r.exit_code, 6) << r.describe();
+    EXPECT_NE(r.out.find("saved " + config + "\n"), std::string::npos) << r.describe();
+    EXPECT_NE(r.err.find("kextconfd is not running"), std::string::npos) << r.describe();
+    EXPECT_EQ(read_file(config), "// site settings\n{\n    \"kext\": \"org.kextconf.reference\", // ours\n"
+                                 "    \"tunables\": {\n        \"enabled\": false,\n        \"label\": \"a\", /* keep "
+                                 "me */\n        \"max_clients\": 12\n    }\n}\n");
+    struct stat st {};
+    ASSERT_EQ(::stat(config.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0640u) << "the mode survives the atomic replace";
+    EXPECT_EQ(generation(host), 1u) << "--persist does not touch the kext itself";
+
+    // A value the kext would refuse never reaches the file.
+    const std::string before = read_file(config);
+    const Result bad = host.ctl({"--config", config, "set", "--persist", "max_clients=0"});
+    EXPECT_EQ(bad.exit_code, 1) << bad.describe();
+    EXPECT_NE(bad.err.find("out of range"), std::string::npos) << bad.describe();
+    EXPECT_EQ(read_file(config), before);
+    EXPECT_EQ(run({"/bin/sh", "-c", "ls " + host.dir().path() + " | grep -c kextconfctl"}).out, "0\n")
+        << "no temporary file left behind";
+}
+
+TEST(Ctl, DaemonStatusReloadAndPersist)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const std::string config = host.dir().file("config.json");
+    write_file(config, reference_config_text({{"max_clients", 9}}, "ctl_test"));
+    auto d = start_daemon(host, config);
+    ASSERT_TRUE(wait_for_state(host, 2, {{"max_clients", 9}})) << d->describe();
+    const std::string sock = host.dir().file("kextconfd.sock");
+
+    Result r = host.ctl({"--daemon-socket", sock, "--json", "status"});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    json daemon = parse(r).at("daemon");
+    EXPECT_EQ(daemon.value("available", false), true) << r.out;
+    EXPECT_EQ(daemon.at("config").value("state", ""), "good") << r.out;
+    EXPECT_EQ(daemon.at("applied").value("generation", 0), 2) << r.out;
+    r = host.ctl({"--daemon-socket", sock, "status"});
+    EXPECT_NE(r.out.find("drift: none"), std::string::npos) << r.describe();
+    if (::geteuid() == 0) {
+        r = host.ctl({"--daemon-socket", sock, "--json", "status"}, /*as_nobody=*/true);
+        EXPECT_EQ(r.exit_code, 0) << r.describe();
+        EXPECT_EQ(parse(r).at("daemon").value("available", true), false) << r.out;
+        EXPECT_NE(parse(r).at("daemon").value("reason", "").find("root"), std::string::npos) << r.out;
+        r = host.ctl({"--daemon-socket", sock, "reload"}, /*as_nobody=*/true);
+        EXPECT_EQ(r.exit_code, 5) << r.describe();
+        EXPECT_NE(r.err.find("run as root (sudo kextconfctl"), std::string::npos) << r.describe();
+    }
+
+    r = host.ctl({"--daemon-socket", sock, "--config", config, "set", "--persist", "label=persisted"});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_NE(r.out.find("reloaded and applied: 1 changed (label)"), std::string::npos) << r.describe();
+    EXPECT_TRUE(wait_for_state(host, 3, {{"max_clients", 9}, {"label", "persisted"}})) << d->describe();
+
+    // A bad file: reload prints its errors and fails; the kext keeps the good one.
+    replace_file(config, reference_config_text({{"max_clients", -1}}, "ctl_test"));
+    r = host.ctl({"--daemon-socket", sock, "reload"});
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    EXPECT_NE(r.err.find(config + ":4:"), std::string::npos) << r.describe();
+    EXPECT_TRUE(wait_for_state(host, 3, {{"max_clients", 9}, {"label", "persisted"}})) << d->describe();
+    stop_daemon(*d);
+    r = host.ctl({"--daemon-socket", sock, "reload"});
+    EXPECT_EQ(r.exit_code, 6) << r.describe();
+}
+
+TEST(Ctl, StatusWithoutDaemonMarksItUnavailable)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const Result r = host.ctl({"--daemon-socket", host.dir().file("none.sock"), "--json", "status"});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    const json d = parse(r).at("daemon");
+    EXPECT_EQ(d.value("available", true), false) << r.out;
+    EXPECT_NE(d.value("reason", "").find("kextconfd is not running"), std::string::npos) << r.out;
+    const Result text = host.ctl({"--daemon-socket", host.dir().file("none.sock"), "status"});
+    EXPECT_NE(text.out.find("kextconfd: unavailable: kextconfd is not running"), std::string::npos) << text.out;
+}
+
+} // namespace
