@@ -15,9 +15,9 @@
 #include <fstream>
 #include <numeric>
 #include <poll.h>
+#include <sched.h>
 #include <sstream>
 #include <stdexcept>
-#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -222,8 +222,7 @@ int run(const std::vector<std::string>& argv, double timeout_s, std::string* out
     return st;
 }
 
-Kextsim::Kextsim(const std::vector<std::string>& bundles, const std::string& control)
-    : dir_("/tmp/kcb-host.")
+Kextsim::Kextsim(const std::vector<std::string>& bundles, const std::string& control) : dir_("/tmp/kcb-host.")
 {
     std::vector<std::string> argv = {bin_dir() + "/kextsim", "boot"};
     for (const auto& b : bundles) {

@@ -61,7 +61,8 @@ std::vector<std::pair<std::uint32_t, kextconf::proto::Value>> values(int n, int 
 double daemon_start_to_apply(const Kextsim& host, const std::string& config, const std::string& state_dir)
 {
     const auto t0 = Clock::now();
-    Child d({bin_dir() + "/kextconfd", "--config", config, "--state-dir", state_dir},
+    Child d({bin_dir() + "/kextconfd", "--config", config, "--state-dir", state_dir, "--admin-socket",
+             state_dir + "/admin.sock"},
             {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}, {}});
     if (!d.wait_for_line("applied ", 30))
         throw std::runtime_error("kextconfd did not apply " + config + ": " + d.err_text());
@@ -143,8 +144,8 @@ void reload(Table& t, const Options& o, int n)
     TempDir dir;
     const std::string cfg = dir.file("kext.json");
     write_file(cfg, config_text(n, 0));
-    Child d({bin_dir() + "/kextconfd", "--config", cfg, "--state-dir", dir.path(), "--reload-debounce-ms",
-             std::to_string(kDebounceMs)},
+    Child d({bin_dir() + "/kextconfd", "--config", cfg, "--state-dir", dir.path(), "--admin-socket",
+             dir.path() + "/admin.sock", "--reload-debounce-ms", std::to_string(kDebounceMs)},
             {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}, {}});
     if (!d.wait_for_line("applied ", 30) || !d.wait_for_line("saved the configuration", 30))
         throw std::runtime_error("kextconfd did not apply: " + d.err_text());
@@ -173,8 +174,8 @@ void reload(Table& t, const Options& o, int n)
     t.add({"4", "reload minus debounce, " + std::to_string(n) + " tunables (fastest)", fmt_time(rl),
            fmt_time(bl) + " bare apply", rl / bl, "", true});
     const double rm = r.median(), bm = b.median();
-    t.add({"4", "reload minus " + std::to_string(kDebounceMs) + " ms debounce, " + std::to_string(n) +
-                    " tunables (median)",
+    t.add({"4",
+           "reload minus " + std::to_string(kDebounceMs) + " ms debounce, " + std::to_string(n) + " tunables (median)",
            fmt_time(rm), fmt_time(bm) + " bare apply", rm / bm, "< 1.5x", rm / bm < 1.5});
 }
 

@@ -35,10 +35,10 @@ double count(const Probe& p)
     TempDir dir;
     const std::string out = dir.file("callgrind.out");
     const std::string log = dir.file("valgrind.log");
-    const int st = run({"/usr/bin/valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
-                        "--log-file=" + log, std::string("--toggle-collect=") + p.collect, KCBENCH_COST_BIN,
-                        p.op, std::to_string(p.iterations)},
-                       300);
+    const int st =
+        run({"/usr/bin/valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, "--log-file=" + log,
+             std::string("--toggle-collect=") + p.collect, KCBENCH_COST_BIN, p.op, std::to_string(p.iterations)},
+            300);
     if (st != 0) {
         std::ifstream l(log);
         std::stringstream ss;

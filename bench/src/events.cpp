@@ -13,11 +13,11 @@
 #include <kextsim/client.hpp>
 
 #include <atomic>
-#include <poll.h>
-#include <sys/socket.h>
 #include <cstring>
+#include <poll.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <thread>
 
 namespace kcbench {
@@ -164,14 +164,16 @@ void bench_events(Table& t, const Options& o)
         throw std::runtime_error("writer: " + writer_error);
     const std::uint64_t kext_d = kext_dropped(*admin) - kext0, host_d = host_dropped(host.root()) - host0;
     const double rate = static_cast<double>(delivered_in_window) / active;
-    t.add({"6", "events delivered/s to one listener (" + fmt_num(static_cast<double>(commits) / active, 3) +
-                    " commits/s x 257 events)",
+    t.add({"6",
+           "events delivered/s to one listener (" + fmt_num(static_cast<double>(commits) / active, 3) +
+               " commits/s x 257 events)",
            fmt_num(rate, 4), "", 0, "", true});
     const std::uint64_t counted = kext_d + host_d;
-    t.add({"6", "events lost: sequence gaps / counted (kext " + std::to_string(kext_d) + " + kextsim listener " +
-                    std::to_string(host_d) + ")",
-           std::to_string(gaps), std::to_string(counted) + " counted", counted ? static_cast<double>(gaps) / static_cast<double>(counted) : 0,
-           "equal", gaps == counted});
+    t.add({"6",
+           "events lost: sequence gaps / counted (kext " + std::to_string(kext_d) + " + kextsim listener " +
+               std::to_string(host_d) + ")",
+           std::to_string(gaps), std::to_string(counted) + " counted",
+           counted ? static_cast<double>(gaps) / static_cast<double>(counted) : 0, "equal", gaps == counted});
 }
 
 } // namespace kcbench

@@ -20,9 +20,10 @@ struct Daemon {
     Daemon(const Kextsim& host, const std::string& config, const std::string& state_dir)
     {
         const auto t0 = Clock::now();
-        child = std::make_unique<Child>(
-            std::vector<std::string>{bin_dir() + "/kextconfd", "--config", config, "--state-dir", state_dir},
-            Child::Options{{{"KEXTSIM_ROOT", host.root()}}, false, false, {}, {}});
+        child = std::make_unique<Child>(std::vector<std::string>{bin_dir() + "/kextconfd", "--config", config,
+                                                                 "--state-dir", state_dir, "--admin-socket",
+                                                                 state_dir + "/admin.sock"},
+                                        Child::Options{{{"KEXTSIM_ROOT", host.root()}}, false, false, {}, {}});
         if (!child->wait_for_line("applied ", 30))
             throw std::runtime_error("kextconfd did not apply " + config + ": " + child->err_text());
         startup_s = seconds_since(t0);
@@ -45,8 +46,7 @@ std::string bench16_config()
 
 void bench_footprint(Table& t, const Options& o)
 {
-    Kextsim host({kext_dir() + "/BenchKext16.kext", kext_dir() + "/KextconfReference.kext"},
-                 "org.kextconf.reference");
+    Kextsim host({kext_dir() + "/BenchKext16.kext", kext_dir() + "/KextconfReference.kext"}, "org.kextconf.reference");
     if (!host.ready())
         throw std::runtime_error("kextsim did not start");
     TempDir dir;

@@ -73,7 +73,8 @@ void bench_lists(Table& t, const Options& o)
     write_file(cfg[1], list_config(n, 1));
     auto daemon = [&](const std::string& config) {
         const auto t0 = Clock::now();
-        Child d({bin_dir() + "/kextconfd", "--config", config, "--state-dir", dir.path()},
+        Child d({bin_dir() + "/kextconfd", "--config", config, "--state-dir", dir.path(), "--admin-socket",
+                 dir.path() + "/admin.sock"},
                 {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}, {}});
         if (!d.wait_for_line("applied ", 120))
             throw std::runtime_error("kextconfd did not apply " + config + ": " + d.err_text());

@@ -153,12 +153,13 @@ void bench_readers(Table& t, const Options& o)
             single = quiet.reads_per_s;
         const double pq = quiet.lat.percentile(99) * 1e-9, pb = busy.lat.percentile(99) * 1e-9;
         const std::string who = std::to_string(readers) + (readers == 1 ? " reader" : " readers");
-        t.add({"5", who + ": p99 of a get with/without " +
-                        fmt_num(static_cast<double>(busy.commits) / (windows * secs), 3) + " commits/s",
+        t.add({"5",
+               who + ": p99 of a get with/without " + fmt_num(static_cast<double>(busy.commits) / (windows * secs), 3) +
+                   " commits/s",
                fmt_time(pb), fmt_time(pq) + " no writer", pb / pq, "<= 2x", pb / pq <= 2});
         t.add({"5", who + ": reads/s without/with writer",
-               fmt_num(quiet.reads_per_s, 4) + " / " + fmt_num(busy.reads_per_s, 4),
-               fmt_num(single, 4) + " 1 reader", quiet.reads_per_s / single, "", true});
+               fmt_num(quiet.reads_per_s, 4) + " / " + fmt_num(busy.reads_per_s, 4), fmt_num(single, 4) + " 1 reader",
+               quiet.reads_per_s / single, "", true});
     }
 }
 
