@@ -15,9 +15,9 @@
 #include <fstream>
 #include <numeric>
 #include <poll.h>
+#include <sched.h>
 #include <sstream>
 #include <stdexcept>
-#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -71,7 +71,8 @@ void rename_save(const std::string& path, const std::string& text)
 Child::Child(std::vector<std::string> argv, Options opts)
 {
     int pipefd[2] = {-1, -1};
-    if (!opts.quiet_stderr && ::pipe2(pipefd, O_CLOEXEC) != 0)
+    const bool use_pipe = !opts.quiet_stderr && opts.err_file.empty();
+    if (use_pipe && ::pipe2(pipefd, O_CLOEXEC) != 0)
         throw std::runtime_error("pipe2 failed");
     const pid_t parent = ::getpid();
     pid_ = ::fork();
@@ -85,7 +86,12 @@ Child::Child(std::vector<std::string> argv, Options opts)
         ::dup2(devnull, 0);
         if (!opts.capture_stdout)
             ::dup2(devnull, 1);
-        ::dup2(opts.quiet_stderr ? devnull : pipefd[1], 2);
+        if (!opts.err_file.empty()) {
+            const int f = ::open(opts.err_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+            ::dup2(f, 2);
+        } else {
+            ::dup2(opts.quiet_stderr ? devnull : pipefd[1], 2);
+        }
         if (!opts.netns.empty()) {
             const int ns = ::open(opts.netns.c_str(), O_RDONLY | O_CLOEXEC);
             if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) {
@@ -103,7 +109,7 @@ Child::Child(std::vector<std::string> argv, Options opts)
         std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
         ::_exit(127);
     }
-    if (!opts.quiet_stderr) {
+    if (use_pipe) {
         ::close(pipefd[1]);
         err_fd_ = pipefd[0];
     }
@@ -205,7 +211,7 @@ int run(const std::vector<std::string>& argv, double timeout_s, std::string* out
     const std::string outfile = dir.file("out");
     std::vector<std::string> sh = {"/bin/sh", "-c", "exec \"$0\" \"$@\" >" + outfile};
     sh.insert(sh.end(), argv.begin(), argv.end());
-    Child c(out ? sh : argv, {{}, false, true, {}});
+    Child c(out ? sh : argv, {{}, false, true, {}, {}});
     const int st = c.wait(timeout_s);
     if (out) {
         std::ifstream f(outfile);
@@ -216,15 +222,17 @@ int run(const std::vector<std::string>& argv, double timeout_s, std::string* out
     return st;
 }
 
-Kextsim::Kextsim(const std::vector<std::string>& bundles, const std::string& control)
-    : dir_("/tmp/kcb-host.")
+Kextsim::Kextsim(const std::vector<std::string>& bundles, const std::string& control) : dir_("/tmp/kcb-host.")
 {
     std::vector<std::string> argv = {bin_dir() + "/kextsim", "boot"};
     for (const auto& b : bundles) {
         argv.push_back("--load");
         argv.push_back(b);
     }
-    host_ = std::make_unique<Child>(argv, Child::Options{{{"KEXTSIM_ROOT", root()}}, false, false, {}});
+    // The kernel log goes to a file: a pipe nobody reads would fill and
+    // stall the kext's next os_log (and the call that logs).
+    host_ = std::make_unique<Child>(
+        argv, Child::Options{{{"KEXTSIM_ROOT", root()}}, false, false, {}, dir_.file("kextsim.log")});
     // Ready when the control is registered: poll (bounded) through the
     // client library, as a client would find it.
     const auto deadline = Clock::now() + std::chrono::seconds(20);
@@ -241,8 +249,10 @@ Kextsim::Kextsim(const std::vector<std::string>& bundles, const std::string& con
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     if (!ready_) {
-        host_->wait_for_line("\x01", 0.2);
-        std::fprintf(stderr, "kcbench: kextsim did not come up: %s\n", host_->err_text().c_str());
+        std::ifstream log(dir_.file("kextsim.log"));
+        std::stringstream ss;
+        ss << log.rdbuf();
+        std::fprintf(stderr, "kcbench: kextsim did not come up: %s\n", ss.str().c_str());
     }
 }
 

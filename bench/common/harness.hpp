@@ -54,6 +54,7 @@ public:
         bool capture_stdout = false;
         bool quiet_stderr = false; // stderr to /dev/null instead of the pipe
         std::string netns;         // a /proc/<pid>/ns/net to enter before exec
+        std::string err_file;      // stderr to this file instead of the pipe
     };
     Child(std::vector<std::string> argv, Options opts);
     ~Child(); // SIGKILL and reap if still running
@@ -122,14 +123,14 @@ private:
 
 // One line of the result table.
 struct Row {
-    std::string bench;     // "1 control round trip"
-    std::string metric;    // "p50"
-    std::string subject;   // "12.3 us"
-    std::string baseline;  // "10.1 us (raw SEQPACKET)"
-    double ratio = 0;      // subject / baseline (0: no ratio)
-    std::string target;    // "<= 1.3"
-    bool met = true;       // target met (or no target)
-    bool budget = false;   // an instruction budget: fails even a --smoke run
+    std::string bench;    // "1 control round trip"
+    std::string metric;   // "p50"
+    std::string subject;  // "12.3 us"
+    std::string baseline; // "10.1 us (raw SEQPACKET)"
+    double ratio = 0;     // subject / baseline (0: no ratio)
+    std::string target;   // "<= 1.3"
+    bool met = true;      // target met (or no target)
+    bool budget = false;  // an instruction budget: fails even a --smoke run
 };
 
 class Table {

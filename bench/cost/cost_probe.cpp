@@ -6,7 +6,8 @@
 // an event post, the kernel library's post_applied), and divides the
 // instruction count by the iterations.
 //
-//   kcbench_cost get|commit16|commit256|event ITERATIONS
+//   kcbench_cost get|commit16|commit256|commitlist|event ITERATIONS
+#include <kextconf/codec.hpp>
 #include <kextconf/proto.h>
 #include <kextsim/inproc.hpp>
 
@@ -72,6 +73,38 @@ std::uint64_t generation()
     return s.generation;
 }
 
+// Two transactions' worth of TXN_SET chunks replacing blocked_ports with
+// 100,000 ports, encoded before measuring.
+std::vector<kextconf::proto::Bytes> g_list_chunks[2];
+
+std::uint32_t find_tunable(const char* name)
+{
+    for (std::uint32_t i = 0; i < g_count; ++i) {
+        kc_tunable_desc d{};
+        const kc_describe_req req{i, 0};
+        std::memcpy(&d, &req, sizeof req);
+        std::size_t len = sizeof d;
+        if (g_admin->getsockopt(kSysprotoControl, KC_OPT_DESCRIBE, &d, &len) == 0 && std::strcmp(d.name, name) == 0)
+            return i;
+    }
+    die(std::string("no tunable ") + name);
+}
+
+void commit_list_once(int which)
+{
+    const kc_txn_begin begin{g_generation};
+    if (g_admin->setsockopt(kSysprotoControl, KC_OPT_TXN_BEGIN, &begin, sizeof begin) != 0)
+        die("begin failed");
+    for (const auto& chunk : g_list_chunks[which])
+        if (g_admin->setsockopt(kSysprotoControl, KC_OPT_TXN_SET, chunk.data(), chunk.size()) != 0)
+            die("list chunk failed");
+    kc_commit_reply r{};
+    std::size_t len = sizeof r;
+    if (g_admin->getsockopt(kSysprotoControl, KC_OPT_TXN_COMMIT, &r, &len) != 0 || len != sizeof r)
+        die("commit failed");
+    g_generation = r.generation;
+}
+
 // An unprivileged get of tunable #1, as KextClient::get sends it.
 void get_once()
 {
@@ -87,16 +120,22 @@ void get_once()
 
 extern "C" {
 
-__attribute__((noinline)) void kcbench_measured_get(int n)
+// One operation each: callgrind collects inside these only. The listener is
+// drained between calls (outside them), so every post finds room and the
+// count per operation does not depend on how many ran.
+__attribute__((noinline)) void kcbench_measured_get()
 {
-    for (int i = 0; i < n; ++i)
-        get_once();
+    get_once();
 }
 
-__attribute__((noinline)) void kcbench_measured_commit(int n)
+__attribute__((noinline)) void kcbench_measured_commit(int i)
 {
-    for (int i = 0; i < n; ++i)
-        commit_once(1000 * (i + 1));
+    commit_once(1000 * (i + 1));
+}
+
+__attribute__((noinline)) void kcbench_measured_commit_list(int i)
+{
+    commit_list_once(i % 2);
 }
 
 } // extern "C"
@@ -104,7 +143,7 @@ __attribute__((noinline)) void kcbench_measured_commit(int n)
 int main(int argc, char** argv)
 {
     if (argc != 3)
-        die("usage: kcbench_cost get|commit16|commit256|event ITERATIONS");
+        die("usage: kcbench_cost get|commit16|commit256|commitlist|event ITERATIONS");
     const std::string op = argv[1];
     const int n = std::atoi(argv[2]);
     std::string bundle = "KextconfReference", id = "org.kextconf.reference";
@@ -112,7 +151,7 @@ int main(int argc, char** argv)
         const std::string size = op == "commit256" ? "256" : "16";
         bundle = "BenchKext" + size;
         id = "org.kextconf.bench" + size;
-    } else if (op != "get") {
+    } else if (op != "get" && op != "commitlist") {
         die("unknown operation " + op);
     }
     kextsim::InProcessHost host;
@@ -136,15 +175,39 @@ int main(int argc, char** argv)
         g_count = hello.tunable_count;
         g_generation = generation();
         // Warm up once outside the measured function, then measure.
+        unsigned char ev[256];
+        auto drain = [&] {
+            while (events.recv(ev, sizeof ev) > 0) {
+            }
+        };
         if (op == "get") {
             get_once();
-            kcbench_measured_get(n);
+            for (int i = 0; i < n; ++i)
+                kcbench_measured_get();
+        } else if (op == "commitlist") {
+            const std::uint32_t index = find_tunable("blocked_ports");
+            for (int k = 0; k < 2; ++k) {
+                std::vector<std::int64_t> ports(100000);
+                for (std::size_t i = 0; i < ports.size(); ++i)
+                    ports[i] = 1 + static_cast<std::int64_t>((i + static_cast<std::size_t>(k)) % 65535);
+                g_list_chunks[k] =
+                    kextconf::proto::encode_set_chunks(index, kextconf::proto::Value::of_ints(std::move(ports)));
+                if (g_list_chunks[k].empty())
+                    die("cannot encode the list");
+            }
+            commit_list_once(1);
+            drain();
+            for (int i = 0; i < n; ++i) {
+                kcbench_measured_commit_list(i);
+                drain();
+            }
         } else {
             commit_once(7);
-            kcbench_measured_commit(n);
-        }
-        unsigned char ev[256];
-        while (events.recv(ev, sizeof ev) > 0) {
+            drain();
+            for (int i = 0; i < n; ++i) {
+                kcbench_measured_commit(i);
+                drain();
+            }
         }
     }
     std::string message;

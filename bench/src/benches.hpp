@@ -14,6 +14,10 @@ struct Options {
     bool update_budgets = false; // cost: write the measured counts to budgets.json
 };
 
+// The reference kext's config with blocked_ports = n ports (shifted by
+// `shift` so two files differ in every entry).
+std::string list_config(int n, int shift);
+
 void bench_roundtrip(Table& t, const Options& o);  // 1
 void bench_apply(Table& t, const Options& o);      // 2 and 4
 void bench_lists(Table& t, const Options& o);      // 3

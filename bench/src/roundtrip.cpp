@@ -88,7 +88,13 @@ void bench_roundtrip(Table& t, const Options& o)
     std::vector<kextconf::proto::TunableDesc> schema;
     if (auto e = kext->describe(schema))
         throw std::runtime_error(e.message);
-    const auto& desc = schema.at(1); // max_clients, a uint64
+    const kextconf::proto::TunableDesc* found = nullptr;
+    for (const auto& d : schema)
+        if (d.name == "max_clients") // a uint64
+            found = &d;
+    if (found == nullptr)
+        throw std::runtime_error("the reference kext has no max_clients");
+    const auto& desc = *found;
     auto get = [&] {
         kextconf::proto::Value v;
         if (auto e = kext->get(desc, v))

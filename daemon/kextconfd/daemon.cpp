@@ -85,6 +85,27 @@ Daemon::ApplyOutcome Daemon::apply_current(const char* why)
     return outcome;
 }
 
+std::optional<std::vector<proto::Value>> Daemon::known_values_by_hash(const std::vector<proto::TunableDesc>& schema,
+                                                                      std::uint64_t config_hash) const
+{
+    // A kext just loaded holds its defaults; a kext this daemon (or its
+    // previous run) configured holds the last good configuration. The
+    // content hash says which, if either, without reading every value back.
+    std::vector<proto::Value> defaults = desired_values(schema, {});
+    if (proto::config_hash(defaults) == config_hash)
+        return defaults;
+    if (config_) {
+        std::vector<Diagnostic> errors;
+        auto validated = validate_config(config_->doc, schema, errors);
+        if (validated && errors.empty()) {
+            std::vector<proto::Value> last_good = desired_values(schema, validated->values);
+            if (proto::config_hash(last_good) == config_hash)
+                return last_good;
+        }
+    }
+    return std::nullopt;
+}
+
 Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* why)
 {
     const std::string& bundle = doc.kext;
@@ -124,12 +145,20 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
         if (auto ec = kext_events_->set_filter(vendor_code_, KC_EVENT_CLASS, 0))
             logcat::events().warn("cannot subscribe to {} events: {}", bundle, ec.message());
 
-    KextSchema kschema;
-    if (auto e = read_kext_schema(*kext, kschema))
+    kc_state first_state{};
+    if (auto e = kext->state(first_state))
         return failed(bundle + ": " + e.message);
-    const std::vector<proto::TunableDesc>& schema = kschema.tunables;
-    // For `kextconfd --check` while the kext is away (schema.hpp).
-    state_.save_schema(schema_to_json(kschema).dump(2) + "\n");
+    // The kext's table cannot change within one load: read it (and save it
+    // for `kextconfd --check` while the kext is away, schema.hpp) once per load.
+    if (!known_ || known_->bundle != bundle || known_->load_id != first_state.load_id) {
+        known_.reset();
+        KextSchema kschema;
+        if (auto e = read_kext_schema(*kext, kschema))
+            return failed(bundle + ": " + e.message);
+        state_.save_schema(schema_to_json(kschema).dump(2) + "\n");
+        known_ = KnownKext{bundle, first_state.load_id, std::move(kschema.tunables), false, 0, 0, {}};
+    }
+    const std::vector<proto::TunableDesc> schema = known_->schema;
     std::vector<Diagnostic> errors;
     auto validated = validate_config(doc, schema, errors);
     if (!validated || !errors.empty()) {
@@ -146,9 +175,10 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
     const std::vector<proto::Value> desired = desired_values(schema, validated->values);
 
     for (int attempt = 1; attempt <= kApplyAttempts; ++attempt) {
-        kc_state st{};
-        if (auto e = kext->state(st))
-            return failed(bundle + ": " + e.message);
+        kc_state st = first_state;
+        if (attempt > 1)
+            if (auto e = kext->state(st))
+                return failed(bundle + ": " + e.message);
         const bool first_contact = st.load_id != load_id_;
         if (first_contact) {
             // Follow this load's events from now on, even if applying fails.
@@ -158,31 +188,39 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
             applied_hash_ = st.config_hash;
         }
         // Send only what differs from what the kext holds (apply_plan.hpp).
+        // Unchanged since this daemon verified it (same load, generation and
+        // content hash): the kext holds what we left it at; else read it.
+        const bool values_known = known_->values_known && known_->load_id == st.load_id &&
+                                  known_->generation == st.generation && known_->config_hash == st.config_hash;
         std::vector<proto::Value> current(schema.size());
-        for (std::size_t i = 0; i < schema.size(); ++i)
-            if (auto e = kext->get(schema[i], current[i]))
-                return failed(bundle + ": " + e.message);
+        if (values_known)
+            current = known_->values;
+        else if (auto guess = known_values_by_hash(schema, st.config_hash))
+            current = std::move(*guess);
+        else
+            for (std::size_t i = 0; i < schema.size(); ++i)
+                if (auto e = kext->get(schema[i], current[i]))
+                    return failed(bundle + ": " + e.message);
         const ApplyPlan plan = plan_apply(schema, current, desired);
         for (const std::size_t i : plan.load_only_pending)
             logcat::kext().warn("{}: {} = {} is applied at next kext load (a load-only tunable; now {})", bundle,
                                 schema[i].name, private_value(format_value(schema[i], desired[i])),
                                 private_value(format_value(schema[i], current[i])));
         const auto& changes = plan.changes;
-        // The one log line: names, values marked private, lists by their size.
-        std::string summary;
+        // The one log line (values private, lists by their size): plan.summary.
+        const std::string& summary = plan.summary;
         std::vector<std::string> changed_names;
-        for (const std::size_t i : plan.changed) {
-            summary += summary.empty() ? "" : ", ";
-            summary += proto::is_list_type(desired[i].type)
-                           ? describe_change(schema[i], desired[i])
-                           : schema[i].name + "=" + private_value(format_value(schema[i], desired[i]));
+        for (const std::size_t i : plan.changed)
             changed_names.push_back(schema[i].name);
-        }
         const std::uint64_t expected_hash = plan.expected_hash;
         if (st.config_hash == expected_hash && changes.empty()) {
             load_id_ = st.load_id;
             applied_generation_ = st.generation;
             applied_hash_ = st.config_hash;
+            known_->values_known = true;
+            known_->generation = st.generation;
+            known_->config_hash = st.config_hash;
+            known_->values = std::move(current);
             logcat::kext().info("{} already matches {} (generation {}, hash {}; {})", bundle, doc.file, st.generation,
                                 hex(st.config_hash), why);
             reported_drift_.clear();
@@ -209,6 +247,13 @@ Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* wh
         load_id_ = after.load_id;
         applied_generation_ = after.generation;
         applied_hash_ = after.config_hash;
+        known_->values_known = true;
+        known_->generation = after.generation;
+        known_->config_hash = after.config_hash;
+        // The kext now holds the file's values, load-only ones unchanged.
+        for (const std::size_t i : plan.changed)
+            current[i] = desired[i];
+        known_->values = std::move(current);
         logcat::kext().info("applied {} to {}: generation {}, hash {}, {} changed{}{} ({})", doc.file, bundle,
                             after.generation, hex(after.config_hash), result.changed, summary.empty() ? "" : ": ",
                             summary, why);

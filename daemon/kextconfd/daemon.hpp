@@ -182,6 +182,24 @@ private:
     std::uint32_t last_seq_ = 0;
     std::uint64_t applied_generation_ = 0;
     std::uint64_t applied_hash_ = 0;
+    // What this daemon knows of the kext, to spare round trips on a reload
+    // (docs/performance.md, benchmark 4): its table, which cannot change
+    // within one load, and its values while the kext still reports the
+    // generation and hash this daemon verified after its last apply.
+    struct KnownKext {
+        std::string bundle;
+        std::uint32_t load_id = 0;
+        std::vector<proto::TunableDesc> schema;
+        bool values_known = false;
+        std::uint64_t generation = 0;
+        std::uint64_t config_hash = 0;
+        std::vector<proto::Value> values; // schema order
+    };
+    std::optional<KnownKext> known_;
+    // The kext's values when its content hash shows it holds its defaults or
+    // the last good configuration; nullopt when they must be read.
+    std::optional<std::vector<proto::Value>> known_values_by_hash(const std::vector<proto::TunableDesc>& schema,
+                                                                  std::uint64_t config_hash) const;
     int exit_status_ = 0;
     FileLoad file_load_;
     std::optional<LastApply> last_apply_;
