@@ -115,8 +115,9 @@ extern "C" kern_return_t reference_stop(kmod_info_t *, void *)
     const bool say_stopped = log_enabled(kLogInfo);
     const errno_t err = kc_stop();
     if (err != 0) {
-        // Clients are still connected: refuse the unload (kmutil reports it).
-        os_log_error(OS_LOG_DEFAULT, REFERENCE_BUNDLE_ID ": refusing to stop: errno %d (clients connected)", err);
+        // A client is connected, a socket is still bound to a control, or a
+        // list view is held: refuse the unload (kmutil reports it).
+        os_log_error(OS_LOG_DEFAULT, REFERENCE_BUNDLE_ID ": refusing to stop: errno %d (control still in use)", err);
         return KERN_FAILURE;
     }
     if (say_stopped)
