@@ -294,13 +294,18 @@ void Daemon::on_kext_event(const KernEvent& e)
     logcat::events().debug("kext event {} (load {}, sequence {})", proto::event_name(ev->code), ev->hdr.load_id,
                            ev->hdr.seq);
     const bool same_load = ev->hdr.load_id == load_id_;
-    const bool gap = same_load && last_seq_ != 0 && ev->hdr.seq != last_seq_ + 1;
+    // An older or repeated number is not a gap (no unsigned underflow): a
+    // kext without ordered posting can deliver concurrent events out of order.
+    const bool stale = same_load && last_seq_ != 0 && ev->hdr.seq <= last_seq_;
+    if (stale)
+        logcat::events().debug("kext event sequence {} arrived after {}: an old event", ev->hdr.seq, last_seq_);
+    const bool gap = same_load && last_seq_ != 0 && !stale && ev->hdr.seq != last_seq_ + 1;
     if (gap) {
         ++counters_.seq_gaps;
         logcat::events().warn("kext event sequence jumped from {} to {}: {} events were lost; re-reading state",
                               last_seq_, ev->hdr.seq, ev->hdr.seq - last_seq_ - 1);
     }
-    if (same_load)
+    if (same_load && !stale)
         last_seq_ = ev->hdr.seq;
     switch (ev->code) {
     case KC_EV_STARTED:

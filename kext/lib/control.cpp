@@ -101,10 +101,17 @@ errno_t get_list(Client *c, int opt, const kc_get_req &req, void *data, size_t *
     memset(&h, 0, sizeof h);
     h.index = req.index;
     h.type = g.cfg->table[req.index].type;
+    // Copy outside snap_lock: with a commit's writer waiting, lck_rw makes
+    // new readers wait behind a shared holder, so hold it only to take a
+    // reference on the (immutable) block. The reply is capped at
+    // KC_OPT_MAX_LEN whatever buffer the caller offers (XNU allows 64 MiB).
+    const size_t room = (*len < KC_OPT_MAX_LEN ? *len : KC_OPT_MAX_LEN) - sizeof h;
     lck_rw_lock_shared(g.snap_lock);
-    const uint32_t reason =
-        list_read(slots(g.current)[req.index].list, req.offset, out + sizeof h, *len - sizeof h, &h);
+    ListBlock *b = slots(g.current)[req.index].list;
+    list_retain(b);
     lck_rw_unlock_shared(g.snap_lock);
+    const uint32_t reason = list_read(b, req.offset, out + sizeof h, room, &h);
+    list_release(b);
     if (reason == KC_R_BAD_LENGTH)
         return fail(c, kErrBufferTooSmall, reason, opt, req.index);
     if (reason != KC_R_NONE)
@@ -212,6 +219,11 @@ errno_t connect_client(bool privileged, struct sockaddr_ctl *sac, void **unitinf
     c->changed_bits = reinterpret_cast<uint8_t *>(c + 1);
     c->privileged = privileged;
     c->unit = sac->sc_unit;
+    // Who connected: the disconnect reports these too, since whoever drops
+    // the last reference (a process the fd was passed to, the kernel's
+    // unp_gc thread) is not the client.
+    c->pid = proc_selfpid();
+    c->uid = kauth_getuid();
     c->last_error.index = kNoIndex;
     lck_mtx_lock(g.mtx);
     const bool stopping = g.stopping;
@@ -227,7 +239,7 @@ errno_t connect_client(bool privileged, struct sockaddr_ctl *sac, void **unitinf
     // XNU runs ctl_connect in the connecting thread with the socket unlocked
     // and ctl_mtx not held (kern_control.c ctl_connect), so the caller's
     // identity is current and posting (which may block) is allowed.
-    post_client(KC_EV_CLIENT_CONNECTED, c, clients, proc_selfpid(), kauth_getuid());
+    post_client(KC_EV_CLIENT_CONNECTED, c, clients, c->pid, c->uid);
     return 0;
 }
 
@@ -250,7 +262,15 @@ errno_t on_disconnect(kern_ctl_ref, u_int32_t, void *unitinfo)
     auto *c = static_cast<Client *>(unitinfo);
     if (c == nullptr)
         return 0;
-    abort_txn(c); // a dropped connection discards its transaction
+    // A dropped connection discards its transaction. abort_txn is EBUSY only
+    // while a sockopt call of this connection is inside TXN_SET; XNU's
+    // ctl_disconnect waits for in-flight ctl_ctloutput calls before calling
+    // us (kern_control.c ctl_kcb_require_clearing), so that cannot happen.
+    // Should it ever, wait rather than free the client under that call.
+    while (abort_txn(c) == EBUSY) {
+        timespec ts = {0, 1000 * 1000}; // 1 ms
+        msleep(c, nullptr, 0, "kcdisc", &ts);
+    }
     lck_mtx_lock(g.mtx);
     const uint32_t clients = --g.clients;
     lck_mtx_unlock(g.mtx);
@@ -258,7 +278,7 @@ errno_t on_disconnect(kern_ctl_ref, u_int32_t, void *unitinfo)
     // unlocked, ctl_mtx not held (kern_control.c ctl_disconnect): may block.
     // kc_stop cannot free the library state meanwhile: ctl_deregister stays
     // EBUSY until this callback has returned.
-    post_client(KC_EV_CLIENT_DISCONNECTED, c, clients, proc_selfpid(), kauth_getuid());
+    post_client(KC_EV_CLIENT_DISCONNECTED, c, clients, c->pid, c->uid);
     OSFree(c, static_cast<uint32_t>(client_alloc_size(g.cfg->count)), g.tag);
     return 0;
 }
@@ -296,8 +316,13 @@ errno_t on_getopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *data, 
         count(g.counters.rejected[KC_R_NONE]);
         return EINVAL;
     }
+    if (opt == KC_OPT_TXN_COMMIT && (data == nullptr || *len == 0)) {
+        // A commit is an action, not a read: without a reply buffer it would
+        // "succeed" without committing and leave the transaction open.
+        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
+    }
     if (data == nullptr) {
-        // Size query: report the largest reply any option can produce.
+        // Size query (read options only): the largest reply any can produce.
         *len = KC_OPT_MAX_LEN;
         return 0;
     }
@@ -375,9 +400,13 @@ errno_t controls_register(void)
     g.admin_registered = true;
     err = register_one(query_reg, false, &g.query_ref);
     if (err != 0) {
-        // Connections are refused until start finishes, so this drains.
-        if (deregister_draining(g.admin_ref) == 0)
-            g.admin_registered = false;
+        // Connections are refused until start finishes, so this drains; a
+        // control left registered would call into unmapped code after the
+        // failed start, so keep trying: a slow failed start beats a panic.
+        // (deregister_draining sleeps between tries.)
+        while (deregister_draining(g.admin_ref) == EBUSY) {
+        }
+        g.admin_registered = false;
         return err;
     }
     g.query_registered = true;

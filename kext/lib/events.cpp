@@ -26,7 +26,12 @@ constexpr uint64_t kNsPerSec = 1000000000ull;
 
 // Lifecycle events are exempt from the rate limit: one each per load, and a
 // listener needs them to tell loads apart.
-enum class Limit { kRated, kExempt };
+// Query-control client events have their own small budget (kQueryClientBudget
+// a second): any local user can connect and disconnect in a loop, and that
+// must neither use up the event_rate_limit budget (starving applied and
+// changed events) nor, with no limit, flood listeners.
+enum class Limit { kRated, kExempt, kQueryClient };
+constexpr uint64_t kQueryClientBudget = 16;
 
 uint64_t uptime_ns(void)
 {
@@ -41,13 +46,27 @@ bool rate_allows_locked(uint64_t limit, uint64_t now_ns)
 {
     if (limit == 0)
         return true;
-    if (now_ns - g.rate_window_start_ns >= kNsPerSec) {
+    // now_ns < start (an older sample) is the same window, not a wrap.
+    if (now_ns >= g.rate_window_start_ns && now_ns - g.rate_window_start_ns >= kNsPerSec) {
         g.rate_window_start_ns = now_ns;
         g.rate_window_count = 0;
     }
     if (g.rate_window_count >= limit)
         return false;
     ++g.rate_window_count;
+    return true;
+}
+
+// Under g.mtx: may one more query-control client event go out?
+bool query_client_allows_locked(uint64_t now_ns)
+{
+    if (now_ns >= g.qc_window_start_ns && now_ns - g.qc_window_start_ns >= kNsPerSec) {
+        g.qc_window_start_ns = now_ns;
+        g.qc_window_count = 0;
+    }
+    if (g.qc_window_count >= kQueryClientBudget)
+        return false;
+    ++g.qc_window_count;
     return true;
 }
 
@@ -81,11 +100,25 @@ bool kev_post(uint32_t code, const void *payload, uint32_t size)
 // An event over the rate limit, or that kev_msg_post refuses, is lost: its
 // sequence number stays used, and the next event that does go out is
 // preceded by a KC_EV_OVERFLOW saying how many were lost and why.
+void post_locked(uint32_t code, void *payload, uint32_t size, Limit limit);
+
+// g.post_mtx is held from taking a sequence number to kev_msg_post's return,
+// so listeners receive events in sequence order (no false gaps between
+// concurrent posters). kev_msg_post may block: post_mtx is a sleepable mutex
+// that only posters take, never under another library lock.
 void post(uint32_t code, void *payload, uint32_t size, Limit limit = Limit::kRated)
+{
+    lck_mtx_lock(g.post_mtx);
+    post_locked(code, payload, size, limit);
+    lck_mtx_unlock(g.post_mtx);
+}
+
+void post_locked(uint32_t code, void *payload, uint32_t size, Limit limit)
 {
     static_assert(sizeof(kc_ev_overflow) <= KC_EVENT_PAYLOAD_MAX, "event payload limit");
     const uint64_t rate = __atomic_load_n(&g.rate_limit, __ATOMIC_RELAXED);
-    const uint64_t now = rate == 0 ? 0 : uptime_ns();
+    // Sampled under post_mtx: samples reach the rate window in order.
+    const uint64_t now = rate == 0 && limit != Limit::kQueryClient ? 0 : uptime_ns();
     auto *hdr = static_cast<kc_event_hdr *>(payload);
     hdr->load_id = g.load_id;
     kc_ev_overflow ovf;
@@ -94,7 +127,7 @@ void post(uint32_t code, void *payload, uint32_t size, Limit limit = Limit::kRat
 
     // Fast path, no lock: no rate limit and nothing lost to report. (A loss
     // recorded concurrently is reported with the next event instead.)
-    if (rate == 0 && __atomic_load_n(&g.lost_pending, __ATOMIC_RELAXED) == 0) {
+    if (rate == 0 && limit != Limit::kQueryClient && __atomic_load_n(&g.lost_pending, __ATOMIC_RELAXED) == 0) {
         hdr->seq = __atomic_add_fetch(&g.seq, 1, __ATOMIC_RELAXED);
         if (kev_post(code, payload, size))
             count(g.counters.events_posted);
@@ -104,7 +137,8 @@ void post(uint32_t code, void *payload, uint32_t size, Limit limit = Limit::kRat
     }
 
     lck_mtx_lock(g.mtx);
-    const bool allowed = limit == Limit::kExempt || rate_allows_locked(rate, now);
+    const bool allowed = limit == Limit::kExempt ||
+                         (limit == Limit::kQueryClient ? query_client_allows_locked(now) : rate_allows_locked(rate, now));
     if (!allowed) {
         hdr->seq = __atomic_add_fetch(&g.seq, 1, __ATOMIC_RELAXED);
         __atomic_add_fetch(&g.lost_pending, 1u, __ATOMIC_RELAXED);
@@ -161,8 +195,13 @@ errno_t events_start(void)
 
 void events_config_changed(void)
 {
+    // Read and store under g.mtx, or a commit that read the old value could
+    // store it after a later commit stored the new one. (g.mtx, then
+    // snap_lock shared: nothing takes g.mtx while holding snap_lock.)
+    lck_mtx_lock(g.mtx);
     const uint64_t rate = g.rate_index == kNoIndex ? 0 : current_scalar(g.rate_index);
     __atomic_store_n(&g.rate_limit, rate, __ATOMIC_RELAXED);
+    lck_mtx_unlock(g.mtx);
 }
 
 void post_started(void)
@@ -189,7 +228,10 @@ void post_applied(uint64_t generation, uint64_t hash, uint32_t changed)
     kc_ev_applied ev;
     memset(&ev, 0, sizeof ev);
     ev.generation = generation;
-    ev.config_hash = hash;
+    // Anyone may listen to kern_events, and the hash covers hidden tunables'
+    // values: with any hidden tunable the event carries 0 (the admin control
+    // reads the hash, as control.cpp's query blanking does).
+    ev.config_hash = g.has_hidden ? 0 : hash;
     ev.changed = changed;
     post(KC_EV_APPLIED, &ev, sizeof ev);
 }
@@ -199,7 +241,8 @@ uint8_t *changes_take(Client *c)
     const uint32_t size = (g.cfg->count + 7) / 8;
     lck_mtx_lock(g.mtx);
     uint8_t *bits = c->bits_busy ? nullptr : c->changed_bits;
-    c->bits_busy = true;
+    if (bits != nullptr)
+        c->bits_busy = true; // only while the client's own bitmap is out
     lck_mtx_unlock(g.mtx);
     if (bits == nullptr)
         bits = static_cast<uint8_t *>(OSMalloc(size, g.tag));
@@ -210,7 +253,9 @@ uint8_t *changes_take(Client *c)
 
 void changes_give(Client *c, uint8_t *bits)
 {
-    if (bits != nullptr && bits != c->changed_bits) {
+    if (bits == nullptr)
+        return; // nothing was taken: another commit may own the bitmap
+    if (bits != c->changed_bits) {
         OSFree(bits, (g.cfg->count + 7) / 8, g.tag);
         return;
     }
@@ -223,8 +268,10 @@ void post_tunables_changed(uint64_t generation, const uint8_t *changed_bits, uin
 {
     if (changed_bits == nullptr) {
         // Keep the sequence honest: these events existed and were lost.
+        lck_mtx_lock(g.post_mtx);
         __atomic_add_fetch(&g.seq, changed, __ATOMIC_RELAXED);
         record_loss(changed, KC_OVF_POST_FAILED);
+        lck_mtx_unlock(g.post_mtx);
         return;
     }
     for (uint32_t i = 0; i < g.cfg->count; ++i) {
@@ -250,7 +297,7 @@ void post_client(uint32_t code, const Client *c, uint32_t clients, int32_t pid, 
     ev.unit = c->unit;
     ev.privileged = c->privileged ? 1 : 0;
     ev.clients = clients;
-    post(code, &ev, sizeof ev);
+    post(code, &ev, sizeof ev, c->privileged ? Limit::kRated : Limit::kQueryClient);
 }
 
 void post_heartbeat(uint64_t generation, uint32_t interval_ms)

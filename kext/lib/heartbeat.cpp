@@ -95,8 +95,10 @@ void heartbeat_schedule(void)
 {
     if (g.hb_call == nullptr)
         return;
-    const uint64_t ms = interval_now();
+    // Read under g.mtx (then snap_lock shared: a safe order), or an older
+    // commit's read could re-arm with a stale interval after a newer one.
     lck_mtx_lock(g.mtx);
+    const uint64_t ms = interval_now();
     if (!g.hb_stopping && (ms != g.hb_interval_ms || ms == 0))
         arm_locked(ms);
     lck_mtx_unlock(g.mtx);
@@ -119,8 +121,8 @@ void heartbeat_resume(void)
 {
     if (g.hb_call == nullptr)
         return;
-    const uint64_t ms = interval_now();
     lck_mtx_lock(g.mtx);
+    const uint64_t ms = interval_now();
     g.hb_stopping = false;
     arm_locked(ms);
     lck_mtx_unlock(g.mtx);
@@ -130,6 +132,12 @@ void heartbeat_free(void)
 {
     if (g.hb_call == nullptr)
         return;
+    // A beat that just woke heartbeat_quiesce still runs kext code (its
+    // unlock's return, its epilogue) and thread_call_free does not wait for
+    // it. Give it 20 ms to leave: this narrows the window, it cannot close it
+    // (thread_call_cancel_wait is not KPI; Apple's samples do the same).
+    timespec ts = {0, 20 * 1000 * 1000};
+    msleep(&g.hb_call, nullptr, 0, "kchbexit", &ts);
     // Quiesced: nothing pending and nothing re-arms, so this cannot fail.
     if (!thread_call_free(g.hb_call))
         printf("kextconf: %s: heartbeat thread call still pending at stop; leaked\n", g.cfg->bundle_id);

@@ -9,6 +9,15 @@
 //    record, the heartbeat's state. Never held while posting events or while
 //    taking snap_lock exclusive. thread_call_enter/cancel may be called under
 //    it (they take only the thread call subsystem's own spin lock).
+//  - g.post_mtx (lck_mtx, sleepable): held by event posters only, from
+//    taking a sequence number through kev_msg_post (which may block), so
+//    events reach listeners in sequence order. Taken with no other library
+//    lock held; g.mtx may be taken under it, never the reverse.
+//  - g.commit_mtx (lck_mtx): serializes commits' compare-and-swap; only a
+//    commit changes or frees g.current, so under it g.current is read
+//    without snap_lock. Then g.mtx or snap_lock exclusive may be taken.
+//  - order: g.mtx, then snap_lock shared (events_config_changed,
+//    heartbeat_schedule); nothing takes g.mtx while holding snap_lock.
 //  - counters: plain atomics (OSAddAtomic64-style builtins), no lock.
 #ifndef KEXTCONF_KC_INTERNAL_H
 #define KEXTCONF_KC_INTERNAL_H
@@ -83,6 +92,8 @@ inline const char *strings(const Snapshot *s)
 struct Client {
     bool privileged; // connected to the admin control
     uint32_t unit;
+    int32_t pid; // who connected (reported by both client events)
+    uint32_t uid;
     Snapshot *staged; // non-null while a transaction is open
     // A TXN_SET of a list works on `staged` without holding g.mtx (it may
     // allocate and copy); while it does, commit and abort on another thread
@@ -128,6 +139,8 @@ struct Globals {
     lck_grp_t *grp;
     lck_rw_t *snap_lock;
     lck_mtx_t *mtx;
+    lck_mtx_t *post_mtx; // events.cpp: sequence order of posted events
+    lck_mtx_t *commit_mtx; // transaction.cpp: one commit compares and swaps at a time
     Snapshot *current;
     uint32_t snap_size;
     kern_ctl_ref admin_ref;
@@ -140,7 +153,9 @@ struct Globals {
     uint32_t load_id;
     uint32_t clients;
     bool stopping;
-    bool ready;              // set (release) when start finished, cleared first on stop
+    bool ready;              // set when start finished, cleared once stop has deregistered both controls
+    uint32_t readers;        // in-kernel readers between reader_enter and reader_exit (atomic)
+    uint32_t views;          // list views acquired and not yet released (atomic); kc_stop refuses while any
     bool has_hidden;         // some tunable is hidden from the query control
     Counters counters;
     uint32_t clients_peak; // g.mtx
@@ -150,6 +165,8 @@ struct Globals {
     uint64_t rate_limit; // its value (atomic), refreshed by events_config_changed
     uint64_t rate_window_start_ns;
     uint64_t rate_window_count;
+    uint64_t qc_window_start_ns; // query-control client events' own budget
+    uint64_t qc_window_count;
     uint32_t lost_pending;
     uint32_t lost_reason;
     uint64_t lost_total;
@@ -264,7 +281,25 @@ errno_t abort_txn(Client *c);
 
 inline bool is_ready(void)
 {
-    return __atomic_load_n(&g.ready, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&g.ready, __ATOMIC_SEQ_CST);
+}
+
+// An in-kernel reader (kc_get_*, kc_list_*) brackets its use of g.current and
+// snap_lock with these: counted before the ready check, so kc_stop, which
+// clears ready and then waits for the count to drain, never frees them under
+// a reader (both sides seq_cst: store-then-load on each side).
+inline void reader_exit(void)
+{
+    __atomic_sub_fetch(&g.readers, 1u, __ATOMIC_SEQ_CST);
+}
+
+inline bool reader_enter(void)
+{
+    __atomic_add_fetch(&g.readers, 1u, __ATOMIC_SEQ_CST);
+    if (is_ready())
+        return true;
+    reader_exit();
+    return false;
 }
 
 } // namespace kc

@@ -4,6 +4,7 @@
 #include <libkern/libkern.h>
 #include <string.h>
 #include <sys/errno.h>
+#include <sys/proc.h> // msleep
 
 namespace kc {
 
@@ -133,6 +134,10 @@ void teardown(void)
         lck_rw_free(g.snap_lock, g.grp);
     if (g.mtx != nullptr)
         lck_mtx_free(g.mtx, g.grp);
+    if (g.post_mtx != nullptr)
+        lck_mtx_free(g.post_mtx, g.grp);
+    if (g.commit_mtx != nullptr)
+        lck_mtx_free(g.commit_mtx, g.grp);
     if (g.grp != nullptr)
         lck_grp_free(g.grp);
     if (g.tag != nullptr)
@@ -198,7 +203,9 @@ extern "C" errno_t kc_start(const struct kc_kext_config *config)
     }
     g.snap_lock = lck_rw_alloc_init(g.grp, LCK_ATTR_NULL);
     g.mtx = lck_mtx_alloc_init(g.grp, LCK_ATTR_NULL);
-    g.current = g.snap_lock && g.mtx ? kc::snapshot_defaults() : nullptr;
+    g.post_mtx = lck_mtx_alloc_init(g.grp, LCK_ATTR_NULL);
+    g.commit_mtx = lck_mtx_alloc_init(g.grp, LCK_ATTR_NULL);
+    g.current = g.snap_lock && g.mtx && g.post_mtx && g.commit_mtx ? kc::snapshot_defaults() : nullptr;
     if (g.current == nullptr) {
         kc::teardown();
         return ENOMEM;
@@ -221,8 +228,10 @@ extern "C" errno_t kc_start(const struct kc_kext_config *config)
             kc::teardown();
         return err;
     }
-    __atomic_store_n(&g.ready, true, __ATOMIC_RELEASE);
+    // STARTED first: it must take sequence 1, ahead of any client's event
+    // (connects are refused until ready). post_started needs only g.current.
     kc::post_started();
+    __atomic_store_n(&g.ready, true, __ATOMIC_SEQ_CST);
     kc::heartbeat_schedule();
     return 0;
 }
@@ -234,23 +243,42 @@ extern "C" errno_t kc_stop(void)
     // Refuse new connections first so no client can slip in between the
     // check and the deregistration.
     lck_mtx_lock(g.mtx);
-    const bool busy = g.clients != 0;
+    // A list view still held would be freed into a destroyed tag.
+    const bool busy = g.clients != 0 || __atomic_load_n(&g.views, __ATOMIC_SEQ_CST) != 0;
     g.stopping = !busy;
     lck_mtx_unlock(g.mtx);
     if (busy)
         return EBUSY;
     // No beat runs or is pending after this; a refused stop re-arms it.
     kc::heartbeat_quiesce();
-    // In-kernel consumers must be quiesced by the kext before kc_stop; from
-    // here on the readers return defaults-of-type (0, false, "").
-    __atomic_store_n(&g.ready, false, __ATOMIC_RELEASE);
+    // Readers keep serving real values until both controls are gone: a
+    // refused deregistration (a socket still on a control) must not leave
+    // kc_get_* failing open with defaults-of-type.
     if (errno_t err = kc::controls_deregister(); err != 0) {
         lck_mtx_lock(g.mtx);
         g.stopping = false;
         lck_mtx_unlock(g.mtx);
-        __atomic_store_n(&g.ready, true, __ATOMIC_RELEASE);
         kc::heartbeat_resume();
         return err;
+    }
+    // In-kernel consumers must be quiesced by the kext before kc_stop; from
+    // here on the readers return defaults-of-type (0, false, ""). Wait for
+    // readers already past the ready check to leave.
+    __atomic_store_n(&g.ready, false, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&g.readers, __ATOMIC_SEQ_CST) != 0) {
+        timespec ts = {0, 1000 * 1000}; // 1 ms
+        msleep(&g.readers, nullptr, 0, "kcreaders", &ts);
+    }
+    if (__atomic_load_n(&g.views, __ATOMIC_SEQ_CST) != 0) {
+        // A consumer acquired a view during kc_stop (the kext broke its own
+        // quiescing): serve again and refuse the stop.
+        const errno_t err = kc::controls_register();
+        __atomic_store_n(&g.ready, true, __ATOMIC_SEQ_CST);
+        lck_mtx_lock(g.mtx);
+        g.stopping = false;
+        lck_mtx_unlock(g.mtx);
+        kc::heartbeat_resume();
+        return err != 0 ? err : EBUSY;
     }
     kc::sysctl_mirror_unregister(); // waits for sysctl handlers in flight
     kc::heartbeat_free();
@@ -262,12 +290,16 @@ extern "C" errno_t kc_stop(void)
 namespace {
 bool read_slot(uint32_t index, uint32_t type, kc_scalar *out)
 {
-    if (!kc::is_ready() || index >= g.cfg->count || g.cfg->table[index].type != type)
+    if (!kc::reader_enter())
         return false;
-    lck_rw_lock_shared(g.snap_lock);
-    *out = kc::slots(g.current)[index].v;
-    lck_rw_unlock_shared(g.snap_lock);
-    return true;
+    const bool ok = index < g.cfg->count && g.cfg->table[index].type == type;
+    if (ok) {
+        lck_rw_lock_shared(g.snap_lock);
+        *out = kc::slots(g.current)[index].v;
+        lck_rw_unlock_shared(g.snap_lock);
+    }
+    kc::reader_exit();
+    return ok;
 }
 } // namespace
 
@@ -297,7 +329,13 @@ extern "C" uint32_t kc_get_enum(uint32_t index)
 
 extern "C" size_t kc_get_string(uint32_t index, char *buf, size_t size)
 {
-    if (!kc::is_ready() || index >= g.cfg->count || g.cfg->table[index].type != KC_TYPE_STRING) {
+    if (!kc::reader_enter()) {
+        if (size)
+            buf[0] = '\0';
+        return 0;
+    }
+    if (index >= g.cfg->count || g.cfg->table[index].type != KC_TYPE_STRING) {
+        kc::reader_exit();
         if (size)
             buf[0] = '\0';
         return 0;
@@ -311,15 +349,17 @@ extern "C" size_t kc_get_string(uint32_t index, char *buf, size_t size)
         buf[n] = '\0';
     }
     lck_rw_unlock_shared(g.snap_lock);
+    kc::reader_exit();
     return len;
 }
 
 extern "C" uint64_t kc_generation(void)
 {
-    if (!kc::is_ready())
+    if (!kc::reader_enter())
         return 0;
     lck_rw_lock_shared(g.snap_lock);
     const uint64_t gen = g.current->generation;
     lck_rw_unlock_shared(g.snap_lock);
+    kc::reader_exit();
     return gen;
 }

@@ -354,12 +354,17 @@ namespace {
 // swapping the snapshot cannot free the block first.
 kc::ListBlock *acquire_block(uint32_t index)
 {
-    if (!kc::is_ready() || index >= g.cfg->count || !kc::is_list(g.cfg->table[index].type))
+    if (!kc::reader_enter())
         return nullptr;
-    lck_rw_lock_shared(g.snap_lock);
-    kc::ListBlock *b = kc::slots(g.current)[index].list;
-    kc::list_retain(b);
-    lck_rw_unlock_shared(g.snap_lock);
+    kc::ListBlock *b = nullptr;
+    if (index < g.cfg->count && kc::is_list(g.cfg->table[index].type)) {
+        lck_rw_lock_shared(g.snap_lock);
+        b = kc::slots(g.current)[index].list;
+        kc::list_retain(b);
+        lck_rw_unlock_shared(g.snap_lock);
+        __atomic_add_fetch(&g.views, 1u, __ATOMIC_SEQ_CST); // kc_stop refuses while held
+    }
+    kc::reader_exit();
     return b;
 }
 } // namespace
@@ -376,6 +381,7 @@ extern "C" const struct kc_list *kc_list_acquire(uint32_t index)
 extern "C" void kc_list_release(const struct kc_list *list)
 {
     kc::list_release(const_cast<kc::ListBlock *>(&list->block));
+    __atomic_sub_fetch(&g.views, 1u, __ATOMIC_SEQ_CST); // after the free: g.tag is needed until here
 }
 
 extern "C" uint32_t kc_list_count(const struct kc_list *list)
@@ -404,8 +410,12 @@ extern "C" const char *kc_list_string(const struct kc_list *list, uint32_t i, si
 
 extern "C" bool kc_list_contains_int64(uint32_t index, int64_t value)
 {
-    if (!kc::is_ready() || index >= g.cfg->count || g.cfg->table[index].type != KC_TYPE_INT64_LIST)
+    if (!kc::reader_enter())
         return false;
+    if (index >= g.cfg->count || g.cfg->table[index].type != KC_TYPE_INT64_LIST) {
+        kc::reader_exit();
+        return false;
+    }
     bool found = false;
     lck_rw_lock_shared(g.snap_lock);
     const kc::ListBlock *b = kc::slots(g.current)[index].list;
@@ -420,5 +430,6 @@ extern "C" bool kc_list_contains_int64(uint32_t index, int64_t value)
     }
     found = lo < b->count && s[lo] == value;
     lck_rw_unlock_shared(g.snap_lock);
+    kc::reader_exit();
     return found;
 }

@@ -37,24 +37,22 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
     staged->generation = generation;
     staged->hash = hash;
 
-    // Count changes against the snapshot we are about to replace. Generations
-    // only grow, so if the current one still carries `expected` at the swap,
-    // it is the very snapshot compared here.
+    // Count changes against the snapshot we replace. commit_mtx serializes
+    // commits, and only a commit changes or frees g.current, so under it
+    // g.current can be read without snap_lock: the comparison (and its big
+    // list compares) never holds snap_lock, so readers never wait behind it.
     uint8_t *changed_bits = changes_take(c); // NULL: the per-tunable events are lost, not the commit
-    lck_rw_lock_shared(g.snap_lock);
-    const bool fresh = g.current->generation == expected;
-    const uint32_t changed = fresh ? snapshot_changed(g.current, staged, changed_bits) : 0;
-    lck_rw_unlock_shared(g.snap_lock);
-
     Snapshot *old = nullptr;
-    if (fresh) {
+    uint32_t changed = 0;
+    lck_mtx_lock(g.commit_mtx);
+    if (g.current->generation == expected) {
+        changed = snapshot_changed(g.current, staged, changed_bits);
         lck_rw_lock_exclusive(g.snap_lock);
-        if (g.current->generation == expected) {
-            old = g.current;
-            g.current = staged; // from here on `staged` belongs to the readers
-        }
+        old = g.current;
+        g.current = staged; // from here on `staged` belongs to the readers
         lck_rw_unlock_exclusive(g.snap_lock);
     }
+    lck_mtx_unlock(g.commit_mtx);
     if (old == nullptr) {
         changes_give(c, changed_bits);
         snapshot_free(staged);

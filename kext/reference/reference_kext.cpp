@@ -7,7 +7,11 @@
 //  - event_rate_limit is the library's kern_event rate limit;
 //  - heartbeat_interval_ms drives the library's heartbeat thread call, whose
 //    beats the kext logs at debug level;
-//  - every applied configuration is logged at info level.
+//  - every applied configuration is logged at info level, with `label`;
+//  - enabled = false stops the heartbeat's work (logged at debug);
+//  - blocked_ports is read by reference_port_blocked (for a packet filter);
+//  - max_clients, sample_interval_ms and trusted_paths are declared for the
+//    daemon and tools only; their help text says so.
 #include <kextconf/kc_kext.h>
 #include <mach/kmod.h>
 #include <os/log.h>
@@ -39,17 +43,17 @@ enum Tunable : uint32_t {
 enum LogLevel : uint32_t { kLogError, kLogWarn, kLogInfo, kLogDebug };
 
 const kc_tunable_def kTunables[] = {
-    KC_TUNABLE_BOOL("enabled", true, 0, "Master switch for the kext's work"),
-    KC_TUNABLE_UINT64("max_clients", 64, 1, 1024, "clients", 0, "Most clients served at once"),
+    KC_TUNABLE_BOOL("enabled", true, 0, "Master switch: false stops the kext's heartbeat work (logged)"),
+    KC_TUNABLE_UINT64("max_clients", 64, 1, 1024, "clients", 0, "Most clients served at once (declared for the daemon; nothing in this kext enforces it)"),
     KC_TUNABLE_ENUM("log_level", kLogInfo, "error|warn|info|debug", 4, 0, "Least severe message the kext logs"),
-    KC_TUNABLE_INT64("sample_interval_ms", 1000, 10, 60000, "ms", 0, "Interval between statistics samples"),
+    KC_TUNABLE_INT64("sample_interval_ms", 1000, 10, 60000, "ms", 0, "Interval between statistics samples (declared only; this kext takes no samples)"),
     KC_TUNABLE_UINT64("event_rate_limit", 0, 0, 100000, "events/s", 0,
                       "Most kern_events posted per second, 0 = unlimited; the rest are reported as lost"),
     KC_TUNABLE_UINT64("heartbeat_interval_ms", 60000, 0, 86400000, "ms", 0,
                       "Interval between heartbeat events carrying the counters, 0 = off"),
-    KC_TUNABLE_STRING("label", "default", 63, 0, "Free-form name shown in status output"),
-    KC_TUNABLE_INT64_LIST("blocked_ports", 1, 65535, 100000, "port", 0, "TCP/UDP ports the kext refuses"),
-    KC_TUNABLE_STRING_LIST("trusted_paths", 100000, 255, 0, "Paths whose processes the kext lets through"),
+    KC_TUNABLE_STRING("label", "default", 63, 0, "Free-form name, shown in status output and the kext's commit log line"),
+    KC_TUNABLE_INT64_LIST("blocked_ports", 1, 65535, 100000, "port", 0, "TCP/UDP ports a packet filter would refuse (reference_port_blocked; no filter here)"),
+    KC_TUNABLE_STRING_LIST("trusted_paths", 100000, 255, 0, "Paths whose processes a filter would let through (stored and readable; no filter here)"),
 };
 static_assert(sizeof kTunables / sizeof kTunables[0] == kTunableCount, "index enum matches the table");
 
@@ -69,12 +73,19 @@ bool log_enabled(LogLevel level)
 
 void on_commit(uint64_t generation, uint32_t changed)
 {
-    reference_log(kLogInfo, OS_LOG_TYPE_INFO, "configuration generation %llu applied, %u tunables changed",
-                  static_cast<unsigned long long>(generation), static_cast<unsigned>(changed));
+    char label[64];
+    kc_get_string(kLabel, label, sizeof label);
+    reference_log(kLogInfo, OS_LOG_TYPE_INFO, "configuration generation %llu applied, %u tunables changed (label %s)",
+                  static_cast<unsigned long long>(generation), static_cast<unsigned>(changed), label);
 }
 
 void on_heartbeat(uint64_t generation)
 {
+    if (!kc_get_bool(kEnabled)) {
+        reference_log(kLogDebug, OS_LOG_TYPE_DEBUG, "heartbeat at generation %llu: disabled, no work",
+                      static_cast<unsigned long long>(generation));
+        return;
+    }
     reference_log(kLogDebug, OS_LOG_TYPE_DEBUG, "heartbeat at generation %llu",
                   static_cast<unsigned long long>(generation));
 }
@@ -115,8 +126,9 @@ extern "C" kern_return_t reference_stop(kmod_info_t *, void *)
     const bool say_stopped = log_enabled(kLogInfo);
     const errno_t err = kc_stop();
     if (err != 0) {
-        // Clients are still connected: refuse the unload (kmutil reports it).
-        os_log_error(OS_LOG_DEFAULT, REFERENCE_BUNDLE_ID ": refusing to stop: errno %d (clients connected)", err);
+        // A client is connected, a socket is still bound to a control, or a
+        // list view is held: refuse the unload (kmutil reports it).
+        os_log_error(OS_LOG_DEFAULT, REFERENCE_BUNDLE_ID ": refusing to stop: errno %d (control still in use)", err);
         return KERN_FAILURE;
     }
     if (say_stopped)

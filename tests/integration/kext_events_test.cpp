@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kCtl = kextsim::kSysprotoControl;
 // Reference kext table indices (kext/reference/reference_kext.cpp).
-constexpr std::uint32_t kMaxClients = 1, kLogLevel = 2, kEventRateLimit = 4, kHeartbeatInterval = 5, kLabel = 6;
+constexpr std::uint32_t kEnabled = 0, kMaxClients = 1, kLogLevel = 2, kEventRateLimit = 4, kHeartbeatInterval = 5, kLabel = 6;
 constexpr std::uint32_t kLogError = 0, kLogInfo = 2, kLogDebug = 3;
 constexpr const char* kNode = "kextconf_reference";
 
@@ -389,8 +389,10 @@ TEST_F(KextLibrary, LogLevelGatesTheKextsOwnLog)
     std::string log = kernel_log();
     EXPECT_EQ(log.find("generation 2 applied"), std::string::npos) << "error level hides info:\n" << log;
     EXPECT_EQ(log.find("generation 3 applied"), std::string::npos) << log;
-    EXPECT_NE(log.find("kext[org.kextconf.reference] info: org.kextconf.reference: configuration generation 4 applied"),
+    EXPECT_NE(log.find("kext[org.kextconf.reference] info: org.kextconf.reference: configuration generation 4 applied, "
+                       "1 tunables changed (label quiet)"),
               std::string::npos)
+        << "the commit line names the label:\n"
         << log;
 
     // Debug shows the heartbeat's lines; info does not.
@@ -402,6 +404,12 @@ TEST_F(KextLibrary, LogLevelGatesTheKextsOwnLog)
     std::this_thread::sleep_for(200ms);
     log = kernel_log();
     EXPECT_EQ(log.find("heartbeat at generation 6"), std::string::npos) << log;
+
+    // enabled = false: the heartbeat hook does no work and says so.
+    ASSERT_EQ(commit(*a, {{kLogLevel, Value::of_enum(kLogDebug)}, {kEnabled, Value::of_bool(false)}}), 7u);
+    ASSERT_TRUE(wait_until(
+        [&] { return kernel_log().find("heartbeat at generation 7: disabled, no work") != std::string::npos; }, 2000ms))
+        << kernel_log();
 }
 
 // ---- start under fault injection, through the host process ----

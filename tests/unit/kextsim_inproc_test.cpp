@@ -225,6 +225,76 @@ TEST_F(InProcess, FaultInTransactionKeepsPreviousSnapshot)
     EXPECT_EQ(r.generation, 2u);
 }
 
+// A commit without a reply buffer is not a size query: it fails with
+// EINVAL/bad length instead of "succeeding" without committing, and the
+// transaction stays open for a proper commit.
+TEST_F(InProcess, CommitWithoutABufferIsRefused)
+{
+    auto a = admin();
+    ASSERT_TRUE(a);
+    ASSERT_EQ(begin(*a, 1), 0);
+    ASSERT_EQ(set_max_clients(*a, 9), 0);
+    std::size_t len = 0;
+    EXPECT_EQ(a->getsockopt(kSysprotoControl, KC_OPT_TXN_COMMIT, nullptr, &len), -1);
+    EXPECT_EQ(errno, EINVAL);
+    kc_error_detail d{};
+    len = sizeof d;
+    ASSERT_EQ(a->getsockopt(kSysprotoControl, KC_OPT_LAST_ERROR, &d, &len), 0);
+    EXPECT_EQ(d.reason, static_cast<std::uint32_t>(KC_R_BAD_LENGTH));
+    EXPECT_EQ(state(*a).generation, 1u) << "nothing committed";
+    kc_commit_reply r{};
+    ASSERT_EQ(commit(*a, r), 0) << "the transaction is still open";
+    EXPECT_EQ(r.generation, 2u);
+    // Read options still answer a size query.
+    len = 0;
+    EXPECT_EQ(a->getsockopt(kSysprotoControl, KC_OPT_STATE, nullptr, &len), 0);
+    EXPECT_EQ(len, static_cast<std::size_t>(KC_OPT_MAX_LEN));
+}
+
+// Any local user can connect to the query control in a loop: those client
+// events have their own budget (16 a second, kernel.md), the excess shows as
+// lost in an overflow report, and a commit's events still go out.
+TEST_F(InProcess, QueryClientChurnHasItsOwnEventBudget)
+{
+    auto a = admin();
+    ASSERT_TRUE(a);
+    InProcessEvents events;
+    std::uint32_t vendor = 0;
+    ASSERT_EQ(events.vendor_code(kBundleId, vendor), 0);
+    events.set_filter(vendor, 0, 0);
+    constexpr int kLoops = 100;
+    for (int i = 0; i < kLoops; ++i) {
+        int err = 0;
+        auto q = InProcessControl::connect(kQuery, kNobody, err);
+        ASSERT_TRUE(q) << std::strerror(err);
+    }
+    ASSERT_EQ(begin(*a, 1), 0);
+    ASSERT_EQ(set_max_clients(*a, 5), 0);
+    kc_commit_reply r{};
+    ASSERT_EQ(commit(*a, r), 0);
+    int client_events = 0;
+    bool applied = false;
+    std::uint32_t lost = 0;
+    std::uint8_t buf[256];
+    for (ssize_t n; (n = events.recv(buf, sizeof buf)) > 24;) {
+        std::uint32_t code = 0;
+        std::memcpy(&code, buf + 20, sizeof code); // kern_event_msg.event_code
+        auto ev = decode_event(code, ByteView(buf + 24, static_cast<std::size_t>(n) - 24));
+        ASSERT_TRUE(ev);
+        if (code == KC_EV_CLIENT_CONNECTED || code == KC_EV_CLIENT_DISCONNECTED)
+            ++client_events;
+        else if (code == KC_EV_OVERFLOW)
+            lost += ev->overflow.lost;
+        else if (code == KC_EV_APPLIED)
+            applied = true;
+    }
+    EXPECT_TRUE(applied) << "the commit's event went out";
+    // A slow machine may spread the loop over a few one-second windows.
+    EXPECT_LE(client_events, 3 * 16) << "query client events are not limited";
+    EXPECT_GT(lost, 0u);
+    EXPECT_EQ(client_events + static_cast<int>(lost), 2 * kLoops) << "every dropped one is counted as lost";
+}
+
 // A kern_event the kext could not post still uses up a sequence number, so a
 // listener sees the gap and knows to re-read state.
 TEST_F(InProcess, EventPostFailureShowsAsSequenceGap)

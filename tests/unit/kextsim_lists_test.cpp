@@ -310,6 +310,36 @@ TEST_F(ListKext, ReadsWithOffsetAndHiddenLists)
     EXPECT_EQ(q.get(kPorts, KC_TYPE_INT64_LIST), Value::of_ints({10, 20, 30}));
 }
 
+// Anyone may listen to kern_events: with a hidden tunable the applied event
+// carries no hash (it covers the hidden values); the admin control has it.
+TEST_F(ListKext, AppliedEventHidesTheHashWhenATunableIsHidden)
+{
+    kextsim::InProcessEvents events;
+    std::uint32_t vendor = 0;
+    ASSERT_EQ(events.vendor_code(LISTS_TEST_BUNDLE_ID, vendor), 0);
+    events.set_filter(vendor, 0, 0);
+    ASSERT_EQ(a.begin(1), 0);
+    ASSERT_EQ(a.set_value(kSecret, Value::of_ints({7})), 0);
+    kc_commit_reply r{};
+    ASSERT_EQ(a.commit(r), 0);
+    ASSERT_NE(r.config_hash, 0u);
+    EXPECT_EQ(a.state().config_hash, r.config_hash);
+    bool seen = false;
+    std::uint8_t buf[256];
+    for (ssize_t n; (n = events.recv(buf, sizeof buf)) > 24;) {
+        std::uint32_t code = 0;
+        std::memcpy(&code, buf + 20, sizeof code); // kern_event_msg.event_code
+        if (code != KC_EV_APPLIED)
+            continue;
+        auto ev = decode_event(KC_EV_APPLIED, ByteView(buf + 24, static_cast<std::size_t>(n) - 24));
+        ASSERT_TRUE(ev);
+        EXPECT_EQ(ev->generation, r.generation);
+        EXPECT_EQ(ev->config_hash, 0u) << "the hash would let any local user test guesses of the hidden list";
+        seen = true;
+    }
+    EXPECT_TRUE(seen) << "no applied event";
+}
+
 // Dropping the connection or aborting frees what was staged; the teardown
 // unload reports leaks if any block survived.
 TEST_F(ListKext, DisconnectAndAbortDiscardStagedLists)
@@ -368,6 +398,33 @@ TEST_F(ListKext, UnchangedListsAreSharedNotCopied)
     ASSERT_EQ(a.set_value(kPorts, Value::of_ints({4})), 0);
     ASSERT_EQ(a.commit(r), 0);
     EXPECT_EQ(a.get(kPorts, KC_TYPE_INT64_LIST), Value::of_ints({4}));
+}
+
+// A list view held past kc_stop would be freed into a destroyed allocation
+// tag: the stop is refused while one is held, and the kext keeps serving.
+TEST_F(ListKext, StopIsRefusedWhileAViewIsHeld)
+{
+    using Acquire = const kc_list* (*)(std::uint32_t);
+    using Release = void (*)(const kc_list*);
+    using Contains = bool (*)(std::uint32_t, std::int64_t);
+    auto acquire = sym<Acquire>("lists_test_acquire");
+    auto release = sym<Release>("lists_test_release");
+    auto contains = sym<Contains>("lists_test_contains");
+    ASSERT_TRUE(acquire && release && contains);
+    ASSERT_EQ(a.begin(1), 0);
+    ASSERT_EQ(a.set_value(kPorts, Value::of_ints({22})), 0);
+    kc_commit_reply r{};
+    ASSERT_EQ(a.commit(r), 0);
+    a.c.reset(); // no client: only the view holds the stop back
+    const kc_list* view = acquire(kPorts);
+    ASSERT_NE(view, nullptr);
+    std::string msg;
+    EXPECT_NE(host.unload(LISTS_TEST_BUNDLE_ID, msg), 0) << "stop with a view held";
+    EXPECT_TRUE(contains(kPorts, 22)) << "a refused stop keeps serving values";
+    release(view);
+    a = connect(LISTS_TEST_BUNDLE_ID, 0); // TearDown unloads
+    ASSERT_TRUE(a.c);
+    EXPECT_EQ(a.get(kPorts, KC_TYPE_INT64_LIST), Value::of_ints({22}));
 }
 
 // The consumer API: a view stays valid and unchanged across a commit that
@@ -520,6 +577,11 @@ TEST(ReferenceLists, HundredThousandEntriesCommitAndReadBack)
                 static_cast<long long>(us.count()));
     EXPECT_EQ(r.changed, 2u);
     EXPECT_EQ(a.get(kBlockedPorts, KC_TYPE_INT64_LIST), pv);
+    // A buffer past KC_OPT_MAX_LEN still gets one KC_OPT_MAX_LEN chunk at most.
+    Bytes big;
+    ASSERT_EQ(a.get_chunk(kBlockedPorts, 0, 64 * 1024, big), 0);
+    EXPECT_LE(big.size(), static_cast<std::size_t>(KC_OPT_MAX_LEN));
+    EXPECT_EQ(big.size(), sizeof(kc_value_hdr) + (KC_OPT_MAX_LEN - sizeof(kc_value_hdr)) / 8 * 8);
     EXPECT_EQ(a.get(kTrustedPaths, KC_TYPE_STRING_LIST), sv);
     // Every tunable's value, read back by type, hashed by the codec.
     std::vector<Value> all;

@@ -51,7 +51,7 @@ extern "C" {
  * osfmk/arm64 copyio.c) with EINVAL, and kalloc_data()s a zeroed kernel copy of
  * the whole option (Z_WAITOK) for every call, set or get. 8 KiB keeps that
  * per-call allocation small and the socket unlocked only briefly, at the
- * cost of ~100 options per 100,000-entry int64 list. */
+ * cost of ~100 options per 100,000-entry int64 list. No reply is longer (a bigger buffer gets a KC_OPT_MAX_LEN chunk). */
 #define KC_OPT_MAX_LEN 8192u
 
 /* Suffix of the read-only control anyone may open: "<bundle-id>.query". The
@@ -262,7 +262,7 @@ struct kc_ev_stopping {
 struct kc_ev_applied {
     struct kc_event_hdr hdr;
     uint64_t generation;
-    uint64_t config_hash;
+    uint64_t config_hash; /* 0 if any tunable is hidden (anyone may listen; it covers hidden values): ask the admin control */
     uint32_t changed;
     uint32_t reserved;
 };

@@ -117,8 +117,8 @@ extern "C" {
  * posts "started". 0 or an errno; on failure nothing is left registered. */
 errno_t kc_start(const struct kc_kext_config *config);
 
-/* Refuses with EBUSY while any client is connected (the kext's stop routine
- * must then return KERN_FAILURE); otherwise stops the heartbeat (waiting for
+/* Refuses with EBUSY while any client is connected or any list view is held
+ * (the kext's stop routine must then return KERN_FAILURE); otherwise stops the heartbeat (waiting for
  * a beat in flight), deregisters both controls and the sysctl mirror, posts
  * "stopping" and frees everything. */
 errno_t kc_stop(void);
@@ -148,7 +148,8 @@ uint64_t kc_generation(void);
  *    thread; the view must not be used after it;
  *  - do not hold a view across blocking waits that a commit or kc_stop could
  *    wait for; release every view before calling kc_stop() (the library
- *    frees its allocation tag there);
+ *    frees its allocation tag there; kc_stop refuses with EBUSY while one is
+ *    held);
  *  - do not call kc_list_acquire() while holding a lock a writer might hold
  *    when it frees a snapshot: none of the library's locks is held by a
  *    caller's code, so this is only about the kext's own locks.
