@@ -316,6 +316,9 @@ errno_t on_getopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *data, 
         count(g.counters.rejected[KC_R_NONE]);
         return EINVAL;
     }
+    // A write through the query control is refused as such, whatever its size.
+    if (opt == KC_OPT_TXN_COMMIT && !c->privileged)
+        return fail(c, EPERM, KC_R_NOT_PERMITTED, opt, kNoIndex);
     if (opt == KC_OPT_TXN_COMMIT && (data == nullptr || *len == 0)) {
         // A commit is an action, not a read: without a reply buffer it would
         // "succeed" without committing and leave the transaction open.
@@ -333,10 +336,7 @@ errno_t on_getopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *data, 
     case KC_OPT_STATE: return get_state(c, opt, data, len);
     case KC_OPT_LAST_ERROR: return get_last_error(c, opt, data, len);
     case KC_OPT_COUNTERS: return get_counters(c, opt, data, len);
-    case KC_OPT_TXN_COMMIT:
-        if (!c->privileged)
-            return fail(c, EPERM, KC_R_NOT_PERMITTED, opt, kNoIndex);
-        return commit(c, opt, data, len);
+    case KC_OPT_TXN_COMMIT: return commit(c, opt, data, len); // privileged: checked above
     default: return fail(c, EOPNOTSUPP, KC_R_UNKNOWN_OPTION, opt, kNoIndex);
     }
 }
