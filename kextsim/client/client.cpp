@@ -125,7 +125,8 @@ int SystemSocket::call(std::uint32_t op, std::uint32_t a, std::uint32_t b, std::
         *out_c = m.hdr.c;
     if (out && out_len) {
         const std::size_t n = std::min(*out_len, m.payload.size());
-        std::memcpy(out, m.payload.data(), n);
+        if (n != 0) // an empty payload's data() may be null
+            std::memcpy(out, m.payload.data(), n);
         *out_len = n;
     }
     return 0;
