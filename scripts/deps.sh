@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
   libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libplist-dev
   libgtest-dev libgmock-dev libbenchmark-dev shellcheck util-linux
   tmux valgrind nftables procps iproute2

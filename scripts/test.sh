@@ -69,6 +69,15 @@ stage() {
   echo "==> [$name] done in $(( $(date +%s) - t0 ))s"
 }
 
+# Layout is decided by clang-format (.clang-format); a drifted file fails here.
+echo "==> [format] clang-format --dry-run --Werror"
+if git ls-files -z '*.cpp' '*.hpp' '*.h' '*.c' | xargs -0 clang-format --dry-run --Werror >build/logs/format.log 2>&1; then
+  passed=$((passed + 1)); echo "==> [format] passed"
+else
+  head -40 build/logs/format.log; echo "==> [format] FAILED (run: git ls-files '*.cpp' '*.hpp' '*.h' '*.c' | xargs clang-format -i)"
+  failed=$((failed + 1)); status=1
+fi
+
 stage dev dev
 # The README's main command, end to end, in its one-shot form.
 echo "==> [main job] scripts/run.sh --once"

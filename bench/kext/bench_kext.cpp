@@ -22,8 +22,8 @@ const kc_tunable_def kTunables[] = {
 #if BENCH_TUNABLES == 16
     T16(0)
 #elif BENCH_TUNABLES == 256
-    T16(0), T16(1), T16(2), T16(3), T16(4), T16(5), T16(6), T16(7),
-    T16(8), T16(9), T16(a), T16(b), T16(c), T16(d), T16(e), T16(f)
+    T16(0), T16(1), T16(2), T16(3), T16(4), T16(5), T16(6), T16(7), T16(8),
+    T16(9), T16(a), T16(b), T16(c), T16(d), T16(e), T16(f)
 #else
 #error "BENCH_TUNABLES must be 16 or 256"
 #endif

@@ -8,9 +8,9 @@
 namespace kcbench {
 
 struct Options {
-    bool quick = false; // fewer rounds: minutes become seconds
-    bool smoke = false; // the ctest: every harness runs, a few iterations each
-    double idle_seconds = 60; // footprint: idle window
+    bool quick = false;          // fewer rounds: minutes become seconds
+    bool smoke = false;          // the ctest: every harness runs, a few iterations each
+    double idle_seconds = 60;    // footprint: idle window
     bool update_budgets = false; // cost: write the measured counts to budgets.json
 };
 
@@ -18,12 +18,12 @@ struct Options {
 // `shift` so two files differ in every entry).
 std::string list_config(int n, int shift);
 
-void bench_roundtrip(Table& t, const Options& o);  // 1
-void bench_apply(Table& t, const Options& o);      // 2 and 4
-void bench_lists(Table& t, const Options& o);      // 3
-void bench_readers(Table& t, const Options& o);    // 5
-void bench_events(Table& t, const Options& o);     // 6
-void bench_cost(Table& t, const Options& o);       // 7
-void bench_footprint(Table& t, const Options& o);  // 8
+void bench_roundtrip(Table& t, const Options& o); // 1
+void bench_apply(Table& t, const Options& o);     // 2 and 4
+void bench_lists(Table& t, const Options& o);     // 3
+void bench_readers(Table& t, const Options& o);   // 5
+void bench_events(Table& t, const Options& o);    // 6
+void bench_cost(Table& t, const Options& o);      // 7
+void bench_footprint(Table& t, const Options& o); // 8
 
 } // namespace kcbench

@@ -70,7 +70,7 @@ std::string default_socket_path();
 
 // Sends one request and returns the reply. ec: ENOENT/ECONNREFUSED (daemon not
 // running), EACCES (not root), ETIMEDOUT, EPROTO (malformed reply).
-nlohmann::json request(const std::string& socket_path, const nlohmann::json& req,
-                       std::chrono::milliseconds timeout, std::error_code& ec);
+nlohmann::json request(const std::string& socket_path, const nlohmann::json& req, std::chrono::milliseconds timeout,
+                       std::error_code& ec);
 
 } // namespace kextconf::admin

@@ -133,10 +133,10 @@ KextError KextClient::get_once(const proto::TunableDesc& desc, proto::Value& out
     // (docs/performance.md, benchmark 1).
     const std::size_t option_size =
         std::min<std::size_t>(std::max<std::size_t>(hello_.max_option_len, 64), KC_OPT_MAX_LEN);
-    const std::size_t buf_size =
-        proto::is_list_type(desc.type) ? option_size
-        : desc.type == KC_TYPE_STRING  ? std::min<std::size_t>(sizeof(kc_value_hdr) + desc.max_count, option_size)
-                                       : sizeof(kc_value_hdr) + sizeof(kc_scalar);
+    const std::size_t buf_size = proto::is_list_type(desc.type) ? option_size
+                                 : desc.type == KC_TYPE_STRING
+                                     ? std::min<std::size_t>(sizeof(kc_value_hdr) + desc.max_count, option_size)
+                                     : sizeof(kc_value_hdr) + sizeof(kc_scalar);
     if (proto::is_list_type(desc.type)) {
         kc_state st{};
         if (auto e = state(st))

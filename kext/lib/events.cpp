@@ -137,8 +137,8 @@ void post_locked(uint32_t code, void *payload, uint32_t size, Limit limit)
     }
 
     lck_mtx_lock(g.mtx);
-    const bool allowed = limit == Limit::kExempt ||
-                         (limit == Limit::kQueryClient ? query_client_allows_locked(now) : rate_allows_locked(rate, now));
+    const bool allowed = limit == Limit::kExempt || (limit == Limit::kQueryClient ? query_client_allows_locked(now)
+                                                                                  : rate_allows_locked(rate, now));
     if (!allowed) {
         hdr->seq = __atomic_add_fetch(&g.seq, 1, __ATOMIC_RELAXED);
         __atomic_add_fetch(&g.lost_pending, 1u, __ATOMIC_RELAXED);

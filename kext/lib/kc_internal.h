@@ -139,7 +139,7 @@ struct Globals {
     lck_grp_t *grp;
     lck_rw_t *snap_lock;
     lck_mtx_t *mtx;
-    lck_mtx_t *post_mtx; // events.cpp: sequence order of posted events
+    lck_mtx_t *post_mtx;   // events.cpp: sequence order of posted events
     lck_mtx_t *commit_mtx; // transaction.cpp: one commit compares and swaps at a time
     Snapshot *current;
     uint32_t snap_size;
@@ -153,10 +153,10 @@ struct Globals {
     uint32_t load_id;
     uint32_t clients;
     bool stopping;
-    bool ready;              // set when start finished, cleared once stop has deregistered both controls
-    uint32_t readers;        // in-kernel readers between reader_enter and reader_exit (atomic)
-    uint32_t views;          // list views acquired and not yet released (atomic); kc_stop refuses while any
-    bool has_hidden;         // some tunable is hidden from the query control
+    bool ready;       // set when start finished, cleared once stop has deregistered both controls
+    uint32_t readers; // in-kernel readers between reader_enter and reader_exit (atomic)
+    uint32_t views;   // list views acquired and not yet released (atomic); kc_stop refuses while any
+    bool has_hidden;  // some tunable is hidden from the query control
     Counters counters;
     uint32_t clients_peak; // g.mtx
     // events.cpp, under g.mtx: the rate window and what was lost since the

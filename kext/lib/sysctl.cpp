@@ -54,7 +54,13 @@ const CounterOid kCounters[kCounterCount] = {
 };
 
 // Fixed OIDs at the start of the array.
-enum FixedOid : uint32_t { kTopNode, kTunablesNode, kCountersNode, kFirstCounter, kFirstTunable = kFirstCounter + kCounterCount };
+enum FixedOid : uint32_t {
+    kTopNode,
+    kTunablesNode,
+    kCountersNode,
+    kFirstCounter,
+    kFirstTunable = kFirstCounter + kCounterCount
+};
 
 } // namespace
 
@@ -212,12 +218,27 @@ constexpr int kLeaf = static_cast<int>(CTLFLAG_RD | CTLFLAG_LOCKED);
 void leaf_kind(const kc_tunable_def &d, int *kind, const char **fmt)
 {
     switch (d.type) {
-    case KC_TYPE_BOOL: *kind = CTLTYPE_INT; *fmt = "I"; break;
-    case KC_TYPE_INT64: *kind = CTLTYPE_QUAD; *fmt = "Q"; break;
-    case KC_TYPE_UINT64: *kind = CTLTYPE_QUAD; *fmt = "QU"; break;
+    case KC_TYPE_BOOL:
+        *kind = CTLTYPE_INT;
+        *fmt = "I";
+        break;
+    case KC_TYPE_INT64:
+        *kind = CTLTYPE_QUAD;
+        *fmt = "Q";
+        break;
+    case KC_TYPE_UINT64:
+        *kind = CTLTYPE_QUAD;
+        *fmt = "QU";
+        break;
     case KC_TYPE_ENUM:
-    case KC_TYPE_STRING: *kind = CTLTYPE_STRING; *fmt = "A"; break;
-    default: *kind = CTLTYPE_INT; *fmt = "IU"; break; // lists: their count
+    case KC_TYPE_STRING:
+        *kind = CTLTYPE_STRING;
+        *fmt = "A";
+        break;
+    default:
+        *kind = CTLTYPE_INT;
+        *fmt = "IU";
+        break; // lists: their count
     }
 }
 
@@ -264,8 +285,8 @@ errno_t sysctl_mirror_register(void)
     set_oid(o[kCountersNode], &m->top_children, kNode, &m->counters_children, 0, nullptr, "counters", "N",
             "kextconf library counters since load");
     for (int c = 0; c < kCounterCount; ++c)
-        set_oid(o[kFirstCounter + c], c == kGeneration ? &m->top_children : &m->counters_children,
-                CTLTYPE_QUAD | kLeaf, nullptr, c, counter_handler, kCounters[c].name, "QU", kCounters[c].descr);
+        set_oid(o[kFirstCounter + c], c == kGeneration ? &m->top_children : &m->counters_children, CTLTYPE_QUAD | kLeaf,
+                nullptr, c, counter_handler, kCounters[c].name, "QU", kCounters[c].descr);
     uint32_t k = kFirstTunable;
     for (uint32_t i = 0; i < cfg->count; ++i) {
         const kc_tunable_def &d = cfg->table[i];
@@ -276,8 +297,8 @@ errno_t sysctl_mirror_register(void)
         int kind;
         const char *fmt;
         leaf_kind(d, &kind, &fmt);
-        set_oid(o[k++], &m->tunables_children, kind | kLeaf, nullptr, static_cast<int>(i), tunable_handler, name,
-                fmt, d.help);
+        set_oid(o[k++], &m->tunables_children, kind | kLeaf, nullptr, static_cast<int>(i), tunable_handler, name, fmt,
+                d.help);
     }
     // sysctl_register_oid cannot fail (it returns void): parents first.
     for (uint32_t i = 0; i < count; ++i)

@@ -44,16 +44,21 @@ enum LogLevel : uint32_t { kLogError, kLogWarn, kLogInfo, kLogDebug };
 
 const kc_tunable_def kTunables[] = {
     KC_TUNABLE_BOOL("enabled", true, 0, "Master switch: false stops the kext's heartbeat work (logged)"),
-    KC_TUNABLE_UINT64("max_clients", 64, 1, 1024, "clients", 0, "Most clients served at once (declared for the daemon; nothing in this kext enforces it)"),
+    KC_TUNABLE_UINT64("max_clients", 64, 1, 1024, "clients", 0,
+                      "Most clients served at once (declared for the daemon; nothing in this kext enforces it)"),
     KC_TUNABLE_ENUM("log_level", kLogInfo, "error|warn|info|debug", 4, 0, "Least severe message the kext logs"),
-    KC_TUNABLE_INT64("sample_interval_ms", 1000, 10, 60000, "ms", 0, "Interval between statistics samples (declared only; this kext takes no samples)"),
+    KC_TUNABLE_INT64("sample_interval_ms", 1000, 10, 60000, "ms", 0,
+                     "Interval between statistics samples (declared only; this kext takes no samples)"),
     KC_TUNABLE_UINT64("event_rate_limit", 0, 0, 100000, "events/s", 0,
                       "Most kern_events posted per second, 0 = unlimited; the rest are reported as lost"),
     KC_TUNABLE_UINT64("heartbeat_interval_ms", 60000, 0, 86400000, "ms", 0,
                       "Interval between heartbeat events carrying the counters, 0 = off"),
-    KC_TUNABLE_STRING("label", "default", 63, 0, "Free-form name, shown in status output and the kext's commit log line"),
-    KC_TUNABLE_INT64_LIST("blocked_ports", 1, 65535, 100000, "port", 0, "TCP/UDP ports a packet filter would refuse (reference_port_blocked; no filter here)"),
-    KC_TUNABLE_STRING_LIST("trusted_paths", 100000, 255, 0, "Paths whose processes a filter would let through (stored and readable; no filter here)"),
+    KC_TUNABLE_STRING("label", "default", 63, 0,
+                      "Free-form name, shown in status output and the kext's commit log line"),
+    KC_TUNABLE_INT64_LIST("blocked_ports", 1, 65535, 100000, "port", 0,
+                          "TCP/UDP ports a packet filter would refuse (reference_port_blocked; no filter here)"),
+    KC_TUNABLE_STRING_LIST("trusted_paths", 100000, 255, 0,
+                           "Paths whose processes a filter would let through (stored and readable; no filter here)"),
 };
 static_assert(sizeof kTunables / sizeof kTunables[0] == kTunableCount, "index enum matches the table");
 
@@ -90,15 +95,9 @@ void on_heartbeat(uint64_t generation)
                   static_cast<unsigned long long>(generation));
 }
 
-const kc_kext_config kConfig = {REFERENCE_BUNDLE_ID,
-                                KEXTCONF_KEXT_VERSION,
-                                kTunables,
-                                kTunableCount,
-                                "event_rate_limit",
-                                "heartbeat_interval_ms",
-                                "kextconf_reference",
-                                on_commit,
-                                on_heartbeat};
+const kc_kext_config kConfig = {
+    REFERENCE_BUNDLE_ID,     KEXTCONF_KEXT_VERSION, kTunables, kTunableCount, "event_rate_limit",
+    "heartbeat_interval_ms", "kextconf_reference",  on_commit, on_heartbeat};
 
 } // namespace
 
@@ -141,6 +140,6 @@ extern "C" kern_return_t reference_stop(kmod_info_t *, void *)
 // build's KEXTCONF_BUNDLE_PREFIX. Xcode generates the same for real kexts.
 extern "C" {
 __attribute__((visibility("default"))) kmod_info_t KMOD_INFO_NAME = {
-    0, KMOD_INFO_VERSION, -1U, {REFERENCE_BUNDLE_ID}, {KEXTCONF_KEXT_VERSION}, -1, 0, 0, 0, 0,
-    reference_start, reference_stop};
+    0, KMOD_INFO_VERSION, -1U,           {REFERENCE_BUNDLE_ID}, {KEXTCONF_KEXT_VERSION}, -1, 0, 0, 0,
+    0, reference_start,   reference_stop};
 }

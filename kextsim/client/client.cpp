@@ -5,10 +5,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <vector>
 
 namespace kextsim {
 
@@ -305,8 +305,8 @@ ssize_t SystemSocket::recv(void* buf, std::size_t len, int flags)
     }
     // The record leaves the receive buffer before recv returns, as in XNU
     // (sbdroprecord): wait for the host to account it.
-    if (call(static_cast<std::uint32_t>(wire::Op::Ack), static_cast<std::uint32_t>(consumed), 0, 0, nullptr, 0,
-             nullptr, nullptr, nullptr, nullptr) != 0)
+    if (call(static_cast<std::uint32_t>(wire::Op::Ack), static_cast<std::uint32_t>(consumed), 0, 0, nullptr, 0, nullptr,
+             nullptr, nullptr, nullptr) != 0)
         return -1;
     // A short buffer truncates the record; the rest is dropped (MSG_TRUNC).
     const std::size_t n = std::min(len, record.size());

@@ -59,7 +59,8 @@ bool FaultPlan::arm_from_spec(const std::string& spec, std::string& error)
         const auto colon = item.find(':');
         FaultSite site{};
         if (colon == std::string::npos || !site_from_name(item.substr(0, colon), site)) {
-            error = "bad fault spec \"" + item + "\" (expected SITE:N; sites: alloc, enqueue, event, enobufs, rw_upgrade, stall)";
+            error = "bad fault spec \"" + item +
+                    "\" (expected SITE:N; sites: alloc, enqueue, event, enobufs, rw_upgrade, stall)";
             return false;
         }
         try {

@@ -30,8 +30,8 @@ struct HostLock {
     std::condition_variable cv;
     int readers = 0;
     bool writer = false;
-    bool upgrading = false;     // a reader is waiting to become the writer
-    int waiting_writers = 0;    // writers get in before new readers
+    bool upgrading = false;  // a reader is waiting to become the writer
+    int waiting_writers = 0; // writers get in before new readers
 };
 
 struct Hold {
@@ -80,11 +80,13 @@ std::string site(const void* caller)
     const auto at = reinterpret_cast<std::uintptr_t>(caller);
     char buf[64];
     if (info.dli_sname != nullptr && info.dli_saddr != nullptr) {
-        std::snprintf(buf, sizeof buf, "+0x%zx", static_cast<std::size_t>(at - reinterpret_cast<std::uintptr_t>(info.dli_saddr)));
+        std::snprintf(buf, sizeof buf, "+0x%zx",
+                      static_cast<std::size_t>(at - reinterpret_cast<std::uintptr_t>(info.dli_saddr)));
         return std::string("in ") + info.dli_sname + buf + " (" + (info.dli_fname ? info.dli_fname : "?") + ")";
     }
     const std::string image = info.dli_fname ? info.dli_fname : "?";
-    std::snprintf(buf, sizeof buf, "0x%zx", static_cast<std::size_t>(at - reinterpret_cast<std::uintptr_t>(info.dli_fbase)));
+    std::snprintf(buf, sizeof buf, "0x%zx",
+                  static_cast<std::size_t>(at - reinterpret_cast<std::uintptr_t>(info.dli_fbase)));
     return "at " + image + "+" + buf + " (addr2line -f -C -e " + image + " " + buf + ")";
 }
 
@@ -152,8 +154,9 @@ void kxs_host_lock(void* lock, int shared, const void* caller)
 {
     auto* l = static_cast<HostLock*>(lock);
     if (auto h = kextsim::find_hold(l); h != kextsim::t_held.end())
-        kextsim::misuse(l, std::string("recursive acquisition (this thread already holds it ") +
-                               (h->shared ? "shared" : "exclusive") + ")",
+        kextsim::misuse(l,
+                        std::string("recursive acquisition (this thread already holds it ") +
+                            (h->shared ? "shared" : "exclusive") + ")",
                         caller);
     if (l->kind != KXS_LOCK_SPIN)
         kextsim::check_may_block(l, "taking a blocking lock", caller);
@@ -198,8 +201,9 @@ void kxs_host_unlock(void* lock, int shared, const void* caller)
     if (h == kextsim::t_held.end())
         kextsim::misuse(l, "unlock of a lock this thread does not hold", caller);
     if (h->shared != (shared != 0))
-        kextsim::misuse(l, std::string("unlocked ") + (shared ? "shared" : "exclusive") + " but held " +
-                               (h->shared ? "shared" : "exclusive"),
+        kextsim::misuse(l,
+                        std::string("unlocked ") + (shared ? "shared" : "exclusive") + " but held " +
+                            (h->shared ? "shared" : "exclusive"),
                         caller);
     kextsim::t_held.erase(h);
     if (l->kind == KXS_LOCK_SPIN)

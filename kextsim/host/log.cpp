@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>

@@ -114,7 +114,6 @@ std::vector<std::string> MemoryTracker::leaks(int owner)
 
 } // namespace kextsim
 
-
 extern "C" {
 
 void* kxs_host_tag_new(const char* name, uint32_t flags)

@@ -60,7 +60,7 @@ private:
     std::mutex m_;
     std::condition_variable cv_;      // the timer thread waits on it
     std::condition_variable idle_cv_; // a callback returned
-    std::vector<Call*> calls_; // allocated and not yet released
+    std::vector<Call*> calls_;        // allocated and not yet released
     std::uint64_t next_order_ = 0;
     bool stop_ = false;
     std::thread thread_; // started with the first allocation

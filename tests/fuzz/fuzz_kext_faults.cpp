@@ -110,7 +110,10 @@ Value make_value(FuzzedDataProvider& in, const TunableDesc& d, bool& valid)
     Value v;
     valid = !bad;
     switch (d.type) {
-    case KC_TYPE_BOOL: v = Value::of_bool(in.ConsumeBool()); valid = true; break;
+    case KC_TYPE_BOOL:
+        v = Value::of_bool(in.ConsumeBool());
+        valid = true;
+        break;
     case KC_TYPE_UINT64:
         // Unsigned arithmetic wraps: max + 1 may be 0, still judged below.
         v = Value::of_uint(bad ? (in.ConsumeBool() ? d.max.u + 1 : d.min.u - 1)
@@ -260,8 +263,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     s.staged[d.index] = v;
                 }
                 if (err != 0 && s.open && valid && writable && chunks.size() == 1 && d.type != KC_TYPE_STRING_LIST)
-                    refused_valid = "a valid value for " + d.name + " refused without a fault: errno " +
-                                    std::to_string(err);
+                    refused_valid =
+                        "a valid value for " + d.name + " refused without a fault: errno " + std::to_string(err);
             }
             break;
         case 4: // commit

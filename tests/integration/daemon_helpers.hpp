@@ -14,16 +14,15 @@
 namespace kctest {
 
 // The reference kext's defaults (kext/reference/reference_kext.cpp).
-inline const nlohmann::json kReferenceDefaults = {
-    {"enabled", true},
-    {"max_clients", 64},
-    {"log_level", "info"},
-    {"sample_interval_ms", 1000},
-    {"event_rate_limit", 0},
-    {"heartbeat_interval_ms", 60000},
-    {"label", "default"},
-    {"blocked_ports", nlohmann::json::array()},
-    {"trusted_paths", nlohmann::json::array()}};
+inline const nlohmann::json kReferenceDefaults = {{"enabled", true},
+                                                  {"max_clients", 64},
+                                                  {"log_level", "info"},
+                                                  {"sample_interval_ms", 1000},
+                                                  {"event_rate_limit", 0},
+                                                  {"heartbeat_interval_ms", 60000},
+                                                  {"label", "default"},
+                                                  {"blocked_ports", nlohmann::json::array()},
+                                                  {"trusted_paths", nlohmann::json::array()}};
 
 // A config file for the reference kext setting `tunables`; `origin` names
 // the test in a leading comment.

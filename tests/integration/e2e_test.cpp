@@ -10,9 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <algorithm>
 #include <optional>
 #include <regex>
 #include <unistd.h>
@@ -59,13 +59,16 @@ void apply_good_config(const KextsimHost& host, const std::string& path, const j
 // The FNV hash the kext should report for the shipped file (proto.h).
 std::string shipped_hash_hex()
 {
-    const std::vector<proto::Value> values = {proto::Value::of_bool(true), proto::Value::of_uint(128),
-                                              proto::Value::of_enum(3), proto::Value::of_int(250),
-                                              proto::Value::of_uint(0), proto::Value::of_uint(60000),
-                                              proto::Value::of_string("kextconf demo"),
-                                              proto::Value::of_ints({135, 137, 139, 445}),
-                                              proto::Value::of_strings(
-                                                  {"/usr/libexec", "/Library/Application Support/Example/bin"})};
+    const std::vector<proto::Value> values = {
+        proto::Value::of_bool(true),
+        proto::Value::of_uint(128),
+        proto::Value::of_enum(3),
+        proto::Value::of_int(250),
+        proto::Value::of_uint(0),
+        proto::Value::of_uint(60000),
+        proto::Value::of_string("kextconf demo"),
+        proto::Value::of_ints({135, 137, 139, 445}),
+        proto::Value::of_strings({"/usr/libexec", "/Library/Application Support/Example/bin"})};
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(proto::config_hash(values)));
     return buf;

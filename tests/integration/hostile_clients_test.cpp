@@ -24,12 +24,12 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
-#include <map>
 #include <cstring>
-#include <mutex>
-#include <random>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <poll.h>
+#include <random>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -142,9 +142,8 @@ int commit_values(SystemSocket& s, std::uint64_t generation, std::uint64_t max_c
     const kc_txn_begin b{generation};
     if (s.setsockopt(kCtl, KC_OPT_TXN_BEGIN, &b, sizeof b) != 0)
         return errno;
-    for (const auto& chunk :
-         {encode_set_chunks(index_of(s, "max_clients"), Value::of_uint(max_clients))[0],
-          encode_set_chunks(index_of(s, "label"), Value::of_string(label))[0]}) {
+    for (const auto& chunk : {encode_set_chunks(index_of(s, "max_clients"), Value::of_uint(max_clients))[0],
+                              encode_set_chunks(index_of(s, "label"), Value::of_string(label))[0]}) {
         if (s.setsockopt(kCtl, KC_OPT_TXN_SET, chunk.data(), chunk.size()) != 0) {
             const int e = errno;
             s.setsockopt(kCtl, KC_OPT_TXN_ABORT, nullptr, 0);
@@ -228,8 +227,7 @@ private:
                 if (e == EAGAIN) { // another writer got in first: fine, but the kext counts it
                     e = 0;
                     ++refusals_;
-                }
-                else if (e == 0)
+                } else if (e == 0)
                     ++commits_;
             }
             samples_.push_back(micros(Clock::now() - t0));
@@ -455,13 +453,32 @@ TEST_F(HostileClients, MalformedAndRandomOptionsAreRefusedAndRecorded)
         opts.push_back(o);
     for (int i = 0; i < 20; ++i)
         opts.push_back(static_cast<int>(rng()));
-    const std::size_t sizes[] = {0, 1, 3, 7, 8, 9, 23, 24, 25, 31, 32, 33, 120, 503, 504, 505,
-                                 KC_OPT_MAX_LEN - 1, KC_OPT_MAX_LEN, KC_OPT_MAX_LEN + 1, 65536, 65537};
+    const std::size_t sizes[] = {0,
+                                 1,
+                                 3,
+                                 7,
+                                 8,
+                                 9,
+                                 23,
+                                 24,
+                                 25,
+                                 31,
+                                 32,
+                                 33,
+                                 120,
+                                 503,
+                                 504,
+                                 505,
+                                 KC_OPT_MAX_LEN - 1,
+                                 KC_OPT_MAX_LEN,
+                                 KC_OPT_MAX_LEN + 1,
+                                 65536,
+                                 65537};
     std::vector<std::uint8_t> junk(65537);
     int refused = 0;
     int recorded = 0;
     int query_sets_refused = 0;
-    std::uint64_t kext_refusals = 0;      // refusals that reached the kext
+    std::uint64_t kext_refusals = 0;       // refusals that reached the kext
     std::uint64_t query_not_permitted = 0; // writes on the query control the kext saw
     for (SystemSocket* s : {query.get(), admin.get()}) {
         const bool is_query = s == query.get();
@@ -492,8 +509,10 @@ TEST_F(HostileClients, MalformedAndRandomOptionsAreRefusedAndRecorded)
                         if (level != kCtl || size > 65536)
                             continue; // refused by the socket layer, never reaching the kext
                         ++kext_refusals;
-                        const bool txn_set = opt == KC_OPT_TXN_BEGIN || opt == KC_OPT_TXN_SET || opt == KC_OPT_TXN_ABORT;
-                        if (is_query && ((set && txn_set && size <= KC_OPT_MAX_LEN) || (!set && opt == KC_OPT_TXN_COMMIT)))
+                        const bool txn_set =
+                            opt == KC_OPT_TXN_BEGIN || opt == KC_OPT_TXN_SET || opt == KC_OPT_TXN_ABORT;
+                        if (is_query &&
+                            ((set && txn_set && size <= KC_OPT_MAX_LEN) || (!set && opt == KC_OPT_TXN_COMMIT)))
                             ++query_not_permitted;
                         kc_error_detail d{};
                         std::size_t dl = sizeof d;
@@ -527,14 +546,15 @@ TEST_F(HostileClients, MalformedAndRandomOptionsAreRefusedAndRecorded)
     EXPECT_EQ(counters_after.rejections - counters_before.rejections, kext_refusals + probe.refusals());
     EXPECT_EQ(counters_after.rejected[KC_R_NOT_PERMITTED] - counters_before.rejected[KC_R_NOT_PERMITTED],
               query_not_permitted);
-    std::printf("[ figures ] kext counters: %llu rejections (%llu not permitted, %llu bad length, %llu unknown option)\n",
-                static_cast<unsigned long long>(counters_after.rejections - counters_before.rejections),
-                static_cast<unsigned long long>(counters_after.rejected[KC_R_NOT_PERMITTED] -
-                                                counters_before.rejected[KC_R_NOT_PERMITTED]),
-                static_cast<unsigned long long>(counters_after.rejected[KC_R_BAD_LENGTH] -
-                                                counters_before.rejected[KC_R_BAD_LENGTH]),
-                static_cast<unsigned long long>(counters_after.rejected[KC_R_UNKNOWN_OPTION] -
-                                                counters_before.rejected[KC_R_UNKNOWN_OPTION]));
+    std::printf(
+        "[ figures ] kext counters: %llu rejections (%llu not permitted, %llu bad length, %llu unknown option)\n",
+        static_cast<unsigned long long>(counters_after.rejections - counters_before.rejections),
+        static_cast<unsigned long long>(counters_after.rejected[KC_R_NOT_PERMITTED] -
+                                        counters_before.rejected[KC_R_NOT_PERMITTED]),
+        static_cast<unsigned long long>(counters_after.rejected[KC_R_BAD_LENGTH] -
+                                        counters_before.rejected[KC_R_BAD_LENGTH]),
+        static_cast<unsigned long long>(counters_after.rejected[KC_R_UNKNOWN_OPTION] -
+                                        counters_before.rejected[KC_R_UNKNOWN_OPTION]));
     std::printf("[ figures ] %d malformed or random requests refused (%d recorded by the kext as last error)\n",
                 refused, recorded);
     expect_responsive(f, "malformed and random options");
@@ -706,9 +726,9 @@ TEST(Privilege, NobodyCannotUseTheDaemonsAdminSocket)
     const std::string sock = host.dir().file("admin.sock");
     const nlohmann::json values = {{"max_clients", 9}};
     write_file(config, reference_config_text(values, "hostile_clients_test"));
-    Process d({bin_path("kextconfd"), "--config", config, "--state-dir", host.dir().file("state"), "--admin-socket",
-               sock},
-              SpawnOptions{host.env(), false});
+    Process d(
+        {bin_path("kextconfd"), "--config", config, "--state-dir", host.dir().file("state"), "--admin-socket", sock},
+        SpawnOptions{host.env(), false});
     ASSERT_TRUE(wait_for_state(host, 2, values)) << d.describe();
     ASSERT_TRUE(wait_until([&] { return ::access(sock.c_str(), F_OK) == 0; }, 5s)) << d.describe();
 
@@ -940,7 +960,8 @@ TEST(Load, ReadersSeeOnlyWholeSnapshotsWhileAWriterCommits)
                 static_cast<unsigned long long>(whole.load()), static_cast<double>(whole) / secs,
                 static_cast<unsigned long long>(retries.load()));
     std::printf("[ figures ] load: single getsockopt %s\n", describe(figures(read_lat)).c_str());
-    std::printf("[ figures ] load: whole snapshot (state, every value, state) %s\n", describe(figures(snapshot_lat)).c_str());
+    std::printf("[ figures ] load: whole snapshot (state, every value, state) %s\n",
+                describe(figures(snapshot_lat)).c_str());
     std::printf("[ figures ] load: commit (begin + 2 sets + commit) %s\n", describe(figures(commit_lat)).c_str());
 }
 

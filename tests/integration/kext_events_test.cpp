@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <thread>
@@ -25,7 +25,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kCtl = kextsim::kSysprotoControl;
 // Reference kext table indices (kext/reference/reference_kext.cpp).
-constexpr std::uint32_t kEnabled = 0, kMaxClients = 1, kLogLevel = 2, kEventRateLimit = 4, kHeartbeatInterval = 5, kLabel = 6;
+constexpr std::uint32_t kEnabled = 0, kMaxClients = 1, kLogLevel = 2, kEventRateLimit = 4, kHeartbeatInterval = 5,
+                        kLabel = 6;
 constexpr std::uint32_t kLogError = 0, kLogInfo = 2, kLogDebug = 3;
 constexpr const char* kNode = "kextconf_reference";
 
@@ -397,8 +398,7 @@ TEST_F(KextLibrary, LogLevelGatesTheKextsOwnLog)
 
     // Debug shows the heartbeat's lines; info does not.
     ASSERT_EQ(commit(*a, {{kLogLevel, Value::of_enum(kLogDebug)}, {kHeartbeatInterval, Value::of_uint(20)}}), 5u);
-    ASSERT_TRUE(wait_until([&] { return kernel_log().find("heartbeat at generation 5") != std::string::npos; },
-                           2000ms))
+    ASSERT_TRUE(wait_until([&] { return kernel_log().find("heartbeat at generation 5") != std::string::npos; }, 2000ms))
         << kernel_log();
     ASSERT_EQ(commit(*a, {{kLogLevel, Value::of_enum(kLogInfo)}}), 6u);
     std::this_thread::sleep_for(200ms);
@@ -425,7 +425,11 @@ TEST(KextLibraryStart, FailedAllocationsInStartLeaveNothingRegistered)
         TempDir dir("/tmp/kcf.");
         const Env env{{"KEXTSIM_ROOT", dir.path()}, {"KEXTSIM_FAIL", "alloc:" + std::to_string(n)}};
         Process host({bin_path("kextsim"), "boot"}, {env});
-        ASSERT_TRUE(wait_until([&] { return run({bin_path("kextsim"), "showloaded"}, {env}).exit_code == 0; }, 5000ms))
+        ASSERT_TRUE(wait_until(
+            [&] {
+                return run({bin_path("kextsim"), "showloaded"}, {env}).exit_code == 0;
+            },
+            5000ms))
             << host.describe();
         const Result load = run({bin_path("kextsim"), "load", kext_bundle()}, {env});
         const bool injected = host.err().find("fault injected") != std::string::npos;

@@ -141,10 +141,9 @@ std::string scalar_bytes(std::uint64_t v)
     return std::string(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
-const std::vector<Value> kDefaultValues = {Value::of_bool(true),   Value::of_uint(64),    Value::of_enum(2),
-                                           Value::of_int(1000),    Value::of_uint(0),     Value::of_uint(60000),
-                                           Value::of_string("default"), Value::of_ints({}),
-                                           Value::of_strings({})};
+const std::vector<Value> kDefaultValues = {Value::of_bool(true),        Value::of_uint(64), Value::of_enum(2),
+                                           Value::of_int(1000),         Value::of_uint(0),  Value::of_uint(60000),
+                                           Value::of_string("default"), Value::of_ints({}), Value::of_strings({})};
 
 // Every tunable's current value, in index order.
 std::vector<Value> all_values(SystemSocket& s)

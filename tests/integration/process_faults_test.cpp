@@ -57,8 +57,8 @@ std::string config_text(const json& tunables)
 
 std::unique_ptr<Process> start_daemon(const KextsimHost& host, const std::string& config, const std::string& state)
 {
-    return std::make_unique<Process>(std::vector<std::string>{bin_path("kextconfd"), "--config", config,
-                                                              "--state-dir", state, "--reload-debounce-ms", "50"},
+    return std::make_unique<Process>(std::vector<std::string>{bin_path("kextconfd"), "--config", config, "--state-dir",
+                                                              state, "--reload-debounce-ms", "50"},
                                      SpawnOptions{host.env(), false});
 }
 
@@ -110,7 +110,7 @@ TEST(ProcessFaults, DaemonKilledAtEveryStepOfAnApply)
         const bool after_commit = committed_at != 0;
         if (opt == KC_OPT_TXN_COMMIT)
             committed_at = n;
-        steps.insert(after_commit              ? "verify"
+        steps.insert(after_commit               ? "verify"
                      : opt == KC_OPT_TXN_BEGIN  ? "begin"
                      : opt == KC_OPT_TXN_SET    ? "set"
                      : opt == KC_OPT_TXN_COMMIT ? "commit"
@@ -310,8 +310,7 @@ TEST(ProcessFaults, TruncatedOrHalfWrittenConfigKeepsLastGood)
         ASSERT_TRUE(wait_until(
             [&] {
                 const std::string now = d->err();
-                return now.size() > before.size() &&
-                       now.find("reload refused", before.size()) != std::string::npos;
+                return now.size() > before.size() && now.find("reload refused", before.size()) != std::string::npos;
             },
             5s))
             << d->describe();

@@ -50,8 +50,7 @@ template <class Sock> int read_value(Sock& c, std::uint32_t index, kextconf::pro
 // between (not a whole snapshot: a writer committed). A whole snapshot whose
 // hash (proto::config_hash of the values) differs from kc_state.config_hash
 // is returned with `torn` set.
-template <class Sock>
-std::optional<SnapshotRead> read_snapshot(Sock& c, std::string& why, bool& moved, bool& torn)
+template <class Sock> std::optional<SnapshotRead> read_snapshot(Sock& c, std::string& why, bool& moved, bool& torn)
 {
     SnapshotRead s;
     moved = torn = false;

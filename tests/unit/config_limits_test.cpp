@@ -92,8 +92,7 @@ struct Shape {
     std::function<std::string(std::size_t)> make;
 };
 
-std::string repeat_until(std::size_t bytes, const std::function<std::string(std::size_t)>& piece,
-                         const char* sep = ",")
+std::string repeat_until(std::size_t bytes, const std::function<std::string(std::size_t)>& piece, const char* sep = ",")
 {
     std::string out;
     for (std::size_t i = 0; out.size() < bytes; ++i) {
@@ -111,7 +110,10 @@ const std::vector<Shape>& shapes()
          [](std::size_t n) { return wrap("", "\"x-pad\": \"" + std::string(n, 'a') + "\", "); }},
         {"string with escapes", true,
          [](std::size_t n) {
-             return wrap("", "\"x-pad\": \"" + repeat_until(n, [](std::size_t) { return "\\u00e9\\n"; }, "") + "\", ");
+             return wrap("", "\"x-pad\": \"" +
+                                 repeat_until(
+                                     n, [](std::size_t) { return "\\u00e9\\n"; }, "") +
+                                 "\", ");
          }},
         {"integer list", true,
          [](std::size_t n) {
@@ -125,13 +127,15 @@ const std::vector<Shape>& shapes()
          }},
         {"object with many keys (x-)", true,
          [](std::size_t n) {
-             return wrap("", "\"x-map\": {" +
-                                 repeat_until(n, [](std::size_t i) { return "\"k" + std::to_string(i) + "\": 1"; }) +
-                                 "}, ");
+             return wrap("", "\"x-map\": {" + repeat_until(n, [](std::size_t i) {
+                                 return "\"k" + std::to_string(i) + "\": 1";
+                             }) + "}, ");
          }},
         {"comments and whitespace", true,
          [](std::size_t n) {
-             return "// lead\n" + repeat_until(n, [](std::size_t) { return "/* c */ \n  // line\n"; }, "") +
+             return "// lead\n" +
+                    repeat_until(
+                        n, [](std::size_t) { return "/* c */ \n  // line\n"; }, "") +
                     wrap("\"banner\": \"x\"");
          }},
         {"nesting 60 deep, repeated", true,
@@ -147,7 +151,9 @@ const std::vector<Shape>& shapes()
         {"duplicate keys", false,
          [](std::size_t n) { return wrap(repeat_until(n, [](std::size_t) { return "\"banner\": \"b\""; })); }},
         {"out-of-range list entries", false,
-         [](std::size_t n) { return wrap("\"ports\": [" + repeat_until(n, [](std::size_t) { return "70000"; }) + "]"); }},
+         [](std::size_t n) {
+             return wrap("\"ports\": [" + repeat_until(n, [](std::size_t) { return "70000"; }) + "]");
+         }},
     };
     return s;
 }

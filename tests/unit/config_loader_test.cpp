@@ -713,5 +713,4 @@ TEST_F(ReadConfigFileTest, WritableParentDirectoryRefusedUnlessStickyRoot)
     ::chmod((dir_ / "sub").c_str(), 0755);
 }
 
-
 } // namespace kextconf

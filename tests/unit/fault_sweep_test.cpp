@@ -37,7 +37,6 @@ constexpr const char* kQuery = "org.kextconf.reference.query";
 constexpr int kSysprotoControl = 2;
 constexpr std::uint64_t kMaxWalk = 400; // far above any site's call count in one scenario
 
-
 using Snapshot = kctest::SnapshotRead;
 using kctest::same_snapshot;
 
@@ -81,10 +80,8 @@ std::vector<std::pair<std::uint32_t, Value>> changes()
     for (int i = 0; i < 200; ++i)
         paths.push_back("/opt/sweep/bin/tool-" + std::to_string(i));
     const std::pair<const char*, Value> wanted[] = {
-        {"max_clients", Value::of_uint(100)},
-        {"label", Value::of_string("after the sweep")},
-        {"sample_interval_ms", Value::of_int(250)},
-        {"blocked_ports", Value::of_ints(ports)},
+        {"max_clients", Value::of_uint(100)},        {"label", Value::of_string("after the sweep")},
+        {"sample_interval_ms", Value::of_int(250)},  {"blocked_ports", Value::of_ints(ports)},
         {"trusted_paths", Value::of_strings(paths)},
     };
     for (const auto& [name, v] : wanted) {

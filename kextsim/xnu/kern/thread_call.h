@@ -36,7 +36,8 @@ typedef enum {
 } thread_call_priority_t;
 
 enum {
-    /* if call is re-submitted while the call is executing on a call thread, then delay the re-enqueue until it returns */
+    /* if call is re-submitted while the call is executing on a call thread, then delay the re-enqueue until it returns
+     */
     THREAD_CALL_OPTIONS_ONCE = 0x00000001,
 };
 typedef uint32_t thread_call_options_t;

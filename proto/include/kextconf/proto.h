@@ -51,7 +51,8 @@ extern "C" {
  * osfmk/arm64 copyio.c) with EINVAL, and kalloc_data()s a zeroed kernel copy of
  * the whole option (Z_WAITOK) for every call, set or get. 8 KiB keeps that
  * per-call allocation small and the socket unlocked only briefly, at the
- * cost of ~100 options per 100,000-entry int64 list. No reply is longer (a bigger buffer gets a KC_OPT_MAX_LEN chunk). */
+ * cost of ~100 options per 100,000-entry int64 list. No reply is longer (a bigger buffer gets a KC_OPT_MAX_LEN chunk).
+ */
 #define KC_OPT_MAX_LEN 8192u
 
 /* Suffix of the read-only control anyone may open: "<bundle-id>.query". The
@@ -238,7 +239,7 @@ enum kc_event_code {
     KC_EV_CLIENT_DISCONNECTED = 6, /* either control */
     KC_EV_OVERFLOW = 7,            /* events the kext could not post */
     KC_EV_HEARTBEAT = 8,           /* periodic, with the kext's counters */
-    KC_EV__COUNT /* new event codes go directly above this line */
+    KC_EV__COUNT                   /* new event codes go directly above this line */
 };
 
 struct kc_event_hdr {
@@ -262,7 +263,8 @@ struct kc_ev_stopping {
 struct kc_ev_applied {
     struct kc_event_hdr hdr;
     uint64_t generation;
-    uint64_t config_hash; /* 0 if any tunable is hidden (anyone may listen; it covers hidden values): ask the admin control */
+    uint64_t config_hash; /* 0 if any tunable is hidden (anyone may listen; it covers hidden values): ask the admin
+                             control */
     uint32_t changed;
     uint32_t reserved;
 };
@@ -280,7 +282,7 @@ struct kc_ev_tunable_changed {
 /* A client connected to or disconnected from one of the two controls. */
 struct kc_ev_client {
     struct kc_event_hdr hdr;
-    int32_t pid;         /* -1 when unknown */
+    int32_t pid; /* -1 when unknown */
     uint32_t uid;
     uint32_t unit;
     uint32_t privileged; /* 1: admin control, 0: query control */
@@ -323,8 +325,8 @@ struct kc_counters {
     uint64_t aborts;     /* aborted or discarded transactions (incl. disconnects) */
     uint64_t events_posted;
     uint64_t events_dropped;
-    uint32_t clients;      /* connected now, both controls */
-    uint32_t clients_peak; /* most connected at once since load */
+    uint32_t clients;                      /* connected now, both controls */
+    uint32_t clients_peak;                 /* most connected at once since load */
     uint64_t rejected[KC_COUNTER_REASONS]; /* by kc_reason */
 };
 

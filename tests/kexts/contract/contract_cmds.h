@@ -66,24 +66,24 @@ enum cc_opt {
     CC_OPT_SIZE_PROBE = 14,         /* get: NULL buffer -> *len = CC_SIZE_PROBE_LEN; else that many fill bytes */
     CC_OPT_OVERSIZE = 15,           /* get: *len = buffer size + CC_OVERSIZE_EXTRA (kextsim must abort) */
     /* Locks, memory, time, threads (kextsim_kpi_test.cpp). */
-    CC_OPT_LOCK_OPS = 16,      /* set: cc_lock_ops; result.id = ops that ran, result.sendsize = ops that were TRUE */
-    CC_OPT_FREE_MISMATCH = 17, /* set: cc_free_req; OSMalloc(alloc_size), OSFree(free_size) (size must match) */
-    CC_OPT_TAGFREE_LIVE = 18,  /* set: uint32_t size; OSMalloc from a new tag CC_LIVE_TAG, OSMalloc_Tagfree it,
-                                  then OSFree the block; result.err 0 */
-    CC_OPT_ALLOC_SERIES = 19,  /* set: uint32_t n (1..CC_MAX_SERIES); n OSMalloc(16) calls, all freed after;
-                                  result.id = 1-based index of the first NULL (0: none), result.sendsize = NULLs */
-    CC_OPT_MSLEEP = 20,        /* set: cc_msleep_req; msleep on the kext's channel with the kext mutex;
-                                  result.err = msleep's, result.id = microseconds asleep */
-    CC_OPT_WAKEUP = 21,        /* set: no data; wakeup(the kext's channel) under the kext mutex;
-                                  result.id = threads that were in CC_OPT_MSLEEP */
-    CC_OPT_SLEEPERS = 22,      /* get: uint32_t threads now in CC_OPT_MSLEEP */
-    CC_OPT_CLOCK = 23,         /* get: in/out cc_clock_io */
+    CC_OPT_LOCK_OPS = 16,         /* set: cc_lock_ops; result.id = ops that ran, result.sendsize = ops that were TRUE */
+    CC_OPT_FREE_MISMATCH = 17,    /* set: cc_free_req; OSMalloc(alloc_size), OSFree(free_size) (size must match) */
+    CC_OPT_TAGFREE_LIVE = 18,     /* set: uint32_t size; OSMalloc from a new tag CC_LIVE_TAG, OSMalloc_Tagfree it,
+                                     then OSFree the block; result.err 0 */
+    CC_OPT_ALLOC_SERIES = 19,     /* set: uint32_t n (1..CC_MAX_SERIES); n OSMalloc(16) calls, all freed after;
+                                     result.id = 1-based index of the first NULL (0: none), result.sendsize = NULLs */
+    CC_OPT_MSLEEP = 20,           /* set: cc_msleep_req; msleep on the kext's channel with the kext mutex;
+                                     result.err = msleep's, result.id = microseconds asleep */
+    CC_OPT_WAKEUP = 21,           /* set: no data; wakeup(the kext's channel) under the kext mutex;
+                                     result.id = threads that were in CC_OPT_MSLEEP */
+    CC_OPT_SLEEPERS = 22,         /* get: uint32_t threads now in CC_OPT_MSLEEP */
+    CC_OPT_CLOCK = 23,            /* get: in/out cc_clock_io */
     CC_OPT_PAGEABLE_NOBLOCK = 24, /* set: no data; OSMalloc_noblock(16) from a new OSMT_PAGEABLE tag;
                                      result.id = 1 if it returned a block (freed again) */
     CC_OPT_TCALL = 25,            /* set: cc_tcall_req; one thread call KPI call on the kext's call;
                                      result.err = its boolean_t (ALLOC: 1 if a call was made) */
     CC_OPT_TCALL_STATE = 26,      /* get: cc_tcall_state */
-    CC_OPT__COUNT                   /* new options go above this line */
+    CC_OPT__COUNT                 /* new options go above this line */
 };
 
 /* CC_OPT_LOCK_OPS: up to CC_MAX_LOCK_OPS lock and allocation calls, run in
@@ -107,15 +107,15 @@ enum cc_lock_op {
     CC_LK_RW_LOCK_EXCLUSIVE = 6,
     CC_LK_RW_UNLOCK_SHARED = 7,
     CC_LK_RW_UNLOCK_EXCLUSIVE = 8,
-    CC_LK_RW_TRY_SHARED = 9,       /* lck_rw_try_lock(LCK_RW_TYPE_SHARED) */
-    CC_LK_RW_TRY_EXCLUSIVE = 10,   /* lck_rw_try_lock(LCK_RW_TYPE_EXCLUSIVE) */
-    CC_LK_RW_UPGRADE = 11,         /* lck_rw_lock_shared_to_exclusive */
-    CC_LK_RW_DOWNGRADE = 12,       /* lck_rw_lock_exclusive_to_shared */
+    CC_LK_RW_TRY_SHARED = 9,     /* lck_rw_try_lock(LCK_RW_TYPE_SHARED) */
+    CC_LK_RW_TRY_EXCLUSIVE = 10, /* lck_rw_try_lock(LCK_RW_TYPE_EXCLUSIVE) */
+    CC_LK_RW_UPGRADE = 11,       /* lck_rw_lock_shared_to_exclusive */
+    CC_LK_RW_DOWNGRADE = 12,     /* lck_rw_lock_exclusive_to_shared */
     CC_LK_SPIN_LOCK = 13,
     CC_LK_SPIN_UNLOCK = 14,
-    CC_LK_OSMALLOC = 15,           /* OSMalloc(CC_LK_ALLOC_SIZE): may block */
-    CC_LK_OSMALLOC_NOBLOCK = 16,   /* OSMalloc_noblock(CC_LK_ALLOC_SIZE) */
-    CC_LK_FREE_HELD_MTX = 17       /* a new lck_mtx, locked, then lck_mtx_free'd (a kext bug) */
+    CC_LK_OSMALLOC = 15,         /* OSMalloc(CC_LK_ALLOC_SIZE): may block */
+    CC_LK_OSMALLOC_NOBLOCK = 16, /* OSMalloc_noblock(CC_LK_ALLOC_SIZE) */
+    CC_LK_FREE_HELD_MTX = 17     /* a new lck_mtx, locked, then lck_mtx_free'd (a kext bug) */
 };
 #define CC_LK_OP_MASK 0xffu
 #define CC_LK_IF_TRUE 0x100u
@@ -223,12 +223,12 @@ struct cc_tcall_req {
 };
 CC_STATIC_ASSERT(sizeof(struct cc_tcall_req) == 16, "cc_tcall_req layout");
 struct cc_tcall_state {
-    uint32_t runs;         /* runs begun */
-    uint32_t running;      /* runs in progress now */
-    uint32_t max_running;  /* most runs in progress at once */
-    uint32_t last_param1;  /* param1 of the last run */
-    uint64_t last_run_ns;  /* mach_absolute_time (ns in kextsim) when the last run began */
-    uint64_t now_ns;       /* mach_absolute_time when this state was read */
+    uint32_t runs;        /* runs begun */
+    uint32_t running;     /* runs in progress now */
+    uint32_t max_running; /* most runs in progress at once */
+    uint32_t last_param1; /* param1 of the last run */
+    uint64_t last_run_ns; /* mach_absolute_time (ns in kextsim) when the last run began */
+    uint64_t now_ns;      /* mach_absolute_time when this state was read */
 };
 CC_STATIC_ASSERT(sizeof(struct cc_tcall_state) == 32, "cc_tcall_state layout");
 

@@ -53,10 +53,10 @@ struct State {
     lck_grp_t *grp;
     lck_attr_t *attr;
     lck_mtx_t *mtx;
-    lck_mtx_t *lk_mtx;   // CC_OPT_LOCK_OPS' locks
+    lck_mtx_t *lk_mtx; // CC_OPT_LOCK_OPS' locks
     lck_rw_t *lk_rw;
     lck_spin_t *lk_spin;
-    uint32_t sleepers;   // threads in CC_OPT_MSLEEP (guarded by mtx)
+    uint32_t sleepers; // threads in CC_OPT_MSLEEP (guarded by mtx)
     OSMallocTag tag;
     kern_ctl_ref main_ref;
     bool main_registered;
@@ -311,8 +311,8 @@ errno_t cmd_tcall(Client *c, const void *data, size_t len)
     case CC_TC_ENTER_DELAYED: {
         uint64_t deadline = 0;
         clock_interval_to_deadline(req.arg, 1000 * 1000, &deadline);
-        r.err = thread_call_enter1_delayed(call, reinterpret_cast<thread_call_param_t>(static_cast<uintptr_t>(req.arg2)),
-                                           deadline);
+        r.err = thread_call_enter1_delayed(
+            call, reinterpret_cast<thread_call_param_t>(static_cast<uintptr_t>(req.arg2)), deadline);
         break;
     }
     case CC_TC_CANCEL: r.err = thread_call_cancel(call); break;

@@ -24,11 +24,11 @@
  * truth for describe, validation in the kernel, and (through describe) the
  * daemon's validation and the JSON Schema. */
 struct kc_tunable_def {
-    const char *name;    /* [a-z0-9_.], < KC_NAME_MAX */
-    uint32_t type;       /* enum kc_type */
-    uint32_t flags;      /* KC_TF_* */
-    union kc_scalar min; /* int64/uint64/int64_list element bounds */
-    union kc_scalar max; /* string_list: max.u = longest element, bytes */
+    const char *name;       /* [a-z0-9_.], < KC_NAME_MAX */
+    uint32_t type;          /* enum kc_type */
+    uint32_t flags;         /* KC_TF_* */
+    union kc_scalar min;    /* int64/uint64/int64_list element bounds */
+    union kc_scalar max;    /* string_list: max.u = longest element, bytes */
     union kc_scalar def;    /* scalar default (bool 0/1, enum index) */
     const char *def_string; /* string default, or NULL */
     uint32_t max_count;     /* string: max bytes; lists: max entries */

@@ -25,7 +25,7 @@ class FaultPlan;
 
 class InProcessHost {
 public:
-    InProcessHost(); // one per process at a time: the simulated kernel is global
+    InProcessHost();  // one per process at a time: the simulated kernel is global
     ~InProcessHost(); // stops every kext still loaded; close clients first
     InProcessHost(const InProcessHost&) = delete;
     InProcessHost& operator=(const InProcessHost&) = delete;
@@ -80,7 +80,7 @@ public:
     InProcessEvents& operator=(const InProcessEvents&) = delete;
 
     void set_filter(std::uint32_t vendor, std::uint32_t kev_class, std::uint32_t subclass); // SIOCSKEVFILT
-    int vendor_code(const std::string& vendor, std::uint32_t& code);                      // SIOCGKEVVENDOR
+    int vendor_code(const std::string& vendor, std::uint32_t& code);                        // SIOCGKEVVENDOR
     // One kern_event_msg; -1/EAGAIN when none is waiting.
     ssize_t recv(void* buf, std::size_t len);
 
