@@ -285,6 +285,11 @@ TEST(E2E, ReappliesWhenKextIsReloaded)
             applied = e;
         else if (e->code == KC_EV_TUNABLE_CHANGED)
             ++changed;
+        else if (e->code == KC_EV_OVERFLOW)
+            // Query-control connects (this test's status polls) have their
+            // own 16/s budget; on a busy machine some are dropped. Only those
+            // may be: the tunable-changed count below stays exact.
+            EXPECT_EQ(e->overflow.reason, KC_OVF_RATE_LIMIT) << "an event lost for another reason";
         else if (e->code != KC_EV_CLIENT_CONNECTED && e->code != KC_EV_CLIENT_DISCONNECTED)
             ADD_FAILURE() << "unexpected event " << e->code << " on the new load";
     }
