@@ -289,13 +289,27 @@ TEST_F(DaemonCheck, UsageErrorsExitTwoAndHelpTellsTheFlags)
 {
     const std::string path = host_.dir().file("config.json");
     write_file(path, config_text({}));
-    EXPECT_EQ(kextconfd({"--check"}).exit_code, 2) << "no --config";
-    EXPECT_EQ(kextconfd({"--bogus", "--config", path}).exit_code, 2);
+    const Result no_config = kextconfd({"--check"});
+    EXPECT_EQ(no_config.exit_code, 2) << no_config.describe();
+    EXPECT_EQ(no_config.err, "kextconfd: --config is required (kextconfd --help)\n");
+    // The bad word is named even when a required flag is missing too, and
+    // the nearest real flag suggested.
+    for (const auto& [args, said] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"--bogus"}, "kextconfd: unknown option \"--bogus\" (kextconfd --help lists them)\n"},
+             {{"--bogus", "--config", path}, "kextconfd: unknown option \"--bogus\" (kextconfd --help lists them)\n"},
+             {{"--chek", "--config", path}, "kextconfd: unknown option \"--chek\"; did you mean \"--check\"?\n"},
+             {{"--config=" + path, "--state-dri", "/x"},
+              "kextconfd: unknown option \"--state-dri\"; did you mean \"--state-dir\"?\n"},
+         }) {
+        const Result r = kextconfd(args);
+        EXPECT_EQ(r.exit_code, 2) << r.describe();
+        EXPECT_EQ(r.err, said) << r.describe();
+        EXPECT_EQ(r.out, "");
+    }
     EXPECT_EQ(kextconfd({"--config", path, "--log-level", "loud"}).exit_code, 2);
     const Result schema_alone = kextconfd({"--config", path, "--schema", path});
     EXPECT_EQ(schema_alone.exit_code, 2) << schema_alone.describe();
-    EXPECT_NE(schema_alone.err.find("--schema: needs --check or --print-config"), std::string::npos)
-        << schema_alone.describe();
+    EXPECT_EQ(schema_alone.err, "kextconfd: --schema needs --check or --print-config\n") << schema_alone.describe();
     EXPECT_EQ(kextconfd({"--check", "--print-config", "--config", path}).exit_code, 2);
 
     const Result help = kextconfd({"--help"});
