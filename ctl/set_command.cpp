@@ -95,6 +95,22 @@ void print_transient_note(const Options& o)
                      file.c_str());
 }
 
+// `set --json`'s answer: the transaction (or none, when `res` is the state
+// before it).
+int print_set_json(const Options& o, std::uint64_t previous, const ApplyResult& res, const json& values)
+{
+    std::cout << json{{"kext", o.kext},
+                      {"persistent", false},
+                      {"previous_generation", previous},
+                      {"generation", res.generation},
+                      {"config_hash", hex(res.config_hash)},
+                      {"changed", res.changed},
+                      {"values", values}}
+                     .dump(2)
+              << '\n';
+    return kExitOk;
+}
+
 int set_transient(const Options& o, const SetArgs& a)
 {
     KextError err;
@@ -127,18 +143,8 @@ int set_transient(const Options& o, const SetArgs& a)
     if (int status = kext_holds(o, *kext, schema, valid->values, holds); status != kExitOk)
         return status;
     if (holds) {
-        if (o.json) {
-            std::cout << json{{"kext", o.kext},
-                              {"persistent", false},
-                              {"previous_generation", st.generation},
-                              {"generation", st.generation},
-                              {"config_hash", hex(st.config_hash)},
-                              {"changed", 0},
-                              {"values", values}}
-                             .dump(2)
-                      << '\n';
-            return kExitOk;
-        }
+        if (o.json)
+            return print_set_json(o, st.generation, {st.generation, st.config_hash, 0}, values);
         std::printf("%s already holds %s: nothing changed (generation %llu)\n", o.kext.c_str(),
                     valid->values.size() == 1 ? "this value" : "these values",
                     static_cast<unsigned long long>(st.generation));
@@ -147,18 +153,8 @@ int set_transient(const Options& o, const SetArgs& a)
     ApplyResult res;
     if (auto e = kext->apply(st.generation, valid->values, res); e)
         return fail(o, kExitFailure, "the kext refused the change, nothing was changed: " + e.message);
-    if (o.json) {
-        std::cout << json{{"kext", o.kext},
-                          {"persistent", false},
-                          {"previous_generation", st.generation},
-                          {"generation", res.generation},
-                          {"config_hash", hex(res.config_hash)},
-                          {"changed", res.changed},
-                          {"values", values}}
-                         .dump(2)
-                  << '\n';
-        return kExitOk;
-    }
+    if (o.json)
+        return print_set_json(o, st.generation, res, values);
     for (const auto& [index, v] : valid->values)
         if (const auto* d = find_desc(schema, index))
             std::printf("%s = %s\n", d->name.c_str(), format_value(*d, v).c_str());

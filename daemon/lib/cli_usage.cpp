@@ -2,6 +2,7 @@
 #include "cli_usage.hpp"
 
 #include "config_loader.hpp"
+#include "json_syntax.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -85,7 +86,8 @@ std::string find_usage_problem(const CLI::App& app, int argc, const char* const*
             const std::string name = w[1] == '-' ? w.substr(0, w.find('=')) : w.substr(0, 2);
             const CLI::Option* opt = find_option(cur, name);
             if (opt == nullptr)
-                return "unknown option \"" + name + "\"" + (cur == &app ? "" : " for \"" + command_path(cur) + "\"") +
+                return "unknown option \"" + printable(name) + "\"" +
+                       (cur == &app ? "" : " for \"" + command_path(cur) + "\"") +
                        nearest(name, option_names(cur), command_path(cur));
             if (opt->get_expected_max() > 0 && opt->get_type_size_max() > 0 && name.size() == w.size())
                 ++i; // its value is the next word
@@ -98,7 +100,7 @@ std::string find_usage_problem(const CLI::App& app, int argc, const char* const*
             cur = sub;
             continue;
         }
-        return "unknown command \"" + w + "\"" + (cur == &app ? "" : " for \"" + command_path(cur) + "\"") +
+        return "unknown command \"" + printable(w) + "\"" + (cur == &app ? "" : " for \"" + command_path(cur) + "\"") +
                nearest(w, names, command_path(cur));
     }
     if (cur->get_require_subcommand_min() > 0) {

@@ -124,6 +124,8 @@ TEST(Ctl, UsageErrorsNameTheWordAndSuggest)
              {{"status", "--jsno"}, "unknown option \"--jsno\" for \"kextconfctl status\"; did you mean \"--json\"?"},
              {{"kext", "lod"}, "unknown command \"lod\" for \"kextconfctl kext\"; did you mean \"load\"?"},
              {{"config"}, "\"kextconfctl config\" needs a command: one of check"},
+             // A word with terminal controls in it is not echoed raw.
+             {{"\x1b[2J"}, "unknown command \"\\x1b[2J\" (kextconfctl --help lists them)"},
              {{"events", "--count", "0"},
               "--count: must be a whole number, 1 or more (got \"0\") (kextconfctl --help)"},
              {{"events", "--timeout=-1"},
