@@ -2,7 +2,7 @@
 #include "cli_usage.hpp"
 
 #include "config_loader.hpp"
-#include "json_syntax.hpp"
+#include "text_encoding.hpp"
 
 #include <nlohmann/json.hpp>
 

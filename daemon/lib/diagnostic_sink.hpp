@@ -5,7 +5,7 @@
 #pragma once
 
 #include "config_loader.hpp"
-#include "json_syntax.hpp"
+#include "text_encoding.hpp"
 
 #include <nlohmann/json.hpp>
 

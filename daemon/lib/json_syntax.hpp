@@ -26,8 +26,4 @@ struct SyntaxProblem {
 // byte anywhere is a mistake here (nlohmann ends the input at one).
 std::optional<SyntaxProblem> find_syntax_problem(std::string_view text);
 
-// `text` safe to print on a terminal: printable ASCII and valid UTF-8 as they
-// are, control characters, DEL, C1 controls and invalid bytes as \xNN.
-std::string printable(std::string_view text);
-
 } // namespace kextconf

@@ -5,6 +5,7 @@
 
 #include "diagnostic_sink.hpp"
 #include "json_syntax.hpp"
+#include "text_encoding.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -2,7 +2,7 @@
 // diagnostics or a validated configuration out; never a crash or a hang, and
 // never a raw byte of the input in a message (it goes to a terminal).
 #include "config_loader.hpp"
-#include "json_syntax.hpp"
+#include "text_encoding.hpp"
 
 #include <cstddef>
 #include <cstdint>

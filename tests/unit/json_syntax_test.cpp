@@ -2,6 +2,7 @@
 // file is named, at the place where it is, without echoing raw bytes; and the
 // reader agrees with nlohmann's parser on what parses.
 #include "json_syntax.hpp"
+#include "text_encoding.hpp"
 
 #include <nlohmann/json.hpp>
 
