@@ -27,6 +27,14 @@ bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+// Where a value is expected, for "expected ..., found ..." messages. Worded
+// only when a message needs it: line:col costs a pass over the text.
+struct Slot {
+    enum class Kind { Document, Member, Element } kind;
+    std::string_view key; // Member: the key as written, quotes included
+    std::size_t open = 0; // Element: the array's '['
+};
+
 struct Found {
     std::size_t offset; // kWholeFile: the problem is the file as a whole
     std::string message;
@@ -43,7 +51,7 @@ public:
             i_ = 3; // a UTF-8 byte order mark, which nlohmann skips too
         if (skip_space() && at_end())
             problem_ = Found{kWholeFile, "the file is empty (it holds only whitespace and comments)"};
-        else if (!problem_ && value("a JSON value", 0) && skip_space() && !at_end())
+        else if (!problem_ && value({Slot::Kind::Document, {}, 0}, 0) && skip_space() && !at_end())
             fail(i_, "unexpected " + name_at(i_) + " after the end of the document (it ended at " + where(last_end_) +
                          "); only whitespace and comments may follow it");
         return problem_;
@@ -116,13 +124,22 @@ private:
         return true;
     }
 
-    // A value where `what` is expected ("the value of \"kext\"").
-    bool value(const std::string& what, int depth)
+    std::string what(const Slot& slot) const
+    {
+        switch (slot.kind) {
+        case Slot::Kind::Member: return "the value of " + printable(slot.key);
+        case Slot::Kind::Element: return "an element of the array opened at " + where(slot.open);
+        default: return "a JSON value";
+        }
+    }
+
+    // A value where `slot` expects one.
+    bool value(const Slot& slot, int depth)
     {
         if (!skip_space())
             return false;
         if (at_end())
-            return fail(i_, "the file ends where " + what + " should be");
+            return fail(i_, "the file ends where " + what(slot) + " should be");
         bool ok = false;
         switch (t_[i_]) {
         case '{': ok = object(depth); break;
@@ -132,8 +149,8 @@ private:
         case '}':
         case ']':
         case ',':
-        case ':': return fail(i_, "expected " + what + ", found " + name_at(i_));
-        default: ok = is_digit(t_[i_]) || t_[i_] == '-' ? number() : word(what);
+        case ':': return fail(i_, "expected " + what(slot) + ", found " + name_at(i_));
+        default: ok = is_digit(t_[i_]) || t_[i_] == '-' ? number() : word(slot);
         }
         if (ok)
             last_end_ = i_;
@@ -153,14 +170,15 @@ private:
             return false;
         if (at(i_) == '}' && !at_end())
             return ++i_, true;
-        const std::string unclosed =
-            "the object opened at " + where(open) + " is not closed: the file ends before its }";
+        const auto unclosed = [&] {
+            return "the object opened at " + where(open) + " is not closed: the file ends before its }";
+        };
         for (std::size_t comma = kNpos;;) {
             if (!skip_space())
                 return false;
             const std::size_t key_at = i_;
             if (at_end())
-                return fail(i_, unclosed);
+                return fail(i_, unclosed());
             if (t_[i_] == '}' && comma != kNpos)
                 return fail(comma, "trailing comma after the last member");
             if (t_[i_] == ',')
@@ -178,20 +196,20 @@ private:
             }
             if (!string())
                 return false;
-            const std::string key = printable(t_.substr(key_at, i_ - key_at));
+            const std::string_view key = t_.substr(key_at, i_ - key_at);
             if (!skip_space())
                 return false;
             if (at(i_) != ':' || at_end()) {
                 if (at_end())
-                    return fail(i_, unclosed);
+                    return fail(i_, unclosed());
                 return fail(i_, at(i_) == '=' ? "write ':' between a key and its value, not '='"
-                                              : "missing ':' after the key " + key);
+                                              : "missing ':' after the key " + printable(key));
             }
             ++i_;
-            if (!value("the value of " + key, depth + 1) || !skip_space())
+            if (!value({Slot::Kind::Member, key, 0}, depth + 1) || !skip_space())
                 return false;
             if (at_end())
-                return fail(i_, unclosed);
+                return fail(i_, unclosed());
             if (t_[i_] == '}')
                 return ++i_, true;
             if (t_[i_] == ',') {
@@ -202,7 +220,7 @@ private:
                 return fail(last_end_, "missing comma after this member (the next one starts at " + where(i_) + ")");
             if (t_[i_] == ']')
                 return fail(i_, "']' does not close the object opened at " + where(open) + "; expected ',' or '}'");
-            return fail(i_, "expected ',' or '}' after the member " + key + ", found " + name_at(i_));
+            return fail(i_, "expected ',' or '}' after the member " + printable(key) + ", found " + name_at(i_));
         }
     }
 
@@ -213,21 +231,22 @@ private:
             return false;
         if (at(i_) == ']' && !at_end())
             return ++i_, true;
-        const std::string unclosed =
-            "the array opened at " + where(open) + " is not closed: the file ends before its ]";
+        const auto unclosed = [&] {
+            return "the array opened at " + where(open) + " is not closed: the file ends before its ]";
+        };
         for (std::size_t comma = kNpos;;) {
             if (!skip_space())
                 return false;
             if (at_end())
-                return fail(i_, unclosed);
+                return fail(i_, unclosed());
             if (t_[i_] == ']' && comma != kNpos)
                 return fail(comma, "trailing comma after the last element");
             if (t_[i_] == ',')
                 return fail(i_, comma != kNpos ? "two commas in a row" : "a comma before the first element");
-            if (!value("an element of the array opened at " + where(open), depth + 1) || !skip_space())
+            if (!value({Slot::Kind::Element, {}, open}, depth + 1) || !skip_space())
                 return false;
             if (at_end())
-                return fail(i_, unclosed);
+                return fail(i_, unclosed());
             if (t_[i_] == ']')
                 return ++i_, true;
             if (t_[i_] == ',') {
@@ -245,13 +264,13 @@ private:
     bool string()
     {
         const std::size_t open = i_++;
-        const std::string unterminated = "unterminated string (started at " + where(open) + ")";
+        const auto unterminated = [&] { return "unterminated string (started at " + where(open) + ")"; };
         while (!at_end()) {
             const auto c = static_cast<unsigned char>(t_[i_]);
             if (c == '"')
                 return ++i_, true;
             if (c == '\n' || c == '\r')
-                return fail(i_, unterminated + "; a string cannot span lines (write \\n for a line break)");
+                return fail(i_, unterminated() + "; a string cannot span lines (write \\n for a line break)");
             if (c == '\\' && i_ + 1 >= t_.size())
                 break;
             if (c == '\\') {
@@ -268,7 +287,7 @@ private:
                 return fail(i_, "byte " + hex_byte(c) + " in a string is not UTF-8; save the file as UTF-8");
             i_ += n;
         }
-        return fail(i_, unterminated + "; the file ends before its closing \"");
+        return fail(i_, unterminated() + "; the file ends before its closing \"");
     }
 
     // A \uXXXX escape's value, or -1 if the 4 characters after `k` are not hex.
@@ -357,7 +376,7 @@ private:
     }
 
     // A bare word where a value should be: true, false, null, or a mistake.
-    bool word(const std::string& what)
+    bool word(const Slot& slot)
     {
         const std::size_t start = i_;
         while (!at_end() && is_word_char(t_[i_]))
@@ -366,7 +385,7 @@ private:
         if (w == "true" || w == "false" || w == "null")
             return true;
         if (w.empty())
-            return fail(start, "expected " + what + ", found " + name_at(start));
+            return fail(start, "expected " + what(slot) + ", found " + name_at(start));
         if (w[0] == '+' || w[0] == '.')
             return fail(start, "a number starts with a digit or '-' (write " +
                                    std::string(w[0] == '.' ? "0" + w : w.substr(1)) + ")");

@@ -121,6 +121,18 @@ TEST(JsonSyntax, ValidTextHasNoProblem)
         EXPECT_EQ(explain(text), "(no problem)") << text;
 }
 
+// A big broken file is read in one pass: a position (line:col, a pass over
+// the text) is worked out only for the message of the mistake. Worked out for
+// every string or array on the way, this would take hours, not milliseconds.
+TEST(JsonSyntax, ABigBrokenFileIsReadOnce)
+{
+    std::string text = "[\n";
+    for (int i = 0; i < 200000; ++i)
+        text += "{\"key\": [\"value\"]},\n";
+    text += "}";
+    EXPECT_EQ(explain(text), "200002:1: expected an element of the array opened at 1:1, found '}'");
+}
+
 TEST(JsonSyntax, PrintableEscapesWhatATerminalWouldActOn)
 {
     EXPECT_EQ(printable("caf\xC3\xA9 \x1B[2J\x7F\xC2\x9B\xFF"), "caf\xC3\xA9 \\x1b[2J\\x7f\\xc2\\x9b\\xff");
