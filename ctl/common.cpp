@@ -100,12 +100,33 @@ json daemon_request(const Options& o, const std::string& cmd, std::error_code& e
                           std::chrono::duration_cast<std::chrono::milliseconds>(kDaemonTimeout), ec);
 }
 
+std::string daemon_config_path(const Options& o, std::error_code& ec)
+{
+    const json reply = daemon_request(o, "status", ec);
+    if (ec)
+        return "";
+    const json* path = reply.contains("config") ? &reply.at("config") : nullptr;
+    if (path == nullptr || !path->contains("path") || !path->at("path").is_string()) {
+        ec = std::make_error_code(std::errc::protocol_error);
+        return "";
+    }
+    return path->at("path").get<std::string>();
+}
+
+int daemon_exit_status(std::error_code ec)
+{
+    if (is(ec, std::errc::no_such_file_or_directory) || is(ec, std::errc::connection_refused))
+        return kExitNoDaemon;
+    if (is(ec, std::errc::permission_denied) || is(ec, std::errc::operation_not_permitted))
+        return kExitNotRoot;
+    return kExitFailure;
+}
+
 std::string describe_daemon_error(const Options& o, std::error_code ec)
 {
     const std::string path = daemon_socket_path(o);
     if (is(ec, std::errc::no_such_file_or_directory) || is(ec, std::errc::connection_refused))
-        return "kextconfd is not running (no one listens on " + path +
-               "; start it: sudo launchctl bootstrap system /Library/LaunchDaemons/org.kextconf.kextconfd.plist)";
+        return "kextconfd is not running (no one listens on " + path + "; start it: " KEXTCONF_START_DAEMON_HINT ")";
     if (is(ec, std::errc::permission_denied) || is(ec, std::errc::operation_not_permitted))
         return "kextconfd answers root only: " + run_as_root_hint();
     if (is(ec, std::errc::timed_out))

@@ -6,6 +6,8 @@
 
 #include "kext_client.hpp"
 
+#include <kextconf/defaults.hpp>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -20,7 +22,7 @@ namespace kextconf::ctl {
 // Exit statuses, documented in --help and docs/operations.md.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;   // the kext or daemon refused, a bad file, an I/O error
-inline constexpr int kExitUsage = 2;     // bad command line (CLI11's own status for parse errors too)
+inline constexpr int kExitUsage = 2;     // bad command line (cli_usage.hpp reports parse errors with it too)
 inline constexpr int kExitNotLoaded = 3; // the kext is not loaded
 inline constexpr int kExitNoSuchTunable = 4;
 inline constexpr int kExitNotRoot = 5;  // the command changes state: run as root
@@ -31,10 +33,10 @@ inline constexpr const char* kExitStatusHelp =
     "6 kextconfd not running.";
 
 struct Options {
-    std::string kext = "org.kextconf.reference";
+    std::string kext = KEXTCONF_DEFAULT_KEXT;
     bool json = false;
     std::string daemon_socket; // empty: admin::default_socket_path()
-    std::string config = KEXTCONF_DEFAULT_CONFIG;
+    std::string config;        // empty: the file the running kextconfd uses (daemon_config_path)
 };
 
 // A command to run once the command line is parsed.
@@ -66,9 +68,14 @@ std::unique_ptr<KextClient> open_admin(const Options& o, KextError& err);
 
 // Asks kextconfd (admin_protocol.hpp). ec as admin::request.
 nlohmann::json daemon_request(const Options& o, const std::string& cmd, std::error_code& ec);
+// Exit status for a failed request to kextconfd (not running, not root, ...).
+int daemon_exit_status(std::error_code ec);
 // Why the daemon could not be asked, for a person.
 std::string describe_daemon_error(const Options& o, std::error_code ec);
 std::string daemon_socket_path(const Options& o);
+// The configuration file the running kextconfd uses (its status reply's
+// config.path); "" and ec set when it cannot be asked.
+std::string daemon_config_path(const Options& o, std::error_code& ec);
 
 // 0x-prefixed 16-digit hex, as kextconfd's status writes hashes.
 std::string hex(std::uint64_t v);

@@ -18,7 +18,7 @@ using nlohmann::json;
 struct CheckArgs {
     std::string file;
     std::string schema;
-    std::string state_dir = "/" KEXTCONF_INSTALL_STATEDIR;
+    std::string state_dir = KEXTCONF_DEFAULT_STATE_DIR; // kextconfd's
 };
 
 // kextconfd --check's own code (daemon/kextconfd/check.cpp): the same
@@ -50,11 +50,8 @@ int ask_daemon_reload(const Options& o)
 {
     std::error_code ec;
     const json reply = daemon_request(o, "reload", ec);
-    if (ec) {
-        const bool absent = ec == std::errc::no_such_file_or_directory || ec == std::errc::connection_refused;
-        const bool denied = ec == std::errc::permission_denied;
-        return fail(o, absent ? kExitNoDaemon : denied ? kExitNotRoot : kExitFailure, describe_daemon_error(o, ec));
-    }
+    if (ec)
+        return fail(o, daemon_exit_status(ec), describe_daemon_error(o, ec));
     const bool ok = reply.value("ok", false);
     if (o.json) {
         json out = reply;

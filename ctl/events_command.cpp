@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <poll.h>
@@ -83,12 +85,25 @@ void add_events_command(CLI::App& app, Options& o, Command& run)
                   "changed, client connected/disconnected, overflow, heartbeat); a sequence gap prints as "
                   "\"dropped\". Without --follow, exits after --count events");
     ev->add_flag("-f,--follow", a->follow, "keep printing until interrupted");
-    ev->add_option("-n,--count", a->count, "events to wait for without --follow")
+    ev->add_option("-n,--count", a->count, "events to wait for without --follow (1 or more)")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Validator(
+            [](const std::string& text) {
+                const bool ok = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos &&
+                                text.find_first_not_of('0') != std::string::npos;
+                return ok ? std::string() : "must be a whole number, 1 or more (got \"" + text + "\")";
+            },
+            "N>=1"));
     ev->add_option("--timeout", a->timeout_s, "give up (exit 1) after this many seconds; 0 waits for ever")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(CLI::Validator(
+            [](const std::string& text) {
+                char* end = nullptr;
+                const double s = std::strtod(text.c_str(), &end);
+                const bool ok = !text.empty() && *end == '\0' && std::isfinite(s) && s >= 0;
+                return ok ? std::string() : "must be a number of seconds, 0 or more (got \"" + text + "\")";
+            },
+            "SECONDS>=0"));
     on_parsed(ev, run, [&o, a] { return cmd_events(o, *a); });
 }
 

@@ -1,9 +1,11 @@
 // kextconfctl: the administrator's controller for a kextconf kext. Each
 // command group lives in its own file (commands.hpp); this file parses the
 // command line and runs the command chosen.
+#include "cli_usage.hpp"
 #include "commands.hpp"
 
 #include <cstdio>
+#include <cstring>
 
 int main(int argc, char** argv)
 {
@@ -11,7 +13,8 @@ int main(int argc, char** argv)
     CLI::App app{std::string("kextconfctl: inspect and control a kext configured by kextconf.\n"
                              "Read commands (status, get, describe, schema, config check, events, top, kext status) "
                              "work for any user; set, reload and kext load/unload need root.\n") +
-                 kExitStatusHelp};
+                     kExitStatusHelp,
+                 "kextconfctl"};
     Options o;
     remember_command_line(argc, argv);
     app.fallthrough(); // global options are accepted after the command too
@@ -19,7 +22,8 @@ int main(int argc, char** argv)
     app.add_flag("--json", o.json, "machine-readable output (errors too, as {\"error\": ...} on stdout)");
     app.add_option("--daemon-socket", o.daemon_socket,
                    "kextconfd's admin socket (default: $KEXTCONFD_SOCKET, else " KEXTCONF_DEFAULT_ADMIN_SOCKET ")");
-    app.add_option("--config", o.config, "kextconfd's configuration file, for set --persist")->capture_default_str();
+    app.add_option("--config", o.config,
+                   "kextconfd's configuration file, for set --persist (default: the file the running kextconfd uses)");
     app.require_subcommand(1);
     app.set_version_flag("--version", "kextconfctl " KEXTCONF_VERSION);
 
@@ -31,7 +35,12 @@ int main(int argc, char** argv)
     add_events_command(app, o, run);
     add_kext_commands(app, o, run);
     add_top_command(app, o, run);
-    CLI11_PARSE(app, argc, argv);
+    // --json decides where a usage error goes before the line has parsed.
+    bool json = false;
+    for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i)
+        json = json || std::strcmp(argv[i], "--json") == 0;
+    if (const auto status = kextconf::cli::parse_command_line(app, argc, argv, json))
+        return *status;
 
     try {
         return run ? run() : kExitUsage;

@@ -57,6 +57,60 @@ int print_errors(const Options& o, const std::vector<std::string>& errors, const
     return fail(o, kExitFailure, what + ":" + all, {{"errors", errors}});
 }
 
+// Whether the kext already holds every one of `values`; an exit status other
+// than kExitOk when it could not be read.
+int kext_holds(const Options& o, KextClient& kext, const std::vector<proto::TunableDesc>& schema,
+               const std::vector<std::pair<std::uint32_t, proto::Value>>& values, bool& holds)
+{
+    holds = true;
+    for (const auto& [index, v] : values) {
+        const auto* d = find_desc(schema, index);
+        proto::Value now;
+        if (d == nullptr)
+            return holds = false, kExitOk;
+        if (auto e = kext.get(*d, now); e)
+            return fail(o, e);
+        holds = holds && now == v;
+    }
+    return kExitOk;
+}
+
+// What happens to a transient value next, from what kextconfd says its file is.
+void print_transient_note(const Options& o)
+{
+    std::error_code ec;
+    const std::string file = daemon_config_path(o, ec);
+    const std::string why = daemon_exit_status(ec) == kExitNoDaemon ? "kextconfd is not running"
+                                                                    : "kextconfd did not answer: " + ec.message();
+    if (ec)
+        std::fprintf(stderr,
+                     "note: this change is transient, like sysctl -w: it lasts until the kext is reloaded (%s). To "
+                     "change a configuration file, use --persist --config FILE.\n",
+                     why.c_str());
+    else
+        std::fprintf(stderr,
+                     "note: this change is transient, like sysctl -w: kextconfd reports it as drift from %s and "
+                     "leaves it; the file's values return at kextconfd's next reload (an edit of the file, SIGHUP, "
+                     "kextconfctl reload) or when the kext loads again. Use --persist to change the file.\n",
+                     file.c_str());
+}
+
+// `set --json`'s answer: the transaction (or none, when `res` is the state
+// before it).
+int print_set_json(const Options& o, std::uint64_t previous, const ApplyResult& res, const json& values)
+{
+    std::cout << json{{"kext", o.kext},
+                      {"persistent", false},
+                      {"previous_generation", previous},
+                      {"generation", res.generation},
+                      {"config_hash", hex(res.config_hash)},
+                      {"changed", res.changed},
+                      {"values", values}}
+                     .dump(2)
+              << '\n';
+    return kExitOk;
+}
+
 int set_transient(const Options& o, const SetArgs& a)
 {
     KextError err;
@@ -83,36 +137,58 @@ int set_transient(const Options& o, const SetArgs& a)
     kc_state st{};
     if (auto e = kext->state(st); e)
         return fail(o, e);
+    // Setting what the kext already holds is not a transaction: no new
+    // generation, no events, nothing for kextconfd to call drift.
+    bool holds = false;
+    if (int status = kext_holds(o, *kext, schema, valid->values, holds); status != kExitOk)
+        return status;
+    if (holds) {
+        if (o.json)
+            return print_set_json(o, st.generation, {st.generation, st.config_hash, 0}, values);
+        std::printf("%s already holds %s: nothing changed (generation %llu)\n", o.kext.c_str(),
+                    valid->values.size() == 1 ? "this value" : "these values",
+                    static_cast<unsigned long long>(st.generation));
+        return kExitOk;
+    }
     ApplyResult res;
     if (auto e = kext->apply(st.generation, valid->values, res); e)
         return fail(o, kExitFailure, "the kext refused the change, nothing was changed: " + e.message);
-    if (o.json) {
-        std::cout << json{{"kext", o.kext},
-                          {"persistent", false},
-                          {"previous_generation", st.generation},
-                          {"generation", res.generation},
-                          {"config_hash", hex(res.config_hash)},
-                          {"changed", res.changed},
-                          {"values", values}}
-                         .dump(2)
-                  << '\n';
-        return kExitOk;
-    }
+    if (o.json)
+        return print_set_json(o, st.generation, res, values);
     for (const auto& [index, v] : valid->values)
         if (const auto* d = find_desc(schema, index))
             std::printf("%s = %s\n", d->name.c_str(), format_value(*d, v).c_str());
     std::printf("%s: generation %llu -> %llu, %u changed\n", o.kext.c_str(),
                 static_cast<unsigned long long>(st.generation), static_cast<unsigned long long>(res.generation),
                 res.changed);
-    std::fprintf(stderr,
-                 "note: this change is transient, like sysctl -w: it lasts until the kext is reloaded, and "
-                 "kextconfd puts back what %s says when it notices the drift. Use --persist to change the file.\n",
-                 o.config.c_str());
+    print_transient_note(o);
     return kExitOk;
 }
 
-int set_persistent(const Options& o, const SetArgs& a)
+// The file --persist edits: --config, else the one the running kextconfd
+// uses. An exit status other than kExitOk when there is none.
+int persist_target(const Options& o, std::string& path)
 {
+    path = o.config;
+    if (!path.empty())
+        return kExitOk;
+    std::error_code ec;
+    path = daemon_config_path(o, ec);
+    if (ec)
+        return fail(o, daemon_exit_status(ec),
+                    "set --persist edits the file kextconfd uses, and kextconfd could not be asked which: " +
+                        describe_daemon_error(o, ec) + "; or name the file with --config FILE");
+    if (!path.starts_with('/'))
+        return fail(o, kExitFailure,
+                    "kextconfd names its file \"" + path + "\", relative to its own directory; name it with --config");
+    return kExitOk;
+}
+
+int set_persistent(const Options& options, const SetArgs& a)
+{
+    Options o = options;
+    if (int status = persist_target(options, o.config); status != kExitOk)
+        return status;
     // No root check: the file's permissions decide (root's under launchd).
     std::vector<Diagnostic> diags;
     const auto text = read_config_file(o.config, diags);
@@ -188,13 +264,17 @@ void add_set_command(CLI::App& app, Options& o, Command& run)
 {
     auto a = std::make_shared<SetArgs>();
     auto* set = app.add_subcommand(
-        "set", "change tunables in one transaction (root). Transient, like sysctl -w: the kext keeps the values until "
-               "it is reloaded, and kextconfd may put the config file's values back when it sees the drift. With "
-               "--persist, edit the config file instead (atomically, keeping comments) and have kextconfd reload it");
+        "set", "change tunables in one transaction (root); values the kext already holds change nothing. Transient, "
+               "like sysctl -w: kextconfd reports the difference from its file as drift and leaves it until its next "
+               "reload or the kext's next load. With --persist, edit the config file instead (atomically, keeping "
+               "comments) and have kextconfd reload it");
     set->add_option("NAME=VALUE", a->assignments,
-                    "bool: true/false; numbers: decimal; enum: a name; string: as typed; lists: a,b,c or [..]")
+                    "values as the config file writes them: true/false, numbers, [lists] (or a,b,c); strings and "
+                    "enum names need no quotes")
         ->required();
-    set->add_flag("--persist", a->persist, "edit the configuration file (--config) and ask kextconfd to reload it");
+    set->add_flag("--persist", a->persist,
+                  "edit the configuration file (--config, else the one the running kextconfd uses) and ask kextconfd "
+                  "to reload it");
     on_parsed(set, run, [&o, a] { return a->persist ? set_persistent(o, *a) : set_transient(o, *a); });
 }
 

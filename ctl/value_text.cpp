@@ -1,8 +1,6 @@
 #include "value_text.hpp"
 
-#include <algorithm>
 #include <cctype>
-#include <charconv>
 
 namespace kextconf::ctl {
 
@@ -19,20 +17,22 @@ std::string_view trim(std::string_view s)
     return s;
 }
 
-// A decimal integer as JSON (signed or unsigned), or the text as a string.
-json integer(std::string_view text)
+// `text` read as the configuration file reads a value (a JSON literal: true,
+// false, a number, "a string", [a, list]), or as the string it is when it is
+// not one, for the validator to refuse in the file's words.
+json file_value(std::string_view text)
 {
-    const std::string_view t = trim(text);
-    if (!t.empty() && t.front() != '-') {
-        std::uint64_t u = 0;
-        auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), u);
-        if (ec == std::errc() && p == t.data() + t.size())
-            return u;
-    }
-    std::int64_t i = 0;
-    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), i);
-    if (!t.empty() && ec == std::errc() && p == t.data() + t.size())
-        return i;
+    json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    return j.is_discarded() ? json(std::string(text)) : j;
+}
+
+// Strings and enum names need no quotes on a command line; quoted, they are
+// read as the file reads them.
+json string_value(std::string_view text)
+{
+    if (trim(text).starts_with('"'))
+        if (json j = json::parse(text, nullptr, false); j.is_string())
+            return j;
     return std::string(text);
 }
 
@@ -63,29 +63,19 @@ std::optional<std::pair<std::string, std::string>> split_assignment(std::string_
 json text_to_json(const proto::TunableDesc& desc, std::string_view text)
 {
     switch (desc.type) {
-    case KC_TYPE_BOOL: {
-        std::string t(trim(text));
-        std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
-        if (t == "true" || t == "1" || t == "yes" || t == "on")
-            return true;
-        if (t == "false" || t == "0" || t == "no" || t == "off")
-            return false;
-        return std::string(text);
-    }
+    case KC_TYPE_BOOL:
     case KC_TYPE_INT64:
-    case KC_TYPE_UINT64: return integer(text);
+    case KC_TYPE_UINT64: return file_value(trim(text));
     case KC_TYPE_INT64_LIST:
     case KC_TYPE_STRING_LIST: {
-        if (trim(text).starts_with('[')) {
-            json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-            return j.is_discarded() ? json(std::string(text)) : j;
-        }
+        if (trim(text).starts_with('['))
+            return file_value(text);
         json out = json::array();
         for (const auto part : split_commas(text))
-            out.push_back(desc.type == KC_TYPE_INT64_LIST ? integer(part) : json(std::string(trim(part))));
+            out.push_back(desc.type == KC_TYPE_INT64_LIST ? file_value(trim(part)) : string_value(trim(part)));
         return out;
     }
-    default: return std::string(text); // enum names and strings as typed
+    default: return string_value(text); // enum names and strings
     }
 }
 

@@ -18,14 +18,17 @@ namespace kextconf::ctl {
 // One NAME=VALUE argument split at the first '='; nullopt without one.
 std::optional<std::pair<std::string, std::string>> split_assignment(std::string_view arg);
 
-// The JSON a config file would hold for `text` given the tunable's type:
-//   bool        true false 1 0 yes no on off
-//   int, uint   a decimal integer
-//   enum        one of the names
-//   string      the text as it is (no quotes needed)
-//   lists       comma-separated ("1,2,3", "a,b"), "" for empty, or a JSON array
+// The JSON a config file would hold for `text` given the tunable's type. One
+// grammar for the file and the command line: what the file refuses (say
+// "yes" for a bool), `set` refuses in the same words.
+//   bool        true false
+//   int, uint   a JSON number
+//   enum        one of the names (quotes optional)
+//   string      the text as it is (quotes optional: "a b" is read as JSON)
+//   lists       a JSON array, or its elements comma-separated ("1,2,3", "a,b"),
+//               "" for empty
 // Text that does not read as the type is returned as a JSON string, so that the
-// validator's message ("expected an integer in [0, 10], got \"abc\"") says why.
+// validator's message ("expected true or false, got \"yes\"") says why.
 nlohmann::json text_to_json(const proto::TunableDesc& desc, std::string_view text);
 
 // Validates `values` (name -> JSON) against `schema` as a config file's

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Removes kextconf: stops kextconfd, unloads the kext, deletes every installed
 # file (the staged copy of the kext too) and the package receipt. Keeps the
-# configuration and the state directory unless --purge. Safe to run again.
+# configuration and the state directory unless --purge, and then keeps itself
+# too, so that `uninstall.sh --purge` can remove them later. Safe to run again.
 #
 # Installed as /Library/Application Support/kextconf/uninstall.sh:
 #   sudo "/Library/Application Support/kextconf/uninstall.sh" [--purge]
@@ -58,7 +59,7 @@ remove() {
     done
 }
 
-remove "$KC_PLIST" "$KC_DAEMON" "$KC_CTL" "$KC_KEXT" "$KC_CONFIG_DEFAULT"
+remove "$KC_PLIST" "$KC_DAEMON" "$KC_CTL" "$KC_KEXT" "$KC_CONFIG_DEFAULT" "$KC_DOCS"
 # macOS keeps a validated copy of every third-party kext under
 # /Library/StagedExtensions (SIP-protected): kmutil clear-staging removes
 # copies whose original is gone.
@@ -76,11 +77,22 @@ if pkgutil --pkg-info "$KC_PKG_ID" >/dev/null 2>&1; then
 fi
 
 if [ "$purge" -eq 1 ]; then
+    # Bash has read this script's file open: removing it here is safe.
     remove "$KC_SUPPORT" "$KC_STATE" "$KC_LOG"
 else
-    remove "$KC_SUPPORT/uninstall.sh" "$KC_SUPPORT/kextconf-lib.sh"
-    [ -e "$KC_CONFIG" ] && kc_say "kept $KC_CONFIG (remove it with --purge)"
-    [ -e "$KC_STATE" ] && kc_say "kept $KC_STATE (remove it with --purge)"
+    kept=0
+    for path in "$KC_CONFIG" "$KC_STATE" "$KC_LOG"; do
+        if [ -e "$path" ]; then
+            kc_say "kept $path (remove it with --purge)"
+            kept=1
+        fi
+    done
+    if [ "$kept" -eq 1 ]; then
+        kc_say "kept the uninstaller for that: sudo \"$KC_SUPPORT/uninstall.sh\" --purge"
+    else
+        remove "$KC_SUPPORT/uninstall.sh" "$KC_SUPPORT/kextconf-lib.sh"
+        rmdir -- "$KC_SUPPORT" 2>/dev/null || true
+    fi
 fi
 
 if [ "$reboot_needed" -eq 1 ]; then

@@ -1,6 +1,7 @@
 // kextconfd: applies a JSON configuration file to a kext and keeps it applied.
 #include "admin_protocol.hpp"
 #include "check.hpp"
+#include "cli_usage.hpp"
 #include "daemon.hpp"
 #include "logging.hpp"
 
@@ -12,8 +13,6 @@
 
 namespace {
 
-// Exit status of a usage error (bad flags), as for kextconfctl.
-constexpr int kExitUsage = 2;
 // An internal error (a bug), EX_SOFTWARE: launchd restarts the daemon, throttled.
 constexpr int kExitInternal = 70;
 
@@ -24,7 +23,8 @@ int main(int argc, char** argv)
     CLI::App app{"kextconfd: applies a JSON configuration file to a kext over its kernel control and keeps it "
                  "applied across kext reloads. Edits to the file, SIGHUP and `kextconfctl reload` reload it; "
                  "SIGTERM stops.\nExit status: 0 stopped by SIGTERM/SIGINT (or --check: valid), 1 cannot start "
-                 "(or --check: invalid), 2 usage, 70 internal error."};
+                 "(or --check: invalid), 2 usage, 70 internal error.",
+                 "kextconfd"};
     kextconf::DaemonOptions opts;
 
     app.add_option("-c,--config", opts.config_path, "configuration file (JSON; // and /* */ comments allowed)")
@@ -74,13 +74,11 @@ int main(int argc, char** argv)
                  "stderr already");
 
     app.set_version_flag("--version", "kextconfd " KEXTCONF_VERSION);
-    try {
-        app.parse(argc, argv);
-        if (!schema_path.empty() && !check_only && !print)
-            throw CLI::ValidationError("--schema", "needs --check or --print-config");
-    } catch (const CLI::ParseError& e) {
-        const int rc = app.exit(e); // prints help, the version, or the error
-        return rc == 0 ? 0 : kExitUsage;
+    if (const auto status = kextconf::cli::parse_command_line(app, argc, argv, /*json_errors=*/false))
+        return *status;
+    if (!schema_path.empty() && !check_only && !print) {
+        std::fprintf(stderr, "kextconfd: --schema needs --check or --print-config\n");
+        return kextconf::cli::kExitUsage;
     }
     opts.reload_debounce = std::chrono::milliseconds(debounce_ms);
 

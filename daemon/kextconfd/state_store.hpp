@@ -9,6 +9,8 @@
 // stop the daemon. Threading: one thread (the daemon's io_context thread).
 #pragma once
 
+#include <kextconf/defaults.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,8 +18,8 @@
 
 namespace kextconf {
 
-// The platform's place for daemon state, chosen with the other platform
-// seams in daemon/CMakeLists.txt (/var/db/kextconf on macOS).
+// The platform's place for daemon state (kextconf/defaults.hpp, chosen in
+// cmake/KextconfDefaults.cmake: /var/db/kextconf on macOS).
 inline constexpr const char* kDefaultStateDir = KEXTCONF_DEFAULT_STATE_DIR;
 
 // The saved copy's name inside the state directory.

@@ -2,6 +2,8 @@
 // one reply, one connection. Plain POSIX; the same on macOS and Linux.
 #include "admin_protocol.hpp"
 
+#include <kextconf/defaults.hpp>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>

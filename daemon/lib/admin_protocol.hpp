@@ -64,7 +64,7 @@ inline constexpr std::size_t kMaxMessage = 1u << 20;
 // Environment variable that overrides the default socket path for clients.
 inline constexpr const char* kSocketEnv = "KEXTCONFD_SOCKET";
 
-// The compiled-in default (CMake KEXTCONF_DEFAULT_ADMIN_SOCKET), unless
+// The compiled-in default (kextconf/defaults.hpp), unless
 // $KEXTCONFD_SOCKET is set.
 std::string default_socket_path();
 

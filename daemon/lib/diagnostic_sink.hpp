@@ -5,6 +5,7 @@
 #pragma once
 
 #include "config_loader.hpp"
+#include "text_encoding.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -24,7 +25,10 @@ inline constexpr std::size_t kMaxQuoted = 64;
 inline std::string quote_json(std::string_view s)
 {
     const nlohmann::json j = std::string(s.substr(0, kMaxQuoted));
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + (s.size() > kMaxQuoted ? "..." : "");
+    // dump escapes C0 controls; printable also DEL and C1 controls, which a
+    // terminal could act on.
+    return printable(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) +
+           (s.size() > kMaxQuoted ? "..." : "");
 }
 
 inline std::string describe(const nlohmann::json& v)

@@ -4,6 +4,8 @@
 #include "source_map.hpp"
 
 #include "diagnostic_sink.hpp"
+#include "json_syntax.hpp"
+#include "text_encoding.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -121,9 +123,13 @@ public:
         };
         drop_through("[json.exception.", "] ");
         drop_through("parse error", ": ");
-        sink_.add(LineCursor(text_).at(byte > 0 ? byte - 1 : 0), std::string(what));
+        syntax_error_ = {LineCursor(text_).at(byte > 0 ? byte - 1 : 0), printable(what)};
         return false;
     }
+
+    // nlohmann's own account of the syntax error that stopped the parse, if
+    // one did (find_syntax_problem usually words it better).
+    const std::optional<SyntaxProblem>& syntax_error() const { return syntax_error_; }
 
 private:
     struct Frame {
@@ -200,6 +206,7 @@ private:
     std::vector<Frame> stack_;
     std::string key_;
     SourcePos key_pos_;
+    std::optional<SyntaxProblem> syntax_error_;
 };
 
 } // namespace
@@ -273,9 +280,21 @@ std::optional<SourceMap::NodeId> SourceMap::find(std::string_view pointer) const
 
 bool parse_json_with_positions(std::string_view text, json& root, SourceMap& map, DiagnosticSink& sink)
 {
-    DocumentBuilder builder(text, sink, map, root);
-    return json::sax_parse(builder.begin(), builder.end(), &builder, json::input_format_t::json, /*strict=*/true,
-                           /*ignore_comments=*/true);
+    // nlohmann's lexer takes a NUL for the end of the input; give it the text
+    // up to one, and let find_syntax_problem name the NUL.
+    const std::size_t nul = text.find('\0');
+    DocumentBuilder builder(text.substr(0, nul), sink, map, root);
+    const bool parsed = json::sax_parse(builder.begin(), builder.end(), &builder, json::input_format_t::json,
+                                        /*strict=*/true, /*ignore_comments=*/true);
+    if (parsed && nul == std::string_view::npos)
+        return true;
+    if (!parsed && !builder.syntax_error())
+        return false; // the builder stopped the parse (nesting too deep) and said why
+    if (auto problem = find_syntax_problem(text))
+        sink.add(problem->at, std::move(problem->message));
+    else if (builder.syntax_error())
+        sink.add(builder.syntax_error()->at, builder.syntax_error()->message);
+    return false;
 }
 
 } // namespace kextconf

@@ -25,6 +25,7 @@ kc_init() {
     KC_SUPPORT="$root/Library/Application Support/kextconf"
     KC_CONFIG="$KC_SUPPORT/config.json"
     KC_CONFIG_DEFAULT="$KC_SUPPORT/config.json.default"
+    KC_DOCS="$KC_SUPPORT/operations.md" # docs/operations.md, for the messages below
     KC_STATE="$root/var/db/kextconf"
     KC_LOG="$root/Library/Logs/kextconfd.log"
 }

@@ -1,6 +1,8 @@
 // libFuzzer target: the daemon's config loader and validator. Bytes in,
-// diagnostics or a validated configuration out; never a crash or a hang.
+// diagnostics or a validated configuration out; never a crash or a hang, and
+// never a raw byte of the input in a message (it goes to a terminal).
 #include "config_loader.hpp"
+#include "text_encoding.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -43,6 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             __builtin_trap(); // a validated config never comes with errors
     }
     for (const auto& d : errors)
-        (void)d.str();
+        if (kextconf::printable(d.str()) != d.str())
+            __builtin_trap();
     return 0;
 }

@@ -90,6 +90,7 @@ case_layout() {
     expect_mode "$s/Library/LaunchDaemons/org.kextconf.kextconfd.plist" 644
     expect_mode "$s/Library/Application Support/kextconf/config.json.default" 644
     expect_mode "$s/Library/Application Support/kextconf/uninstall.sh" 755
+    expect_mode "$s/Library/Application Support/kextconf/operations.md" 644
     expect_mode "$s/Library/Extensions/KextconfReference.kext" 755
     expect_mode "$s/Library/Extensions/KextconfReference.kext/Contents/Info.plist" 644
     expect_file "$s/Library/Extensions/KextconfReference.kext/Contents/MacOS/KextconfReference"
@@ -165,19 +166,33 @@ case_uninstall() {
     expect_log "pkgutil --forget org.kextconf.pkg"
     expect_before "launchctl bootout" "kmutil unload"
     for f in "$plist" "$kext" "$staged" "$KEXTCONF_ROOT/usr/local/libexec/kextconfd" \
-        "$KEXTCONF_ROOT/usr/local/bin/kextconfctl" "$support/config.json.default" "$support/uninstall.sh" \
-        "$support/kextconf-lib.sh"; do
+        "$KEXTCONF_ROOT/usr/local/bin/kextconfctl" "$support/config.json.default" "$support/operations.md"; do
         expect_absent "$f"
     done
     expect_file "$support/config.json"
     expect_file "$state"
     grep -q "kept .*config.json" "$work/out" || fail "uninstall did not say it kept the config: $(cat "$work/out")"
+    # What was kept can go later: the documented `uninstall.sh --purge` is still there.
+    grep -qF "kept the uninstaller for that: sudo \"$support/uninstall.sh\" --purge" "$work/out" ||
+        fail "uninstall did not say how to purge later: $(cat "$work/out")"
+    expect_file "$support/uninstall.sh"
+    expect_file "$support/kextconf-lib.sh"
     # Again: nothing left to do, and it says so without failing.
-    cp "$src/installer/uninstall.sh" "$src/installer/scripts/kextconf-lib.sh" "$work/"
     : >"$KEXTCONF_STANDIN_LOG"
-    must "$work/uninstall.sh"
+    must uninstall
     expect_no_log "launchctl bootout"
     expect_no_log "pkgutil --forget"
+    must uninstall --purge
+    expect_absent "$support"
+    expect_absent "$state"
+}
+
+case_uninstall_nothing_kept() {
+    must install_pkg
+    rm -rf "$support/config.json" "$state"
+    must uninstall
+    # Nothing for --purge to remove later: the uninstaller goes too.
+    expect_absent "$support"
 }
 
 case_purge() {
@@ -202,6 +217,11 @@ case_approval_pending() {
     KEXTCONF_STANDIN_FAIL="kmutil load" must install_pkg
     grep -q "Privacy & Security" "$work/out" || fail "no approval instructions: $(cat "$work/out")"
     grep -q "Reduced Security" "$work/out" || fail "no Apple silicon instructions: $(cat "$work/out")"
+    # The guide it points to is installed.
+    grep -qF "See $support/operations.md (\"First approval\")." "$work/out" ||
+        fail "no installed guide named: $(cat "$work/out")"
+    expect_file "$support/operations.md"
+    grep -q "^## First approval" "$support/operations.md" || fail "operations.md has no First approval section"
 }
 
 case_first_error() {

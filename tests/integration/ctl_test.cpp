@@ -4,6 +4,7 @@
 #include "daemon_helpers.hpp"
 #include "process.hpp"
 
+#include <kextconf/defaults.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -40,11 +41,17 @@ TEST(Ctl, SetIsOneTransactionAndSaysItIsTransient)
 {
     KextsimHost host;
     ASSERT_TRUE(host.ready());
-    const Result set = host.ctl({"set", "max_clients=100", "label=two words", "log_level=debug", "enabled=off"});
+    const Result set = host.ctl({"set", "max_clients=100", "label=two words", "log_level=debug", "enabled=false"});
     ASSERT_EQ(set.exit_code, 0) << set.describe();
     EXPECT_NE(set.out.find("generation 1 -> 2, 4 changed"), std::string::npos) << set.describe();
-    EXPECT_NE(set.err.find("transient, like sysctl -w"), std::string::npos) << set.describe();
-    EXPECT_NE(set.err.find("kextconfd puts back"), std::string::npos) << set.describe();
+    // No daemon here: the note promises nothing of it and names no file.
+    EXPECT_NE(
+        set.err.find("note: this change is transient, like sysctl -w: it lasts until the kext is reloaded "
+                     "(kextconfd is not running). To change a configuration file, use --persist --config FILE.\n"),
+        std::string::npos)
+        << set.describe();
+    EXPECT_EQ(set.err.find("puts back"), std::string::npos) << set.describe();
+    EXPECT_EQ(set.err.find(".json"), std::string::npos) << set.describe();
     EXPECT_TRUE(wait_for_state(
         host, 2, {{"max_clients", 100}, {"label", "two words"}, {"log_level", "debug"}, {"enabled", false}}));
 
@@ -52,6 +59,119 @@ TEST(Ctl, SetIsOneTransactionAndSaysItIsTransient)
     ASSERT_EQ(js.exit_code, 0) << js.describe();
     EXPECT_EQ(parse(js).value("generation", 0), 3) << js.describe();
     EXPECT_EQ(parse(js).value("persistent", true), false) << js.describe();
+}
+
+// One value grammar: what the file refuses, set refuses in the same words.
+TEST(Ctl, SetReadsValuesAsTheFileDoes)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const std::string config = host.dir().file("config.json");
+    for (const auto& [typed, in_file] :
+         std::vector<std::pair<std::string, json>>{{"yes", "yes"}, {"on", "on"}, {"1", 1}, {"TRUE", "TRUE"}}) {
+        write_file(config, reference_config_text({{"enabled", in_file}}, "ctl_test"));
+        const Result file = host.ctl({"config", "check", config});
+        EXPECT_EQ(file.exit_code, 1) << file.describe();
+        const std::size_t at = file.err.find("error: tunable \"enabled\"");
+        ASSERT_NE(at, std::string::npos) << file.describe();
+        const std::string words = file.err.substr(at + 7, file.err.find('\n', at) - at - 7);
+        const Result set = host.ctl({"set", "enabled=" + typed});
+        EXPECT_EQ(set.exit_code, 1) << set.describe();
+        EXPECT_EQ(set.err, "kextconfctl: nothing was changed:\n  " + words + "\n") << typed;
+    }
+    EXPECT_EQ(generation(host), 1u);
+    const Result ok = host.ctl({"set", "enabled=false", "label=\"quoted as in the file\""});
+    EXPECT_EQ(ok.exit_code, 0) << ok.describe();
+    EXPECT_TRUE(wait_for_state(host, 2, {{"enabled", false}, {"label", "quoted as in the file"}}));
+}
+
+// Setting what the kext already holds is no transaction: the generation
+// stays, and the output says so.
+TEST(Ctl, SetOfHeldValuesChangesNothing)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    ASSERT_EQ(host.ctl({"set", "max_clients=77"}).exit_code, 0);
+    ASSERT_EQ(generation(host), 2u);
+    const Result again = host.ctl({"set", "max_clients=77"});
+    EXPECT_EQ(again.exit_code, 0) << again.describe();
+    EXPECT_EQ(again.out, "org.kextconf.reference already holds this value: nothing changed (generation 2)\n");
+    EXPECT_EQ(again.err, "");
+    const Result defaults =
+        host.ctl({"--json", "set", "max_clients=77",
+                  "log_level=" + std::string(kReferenceDefaults.at("log_level").get<std::string>())});
+    EXPECT_EQ(defaults.exit_code, 0) << defaults.describe();
+    EXPECT_EQ(parse(defaults).value("changed", -1), 0) << defaults.out;
+    EXPECT_EQ(parse(defaults).value("generation", 0), 2) << defaults.out;
+    EXPECT_EQ(generation(host), 2u);
+    // One value that differs makes it a transaction again.
+    const Result one = host.ctl({"set", "max_clients=77", "label=new"});
+    EXPECT_EQ(one.exit_code, 0) << one.describe();
+    EXPECT_EQ(generation(host), 3u);
+}
+
+// Usage errors: exit 2, the bad word named with the nearest real one, and a
+// JSON error object on stdout under --json.
+TEST(Ctl, UsageErrorsNameTheWordAndSuggest)
+{
+    const auto ctl = [](std::vector<std::string> args) {
+        args.insert(args.begin(), bin_path("kextconfctl"));
+        return run(std::move(args));
+    };
+    for (auto [args, said] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"stat"}, "unknown command \"stat\"; did you mean \"status\"?"},
+             {{"--kext", "org.example.x", "gett"}, "unknown command \"gett\"; did you mean \"get\"?"},
+             {{"status", "--jsno"}, "unknown option \"--jsno\" for \"kextconfctl status\"; did you mean \"--json\"?"},
+             {{"kext", "lod"}, "unknown command \"lod\" for \"kextconfctl kext\"; did you mean \"load\"?"},
+             {{"config"}, "\"kextconfctl config\" needs a command: one of check"},
+             // A word with terminal controls in it is not echoed raw.
+             {{"\x1b[2J"}, "unknown command \"\\x1b[2J\" (kextconfctl --help lists them)"},
+             {{"events", "--count", "0"},
+              "--count: must be a whole number, 1 or more (got \"0\") (kextconfctl --help)"},
+             {{"events", "--timeout=-1"},
+              "--timeout: must be a number of seconds, 0 or more (got \"-1\") (kextconfctl --help)"},
+         }) {
+        const Result r = ctl(args);
+        EXPECT_EQ(r.exit_code, 2) << r.describe();
+        EXPECT_EQ(r.err, "kextconfctl: " + said + "\n") << r.describe();
+        EXPECT_EQ(r.out, "") << r.describe();
+        args.insert(args.begin(), "--json");
+        const Result js = ctl(args);
+        EXPECT_EQ(js.exit_code, 2) << js.describe();
+        EXPECT_EQ(parse(js), json({{"error", said}, {"exit_status", 2}})) << js.describe();
+    }
+    const Result none = ctl({});
+    EXPECT_EQ(none.exit_code, 2) << none.describe();
+    EXPECT_EQ(none.err.rfind("kextconfctl: \"kextconfctl\" needs a command: one of status, get, describe, ", 0), 0u)
+        << none.describe();
+    EXPECT_EQ(ctl({"--help"}).exit_code, 0);
+    EXPECT_EQ(ctl({"events", "--help"}).exit_code, 0);
+}
+
+// The defaults come from one place per platform (kextconf/defaults.hpp):
+// kextconfctl and kextconfd show the same, and the hints fit the platform.
+TEST(Ctl, DefaultsAndHintsAreThePlatformsOwn)
+{
+    const Result ctl_help = run({bin_path("kextconfctl"), "config", "check", "--help"});
+    const Result daemon_help = run({bin_path("kextconfd"), "--help"});
+    for (const Result* r : {&ctl_help, &daemon_help}) {
+        EXPECT_EQ(r->exit_code, 0) << r->describe();
+        EXPECT_NE(r->out.find("--state-dir TEXT=" KEXTCONF_DEFAULT_STATE_DIR "\n"), std::string::npos) << r->out;
+    }
+#ifndef __APPLE__
+    EXPECT_EQ(std::string(KEXTCONF_DEFAULT_STATE_DIR), "/var/lib/kextconf");
+#endif
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const Result reload = host.ctl({"reload"});
+    EXPECT_EQ(reload.exit_code, 6) << reload.describe();
+    EXPECT_NE(reload.err.find("start it: " KEXTCONF_START_DAEMON_HINT ")"), std::string::npos) << reload.describe();
+#ifdef __APPLE__
+    EXPECT_NE(reload.err.find("launchctl"), std::string::npos) << reload.describe();
+#else
+    EXPECT_EQ(reload.err.find("launchctl"), std::string::npos) << reload.describe();
+    EXPECT_NE(reload.err.find("kextconfd --config"), std::string::npos) << reload.describe();
+#endif
 }
 
 TEST(Ctl, BadValuesChangeNothing)
@@ -353,20 +473,37 @@ TEST(Ctl, DaemonStatusReloadAndPersist)
         EXPECT_NE(r.err.find("run as root (sudo kextconfctl"), std::string::npos) << r.describe();
     }
 
-    r = host.ctl({"--daemon-socket", sock, "--config", config, "set", "--persist", "label=persisted"});
+    // A transient set: the note names the daemon's own file and promises no revert.
+    r = host.ctl({"set", "max_clients=10"});
     EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_NE(r.err.find("kextconfd reports it as drift from " + config + " and leaves it"), std::string::npos)
+        << r.describe();
+    ASSERT_EQ(host.ctl({"reload"}).exit_code, 0);
+    ASSERT_TRUE(wait_for_state(host, 4, {{"max_clients", 9}})) << d->describe();
+
+    // --persist without --config edits the file the daemon says it uses.
+    r = host.ctl({"--daemon-socket", sock, "set", "--persist", "label=persisted"});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_NE(r.out.find("saved " + config + "\n"), std::string::npos) << r.describe();
     EXPECT_NE(r.out.find("reloaded and applied: 1 changed (label)"), std::string::npos) << r.describe();
-    EXPECT_TRUE(wait_for_state(host, 3, {{"max_clients", 9}, {"label", "persisted"}})) << d->describe();
+    EXPECT_TRUE(wait_for_state(host, 5, {{"max_clients", 9}, {"label", "persisted"}})) << d->describe();
 
     // A bad file: reload prints its errors and fails; the kext keeps the good one.
     replace_file(config, reference_config_text({{"max_clients", -1}}, "ctl_test"));
     r = host.ctl({"--daemon-socket", sock, "reload"});
     EXPECT_EQ(r.exit_code, 1) << r.describe();
     EXPECT_NE(r.err.find(config + ":4:"), std::string::npos) << r.describe();
-    EXPECT_TRUE(wait_for_state(host, 3, {{"max_clients", 9}, {"label", "persisted"}})) << d->describe();
+    EXPECT_TRUE(wait_for_state(host, 5, {{"max_clients", 9}, {"label", "persisted"}})) << d->describe();
     stop_daemon(*d);
     r = host.ctl({"--daemon-socket", sock, "reload"});
     EXPECT_EQ(r.exit_code, 6) << r.describe();
+    // No daemon to ask and no --config: --persist says which file it needs.
+    r = host.ctl({"set", "--persist", "label=nowhere"});
+    EXPECT_EQ(r.exit_code, 6) << r.describe();
+    EXPECT_NE(r.err.find("kextconfd could not be asked which: kextconfd is not running"), std::string::npos)
+        << r.describe();
+    EXPECT_NE(r.err.find("name the file with --config FILE"), std::string::npos) << r.describe();
+    EXPECT_EQ(read_file(config).find("nowhere"), std::string::npos);
 }
 
 TEST(Ctl, StatusWithoutDaemonMarksItUnavailable)

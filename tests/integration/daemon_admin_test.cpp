@@ -162,7 +162,9 @@ TEST_F(DaemonAdmin, ReloadAppliesAndAnswersWithTheResult)
     EXPECT_EQ(bad.at("ok"), false);
     EXPECT_EQ(bad.at("applied"), false);
     ASSERT_EQ(bad.at("errors").size(), 1u) << bad.dump();
-    EXPECT_EQ(bad.at("errors")[0].get<std::string>().rfind(config_ + ":3:26: error: syntax error", 0), 0u)
+    EXPECT_EQ(bad.at("errors")[0].get<std::string>().rfind(
+                  config_ + ":3:26: error: expected the value of \"label\", found '}'", 0),
+              0u)
         << bad.dump();
     EXPECT_NE(bad.at("error").get<std::string>().find("last good configuration stays applied"), std::string::npos);
     const json s = request("status");

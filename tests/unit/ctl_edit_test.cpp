@@ -28,9 +28,14 @@ proto::TunableDesc desc(std::uint32_t type)
 
 TEST(ValueText, ReadsEachType)
 {
-    EXPECT_EQ(text_to_json(desc(KC_TYPE_BOOL), "on"), true);
-    EXPECT_EQ(text_to_json(desc(KC_TYPE_BOOL), "FALSE"), false);
-    EXPECT_EQ(text_to_json(desc(KC_TYPE_BOOL), "maybe"), "maybe");
+    EXPECT_EQ(text_to_json(desc(KC_TYPE_BOOL), "true"), true);
+    EXPECT_EQ(text_to_json(desc(KC_TYPE_BOOL), " false"), false);
+    // The file's grammar: what it refuses reaches the validator as it was typed.
+    for (const char* word : {"yes", "on", "FALSE", "maybe"})
+        EXPECT_EQ(text_to_json(desc(KC_TYPE_BOOL), word), word);
+    EXPECT_EQ(text_to_json(desc(KC_TYPE_BOOL), "1"), 1);
+    EXPECT_EQ(text_to_json(desc(KC_TYPE_INT64), "007"), "007");
+    EXPECT_EQ(text_to_json(desc(KC_TYPE_STRING), "\"quoted\""), "quoted");
     EXPECT_EQ(text_to_json(desc(KC_TYPE_INT64), "-42"), -42);
     EXPECT_EQ(text_to_json(desc(KC_TYPE_UINT64), "18446744073709551615"), 18446744073709551615ull);
     EXPECT_EQ(text_to_json(desc(KC_TYPE_INT64), "12abc"), "12abc");
