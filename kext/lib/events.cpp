@@ -191,7 +191,15 @@ void post_started(void)
     ev.tunable_count = g.load.cfg->count;
     ev.generation = g.snap.current->generation;
     strlcpy(ev.kext_version, g.load.cfg->version, sizeof ev.kext_version);
-    post(KC_EV_STARTED, &ev, sizeof ev, Limit::kExempt);
+    // Ready before STARTED goes out: a listener that connects as soon as it
+    // sees STARTED must find the kext serving, not "still starting". STARTED
+    // keeps sequence 1: a client's own events wait here for post_mtx.
+    lck_mtx_lock(g.ev.post_mtx);
+    lck_mtx_lock(g.ctl.mtx);
+    set_phase(Phase::kReady);
+    lck_mtx_unlock(g.ctl.mtx);
+    post_locked(KC_EV_STARTED, &ev, sizeof ev, Limit::kExempt);
+    lck_mtx_unlock(g.ev.post_mtx);
 }
 
 void post_stopping(uint64_t generation)

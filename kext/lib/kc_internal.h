@@ -286,7 +286,7 @@ uint32_t find_tunable(const char *name, uint32_t type);
 errno_t events_start(void);
 // Re-reads the rate limit tunable; after start and after each commit.
 void events_config_changed(void);
-void post_started(void);
+void post_started(void); // and makes the library ready (Phase::kReady)
 void post_stopping(uint64_t generation);
 void post_applied(uint64_t generation, uint64_t hash, uint32_t changed);
 // One KC_EV_TUNABLE_CHANGED per bit set in `changed_bits` (bit i = tunable

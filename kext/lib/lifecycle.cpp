@@ -119,10 +119,9 @@ extern "C" errno_t kc_start(const struct kc_kext_config *config)
             kc::teardown();
         return err;
     }
-    // STARTED first: it must take sequence 1, ahead of any client's event
-    // (connects are refused until ready). post_started needs only g.snap.
+    // Serving from here: post_started makes the library ready as STARTED
+    // goes out with sequence 1, ahead of any client's event.
     kc::post_started();
-    kc::set_phase(Phase::kReady);
     kc::heartbeat_schedule();
     return 0;
 }
