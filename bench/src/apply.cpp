@@ -21,9 +21,9 @@ namespace kcbench {
 
 namespace {
 
-std::string bench_bundle(int n)
+std::string bench_kext(int n)
 {
-    return kext_dir() + "/BenchKext" + std::to_string(n) + ".kext";
+    return "BenchKext" + std::to_string(n);
 }
 
 std::string bench_id(int n)
@@ -58,30 +58,28 @@ std::vector<std::pair<std::uint32_t, kextconf::proto::Value>> values(int n, int 
 }
 
 // One kextconfd start to its verified apply; seconds.
-double daemon_start_to_apply(const Kextsim& host, const std::string& config, const std::string& state_dir)
+double daemon_start_to_apply(const KextsimBoot& host, const std::string& config, const std::string& state_dir)
 {
     const auto t0 = Clock::now();
-    Child d({bin_dir() + "/kextconfd", "--config", config, "--state-dir", state_dir, "--admin-socket",
-             state_dir + "/admin.sock"},
-            {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}, {}});
-    if (!d.wait_for_line("applied ", 30))
-        throw std::runtime_error("kextconfd did not apply " + config + ": " + d.err_text());
+    Process d({bin_path("kextconfd"), "--config", config, "--state-dir", state_dir, "--admin-socket",
+               state_dir + "/admin.sock"},
+              SpawnOptions{{{"KEXTSIM_ROOT", host.root()}}, false, {}});
+    if (!d.next_err_line("applied ", 30s))
+        throw std::runtime_error("kextconfd did not apply " + config + ": " + d.err());
     const double s = seconds_since(t0);
-    if (d.stop(SIGTERM, 10) != 0)
-        throw std::runtime_error("kextconfd did not stop cleanly: " + d.err_text());
+    if (d.terminate(30s) != 0)
+        throw std::runtime_error("kextconfd did not stop cleanly: " + d.err());
     return s;
 }
 
 double sysctl_p(const NetNamespace& ns, const std::string& file)
 {
     const auto t0 = Clock::now();
-    Child c({"/usr/sbin/sysctl", "-q", "-p", file}, {{}, false, false, ns.path(), {}});
-    const int st = c.wait(30);
+    Process c({"/usr/sbin/sysctl", "-q", "-p", file}, SpawnOptions{{}, false, ns.path()});
+    c.wait(30s);
     const double s = seconds_since(t0);
-    if (st != 0) {
-        c.wait_for_line("\x01", 0.1);
-        throw std::runtime_error("sysctl -p " + file + " failed: " + c.err_text());
-    }
+    if (c.exit_code() != 0)
+        throw std::runtime_error("sysctl -p " + file + " failed: " + c.describe());
     return s;
 }
 
@@ -105,9 +103,7 @@ void bare_apply(int n, int base)
 
 void start_apply(Table& t, const Options& o, const NetNamespace& ns, int n)
 {
-    Kextsim host({bench_bundle(n)}, bench_id(n));
-    if (!host.ready())
-        throw std::runtime_error("kextsim did not start");
+    const auto host = boot_kexts({{bench_kext(n), bench_id(n)}});
     TempDir dir;
     const std::string cfg[2] = {dir.file("a.json"), dir.file("b.json")};
     write_file(cfg[0], config_text(n, 1000));
@@ -119,10 +115,10 @@ void start_apply(Table& t, const Options& o, const NetNamespace& ns, int n)
 
     const int runs = o.smoke ? 2 : o.quick ? 10 : 30;
     Samples d, s;
-    daemon_start_to_apply(host, cfg[1], dir.path()); // warm-up: page cache, kext at the b values
+    daemon_start_to_apply(*host, cfg[1], dir.path()); // warm-up: page cache, kext at the b values
     sysctl_p(ns, sys[1]);
     for (int i = 0; i < runs; ++i) {
-        d.add(daemon_start_to_apply(host, cfg[i % 2], dir.path()));
+        d.add(daemon_start_to_apply(*host, cfg[i % 2], dir.path()));
         s.add(sysctl_p(ns, sys[i % 2]));
     }
     const double dm = d.median(), sm = s.median();
@@ -137,39 +133,37 @@ void start_apply(Table& t, const Options& o, const NetNamespace& ns, int n)
 void reload(Table& t, const Options& o, int n)
 {
     constexpr int kDebounceMs = 50;
-    Kextsim host({bench_bundle(n)}, bench_id(n));
-    Kextsim bare_host({bench_bundle(n)}, bench_id(n));
-    if (!host.ready() || !bare_host.ready())
-        throw std::runtime_error("kextsim did not start");
+    const auto host = boot_kexts({{bench_kext(n), bench_id(n)}});
+    const auto bare_host = boot_kexts({{bench_kext(n), bench_id(n)}});
     TempDir dir;
     const std::string cfg = dir.file("kext.json");
     write_file(cfg, config_text(n, 0));
-    Child d({bin_dir() + "/kextconfd", "--config", cfg, "--state-dir", dir.path(), "--admin-socket",
-             dir.path() + "/admin.sock", "--reload-debounce-ms", std::to_string(kDebounceMs)},
-            {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}, {}});
-    if (!d.wait_for_line("applied ", 30) || !d.wait_for_line("saved the configuration", 30))
-        throw std::runtime_error("kextconfd did not apply: " + d.err_text());
-    bare_host.use();
+    Process d({bin_path("kextconfd"), "--config", cfg, "--state-dir", dir.path(), "--admin-socket",
+               dir.path() + "/admin.sock", "--reload-debounce-ms", std::to_string(kDebounceMs)},
+              SpawnOptions{{{"KEXTSIM_ROOT", host->root()}}, false, {}});
+    if (!d.next_err_line("applied ", 30s) || !d.next_err_line("saved the configuration", 30s))
+        throw std::runtime_error("kextconfd did not apply: " + d.err());
+    const ScopedEnv bare_root("KEXTSIM_ROOT", bare_host->root());
 
     const int runs = o.smoke ? 2 : o.quick ? 10 : 30;
     Samples r, b;
     for (int i = 1; i <= runs; ++i) {
         const int base = 10000 * i;
         const auto t0 = Clock::now();
-        rename_save(cfg, config_text(n, base));
-        if (!d.wait_for_line("applied ", 10))
-            throw std::runtime_error("kextconfd did not reload: " + d.err_text());
+        replace_file(cfg, config_text(n, base));
+        if (!d.next_err_line("applied ", 30s))
+            throw std::runtime_error("kextconfd did not reload: " + d.err());
         r.add(seconds_since(t0) - kDebounceMs / 1000.0);
         // After the apply the daemon saves the file as the last good copy
         // (fsync); the next edit waits until it is idle again, as an
         // administrator's next save would.
-        if (!d.wait_for_line("saved the configuration", 10))
-            throw std::runtime_error("kextconfd did not save the last good copy: " + d.err_text());
+        if (!d.next_err_line("saved the configuration", 30s))
+            throw std::runtime_error("kextconfd did not save the last good copy: " + d.err());
         const auto t1 = Clock::now();
         bare_apply(n, base);
         b.add(seconds_since(t1));
     }
-    d.stop(SIGTERM, 10);
+    d.terminate(30s);
     const double rl = r.percentile(0), bl = b.percentile(0);
     t.add({"4", "reload minus debounce, " + std::to_string(n) + " tunables (fastest)", fmt_time(rl),
            fmt_time(bl) + " bare apply", rl / bl, "", true});

@@ -3,7 +3,7 @@
 // measured in the same run, interleaved with the subject.
 #pragma once
 
-#include "harness.hpp"
+#include "figures.hpp"
 
 namespace kcbench {
 

@@ -38,7 +38,8 @@ double count(const Probe& p)
     const int st =
         run({"/usr/bin/valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, "--log-file=" + log,
              std::string("--toggle-collect=") + p.collect, KCBENCH_COST_BIN, p.op, std::to_string(p.iterations)},
-            300);
+            {}, 300s)
+            .exit_code;
     if (st != 0) {
         std::ifstream l(log);
         std::stringstream ss;

@@ -69,10 +69,9 @@ std::uint64_t host_dropped(const std::string& root)
 
 void bench_events(Table& t, const Options& o)
 {
-    Kextsim host({kext_dir() + "/BenchKext256.kext"}, "org.kextconf.bench256");
-    if (!host.ready())
-        throw std::runtime_error("kextsim did not start");
-    host.use();
+    const auto boot = boot_kexts({{"BenchKext256", "org.kextconf.bench256"}});
+    const KextsimBoot& host = *boot;
+    const ScopedEnv root("KEXTSIM_ROOT", host.root());
     auto ev = kextsim::SystemSocket::open(kextsim::kSockRaw, kextsim::kSysprotoEvent, host.root());
     kextsim::kev_vendor_code vc{};
     std::strncpy(vc.vendor_string, "org.kextconf.bench256", sizeof vc.vendor_string - 1);

@@ -17,18 +17,18 @@ namespace kcbench {
 namespace {
 
 struct Daemon {
-    Daemon(const Kextsim& host, const std::string& config, const std::string& state_dir)
+    Daemon(const KextsimBoot& host, const std::string& config, const std::string& state_dir)
     {
         const auto t0 = Clock::now();
-        child = std::make_unique<Child>(std::vector<std::string>{bin_dir() + "/kextconfd", "--config", config,
-                                                                 "--state-dir", state_dir, "--admin-socket",
-                                                                 state_dir + "/admin.sock"},
-                                        Child::Options{{{"KEXTSIM_ROOT", host.root()}}, false, false, {}, {}});
-        if (!child->wait_for_line("applied ", 30))
-            throw std::runtime_error("kextconfd did not apply " + config + ": " + child->err_text());
+        child =
+            std::make_unique<Process>(std::vector<std::string>{bin_path("kextconfd"), "--config", config, "--state-dir",
+                                                               state_dir, "--admin-socket", state_dir + "/admin.sock"},
+                                      SpawnOptions{{{"KEXTSIM_ROOT", host.root()}}, false, {}});
+        if (!child->next_err_line("applied ", 30s))
+            throw std::runtime_error("kextconfd did not apply " + config + ": " + child->err());
         startup_s = seconds_since(t0);
     }
-    std::unique_ptr<Child> child;
+    std::unique_ptr<Process> child;
     double startup_s = 0;
 };
 
@@ -46,9 +46,8 @@ std::string bench16_config()
 
 void bench_footprint(Table& t, const Options& o)
 {
-    Kextsim host({kext_dir() + "/BenchKext16.kext", kext_dir() + "/KextconfReference.kext"}, "org.kextconf.reference");
-    if (!host.ready())
-        throw std::runtime_error("kextsim did not start");
+    const auto boot = boot_kexts({{"BenchKext16", "org.kextconf.bench16"}, {"KextconfReference", kReferenceBundleId}});
+    const KextsimBoot& host = *boot;
     TempDir dir;
     const int entries = o.smoke ? 1000 : 100000;
     write_file(dir.file("small.json"), bench16_config());
@@ -80,8 +79,8 @@ void bench_footprint(Table& t, const Options& o)
     }
     t.add({"8", "start-up to first verified apply (16 tunables)", fmt_time(small.startup_s), "", 0, "", true});
     t.add({"8", "start-up to first verified apply (" + big_name + ")", fmt_time(big.startup_s), "", 0, "", true});
-    small.child->stop(SIGTERM, 10);
-    big.child->stop(SIGTERM, 10);
+    small.child->terminate(30s);
+    big.child->terminate(30s);
 }
 
 } // namespace kcbench

@@ -49,22 +49,18 @@ std::string list_config(int n, int shift)
 static double nft_load(const NetNamespace& ns, const std::string& file)
 {
     const auto t0 = Clock::now();
-    Child c({"/usr/sbin/nft", "-f", file}, {{}, false, false, ns.path(), {}});
-    const int st = c.wait(120);
+    Process c({"/usr/sbin/nft", "-f", file}, SpawnOptions{{}, false, ns.path()});
+    c.wait(120s);
     const double s = seconds_since(t0);
-    if (st != 0) {
-        c.wait_for_line("\x01", 0.1);
-        throw std::runtime_error("nft -f " + file + " failed: " + c.err_text());
-    }
+    if (c.exit_code() != 0)
+        throw std::runtime_error("nft -f " + file + " failed: " + c.describe());
     return s;
 }
 
 void bench_lists(Table& t, const Options& o)
 {
     NetNamespace ns;
-    Kextsim host({kext_dir() + "/KextconfReference.kext"}, "org.kextconf.reference");
-    if (!host.ready())
-        throw std::runtime_error("kextsim did not start");
+    const auto host = boot_kexts({{"KextconfReference", kReferenceBundleId}});
     TempDir dir;
     const int n = o.smoke ? 1000 : kEntries;
     write_file(dir.file("set.nft"), nft_file(n));
@@ -73,14 +69,14 @@ void bench_lists(Table& t, const Options& o)
     write_file(cfg[1], list_config(n, 1));
     auto daemon = [&](const std::string& config) {
         const auto t0 = Clock::now();
-        Child d({bin_dir() + "/kextconfd", "--config", config, "--state-dir", dir.path(), "--admin-socket",
-                 dir.path() + "/admin.sock"},
-                {{{"KEXTSIM_ROOT", host.root()}}, false, false, {}, {}});
-        if (!d.wait_for_line("applied ", 120))
-            throw std::runtime_error("kextconfd did not apply " + config + ": " + d.err_text());
+        Process d({bin_path("kextconfd"), "--config", config, "--state-dir", dir.path(), "--admin-socket",
+                   dir.path() + "/admin.sock"},
+                  SpawnOptions{{{"KEXTSIM_ROOT", host->root()}}, false, {}});
+        if (!d.next_err_line("applied ", 120s))
+            throw std::runtime_error("kextconfd did not apply " + config + ": " + d.err());
         const double s = seconds_since(t0);
-        if (d.stop(SIGTERM, 30) != 0)
-            throw std::runtime_error("kextconfd did not stop cleanly: " + d.err_text());
+        if (d.terminate(30s) != 0)
+            throw std::runtime_error("kextconfd did not stop cleanly: " + d.err());
         return s;
     };
     const int runs = o.smoke ? 1 : o.quick ? 3 : 10;

@@ -37,8 +37,7 @@ done)";
 NetNamespace::NetNamespace()
 {
     const std::string ours = ns_link("/proc/self/ns/net");
-    holder_ = std::make_unique<Child>(std::vector<std::string>{"/usr/bin/unshare", "-n", "/bin/sleep", "100000"},
-                                      Child::Options{{}, false, true, {}, {}});
+    holder_ = std::make_unique<Process>(std::vector<std::string>{"/usr/bin/unshare", "-n", "/bin/sleep", "100000"});
     path_ = "/proc/" + std::to_string(holder_->pid()) + "/ns/net";
     const auto deadline = Clock::now() + std::chrono::seconds(10);
     while (ns_link(path_) == ours || ns_link(path_).empty()) {
@@ -53,9 +52,9 @@ std::vector<NetNamespace::Setting> NetNamespace::settings(std::size_t n) const
     if (found_.empty()) {
         TempDir dir;
         const std::string out = dir.file("found");
-        Child c({"/bin/sh", "-c", std::string(kDiscover) + " > " + out}, {{}, false, false, path_, {}});
-        if (c.wait(120) != 0)
-            throw std::runtime_error("listing net.* sysctls failed");
+        Process c({"/bin/sh", "-c", std::string(kDiscover) + " > " + out}, SpawnOptions{{}, false, path_});
+        if (!c.wait(120s) || c.exit_code() != 0)
+            throw std::runtime_error("listing net.* sysctls failed: " + c.describe());
         std::ifstream f(out);
         Setting s;
         while (f >> s.name >> s.value >> s.alt)

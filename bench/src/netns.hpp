@@ -1,10 +1,10 @@
 // A private network namespace for the sysctl and nft baselines: net.*
 // sysctls and nftables rulesets are per namespace, so the baselines change
 // nothing on the machine. Held open by a sleeping `unshare -n` child;
-// children enter it with Child::Options::netns.
+// children enter it with SpawnOptions::netns.
 #pragma once
 
-#include "harness.hpp"
+#include "figures.hpp"
 
 #include <memory>
 #include <string>
@@ -29,7 +29,7 @@ public:
     static std::string sysctl_file(const std::vector<Setting>& s, bool alt);
 
 private:
-    std::unique_ptr<Child> holder_;
+    std::unique_ptr<Process> holder_;
     std::string path_;
     mutable std::vector<Setting> found_;
 };

@@ -132,10 +132,8 @@ void window(int readers, bool write, double seconds, Window& out)
 
 void bench_readers(Table& t, const Options& o)
 {
-    Kextsim host({kext_dir() + "/KextconfReference.kext"}, "org.kextconf.reference.query");
-    if (!host.ready())
-        throw std::runtime_error("kextsim did not start");
-    host.use();
+    const auto host = boot_kexts({{"KextconfReference", kReferenceBundleId}});
+    const ScopedEnv root("KEXTSIM_ROOT", host->root());
     const int windows = o.smoke ? 1 : o.quick ? 3 : 10;
     const double secs = o.smoke ? 0.2 : 0.5;
     double single = 0;

@@ -6,7 +6,8 @@
 // transport is the raw figure.
 #include "benches.hpp"
 #include "kext_client.hpp"
-#include "wire.hpp"
+
+#include <kextsim/client.hpp>
 
 #include <csignal>
 #include <cstring>
@@ -19,8 +20,8 @@ namespace kcbench {
 
 namespace {
 
-constexpr std::size_t kPing = sizeof(kextsim::wire::Header) + sizeof(kc_get_req);
-constexpr std::size_t kPong = sizeof(kextsim::wire::Header) + sizeof(kc_value_hdr) + sizeof(std::int64_t);
+constexpr std::size_t kPing = kextsim::kMessageHeaderBytes + sizeof(kc_get_req);
+constexpr std::size_t kPong = kextsim::kMessageHeaderBytes + sizeof(kc_value_hdr) + sizeof(std::int64_t);
 
 // A peer process answering each kPing-byte message with kPong bytes.
 class RawPeer {
@@ -77,10 +78,8 @@ template <class F> void timed(Samples& s, int n, F&& f)
 void bench_roundtrip(Table& t, const Options& o)
 {
     RawPeer raw; // forked before any thread exists
-    Kextsim host({kext_dir() + "/KextconfReference.kext"}, "org.kextconf.reference.query");
-    if (!host.ready())
-        throw std::runtime_error("kextsim did not start");
-    host.use();
+    const auto host = boot_kexts({{"KextconfReference", kReferenceBundleId}});
+    const ScopedEnv root("KEXTSIM_ROOT", host->root());
     kextconf::KextError err;
     auto kext = kextconf::KextClient::connect("org.kextconf.reference", kextconf::KextClient::Access::Query, err);
     if (!kext)

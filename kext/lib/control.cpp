@@ -16,12 +16,12 @@ errno_t fail(Client *c, errno_t err, uint32_t reason, int opt, uint32_t index)
 {
     count(g.counters.rejections);
     count(g.counters.rejected[reason < KC_COUNTER_REASONS ? reason : 0]);
-    lck_mtx_lock(g.mtx);
+    lck_mtx_lock(g.ctl.mtx);
     c->last_error.error = static_cast<uint32_t>(err);
     c->last_error.reason = reason;
     c->last_error.opt = static_cast<uint32_t>(opt);
     c->last_error.index = index;
-    lck_mtx_unlock(g.mtx);
+    lck_mtx_unlock(g.ctl.mtx);
     return err;
 }
 
@@ -29,7 +29,7 @@ namespace {
 
 bool visible(const Client *c, uint32_t index)
 {
-    return c->privileged || !(g.cfg->table[index].flags & KC_TF_HIDDEN);
+    return c->privileged || !(g.load.cfg->table[index].flags & KC_TF_HIDDEN);
 }
 
 void copy_field(char *dst, size_t size, const char *src)
@@ -50,10 +50,10 @@ errno_t get_hello(Client *c, int opt, void *data, size_t *len)
     r.proto_version = KC_PROTO_VERSION;
     r.min_proto_version = KC_PROTO_MIN_VERSION;
     r.capabilities = KC_CAP_TRANSACTIONS | KC_CAP_EVENTS | KC_CAP_QUERY_CONTROL;
-    r.tunable_count = g.cfg->count;
+    r.tunable_count = g.load.cfg->count;
     r.max_option_len = KC_OPT_MAX_LEN;
-    copy_field(r.kext_version, sizeof r.kext_version, g.cfg->version);
-    copy_field(r.bundle_id, sizeof r.bundle_id, g.cfg->bundle_id);
+    copy_field(r.kext_version, sizeof r.kext_version, g.load.cfg->version);
+    copy_field(r.bundle_id, sizeof r.bundle_id, g.load.cfg->bundle_id);
     memcpy(data, &r, sizeof r);
     *len = sizeof r;
     return 0;
@@ -65,11 +65,11 @@ errno_t get_describe(Client *c, int opt, void *data, size_t *len)
         return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
     kc_describe_req req;
     memcpy(&req, data, sizeof req);
-    if (req.index >= g.cfg->count || !visible(c, req.index))
+    if (req.index >= g.load.cfg->count || !visible(c, req.index))
         return fail(c, ENOENT, KC_R_UNKNOWN_TUNABLE, opt, req.index);
     if (*len < sizeof(kc_tunable_desc))
         return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, req.index);
-    const kc_tunable_def &d = g.cfg->table[req.index];
+    const kc_tunable_def &d = g.load.cfg->table[req.index];
     kc_tunable_desc out;
     memset(&out, 0, sizeof out);
     out.index = req.index;
@@ -100,16 +100,16 @@ errno_t get_list(Client *c, int opt, const kc_get_req &req, void *data, size_t *
     kc_value_hdr h;
     memset(&h, 0, sizeof h);
     h.index = req.index;
-    h.type = g.cfg->table[req.index].type;
-    // Copy outside snap_lock: with a commit's writer waiting, lck_rw makes
+    h.type = g.load.cfg->table[req.index].type;
+    // Copy outside g.snap.lock: with a commit's writer waiting, lck_rw makes
     // new readers wait behind a shared holder, so hold it only to take a
     // reference on the (immutable) block. The reply is capped at
     // KC_OPT_MAX_LEN whatever buffer the caller offers (XNU allows 64 MiB).
     const size_t room = (*len < KC_OPT_MAX_LEN ? *len : KC_OPT_MAX_LEN) - sizeof h;
-    lck_rw_lock_shared(g.snap_lock);
-    ListBlock *b = slots(g.current)[req.index].list;
+    lck_rw_lock_shared(g.snap.lock);
+    ListBlock *b = slots(g.snap.current)[req.index].list;
     list_retain(b);
-    lck_rw_unlock_shared(g.snap_lock);
+    lck_rw_unlock_shared(g.snap.lock);
     const uint32_t reason = list_read(b, req.offset, out + sizeof h, room, &h);
     list_release(b);
     if (reason == KC_R_BAD_LENGTH)
@@ -127,9 +127,9 @@ errno_t get_value(Client *c, int opt, void *data, size_t *len)
         return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
     kc_get_req req;
     memcpy(&req, data, sizeof req);
-    if (req.index >= g.cfg->count || !visible(c, req.index))
+    if (req.index >= g.load.cfg->count || !visible(c, req.index))
         return fail(c, ENOENT, KC_R_UNKNOWN_TUNABLE, opt, req.index);
-    const kc_tunable_def &d = g.cfg->table[req.index];
+    const kc_tunable_def &d = g.load.cfg->table[req.index];
     if (is_list(d.type))
         return get_list(c, opt, req, data, len);
     if (req.offset != 0)
@@ -143,17 +143,17 @@ errno_t get_value(Client *c, int opt, void *data, size_t *len)
     memset(&h, 0, sizeof h);
     h.index = req.index;
     h.type = d.type;
-    lck_rw_lock_shared(g.snap_lock);
-    const Slot &slot = slots(g.current)[req.index];
+    lck_rw_lock_shared(g.snap.lock);
+    const Slot &slot = slots(g.snap.current)[req.index];
     if (d.type == KC_TYPE_STRING) {
         h.count = h.total = h.length = slot.len;
-        memcpy(out + sizeof h, strings(g.current) + slot.str_off, slot.len);
+        memcpy(out + sizeof h, strings(g.snap.current) + slot.str_off, slot.len);
     } else {
         h.count = h.total = 1;
         h.length = sizeof slot.v;
         memcpy(out + sizeof h, &slot.v, sizeof slot.v);
     }
-    lck_rw_unlock_shared(g.snap_lock);
+    lck_rw_unlock_shared(g.snap.lock);
     memcpy(out, &h, sizeof h);
     *len = sizeof h + h.length;
     return 0;
@@ -165,20 +165,20 @@ errno_t get_state(Client *c, int opt, void *data, size_t *len)
         return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, kNoIndex);
     kc_state s;
     memset(&s, 0, sizeof s);
-    lck_rw_lock_shared(g.snap_lock);
-    s.generation = g.current->generation;
-    s.config_hash = g.current->hash;
-    lck_rw_unlock_shared(g.snap_lock);
+    lck_rw_lock_shared(g.snap.lock);
+    s.generation = g.snap.current->generation;
+    s.config_hash = g.snap.current->hash;
+    lck_rw_unlock_shared(g.snap.lock);
     // The hash covers hidden tunables: an unprivileged reader could test
     // guesses of a hidden value against it.
-    if (!c->privileged && g.has_hidden)
+    if (!c->privileged && g.load.has_hidden)
         s.config_hash = 0;
-    s.tunable_count = g.cfg->count;
-    s.event_seq = __atomic_load_n(&g.seq, __ATOMIC_RELAXED);
-    s.load_id = g.load_id;
-    lck_mtx_lock(g.mtx);
-    s.clients = g.clients;
-    lck_mtx_unlock(g.mtx);
+    s.tunable_count = g.load.cfg->count;
+    s.event_seq = __atomic_load_n(&g.ev.seq, __ATOMIC_RELAXED);
+    s.load_id = g.load.id;
+    lck_mtx_lock(g.ctl.mtx);
+    s.clients = g.ctl.clients;
+    lck_mtx_unlock(g.ctl.mtx);
     memcpy(data, &s, sizeof s);
     *len = sizeof s;
     return 0;
@@ -199,9 +199,9 @@ errno_t get_last_error(Client *c, int opt, void *data, size_t *len)
 {
     if (*len < sizeof(kc_error_detail))
         return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, kNoIndex);
-    lck_mtx_lock(g.mtx);
+    lck_mtx_lock(g.ctl.mtx);
     memcpy(data, &c->last_error, sizeof c->last_error);
-    lck_mtx_unlock(g.mtx);
+    lck_mtx_unlock(g.ctl.mtx);
     *len = sizeof(kc_error_detail);
     return 0;
 }
@@ -211,8 +211,8 @@ errno_t connect_client(bool privileged, struct sockaddr_ctl *sac, void **unitinf
     *unitinfo = nullptr;
     if (!is_ready())
         return EBUSY; // still starting
-    const size_t size = client_alloc_size(g.cfg->count);
-    auto *c = static_cast<Client *>(OSMalloc(static_cast<uint32_t>(size), g.tag));
+    const size_t size = client_alloc_size(g.load.cfg->count);
+    auto *c = static_cast<Client *>(OSMalloc(static_cast<uint32_t>(size), g.load.tag));
     if (c == nullptr)
         return ENOMEM;
     memset(c, 0, size);
@@ -225,14 +225,14 @@ errno_t connect_client(bool privileged, struct sockaddr_ctl *sac, void **unitinf
     c->pid = proc_selfpid();
     c->uid = kauth_getuid();
     c->last_error.index = kNoIndex;
-    lck_mtx_lock(g.mtx);
-    const bool stopping = g.stopping;
-    if (!stopping && ++g.clients > g.clients_peak)
-        g.clients_peak = g.clients;
-    const uint32_t clients = g.clients;
-    lck_mtx_unlock(g.mtx);
+    lck_mtx_lock(g.ctl.mtx);
+    const bool stopping = phase() != Phase::kReady;
+    if (!stopping && ++g.ctl.clients > g.ctl.clients_peak)
+        g.ctl.clients_peak = g.ctl.clients;
+    const uint32_t clients = g.ctl.clients;
+    lck_mtx_unlock(g.ctl.mtx);
     if (stopping) {
-        OSFree(c, static_cast<uint32_t>(size), g.tag);
+        OSFree(c, static_cast<uint32_t>(size), g.load.tag);
         return EBUSY; // the kext is being unloaded
     }
     *unitinfo = c;
@@ -271,15 +271,15 @@ errno_t on_disconnect(kern_ctl_ref, u_int32_t, void *unitinfo)
         timespec ts = {0, 1000 * 1000}; // 1 ms
         msleep(c, nullptr, 0, "kcdisc", &ts);
     }
-    lck_mtx_lock(g.mtx);
-    const uint32_t clients = --g.clients;
-    lck_mtx_unlock(g.mtx);
+    lck_mtx_lock(g.ctl.mtx);
+    const uint32_t clients = --g.ctl.clients;
+    lck_mtx_unlock(g.ctl.mtx);
     // Called from close() or process exit in the closing thread, socket
     // unlocked, ctl_mtx not held (kern_control.c ctl_disconnect): may block.
     // kc_stop cannot free the library state meanwhile: ctl_deregister stays
     // EBUSY until this callback has returned.
     post_client(KC_EV_CLIENT_DISCONNECTED, c, clients, c->pid, c->uid);
-    OSFree(c, static_cast<uint32_t>(client_alloc_size(g.cfg->count)), g.tag);
+    OSFree(c, static_cast<uint32_t>(client_alloc_size(g.load.cfg->count)), g.load.tag);
     return 0;
 }
 
@@ -355,7 +355,7 @@ errno_t register_one(PaddedReg &pr, bool privileged, kern_ctl_ref *ref)
 {
     memset(&pr, 0, sizeof pr);
     kern_ctl_reg &r = pr.reg;
-    strlcpy(r.ctl_name, g.cfg->bundle_id, sizeof r.ctl_name);
+    strlcpy(r.ctl_name, g.load.cfg->bundle_id, sizeof r.ctl_name);
     if (!privileged && strlcat(r.ctl_name, KC_QUERY_SUFFIX, sizeof r.ctl_name) >= sizeof r.ctl_name)
         return ENAMETOOLONG;
     r.ctl_flags = privileged ? CTL_FLAG_PRIVILEGED : 0;
@@ -394,42 +394,42 @@ errno_t deregister_draining(kern_ctl_ref ref)
 
 errno_t controls_register(void)
 {
-    errno_t err = register_one(admin_reg, true, &g.admin_ref);
+    errno_t err = register_one(admin_reg, true, &g.ctl.admin_ref);
     if (err != 0)
         return err;
-    g.admin_registered = true;
-    err = register_one(query_reg, false, &g.query_ref);
+    g.ctl.admin_registered = true;
+    err = register_one(query_reg, false, &g.ctl.query_ref);
     if (err != 0) {
         // Connections are refused until start finishes, so this drains; a
         // control left registered would call into unmapped code after the
         // failed start, so keep trying: a slow failed start beats a panic.
         // (deregister_draining sleeps between tries.)
-        while (deregister_draining(g.admin_ref) == EBUSY) {
+        while (deregister_draining(g.ctl.admin_ref) == EBUSY) {
         }
-        g.admin_registered = false;
+        g.ctl.admin_registered = false;
         return err;
     }
-    g.query_registered = true;
+    g.ctl.query_registered = true;
     return 0;
 }
 
 errno_t controls_deregister(void)
 {
-    if (g.query_registered) {
-        const errno_t err = deregister_draining(g.query_ref);
+    if (g.ctl.query_registered) {
+        const errno_t err = deregister_draining(g.ctl.query_ref);
         if (err != 0)
             return err;
-        g.query_registered = false;
+        g.ctl.query_registered = false;
     }
-    if (g.admin_registered) {
-        const errno_t err = deregister_draining(g.admin_ref);
+    if (g.ctl.admin_registered) {
+        const errno_t err = deregister_draining(g.ctl.admin_ref);
         if (err != 0) {
             // Never leave the kext half-served: put the query control back.
-            if (register_one(query_reg, false, &g.query_ref) == 0)
-                g.query_registered = true;
+            if (register_one(query_reg, false, &g.ctl.query_ref) == 0)
+                g.ctl.query_registered = true;
             return err;
         }
-        g.admin_registered = false;
+        g.ctl.admin_registered = false;
     }
     return 0;
 }

@@ -41,53 +41,23 @@ uint64_t uptime_ns(void)
     return ns;
 }
 
-// Under g.mtx: may one more event go out in this one-second window?
-bool rate_allows_locked(uint64_t limit, uint64_t now_ns)
-{
-    if (limit == 0)
-        return true;
-    // now_ns < start (an older sample) is the same window, not a wrap.
-    if (now_ns >= g.rate_window_start_ns && now_ns - g.rate_window_start_ns >= kNsPerSec) {
-        g.rate_window_start_ns = now_ns;
-        g.rate_window_count = 0;
-    }
-    if (g.rate_window_count >= limit)
-        return false;
-    ++g.rate_window_count;
-    return true;
-}
-
-// Under g.mtx: may one more query-control client event go out?
-bool query_client_allows_locked(uint64_t now_ns)
-{
-    if (now_ns >= g.qc_window_start_ns && now_ns - g.qc_window_start_ns >= kNsPerSec) {
-        g.qc_window_start_ns = now_ns;
-        g.qc_window_count = 0;
-    }
-    if (g.qc_window_count >= kQueryClientBudget)
-        return false;
-    ++g.qc_window_count;
-    return true;
-}
-
-// Records `n` lost events (their sequence numbers are already used).
+// Under post_mtx: records `n` lost events (their sequence numbers are
+// already used).
 void record_loss(uint32_t n, uint32_t reason)
 {
-    lck_mtx_lock(g.mtx);
-    __atomic_add_fetch(&g.lost_pending, n, __ATOMIC_RELAXED);
-    g.lost_reason = reason;
-    g.lost_total += n;
-    lck_mtx_unlock(g.mtx);
+    __atomic_add_fetch(&g.ev.lost_pending, n, __ATOMIC_RELAXED);
+    g.ev.lost_reason = reason;
+    g.ev.lost_total += n;
     count(g.counters.events_dropped, n);
 }
 
 bool kev_post(uint32_t code, const void *payload, uint32_t size)
 {
-    if (!g.have_vendor)
+    if (!g.ev.have_vendor)
         return false;
     kev_msg msg;
     memset(&msg, 0, sizeof msg); // the first zero-length vector ends the list
-    msg.vendor_code = g.vendor_code;
+    msg.vendor_code = g.ev.vendor_code;
     msg.kev_class = KC_EVENT_CLASS;
     msg.kev_subclass = KC_EVENT_SUBCLASS;
     msg.event_code = code;
@@ -102,33 +72,33 @@ bool kev_post(uint32_t code, const void *payload, uint32_t size)
 // preceded by a KC_EV_OVERFLOW saying how many were lost and why.
 void post_locked(uint32_t code, void *payload, uint32_t size, Limit limit);
 
-// g.post_mtx is held from taking a sequence number to kev_msg_post's return,
+// g.ev.post_mtx is held from taking a sequence number to kev_msg_post's return,
 // so listeners receive events in sequence order (no false gaps between
 // concurrent posters). kev_msg_post may block: post_mtx is a sleepable mutex
 // that only posters take, never under another library lock.
 void post(uint32_t code, void *payload, uint32_t size, Limit limit = Limit::kRated)
 {
-    lck_mtx_lock(g.post_mtx);
+    lck_mtx_lock(g.ev.post_mtx);
     post_locked(code, payload, size, limit);
-    lck_mtx_unlock(g.post_mtx);
+    lck_mtx_unlock(g.ev.post_mtx);
 }
 
 void post_locked(uint32_t code, void *payload, uint32_t size, Limit limit)
 {
     static_assert(sizeof(kc_ev_overflow) <= KC_EVENT_PAYLOAD_MAX, "event payload limit");
-    const uint64_t rate = __atomic_load_n(&g.rate_limit, __ATOMIC_RELAXED);
+    const uint64_t rate = __atomic_load_n(&g.ev.rate_limit, __ATOMIC_RELAXED);
     // Sampled under post_mtx: samples reach the rate window in order.
     const uint64_t now = rate == 0 && limit != Limit::kQueryClient ? 0 : uptime_ns();
     auto *hdr = static_cast<kc_event_hdr *>(payload);
-    hdr->load_id = g.load_id;
+    hdr->load_id = g.load.id;
     kc_ev_overflow ovf;
     memset(&ovf, 0, sizeof ovf);
-    ovf.hdr.load_id = g.load_id;
+    ovf.hdr.load_id = g.load.id;
 
     // Fast path, no lock: no rate limit and nothing lost to report. (A loss
     // recorded concurrently is reported with the next event instead.)
-    if (rate == 0 && limit != Limit::kQueryClient && __atomic_load_n(&g.lost_pending, __ATOMIC_RELAXED) == 0) {
-        hdr->seq = __atomic_add_fetch(&g.seq, 1, __ATOMIC_RELAXED);
+    if (rate == 0 && limit != Limit::kQueryClient && __atomic_load_n(&g.ev.lost_pending, __ATOMIC_RELAXED) == 0) {
+        hdr->seq = __atomic_add_fetch(&g.ev.seq, 1, __ATOMIC_RELAXED);
         if (kev_post(code, payload, size))
             count(g.counters.events_posted);
         else
@@ -136,29 +106,24 @@ void post_locked(uint32_t code, void *payload, uint32_t size, Limit limit)
         return;
     }
 
-    lck_mtx_lock(g.mtx);
-    const bool allowed = limit == Limit::kExempt || (limit == Limit::kQueryClient ? query_client_allows_locked(now)
-                                                                                  : rate_allows_locked(rate, now));
+    const bool allowed =
+        limit == Limit::kExempt || (limit == Limit::kQueryClient ? g.ev.query_clients.allows(kQueryClientBudget, now)
+                                                                 : g.ev.rated.allows(rate, now));
     if (!allowed) {
-        hdr->seq = __atomic_add_fetch(&g.seq, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&g.lost_pending, 1u, __ATOMIC_RELAXED);
-        g.lost_reason = KC_OVF_RATE_LIMIT;
-        g.lost_total += 1;
-        lck_mtx_unlock(g.mtx);
-        count(g.counters.events_dropped);
+        hdr->seq = __atomic_add_fetch(&g.ev.seq, 1, __ATOMIC_RELAXED);
+        record_loss(1, KC_OVF_RATE_LIMIT);
         return;
     }
-    const uint32_t pending = __atomic_load_n(&g.lost_pending, __ATOMIC_RELAXED);
+    const uint32_t pending = __atomic_load_n(&g.ev.lost_pending, __ATOMIC_RELAXED);
     const bool report = pending != 0;
     if (report) {
-        ovf.hdr.seq = __atomic_add_fetch(&g.seq, 1, __ATOMIC_RELAXED);
+        ovf.hdr.seq = __atomic_add_fetch(&g.ev.seq, 1, __ATOMIC_RELAXED);
         ovf.lost = pending;
-        ovf.reason = g.lost_reason;
-        ovf.lost_total = g.lost_total;
-        __atomic_sub_fetch(&g.lost_pending, pending, __ATOMIC_RELAXED);
+        ovf.reason = g.ev.lost_reason;
+        ovf.lost_total = g.ev.lost_total;
+        __atomic_sub_fetch(&g.ev.lost_pending, pending, __ATOMIC_RELAXED);
     }
-    hdr->seq = __atomic_add_fetch(&g.seq, 1, __ATOMIC_RELAXED);
-    lck_mtx_unlock(g.mtx);
+    hdr->seq = __atomic_add_fetch(&g.ev.seq, 1, __ATOMIC_RELAXED);
 
     if (report) {
         if (kev_post(KC_EV_OVERFLOW, &ovf, sizeof ovf)) {
@@ -166,9 +131,7 @@ void post_locked(uint32_t code, void *payload, uint32_t size, Limit limit)
         } else {
             // Not reported after all: report these again, and the overflow
             // event itself, with the next one.
-            lck_mtx_lock(g.mtx);
-            __atomic_add_fetch(&g.lost_pending, ovf.lost, __ATOMIC_RELAXED);
-            lck_mtx_unlock(g.mtx);
+            __atomic_add_fetch(&g.ev.lost_pending, ovf.lost, __ATOMIC_RELAXED);
             record_loss(1, KC_OVF_POST_FAILED);
         }
     }
@@ -180,28 +143,44 @@ void post_locked(uint32_t code, void *payload, uint32_t size, Limit limit)
 
 } // namespace
 
+bool RateWindow::allows(uint64_t limit, uint64_t now_ns)
+{
+    if (limit == 0)
+        return true;
+    // now_ns < start (an older sample) is the same window, not a wrap.
+    if (now_ns >= start_ns && now_ns - start_ns >= kNsPerSec) {
+        start_ns = now_ns;
+        count = 0;
+    }
+    if (count >= limit)
+        return false;
+    ++count;
+    return true;
+}
+
 errno_t events_start(void)
 {
     timespec ts;
     nanotime(&ts);
-    g.load_id = static_cast<uint32_t>(ts.tv_sec) ^ static_cast<uint32_t>(ts.tv_nsec);
-    g.seq = 0;
-    g.rate_index = g.cfg->event_rate_limit ? find_tunable(g.cfg->event_rate_limit, KC_TYPE_UINT64) : kNoIndex;
+    g.load.id = static_cast<uint32_t>(ts.tv_sec) ^ static_cast<uint32_t>(ts.tv_nsec);
+    g.ev.seq = 0;
+    g.ev.rate_index =
+        g.load.cfg->event_rate_limit ? find_tunable(g.load.cfg->event_rate_limit, KC_TYPE_UINT64) : kNoIndex;
     events_config_changed();
-    const errno_t err = kev_vendor_code_find(g.cfg->bundle_id, &g.vendor_code);
-    g.have_vendor = err == 0;
+    const errno_t err = kev_vendor_code_find(g.load.cfg->bundle_id, &g.ev.vendor_code);
+    g.ev.have_vendor = err == 0;
     return err;
 }
 
 void events_config_changed(void)
 {
-    // Read and store under g.mtx, or a commit that read the old value could
-    // store it after a later commit stored the new one. (g.mtx, then
-    // snap_lock shared: nothing takes g.mtx while holding snap_lock.)
-    lck_mtx_lock(g.mtx);
-    const uint64_t rate = g.rate_index == kNoIndex ? 0 : current_scalar(g.rate_index);
-    __atomic_store_n(&g.rate_limit, rate, __ATOMIC_RELAXED);
-    lck_mtx_unlock(g.mtx);
+    // Read and store under post_mtx, or a commit that read the old value
+    // could store it after a later commit stored the new one. (post_mtx,
+    // then snap.lock shared: nothing takes post_mtx while holding it.)
+    lck_mtx_lock(g.ev.post_mtx);
+    const uint64_t rate = g.ev.rate_index == kNoIndex ? 0 : current_scalar(g.ev.rate_index);
+    __atomic_store_n(&g.ev.rate_limit, rate, __ATOMIC_RELAXED);
+    lck_mtx_unlock(g.ev.post_mtx);
 }
 
 void post_started(void)
@@ -209,10 +188,18 @@ void post_started(void)
     kc_ev_started ev;
     memset(&ev, 0, sizeof ev);
     ev.proto_version = KC_PROTO_VERSION;
-    ev.tunable_count = g.cfg->count;
-    ev.generation = g.current->generation;
-    strlcpy(ev.kext_version, g.cfg->version, sizeof ev.kext_version);
-    post(KC_EV_STARTED, &ev, sizeof ev, Limit::kExempt);
+    ev.tunable_count = g.load.cfg->count;
+    ev.generation = g.snap.current->generation;
+    strlcpy(ev.kext_version, g.load.cfg->version, sizeof ev.kext_version);
+    // Ready before STARTED goes out: a listener that connects as soon as it
+    // sees STARTED must find the kext serving, not "still starting". STARTED
+    // keeps sequence 1: a client's own events wait here for post_mtx.
+    lck_mtx_lock(g.ev.post_mtx);
+    lck_mtx_lock(g.ctl.mtx);
+    set_phase(Phase::kReady);
+    lck_mtx_unlock(g.ctl.mtx);
+    post_locked(KC_EV_STARTED, &ev, sizeof ev, Limit::kExempt);
+    lck_mtx_unlock(g.ev.post_mtx);
 }
 
 void post_stopping(uint64_t generation)
@@ -231,21 +218,21 @@ void post_applied(uint64_t generation, uint64_t hash, uint32_t changed)
     // Anyone may listen to kern_events, and the hash covers hidden tunables'
     // values: with any hidden tunable the event carries 0 (the admin control
     // reads the hash, as control.cpp's query blanking does).
-    ev.config_hash = g.has_hidden ? 0 : hash;
+    ev.config_hash = g.load.has_hidden ? 0 : hash;
     ev.changed = changed;
     post(KC_EV_APPLIED, &ev, sizeof ev);
 }
 
 uint8_t *changes_take(Client *c)
 {
-    const uint32_t size = (g.cfg->count + 7) / 8;
-    lck_mtx_lock(g.mtx);
+    const uint32_t size = (g.load.cfg->count + 7) / 8;
+    lck_mtx_lock(g.ctl.mtx);
     uint8_t *bits = c->bits_busy ? nullptr : c->changed_bits;
     if (bits != nullptr)
         c->bits_busy = true; // only while the client's own bitmap is out
-    lck_mtx_unlock(g.mtx);
+    lck_mtx_unlock(g.ctl.mtx);
     if (bits == nullptr)
-        bits = static_cast<uint8_t *>(OSMalloc(size, g.tag));
+        bits = static_cast<uint8_t *>(OSMalloc(size, g.load.tag));
     if (bits != nullptr)
         memset(bits, 0, size);
     return bits;
@@ -256,25 +243,25 @@ void changes_give(Client *c, uint8_t *bits)
     if (bits == nullptr)
         return; // nothing was taken: another commit may own the bitmap
     if (bits != c->changed_bits) {
-        OSFree(bits, (g.cfg->count + 7) / 8, g.tag);
+        OSFree(bits, (g.load.cfg->count + 7) / 8, g.load.tag);
         return;
     }
-    lck_mtx_lock(g.mtx);
+    lck_mtx_lock(g.ctl.mtx);
     c->bits_busy = false;
-    lck_mtx_unlock(g.mtx);
+    lck_mtx_unlock(g.ctl.mtx);
 }
 
 void post_tunables_changed(uint64_t generation, const uint8_t *changed_bits, uint32_t changed)
 {
     if (changed_bits == nullptr) {
         // Keep the sequence honest: these events existed and were lost.
-        lck_mtx_lock(g.post_mtx);
-        __atomic_add_fetch(&g.seq, changed, __ATOMIC_RELAXED);
+        lck_mtx_lock(g.ev.post_mtx);
+        __atomic_add_fetch(&g.ev.seq, changed, __ATOMIC_RELAXED);
         record_loss(changed, KC_OVF_POST_FAILED);
-        lck_mtx_unlock(g.post_mtx);
+        lck_mtx_unlock(g.ev.post_mtx);
         return;
     }
-    for (uint32_t i = 0; i < g.cfg->count; ++i) {
+    for (uint32_t i = 0; i < g.load.cfg->count; ++i) {
         if ((changed_bits[i / 8] & (1u << (i % 8))) == 0)
             continue;
         kc_ev_tunable_changed ev;
@@ -282,8 +269,8 @@ void post_tunables_changed(uint64_t generation, const uint8_t *changed_bits, uin
         ev.generation = generation;
         ev.index = i;
         // Anyone may listen to kern_events: a hidden tunable stays nameless.
-        if ((g.cfg->table[i].flags & KC_TF_HIDDEN) == 0)
-            strlcpy(ev.name, g.cfg->table[i].name, sizeof ev.name);
+        if ((g.load.cfg->table[i].flags & KC_TF_HIDDEN) == 0)
+            strlcpy(ev.name, g.load.cfg->table[i].name, sizeof ev.name);
         post(KC_EV_TUNABLE_CHANGED, &ev, sizeof ev);
     }
 }

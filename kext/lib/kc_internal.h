@@ -1,24 +1,14 @@
-// Internal state of the kextconf kernel library. One instance per kext.
+// Internal state of the kextconf kernel library. One instance per kext, by
+// concern, each beside the lock that guards it (Globals below).
 //
-// Locking:
-//  - g.snap_lock (lck_rw): readers hold it shared only while copying a value
-//    or a snapshot; a commit holds it exclusive only to check the generation
-//    and swap the pointer. Snapshots are built and freed outside it.
-//  - g.mtx (lck_mtx): client list, per-client transaction state and
-//    last-error records, the stopping flag, the event rate window and loss
-//    record, the heartbeat's state. Never held while posting events or while
-//    taking snap_lock exclusive. thread_call_enter/cancel may be called under
-//    it (they take only the thread call subsystem's own spin lock).
-//  - g.post_mtx (lck_mtx, sleepable): held by event posters only, from
-//    taking a sequence number through kev_msg_post (which may block), so
-//    events reach listeners in sequence order. Taken with no other library
-//    lock held; g.mtx may be taken under it, never the reverse.
-//  - g.commit_mtx (lck_mtx): serializes commits' compare-and-swap; only a
-//    commit changes or frees g.current, so under it g.current is read
-//    without snap_lock. Then g.mtx or snap_lock exclusive may be taken.
-//  - order: g.mtx, then snap_lock shared (events_config_changed,
-//    heartbeat_schedule); nothing takes g.mtx while holding snap_lock.
-//  - counters: plain atomics (OSAddAtomic64-style builtins), no lock.
+// Lock order (each taken with no other library lock held unless listed):
+//  - g.ev.post_mtx, then g.ctl.mtx or g.snap.lock shared;
+//  - g.hb.mtx, then g.snap.lock shared (heartbeat_schedule);
+//  - g.snap.commit_mtx, then g.ctl.mtx or g.snap.lock exclusive;
+//  - nothing takes another library lock while holding g.snap.lock.
+//  thread_call_enter/cancel may be called under g.hb.mtx (they take only the
+//  thread call subsystem's own spin lock). Counters are plain atomics
+//  (OSAddAtomic64-style builtins), no lock.
 #ifndef KEXTCONF_KC_INTERNAL_H
 #define KEXTCONF_KC_INTERNAL_H
 
@@ -104,7 +94,7 @@ struct Client {
     // One bit per tunable for the commit in flight on this connection (see
     // changes_take), allocated with the Client so a commit allocates nothing.
     uint8_t *changed_bits;
-    bool bits_busy; // g.mtx
+    bool bits_busy; // g.ctl.mtx
 };
 
 // Bytes of a Client allocation: the struct and its changed_bits.
@@ -114,7 +104,7 @@ inline size_t client_alloc_size(uint32_t tunables)
 }
 
 // The library's counters (kc_counters without the client figures, which
-// live under g.mtx with the client count). Updated with relaxed atomics:
+// live under g.ctl.mtx with the client count). Updated with relaxed atomics:
 // each is exact, a set of them read together is not a snapshot.
 struct Counters {
     uint64_t requests;
@@ -133,49 +123,101 @@ inline void count(uint64_t &counter, uint64_t n = 1)
 
 struct SysctlMirror; // sysctl.cpp
 
-struct Globals {
+// A one-second window admitting at most `limit` of something (events).
+struct RateWindow {
+    uint64_t start_ns;
+    uint64_t count;
+    // May one more go out at now_ns? A limit of 0 admits everything.
+    bool allows(uint64_t limit, uint64_t now_ns);
+};
+
+// Where the library is in its life. Changed under g.ctl.mtx; read with
+// atomic loads (in-kernel readers take no lock).
+//   starting: kc_start is building its state; nothing is served.
+//   ready:    clients connect, in-kernel readers read.
+//   stopping: kc_stop refuses new connections; readers still read until
+//             both controls are gone. A refused stop goes back to ready.
+//   stopped:  the controls are gone; readers get defaults-of-type while
+//             kc_stop waits for the ones inside to leave.
+enum class Phase : uint32_t { kStarting = 0, kReady, kStopping, kStopped };
+
+// Configuration and identity of this load: set by kc_start, then read-only.
+struct LoadState {
     const kc_kext_config *cfg;
     OSMallocTag tag;
     lck_grp_t *grp;
-    lck_rw_t *snap_lock;
-    lck_mtx_t *mtx;
-    lck_mtx_t *post_mtx;   // events.cpp: sequence order of posted events
-    lck_mtx_t *commit_mtx; // transaction.cpp: one commit compares and swaps at a time
+    uint32_t id;     // the load id: tells one load of the kext from another
+    bool has_hidden; // some tunable is hidden from the query control
+};
+
+// lifecycle.cpp: the phase and the in-kernel readers kc_stop waits for.
+struct Lifecycle {
+    uint32_t phase;   // Phase (atomic)
+    uint32_t readers; // in-kernel readers between reader_enter and reader_exit (atomic)
+    uint32_t views;   // list views acquired and not yet released (atomic); kc_stop refuses while any
+};
+
+// snapshot.cpp, transaction.cpp: the current configuration. `lock` (rw):
+// readers hold it shared only while copying a value or a snapshot; a commit
+// holds it exclusive only to check the generation and swap the pointer.
+// `commit_mtx` serializes commits' compare-and-swap; only a commit changes
+// or frees `current`, so under it `current` is read without `lock`.
+struct SnapshotState {
+    lck_rw_t *lock;
+    lck_mtx_t *commit_mtx;
     Snapshot *current;
-    uint32_t snap_size;
+    uint32_t size; // bytes of one snapshot of this table
+};
+
+// control.cpp: the two controls and their clients, under `mtx` (also the
+// per-client transaction state and last-error records, and lifecycle
+// changes).
+struct ControlState {
+    lck_mtx_t *mtx;
     kern_ctl_ref admin_ref;
     kern_ctl_ref query_ref;
     bool admin_registered;
     bool query_registered;
+    uint32_t clients;
+    uint32_t clients_peak;
+};
+
+// events.cpp: everything a poster touches, under `post_mtx` (sleepable),
+// held from taking a sequence number through kev_msg_post so events reach
+// listeners in sequence order. lost_pending is also read without it (atomic).
+struct EventState {
+    lck_mtx_t *post_mtx;
     uint32_t vendor_code;
     bool have_vendor;
-    uint32_t seq; // last event sequence number used (atomic)
-    uint32_t load_id;
-    uint32_t clients;
-    bool stopping;
-    bool ready;       // set when start finished, cleared once stop has deregistered both controls
-    uint32_t readers; // in-kernel readers between reader_enter and reader_exit (atomic)
-    uint32_t views;   // list views acquired and not yet released (atomic); kc_stop refuses while any
-    bool has_hidden;  // some tunable is hidden from the query control
-    Counters counters;
-    uint32_t clients_peak; // g.mtx
-    // events.cpp, under g.mtx: the rate window and what was lost since the
-    // last overflow event (lost_pending is also read without it: atomic).
-    uint32_t rate_index; // tunable named by cfg->event_rate_limit, or kNoIndex
-    uint64_t rate_limit; // its value (atomic), refreshed by events_config_changed
-    uint64_t rate_window_start_ns;
-    uint64_t rate_window_count;
-    uint64_t qc_window_start_ns; // query-control client events' own budget
-    uint64_t qc_window_count;
+    uint32_t seq;             // last sequence number used (atomic)
+    uint32_t rate_index;      // tunable named by cfg->event_rate_limit, or kNoIndex
+    uint64_t rate_limit;      // its value (atomic), refreshed by events_config_changed
+    RateWindow rated;         // events under the rate limit
+    RateWindow query_clients; // query-control client events' own budget
     uint32_t lost_pending;
     uint32_t lost_reason;
     uint64_t lost_total;
-    // heartbeat.cpp, under g.mtx except the call itself.
-    uint32_t hb_index; // tunable named by cfg->heartbeat_interval, or kNoIndex
-    thread_call_t hb_call;
-    uint64_t hb_interval_ms; // what the pending beat was scheduled with
-    uint32_t hb_armed;       // invocations pending or running (heartbeat.cpp)
-    bool hb_stopping;
+};
+
+// heartbeat.cpp: the thread call behind KC_EV_HEARTBEAT, under `mtx`
+// except the call itself.
+struct HeartbeatState {
+    lck_mtx_t *mtx;
+    uint32_t index; // tunable named by cfg->heartbeat_interval, or kNoIndex
+    thread_call_t call;
+    uint64_t interval_ms; // what the pending beat was scheduled with
+    uint32_t armed;       // invocations pending or running
+    bool quiesced;        // nothing re-arms (kc_stop under way)
+};
+
+struct Globals {
+    LoadState load;
+    Lifecycle life;
+    Counters counters;
+    SnapshotState snap;
+    ControlState ctl;
+    EventState ev;
+    HeartbeatState hb;
     SysctlMirror *sysctl;
 };
 
@@ -206,7 +248,7 @@ uint32_t list_stage_chunk(ListBlock **slot_list, const kc_tunable_def &d, const 
 // list's spare room, builds the sorted index and seals it. kc_reason.
 uint32_t list_seal(ListBlock **slot_list, uint32_t index);
 // KC_OPT_GET: copies whole elements from `offset` into out (room bytes) and
-// fills count/total/length of h. Caller holds snap_lock shared. kc_reason,
+// fills count/total/length of h. Caller holds g.snap.lock shared. kc_reason,
 // with KC_R_BAD_LENGTH meaning not even one element fits.
 uint32_t list_read(const ListBlock *b, uint32_t offset, unsigned char *out, size_t room, kc_value_hdr *h);
 
@@ -225,6 +267,15 @@ uint32_t check_string(uint32_t index, const char *data, size_t len);
 // transaction staged (list_seal); returns a kc_reason and the index.
 uint32_t check_snapshot(Snapshot *s, uint32_t *bad_index);
 
+// table_check.cpp: kc_start's check of the kext's table. On an error, *why
+// names the row (kNoIndex: the config as a whole) and the rule it broke.
+struct TableError {
+    uint32_t index;
+    const char *rule;
+};
+errno_t check_table(const kc_kext_config *cfg, uint32_t *snap_size, TableError *why);
+
+// readers.cpp
 // The value of scalar tunable `index` in the current snapshot (0 if not ready).
 uint64_t current_scalar(uint32_t index);
 // Index of the tunable called `name` with type `type`; kNoIndex if none.
@@ -235,7 +286,7 @@ uint32_t find_tunable(const char *name, uint32_t type);
 errno_t events_start(void);
 // Re-reads the rate limit tunable; after start and after each commit.
 void events_config_changed(void);
-void post_started(void);
+void post_started(void); // and makes the library ready (Phase::kReady)
 void post_stopping(uint64_t generation);
 void post_applied(uint64_t generation, uint64_t hash, uint32_t changed);
 // One KC_EV_TUNABLE_CHANGED per bit set in `changed_bits` (bit i = tunable
@@ -279,23 +330,35 @@ errno_t set_value(Client *c, int opt, const void *data, size_t len);
 errno_t commit(Client *c, int opt, void *data, size_t *len);
 errno_t abort_txn(Client *c);
 
-inline bool is_ready(void)
+inline Phase phase(void)
 {
-    return __atomic_load_n(&g.ready, __ATOMIC_SEQ_CST);
+    return static_cast<Phase>(__atomic_load_n(&g.life.phase, __ATOMIC_SEQ_CST));
 }
 
-// An in-kernel reader (kc_get_*, kc_list_*) brackets its use of g.current and
-// snap_lock with these: counted before the ready check, so kc_stop, which
-// clears ready and then waits for the count to drain, never frees them under
-// a reader (both sides seq_cst: store-then-load on each side).
+inline void set_phase(Phase p)
+{
+    __atomic_store_n(&g.life.phase, static_cast<uint32_t>(p), __ATOMIC_SEQ_CST);
+}
+
+// In-kernel readers are served while both controls are registered.
+inline bool is_ready(void)
+{
+    const Phase p = phase();
+    return p == Phase::kReady || p == Phase::kStopping;
+}
+
+// An in-kernel reader (kc_get_*, kc_list_*) brackets its use of g.snap with
+// these: counted before the ready check, so kc_stop, which moves to stopped
+// and then waits for the count to drain, never frees it under a reader (both
+// sides seq_cst: store-then-load on each side).
 inline void reader_exit(void)
 {
-    __atomic_sub_fetch(&g.readers, 1u, __ATOMIC_SEQ_CST);
+    __atomic_sub_fetch(&g.life.readers, 1u, __ATOMIC_SEQ_CST);
 }
 
 inline bool reader_enter(void)
 {
-    __atomic_add_fetch(&g.readers, 1u, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&g.life.readers, 1u, __ATOMIC_SEQ_CST);
     if (is_ready())
         return true;
     reader_exit();

@@ -61,7 +61,7 @@ ListBlock *block_alloc(uint32_t type, uint32_t count, uint32_t cap)
     const uint64_t size = block_size(type, count, cap);
     if (size > kMaxListBytes)
         return nullptr;
-    auto *b = static_cast<ListBlock *>(OSMalloc(static_cast<uint32_t>(size), g.tag));
+    auto *b = static_cast<ListBlock *>(OSMalloc(static_cast<uint32_t>(size), g.load.tag));
     if (b == nullptr)
         return nullptr;
     memset(b, 0, sizeof *b);
@@ -75,7 +75,7 @@ ListBlock *block_alloc(uint32_t type, uint32_t count, uint32_t cap)
 
 void block_free(ListBlock *b)
 {
-    OSFree(b, b->size, g.tag);
+    OSFree(b, b->size, g.load.tag);
 }
 
 // A string list block with the same contents and `cap` bytes of data room.
@@ -209,7 +209,7 @@ bool list_equal(const ListBlock *a, const ListBlock *b)
 
 uint32_t check_list_chunk(uint32_t index, const kc_value_hdr &h, const unsigned char *payload)
 {
-    const kc_tunable_def &d = g.cfg->table[index];
+    const kc_tunable_def &d = g.load.cfg->table[index];
     if (h.total > d.max_count)
         return KC_R_TOO_LONG;
     if (h.count > h.total || h.offset > h.total - h.count)
@@ -290,7 +290,7 @@ uint32_t list_seal(ListBlock **slot_list, uint32_t index)
     if (b->filled != b->count)
         return KC_R_INCOMPLETE;
     // Validate the whole value again, as the wire chunks would carry it.
-    const kc_tunable_def &d = g.cfg->table[index];
+    const kc_tunable_def &d = g.load.cfg->table[index];
     if (b->type == KC_TYPE_INT64_LIST) {
         for (uint32_t i = 0; i < b->count; ++i)
             if (values(b)[i] < d.min.i || values(b)[i] > d.max.i)
@@ -357,12 +357,12 @@ kc::ListBlock *acquire_block(uint32_t index)
     if (!kc::reader_enter())
         return nullptr;
     kc::ListBlock *b = nullptr;
-    if (index < g.cfg->count && kc::is_list(g.cfg->table[index].type)) {
-        lck_rw_lock_shared(g.snap_lock);
-        b = kc::slots(g.current)[index].list;
+    if (index < g.load.cfg->count && kc::is_list(g.load.cfg->table[index].type)) {
+        lck_rw_lock_shared(g.snap.lock);
+        b = kc::slots(g.snap.current)[index].list;
         kc::list_retain(b);
-        lck_rw_unlock_shared(g.snap_lock);
-        __atomic_add_fetch(&g.views, 1u, __ATOMIC_SEQ_CST); // kc_stop refuses while held
+        lck_rw_unlock_shared(g.snap.lock);
+        __atomic_add_fetch(&g.life.views, 1u, __ATOMIC_SEQ_CST); // kc_stop refuses while held
     }
     kc::reader_exit();
     return b;
@@ -381,7 +381,7 @@ extern "C" const struct kc_list *kc_list_acquire(uint32_t index)
 extern "C" void kc_list_release(const struct kc_list *list)
 {
     kc::list_release(const_cast<kc::ListBlock *>(&list->block));
-    __atomic_sub_fetch(&g.views, 1u, __ATOMIC_SEQ_CST); // after the free: g.tag is needed until here
+    __atomic_sub_fetch(&g.life.views, 1u, __ATOMIC_SEQ_CST); // after the free: g.load.tag is needed until here
 }
 
 extern "C" uint32_t kc_list_count(const struct kc_list *list)
@@ -412,13 +412,13 @@ extern "C" bool kc_list_contains_int64(uint32_t index, int64_t value)
 {
     if (!kc::reader_enter())
         return false;
-    if (index >= g.cfg->count || g.cfg->table[index].type != KC_TYPE_INT64_LIST) {
+    if (index >= g.load.cfg->count || g.load.cfg->table[index].type != KC_TYPE_INT64_LIST) {
         kc::reader_exit();
         return false;
     }
     bool found = false;
-    lck_rw_lock_shared(g.snap_lock);
-    const kc::ListBlock *b = kc::slots(g.current)[index].list;
+    lck_rw_lock_shared(g.snap.lock);
+    const kc::ListBlock *b = kc::slots(g.snap.current)[index].list;
     const int64_t *s = kc::list_int64s(b) + b->count; // the sorted index
     uint32_t lo = 0, hi = b->count;
     while (lo < hi) {
@@ -429,7 +429,7 @@ extern "C" bool kc_list_contains_int64(uint32_t index, int64_t value)
             hi = mid;
     }
     found = lo < b->count && s[lo] == value;
-    lck_rw_unlock_shared(g.snap_lock);
+    lck_rw_unlock_shared(g.snap.lock);
     kc::reader_exit();
     return found;
 }

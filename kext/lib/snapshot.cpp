@@ -8,9 +8,9 @@ namespace kc {
 
 Snapshot *snapshot_alloc(void)
 {
-    auto *s = static_cast<Snapshot *>(OSMalloc(g.snap_size, g.tag));
+    auto *s = static_cast<Snapshot *>(OSMalloc(g.snap.size, g.load.tag));
     if (s != nullptr)
-        memset(s, 0, g.snap_size);
+        memset(s, 0, g.snap.size);
     return s;
 }
 
@@ -20,7 +20,7 @@ void snapshot_free(Snapshot *s)
         return;
     for (uint32_t i = 0; i < s->count; ++i)
         list_release(slots(s)[i].list);
-    OSFree(s, s->size, g.tag);
+    OSFree(s, s->size, g.load.tag);
 }
 
 Snapshot *snapshot_defaults(void)
@@ -28,11 +28,11 @@ Snapshot *snapshot_defaults(void)
     Snapshot *s = snapshot_alloc();
     if (s == nullptr)
         return nullptr;
-    s->count = g.cfg->count;
-    s->size = g.snap_size;
+    s->count = g.load.cfg->count;
+    s->size = g.snap.size;
     uint32_t off = 0;
-    for (uint32_t i = 0; i < g.cfg->count; ++i) {
-        const kc_tunable_def &d = g.cfg->table[i];
+    for (uint32_t i = 0; i < g.load.cfg->count; ++i) {
+        const kc_tunable_def &d = g.load.cfg->table[i];
         Slot &slot = slots(s)[i];
         slot.v = d.def;
         if (d.type == KC_TYPE_STRING) {
@@ -60,14 +60,14 @@ Snapshot *snapshot_copy_current(void)
     Snapshot *s = snapshot_alloc();
     if (s == nullptr)
         return nullptr;
-    lck_rw_lock_shared(g.snap_lock);
-    memcpy(s, g.current, g.snap_size);
+    lck_rw_lock_shared(g.snap.lock);
+    memcpy(s, g.snap.current, g.snap.size);
     // Share the lists: a reference each, taken before the lock is dropped
     // so a commit cannot free them in between.
     for (uint32_t i = 0; i < s->count; ++i)
         if (slots(s)[i].list != nullptr)
             list_retain(slots(s)[i].list);
-    lck_rw_unlock_shared(g.snap_lock);
+    lck_rw_unlock_shared(g.snap.lock);
     return s;
 }
 
@@ -76,7 +76,7 @@ uint64_t snapshot_hash(const Snapshot *s)
     // Same bytes as the user-space codec's config_hash (proto.h).
     uint64_t h = KC_HASH_INIT;
     for (uint32_t i = 0; i < s->count; ++i) {
-        const uint32_t type = g.cfg->table[i].type;
+        const uint32_t type = g.load.cfg->table[i].type;
         const Slot &slot = slots(s)[i];
         if (type == KC_TYPE_STRING) {
             h = kc_hash_value_begin(h, i, type, slot.len);
@@ -100,7 +100,7 @@ uint32_t snapshot_changed(const Snapshot *a, const Snapshot *b, uint8_t *bits)
     for (uint32_t i = 0; i < a->count; ++i) {
         const Slot &x = slots(a)[i];
         const Slot &y = slots(b)[i];
-        const uint32_t type = g.cfg->table[i].type;
+        const uint32_t type = g.load.cfg->table[i].type;
         bool diff;
         if (type == KC_TYPE_STRING)
             diff = x.len != y.len || memcmp(strings(a) + x.str_off, strings(b) + y.str_off, x.len) != 0;
@@ -117,7 +117,7 @@ uint32_t snapshot_changed(const Snapshot *a, const Snapshot *b, uint8_t *bits)
 
 uint32_t check_scalar(uint32_t index, kc_scalar v)
 {
-    const kc_tunable_def &d = g.cfg->table[index];
+    const kc_tunable_def &d = g.load.cfg->table[index];
     switch (d.type) {
     case KC_TYPE_BOOL: return v.u <= 1 ? KC_R_NONE : KC_R_OUT_OF_RANGE;
     case KC_TYPE_INT64: return v.i >= d.min.i && v.i <= d.max.i ? KC_R_NONE : KC_R_OUT_OF_RANGE;
@@ -129,7 +129,7 @@ uint32_t check_scalar(uint32_t index, kc_scalar v)
 
 uint32_t check_string(uint32_t index, const char *data, size_t len)
 {
-    const kc_tunable_def &d = g.cfg->table[index];
+    const kc_tunable_def &d = g.load.cfg->table[index];
     if (d.type != KC_TYPE_STRING)
         return KC_R_TYPE_MISMATCH;
     if (len > d.max_count)
@@ -143,7 +143,7 @@ uint32_t check_snapshot(Snapshot *s, uint32_t *bad_index)
 {
     for (uint32_t i = 0; i < s->count; ++i) {
         Slot &slot = slots(s)[i];
-        const uint32_t type = g.cfg->table[i].type;
+        const uint32_t type = g.load.cfg->table[i].type;
         const uint32_t r = type == KC_TYPE_STRING ? check_string(i, strings(s) + slot.str_off, slot.len)
                            : is_list(type)        ? list_seal(&slot.list, i)
                                                   : check_scalar(i, slot.v);

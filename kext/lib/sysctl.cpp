@@ -11,7 +11,7 @@
 // One allocation holds the OIDs, their child lists and names; registered
 // parents first in kc_start, unregistered children first in kc_stop (XNU's
 // sysctl_unregister_oid waits for handlers in flight). Handlers copy what
-// they need under snap_lock shared and call SYSCTL_OUT without it.
+// they need under g.snap.lock shared and call SYSCTL_OUT without it.
 #include "kc_internal.h"
 
 #include <libkern/libkern.h>
@@ -101,7 +101,7 @@ bool valid_node_name(const char *name)
     return true;
 }
 
-// Entry count of a list tunable. Call under snap_lock: the block belongs to
+// Entry count of a list tunable. Call under g.snap.lock: the block belongs to
 // the snapshot, and a commit may free it once the lock is dropped.
 uint32_t list_count(const Slot &slot)
 {
@@ -158,26 +158,26 @@ int tunable_handler SYSCTL_HANDLER_ARGS
     (void)oidp;
     (void)arg1;
     const uint32_t index = static_cast<uint32_t>(arg2);
-    const kc_tunable_def &d = g.cfg->table[index];
+    const kc_tunable_def &d = g.load.cfg->table[index];
     if (d.type == KC_TYPE_STRING) {
         const uint32_t room = d.max_count + 1;
-        auto *buf = static_cast<char *>(OSMalloc(room, g.tag));
+        auto *buf = static_cast<char *>(OSMalloc(room, g.load.tag));
         if (buf == nullptr)
             return ENOMEM;
-        lck_rw_lock_shared(g.snap_lock);
-        const Slot &slot = slots(g.current)[index];
+        lck_rw_lock_shared(g.snap.lock);
+        const Slot &slot = slots(g.snap.current)[index];
         const uint32_t len = slot.len;
-        memcpy(buf, strings(g.current) + slot.str_off, len);
-        lck_rw_unlock_shared(g.snap_lock);
+        memcpy(buf, strings(g.snap.current) + slot.str_off, len);
+        lck_rw_unlock_shared(g.snap.lock);
         buf[len] = '\0';
         const int err = SYSCTL_OUT(req, buf, len + 1);
-        OSFree(buf, room, g.tag);
+        OSFree(buf, room, g.load.tag);
         return err;
     }
-    lck_rw_lock_shared(g.snap_lock);
-    const Slot slot = slots(g.current)[index];
+    lck_rw_lock_shared(g.snap.lock);
+    const Slot slot = slots(g.snap.current)[index];
     const unsigned int entries = is_list(d.type) ? list_count(slot) : 0;
-    lck_rw_unlock_shared(g.snap_lock);
+    lck_rw_unlock_shared(g.snap.lock);
     switch (d.type) {
     case KC_TYPE_BOOL: {
         const int v = slot.v.i != 0;
@@ -246,7 +246,7 @@ void leaf_kind(const kc_tunable_def &d, int *kind, const char **fmt)
 
 errno_t sysctl_mirror_register(void)
 {
-    const kc_kext_config *cfg = g.cfg;
+    const kc_kext_config *cfg = g.load.cfg;
     if (cfg->sysctl_node == nullptr)
         return 0;
     if (!valid_node_name(cfg->sysctl_node))
@@ -269,7 +269,7 @@ errno_t sysctl_mirror_register(void)
 
     const uint32_t count = kFirstTunable + visible;
     const uint32_t size = sizeof(SysctlMirror) + count * sizeof(sysctl_oid) + visible * KC_NAME_MAX;
-    auto *m = static_cast<SysctlMirror *>(OSMalloc(size, g.tag));
+    auto *m = static_cast<SysctlMirror *>(OSMalloc(size, g.load.tag));
     if (m == nullptr)
         return ENOMEM;
     memset(m, 0, size);
@@ -315,7 +315,7 @@ void sysctl_mirror_unregister(void)
     for (uint32_t i = m->count; i-- > 0;)
         sysctl_unregister_oid(&oids(m)[i]); // waits for handlers in flight
     g.sysctl = nullptr;
-    OSFree(m, m->size, g.tag);
+    OSFree(m, m->size, g.load.tag);
 }
 
 } // namespace kc

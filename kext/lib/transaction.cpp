@@ -13,13 +13,13 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
 {
     if (*len < sizeof(kc_commit_reply))
         return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, kNoIndex);
-    lck_mtx_lock(g.mtx);
+    lck_mtx_lock(g.ctl.mtx);
     Snapshot *staged = c->staged;
     const uint64_t expected = c->expected_generation;
     const bool busy = c->txn_busy;
     if (!busy)
         c->staged = nullptr; // the transaction ends here, whatever happens
-    lck_mtx_unlock(g.mtx);
+    lck_mtx_unlock(g.ctl.mtx);
     if (busy)
         return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, opt, kNoIndex);
     if (staged == nullptr)
@@ -38,21 +38,21 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
     staged->hash = hash;
 
     // Count changes against the snapshot we replace. commit_mtx serializes
-    // commits, and only a commit changes or frees g.current, so under it
-    // g.current can be read without snap_lock: the comparison (and its big
-    // list compares) never holds snap_lock, so readers never wait behind it.
+    // commits, and only a commit changes or frees g.snap.current, so under it
+    // g.snap.current can be read without g.snap.lock: the comparison (and its big
+    // list compares) never holds g.snap.lock, so readers never wait behind it.
     uint8_t *changed_bits = changes_take(c); // NULL: the per-tunable events are lost, not the commit
     Snapshot *old = nullptr;
     uint32_t changed = 0;
-    lck_mtx_lock(g.commit_mtx);
-    if (g.current->generation == expected) {
-        changed = snapshot_changed(g.current, staged, changed_bits);
-        lck_rw_lock_exclusive(g.snap_lock);
-        old = g.current;
-        g.current = staged; // from here on `staged` belongs to the readers
-        lck_rw_unlock_exclusive(g.snap_lock);
+    lck_mtx_lock(g.snap.commit_mtx);
+    if (g.snap.current->generation == expected) {
+        changed = snapshot_changed(g.snap.current, staged, changed_bits);
+        lck_rw_lock_exclusive(g.snap.lock);
+        old = g.snap.current;
+        g.snap.current = staged; // from here on `staged` belongs to the readers
+        lck_rw_unlock_exclusive(g.snap.lock);
     }
-    lck_mtx_unlock(g.commit_mtx);
+    lck_mtx_unlock(g.snap.commit_mtx);
     if (old == nullptr) {
         changes_give(c, changed_bits);
         snapshot_free(staged);
@@ -72,8 +72,8 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
     changes_give(c, changed_bits);
     post_applied(r.generation, r.config_hash, changed);
     heartbeat_schedule(); // a changed interval takes effect now
-    if (g.cfg->on_commit != nullptr)
-        g.cfg->on_commit(generation, changed);
+    if (g.load.cfg->on_commit != nullptr)
+        g.load.cfg->on_commit(generation, changed);
     return 0;
 }
 
@@ -94,13 +94,13 @@ errno_t begin(Client *c, int opt, const void *data, size_t len)
     }
     // Check and install under one lock: two begins racing on the same
     // connection must not both succeed.
-    lck_mtx_lock(g.mtx);
+    lck_mtx_lock(g.ctl.mtx);
     const bool open = c->staged != nullptr;
     if (!open) {
         c->staged = staged;
         c->expected_generation = req.expected_generation;
     }
-    lck_mtx_unlock(g.mtx);
+    lck_mtx_unlock(g.ctl.mtx);
     if (open) {
         snapshot_free(staged);
         return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, opt, kNoIndex);
@@ -111,27 +111,27 @@ errno_t begin(Client *c, int opt, const void *data, size_t len)
 namespace {
 
 // One chunk of a list value. The chunk is checked before the transaction is
-// touched; staging it may allocate and copy, so it runs without g.mtx, the
+// touched; staging it may allocate and copy, so it runs without g.ctl.mtx, the
 // transaction claimed (txn_busy) so no other thread of this connection can
 // commit or abort it meanwhile.
 errno_t set_list_chunk(Client *c, int opt, const kc_value_hdr &h, const unsigned char *payload)
 {
     if (const uint32_t reason = check_list_chunk(h.index, h, payload); reason != KC_R_NONE)
         return fail(c, EINVAL, reason, opt, h.index);
-    lck_mtx_lock(g.mtx);
+    lck_mtx_lock(g.ctl.mtx);
     Snapshot *s = c->staged;
     const bool busy = c->txn_busy;
     if (s != nullptr && !busy)
         c->txn_busy = true;
-    lck_mtx_unlock(g.mtx);
+    lck_mtx_unlock(g.ctl.mtx);
     if (s == nullptr)
         return fail(c, EINVAL, KC_R_NO_TRANSACTION, opt, h.index);
     if (busy)
         return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, opt, h.index);
-    const uint32_t reason = list_stage_chunk(&slots(s)[h.index].list, g.cfg->table[h.index], h, payload);
-    lck_mtx_lock(g.mtx);
+    const uint32_t reason = list_stage_chunk(&slots(s)[h.index].list, g.load.cfg->table[h.index], h, payload);
+    lck_mtx_lock(g.ctl.mtx);
     c->txn_busy = false;
-    lck_mtx_unlock(g.mtx);
+    lck_mtx_unlock(g.ctl.mtx);
     if (reason != KC_R_NONE)
         return fail(c, reason == KC_R_NO_MEMORY ? ENOMEM : EINVAL, reason, opt, h.index);
     return 0;
@@ -147,9 +147,9 @@ errno_t set_value(Client *c, int opt, const void *data, size_t len)
     memcpy(&h, data, sizeof h);
     if (h.length != len - sizeof h)
         return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, h.index);
-    if (h.index >= g.cfg->count)
+    if (h.index >= g.load.cfg->count)
         return fail(c, ENOENT, KC_R_UNKNOWN_TUNABLE, opt, h.index);
-    const kc_tunable_def &d = g.cfg->table[h.index];
+    const kc_tunable_def &d = g.load.cfg->table[h.index];
     if (h.type != d.type)
         return fail(c, EINVAL, KC_R_TYPE_MISMATCH, opt, h.index);
     if (d.flags & KC_TF_LOAD_ONLY)
@@ -175,7 +175,7 @@ errno_t set_value(Client *c, int opt, const void *data, size_t len)
     if (reason != KC_R_NONE)
         return fail(c, EINVAL, reason, opt, h.index);
 
-    lck_mtx_lock(g.mtx);
+    lck_mtx_lock(g.ctl.mtx);
     Snapshot *s = c->staged;
     if (s != nullptr) {
         Slot &slot = slots(s)[h.index];
@@ -187,7 +187,7 @@ errno_t set_value(Client *c, int opt, const void *data, size_t len)
             slot.v = v;
         }
     }
-    lck_mtx_unlock(g.mtx);
+    lck_mtx_unlock(g.ctl.mtx);
     if (s == nullptr)
         return fail(c, EINVAL, KC_R_NO_TRANSACTION, opt, h.index);
     return 0;
@@ -195,12 +195,12 @@ errno_t set_value(Client *c, int opt, const void *data, size_t len)
 
 errno_t abort_txn(Client *c)
 {
-    lck_mtx_lock(g.mtx);
+    lck_mtx_lock(g.ctl.mtx);
     Snapshot *s = c->staged;
     const bool busy = c->txn_busy;
     if (!busy)
         c->staged = nullptr;
-    lck_mtx_unlock(g.mtx);
+    lck_mtx_unlock(g.ctl.mtx);
     if (busy) // a list chunk is being staged on another thread: abort after it
         return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, KC_OPT_TXN_ABORT, kNoIndex);
     if (s != nullptr)

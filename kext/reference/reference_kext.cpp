@@ -25,7 +25,8 @@
 
 namespace {
 
-// Index constants for in-kernel readers; keep in the order of kTunables.
+// Index constants for in-kernel readers; each is checked against the name
+// of the row it indexes below the table.
 enum Tunable : uint32_t {
     kEnabled,
     kMaxClients,
@@ -42,7 +43,7 @@ enum Tunable : uint32_t {
 // log_level values (the enum's names, in order).
 enum LogLevel : uint32_t { kLogError, kLogWarn, kLogInfo, kLogDebug };
 
-const kc_tunable_def kTunables[] = {
+constexpr kc_tunable_def kTunables[] = {
     KC_TUNABLE_BOOL("enabled", true, 0, "Master switch: false stops the kext's heartbeat work (logged)"),
     KC_TUNABLE_UINT64("max_clients", 64, 1, 1024, "clients", 0,
                       "Most clients served at once (declared for the daemon; nothing in this kext enforces it)"),
@@ -60,7 +61,16 @@ const kc_tunable_def kTunables[] = {
     KC_TUNABLE_STRING_LIST("trusted_paths", 100000, 255, 0,
                            "Paths whose processes a filter would let through (stored and readable; no filter here)"),
 };
-static_assert(sizeof kTunables / sizeof kTunables[0] == kTunableCount, "index enum matches the table");
+static_assert(sizeof kTunables / sizeof kTunables[0] == kTunableCount, "an index constant for every row");
+static_assert(kc_row_named(kTunables, kEnabled, "enabled"));
+static_assert(kc_row_named(kTunables, kMaxClients, "max_clients"));
+static_assert(kc_row_named(kTunables, kLogLevel, "log_level"));
+static_assert(kc_row_named(kTunables, kSampleIntervalMs, "sample_interval_ms"));
+static_assert(kc_row_named(kTunables, kEventRateLimit, "event_rate_limit"));
+static_assert(kc_row_named(kTunables, kHeartbeatIntervalMs, "heartbeat_interval_ms"));
+static_assert(kc_row_named(kTunables, kLabel, "label"));
+static_assert(kc_row_named(kTunables, kBlockedPorts, "blocked_ports"));
+static_assert(kc_row_named(kTunables, kTrustedPaths, "trusted_paths"));
 
 bool log_enabled(LogLevel level)
 {
@@ -95,9 +105,8 @@ void on_heartbeat(uint64_t generation)
                   static_cast<unsigned long long>(generation));
 }
 
-const kc_kext_config kConfig = {
-    REFERENCE_BUNDLE_ID,     KEXTCONF_KEXT_VERSION, kTunables, kTunableCount, "event_rate_limit",
-    "heartbeat_interval_ms", "kextconf_reference",  on_commit, on_heartbeat};
+const kc_kext_config kConfig = KC_KEXT_CONFIG(REFERENCE_BUNDLE_ID, KEXTCONF_KEXT_VERSION, kTunables, "event_rate_limit",
+                                              "heartbeat_interval_ms", "kextconf_reference", on_commit, on_heartbeat);
 
 } // namespace
 

@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <vector>
 
+static_assert(kextsim::kMessageHeaderBytes == sizeof(kextsim::wire::Header));
+
 namespace kextsim {
 
 int connect_host(const std::string& root)

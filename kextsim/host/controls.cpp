@@ -1,6 +1,6 @@
 #include "controls.hpp"
 
-#include <kextsim/client.hpp>
+#include <kextsim/darwin.hpp>
 
 #include "events.hpp"
 #include "host.hpp"

@@ -3,7 +3,7 @@
 #include "host.hpp"
 #include "kxs_abi.h"
 
-#include <kextsim/client.hpp>
+#include <kextsim/darwin.hpp>
 
 #include <algorithm>
 #include <cstdio>

@@ -1,6 +1,6 @@
 #include "session.hpp"
 
-#include <kextsim/client.hpp>
+#include <kextsim/darwin.hpp>
 
 #include "host.hpp"
 #include "kxs_abi.h"

@@ -21,7 +21,7 @@ using namespace kctest;
 
 using PlistPtr = std::unique_ptr<void, void (*)(plist_t)>;
 
-const std::string kPlistPath = std::string(KEXTCONF_TEST_SOURCE_DIR) + "/launchd/org.kextconf.kextconfd.plist";
+const std::string kPlistPath = source_dir() + "/launchd/org.kextconf.kextconfd.plist";
 
 PlistPtr load_plist()
 {
@@ -127,7 +127,7 @@ TEST(LaunchdPlist, ArgumentsMatchTheInstallLayout)
     EXPECT_EQ(args[3], "--state-dir");
     EXPECT_EQ(args[4], "/" KEXTCONF_INSTALL_STATEDIR);
     // The pkg scripts use the same paths (installer/scripts/kextconf-lib.sh).
-    const std::string lib = read_file(std::string(KEXTCONF_TEST_SOURCE_DIR) + "/installer/scripts/kextconf-lib.sh");
+    const std::string lib = read_file(source_dir() + "/installer/scripts/kextconf-lib.sh");
     for (const char* path : {"/" KEXTCONF_INSTALL_LIBEXECDIR "/kextconfd", "/" KEXTCONF_INSTALL_STATEDIR,
                              "/" KEXTCONF_INSTALL_SUPPORTDIR "\"", "/" KEXTCONF_INSTALL_LAUNCHDDIR "/",
                              "/" KEXTCONF_INSTALL_KEXTDIR "/", "/" KEXTCONF_INSTALL_BINDIR "/kextconfctl"})
@@ -154,7 +154,7 @@ TEST(LaunchdPlist, KextconfdAcceptsEveryFlag)
     // and --check added, parses and runs.
     TempDir dir;
     const std::string config = dir.file("config.json");
-    write_file(config, read_file(std::string(KEXTCONF_TEST_SOURCE_DIR) + "/config/config.json"));
+    write_file(config, read_file(source_dir() + "/config/config.json"));
     args[0] = bin_path("kextconfd");
     args[2] = config;
     args[4] = dir.file("state");

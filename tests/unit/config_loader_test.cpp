@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -616,8 +617,9 @@ TEST(ValidateConfigTest, HundredThousandIntegerListIsFast)
     EXPECT_EQ(cfg->values[0].second.ints.size(), 100000u);
     EXPECT_EQ(cfg->values[0].second.ints[99999], 999);
     EXPECT_EQ(doc->value_pos("/tunables/big/99999"), find_pos(text, "999]"));
-    // Generous enough for sanitizer builds; an unsanitized build takes ~50 ms.
-    EXPECT_LT(elapsed, std::chrono::seconds(2));
+    // A figure, not a bound (ConfigScaling asserts the growth is linear).
+    std::printf("[ figures ] 100,000-entry list parsed and validated in %.1f ms CPU\n",
+                std::chrono::duration<double, std::milli>(elapsed).count());
 
     big.max_count = 99999;
     EXPECT_FALSE(validate_config(*doc, {big}, errors));

@@ -99,15 +99,38 @@ struct kc_kext_config {
     void (*on_heartbeat)(uint64_t generation);
 };
 
-/* A configuration with only the required fields; the optional ones are off.
- * Use it (rather than a positional initializer) when the kext needs none of
- * them, so that fields added later stay off:
+/* A configuration, its count taken from the table. The optional fields
+ * follow the table in struct order and may be left out from the end (left
+ * out: off), so that fields added later stay off:
  *   const kc_kext_config kConfig = KC_KEXT_CONFIG("com.example.x", "1.0", kTunables);
+ *   const kc_kext_config kConfig = KC_KEXT_CONFIG("com.example.x", "1.0", kTunables,
+ *       "event_rate_limit", "heartbeat_interval_ms", "example_x", on_commit, on_heartbeat);
  */
-#define KC_KEXT_CONFIG(bundle_id, version, table)                                                                      \
+#define KC_KEXT_CONFIG(bundle_id, version, ...) KC_KEXT_CONFIG_ARGS_(bundle_id, version, __VA_ARGS__, 0, 0, 0, 0, 0, 0)
+#define KC_KEXT_CONFIG_ARGS_(bundle_id, version, table, event_rate_limit, heartbeat_interval, sysctl_node, on_commit,  \
+                             on_heartbeat, ...)                                                                        \
     {                                                                                                                  \
-        bundle_id, version, table, sizeof(table) / sizeof((table)[0]), 0, 0, 0, 0, 0                                   \
+        bundle_id, version, table, sizeof(table) / sizeof((table)[0]), event_rate_limit, heartbeat_interval,           \
+            sysctl_node, on_commit, on_heartbeat                                                                       \
     }
+
+#ifdef __cplusplus
+/* True if row `index` of `table` is named `name`: for a static_assert beside
+ * each of a kext's index constants (the table must be constexpr), so that an
+ * index can never read another tunable after the table changes. */
+template <uint32_t N>
+constexpr bool kc_row_named(const struct kc_tunable_def (&table)[N], uint32_t index, const char *name)
+{
+    if (index >= N)
+        return false;
+    const char *a = table[index].name;
+    while (*a != '\0' && *a == *name) {
+        ++a;
+        ++name;
+    }
+    return *a == *name;
+}
+#endif
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,16 +1,16 @@
-// Helpers for integration tests that drive the real processes (kextsim boot,
-// kextconfd, kextconfctl) over real sockets: child processes with captured
-// output and bounded waits, temporary directories, and a kextsim host fixture.
+// The harness shared by the tests and the benchmarks: child processes with
+// captured output and bounded waits, temporary directories, whole files, and
+// a `kextsim boot` host. No gtest: the benchmarks link it too. Tests add
+// their gtest-facing layer from process.hpp (failures become gtest failures,
+// a host's readiness an AssertionResult).
 //
 // Every child is killed (SIGKILL) and reaped when its Process object goes
 // away, so a failing test leaks nothing; on Linux children also die with the
-// test binary (PR_SET_PDEATHSIG) should it crash.
+// parent (PR_SET_PDEATHSIG) should it crash.
 //
-// Tests may poll with short sleeps, always bounded by a timeout (wait_until);
-// the product may not.
+// Waits are bounded only to catch a hang; a child's output is watched as it
+// is written (inotify on Linux), so nothing waits longer than the child.
 #pragma once
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstddef>
@@ -27,15 +27,24 @@ namespace kctest {
 using namespace std::chrono_literals;
 using Millis = std::chrono::milliseconds;
 
-// Extra environment for a child (added to, or overriding, the test's own).
+// Extra environment for a child (added to, or overriding, the parent's own).
 using Env = std::vector<std::pair<std::string, std::string>>;
 
 inline constexpr const char* kReferenceBundleId = "org.kextconf.reference";
 inline constexpr const char* kReferenceQueryControl = "org.kextconf.reference.query";
 
+// Where the build put things (compiled in by tests/support/CMakeLists.txt);
+// the environment may override them to test an installed tree.
 std::string bin_path(const std::string& program); // $KEXTCONF_BIN_DIR/program
-std::string kext_bundle();                        // $KEXTCONF_KEXT_BUNDLE
+std::string kext_dir();                           // $KEXTCONF_KEXT_DIR: every built bundle
+std::string kext_bundle();                        // $KEXTCONF_KEXT_BUNDLE: the reference kext
 std::string source_dir();                         // $KEXTCONF_SOURCE_DIR
+
+// What the harness could not do (mkdtemp, fork, a file write...). Reported
+// through the reporter: stderr unless a test layer installs gtest's.
+using FailureReporter = void (*)(const std::string& what);
+void set_failure_reporter(FailureReporter reporter);
+void report_failure(const std::string& what);
 
 // Calls pred every `interval` until it returns true (-> true) or `timeout`
 // has passed (-> false; pred gets one last call at the deadline).
@@ -58,9 +67,9 @@ private:
     std::string path_;
 };
 
-// Sets an environment variable for the children started in its scope and
-// puts back the old value (or unsets it) on destruction. Not thread-safe:
-// setenv while another thread starts a child races with it.
+// Sets an environment variable for its scope (for children started in it,
+// and for clients in this process that read it, such as KEXTSIM_ROOT) and
+// puts back the old value (or unsets it) on destruction. Not thread-safe.
 class ScopedEnv {
 public:
     ScopedEnv(const char* name, const std::string& value);
@@ -73,12 +82,12 @@ private:
     std::optional<std::string> old_;
 };
 
-// The test's ASAN_OPTIONS plus detect_leaks=0: for a host that keeps blocks
-// leaked until it exits, where LeakSanitizer (asan builds) would report them
-// a second time and fail the exit status.
+// This process's ASAN_OPTIONS plus detect_leaks=0: for a host that keeps
+// blocks leaked until it exits, where LeakSanitizer (asan builds) would
+// report them a second time and fail the exit status.
 std::string asan_without_leak_check();
 
-// Whole-file helpers; failures are reported as gtest failures.
+// Whole-file helpers; failures are reported.
 void write_file(const std::string& path, const std::string& text);
 // Writes a sibling temp file and renames it over `path` (an editor's save).
 void replace_file(const std::string& path, const std::string& text);
@@ -97,13 +106,19 @@ struct Result {
 };
 
 struct SpawnOptions {
+    SpawnOptions(Env env_ = {}, bool as_nobody_ = false, std::string netns_ = {})
+        : env(std::move(env_)), as_nobody(as_nobody_), netns(std::move(netns_))
+    {
+    }
     Env env;
-    bool as_nobody = false; // setgroups(0), setgid(65534), setuid(65534) before exec
+    bool as_nobody;    // setgroups(0), setgid(65534), setuid(65534) before exec
+    std::string netns; // Linux: a /proc/<pid>/ns/net to enter before exec
 };
 
 // A running child process. argv[0] is the program path (no PATH search).
 // stdin is /dev/null; stdout and stderr go to unlinked temp files that can be
-// read at any time while it runs.
+// read at any time while it runs (a pipe nobody reads would stall a chatty
+// child).
 class Process {
 public:
     explicit Process(std::vector<std::string> argv, SpawnOptions opts = {});
@@ -120,6 +135,9 @@ public:
     // Waits up to `timeout` for the child to exit. On timeout it is killed
     // with SIGKILL, reaped, marked timed out, and false is returned.
     bool wait(Millis timeout);
+    // SIGTERM and wait: the exit code, -1 if it did not exit normally
+    // within `timeout` (then it was killed).
+    int terminate(Millis timeout);
     // SIGKILL and reap (no-op once reaped).
     void kill();
 
@@ -129,13 +147,22 @@ public:
     bool timed_out() const { return timed_out_; }
     std::string out() const;
     std::string err() const;
-    // Waits until stderr contains `text` (false on timeout or if the child
-    // exits first without having written it).
+    // Waits until stderr contains `text` anywhere (false on timeout or if
+    // the child exits first without having written it).
     bool wait_for_err(const std::string& text, Millis timeout);
+    // Waits until pred(stderr so far) holds, checked each time it grows.
+    bool wait_for_err(const std::function<bool(const std::string&)>& pred, Millis timeout);
+    // Waits for the next complete stderr line containing `text`, after the
+    // lines an earlier call consumed: for a child that logs the same event
+    // again (each reload's "applied" line). Returns as soon as it is written.
+    bool next_err_line(const std::string& text, Millis timeout);
     Result result() const;
     std::string describe() const { return result().describe(); }
 
 private:
+    // Blocks until stderr grows, the child exits or `until` passes.
+    void await_err_growth(std::size_t seen, std::chrono::steady_clock::time_point until);
+
     std::string name_;
     pid_t pid_ = -1;
     int status_ = 0;
@@ -143,6 +170,8 @@ private:
     bool timed_out_ = false;
     int out_fd_ = -1;
     int err_fd_ = -1;
+    int err_watch_ = -1;       // inotify on stderr's file (Linux), else -1
+    std::size_t consumed_ = 0; // stderr bytes next_err_line has scanned
 };
 
 // Runs a command to completion (killed with SIGKILL after `timeout`).
@@ -151,35 +180,38 @@ Result run(std::vector<std::string> argv, SpawnOptions opts = {}, Millis timeout
 // Runs fn in a forked child (no exec), optionally as nobody, and returns its
 // outcome: exit_code is fn's return value; what fn prints is captured. fn
 // must not use gtest assertions (report through the return value and
-// stderr). The test process must be single-threaded when this is called.
+// stderr). The calling process must be single-threaded.
 Result run_in_child(const std::function<int()>& fn, bool as_nobody, Millis timeout = 5000ms);
 
-// A `kextsim boot` host in a fresh, short KEXTSIM_ROOT under /tmp. With
-// load_reference it boots with --load $KEXTCONF_KEXT_BUNDLE and waits until
-// `kextsim showloaded` lists org.kextconf.reference; otherwise it waits until
-// the host answers. Check ready() before using it.
-//
-// On destruction (or stop()) it sends SIGTERM and expects exit status 0
-// within 10 s (a leak or a refused stop at shutdown makes kextsim exit 1),
-// then removes the directory. Declare it before any Process or socket that
-// talks to it, so those go away first.
-class KextsimHost {
-public:
-    explicit KextsimHost(bool load_reference = true);
-    // Boots with --load `bundle` [boot_args...] (e.g. --fail SITE:N) and
-    // waits until showloaded lists `bundle_id`.
-    KextsimHost(const std::string& bundle, const std::string& bundle_id,
-                const std::vector<std::string>& boot_args = {});
-    ~KextsimHost();
-    KextsimHost(const KextsimHost&) = delete;
-    KextsimHost& operator=(const KextsimHost&) = delete;
+// A kext for a host to load: its bundle path and bundle id.
+struct KextToLoad {
+    std::string bundle;
+    std::string bundle_id;
+};
 
-    ::testing::AssertionResult ready() const;
+// `kextsim boot` in a fresh, short KEXTSIM_ROOT under /tmp, loading `kexts`
+// in order (boot_args follow, e.g. --fail SITE:N). Ready once it has said
+// "loaded" for every kext (or "booted" for none), read from its stderr as it
+// is written; a failed load or a dead host ends the wait at once.
+//
+// stop() (or destruction) sends SIGTERM and expects exit status 0 within a
+// hang bound (a leak or a refused stop at shutdown makes kextsim exit 1),
+// then the directory goes. Declare it before any Process or socket that
+// talks to it, so those go away first.
+class KextsimBoot {
+public:
+    explicit KextsimBoot(std::vector<KextToLoad> kexts, const std::vector<std::string>& boot_args = {});
+    ~KextsimBoot();
+    KextsimBoot(const KextsimBoot&) = delete;
+    KextsimBoot& operator=(const KextsimBoot&) = delete;
+
+    // "" when ready; otherwise why not, with what the host printed.
+    const std::string& not_ready() const { return not_ready_; }
     const std::string& root() const { return dir_.path(); }
     const TempDir& dir() const { return dir_; }
     // KEXTSIM_ROOT, and KEXTCONFD_SOCKET inside the host's directory, so a
     // kextconfd and a kextconfctl started with it find each other and never
-    // another test's daemon.
+    // another's daemon.
     Env env() const { return {{"KEXTSIM_ROOT", root()}, {"KEXTCONFD_SOCKET", admin_socket()}}; }
     std::string admin_socket() const { return dir_.file("kextconfd.sock"); }
     Process& process() { return *proc_; }
@@ -194,49 +226,18 @@ public:
     // the host after a process exits or a socket is closed.
     bool wait_no_clients(Millis timeout = 5000ms) const;
 
-    // SIGTERM; records a failure unless it exits 0 within 10 s. Idempotent.
-    void stop();
+    // SIGTERM; "" if it exited 0, else what went wrong. Idempotent ("" after
+    // the first call).
+    std::string stop();
 
 private:
     // Resolved before the directory exists, so a missing environment
     // variable leaves nothing behind.
     std::string kextsim_bin_;
-    std::string bundle_;
     TempDir dir_;
     std::unique_ptr<Process> proc_;
     std::string not_ready_;
     bool stopped_ = false;
 };
-
-// A `kextsim boot --load BUNDLE` that a test expects to die (a kext's misuse
-// that XNU answers with a panic ends kextsim with SIGABRT). Not a
-// KextsimHost, which counts anything but a clean exit as a failure: nothing
-// is checked on the way out. Runs under `ulimit -c 0` so the expected abort
-// leaves no core file. Check ready() before using it; a host still running
-// when this goes away is killed with SIGKILL.
-class DyingHost {
-public:
-    DyingHost(const std::string& bundle, const std::string& bundle_id);
-    DyingHost(const DyingHost&) = delete;
-    DyingHost& operator=(const DyingHost&) = delete;
-
-    const std::string& root() const { return dir_.path(); }
-    // Success once showloaded lists the bundle id (within 5 s) and the host
-    // is still running; a failure naming what it left otherwise.
-    ::testing::AssertionResult ready();
-    // Waits up to 10 s for the host to end (then kills it); what it left.
-    Result end();
-
-private:
-    std::string bundle_id_;
-    TempDir dir_;
-    std::unique_ptr<Process> proc_;
-};
-
-// The "kextsim: panic: ..." line of a dead host's stderr ("" if none).
-std::string panic_line(const Result& r);
-
-// `text` contains `n` as a whole number (not part of a longer one).
-bool mentions_number(const std::string& text, std::size_t n);
 
 } // namespace kctest

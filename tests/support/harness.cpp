@@ -1,6 +1,6 @@
-#include "process.hpp"
+#include "harness.hpp"
 
-#include <cctype>
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -10,12 +10,15 @@
 #include <filesystem>
 #include <fstream>
 #include <grp.h>
+#include <poll.h>
 #include <sstream>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #ifdef __linux__
+#include <sched.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #endif
 
@@ -26,6 +29,13 @@ namespace kctest {
 namespace {
 
 constexpr uid_t kNobodyUid = 65534;
+
+void print_failure(const std::string& what)
+{
+    std::fprintf(stderr, "harness: %s\n", what.c_str());
+}
+
+FailureReporter g_reporter = print_failure;
 constexpr gid_t kNobodyGid = 65534;
 
 // An unlinked temp file for a child's output stream.
@@ -34,7 +44,7 @@ int capture_file()
     char tmpl[] = "/tmp/kct-out.XXXXXX";
     const int fd = ::mkostemp(tmpl, O_CLOEXEC);
     if (fd < 0) {
-        ADD_FAILURE() << "mkostemp: " << std::strerror(errno);
+        report_failure(std::string("mkostemp: ") + std::strerror(errno));
         return -1;
     }
     ::unlink(tmpl);
@@ -104,16 +114,26 @@ void child_fail(const char* what)
 }
 
 // Runs in the child after fork: streams, signals, credentials, parent death.
-void child_setup(int null_fd, int out_fd, int err_fd, bool as_nobody, pid_t parent)
+void child_setup(int null_fd, int out_fd, int err_fd, const SpawnOptions& opts, pid_t parent)
 {
     if (::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0)
         ::_exit(127);
+    if (!opts.netns.empty()) {
+#ifdef __linux__
+        const int ns = ::open(opts.netns.c_str(), O_RDONLY | O_CLOEXEC);
+        if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0)
+            child_fail(opts.netns.c_str());
+#else
+        errno = ENOTSUP;
+        child_fail(opts.netns.c_str());
+#endif
+    }
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     for (int sig : {SIGPIPE, SIGHUP, SIGTERM, SIGINT, SIGCHLD})
         ::signal(sig, SIG_DFL);
-    if (as_nobody) {
+    if (opts.as_nobody) {
         if (::setgroups(0, nullptr) != 0)
             child_fail("setgroups");
         if (::setgid(kNobodyGid) != 0)
@@ -148,8 +168,8 @@ std::string status_text(int exit_code, int sig, bool timed_out)
 } // namespace
 
 namespace {
-// Paths come from the build (tests/CMakeLists.txt); the environment may
-// override them to test an installed tree.
+// Paths come from the build (tests/support/CMakeLists.txt); the environment
+// may override them to test an installed tree.
 std::string path_setting(const char* env_name, const char* built_in)
 {
     if (const char* v = std::getenv(env_name); v != nullptr && *v != '\0')
@@ -160,17 +180,32 @@ std::string path_setting(const char* env_name, const char* built_in)
 
 std::string bin_path(const std::string& program)
 {
-    return path_setting("KEXTCONF_BIN_DIR", KEXTCONF_TEST_BIN_DIR) + "/" + program;
+    return path_setting("KEXTCONF_BIN_DIR", KEXTCONF_HARNESS_BIN_DIR) + "/" + program;
+}
+
+std::string kext_dir()
+{
+    return path_setting("KEXTCONF_KEXT_DIR", KEXTCONF_HARNESS_KEXT_DIR);
 }
 
 std::string kext_bundle()
 {
-    return path_setting("KEXTCONF_KEXT_BUNDLE", KEXTCONF_TEST_KEXT_BUNDLE);
+    return path_setting("KEXTCONF_KEXT_BUNDLE", (kext_dir() + "/KextconfReference.kext").c_str());
 }
 
 std::string source_dir()
 {
-    return path_setting("KEXTCONF_SOURCE_DIR", KEXTCONF_TEST_SOURCE_DIR);
+    return path_setting("KEXTCONF_SOURCE_DIR", KEXTCONF_HARNESS_SOURCE_DIR);
+}
+
+void set_failure_reporter(FailureReporter reporter)
+{
+    g_reporter = reporter != nullptr ? reporter : print_failure;
+}
+
+void report_failure(const std::string& what)
+{
+    g_reporter(what);
 }
 
 bool wait_until(const std::function<bool()>& pred, Millis timeout, Millis interval)
@@ -191,7 +226,7 @@ TempDir::TempDir(const std::string& prefix)
 {
     std::string tmpl = prefix + "XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) {
-        ADD_FAILURE() << "mkdtemp " << tmpl << ": " << std::strerror(errno);
+        report_failure("mkdtemp " + tmpl + ": " + std::strerror(errno));
         return;
     }
     ::chmod(tmpl.c_str(), 0755);
@@ -205,7 +240,7 @@ TempDir::~TempDir()
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
     if (ec)
-        ADD_FAILURE() << "cannot remove " << path_ << ": " << ec.message();
+        report_failure("cannot remove " + path_ + ": " + ec.message());
 }
 
 // ---- ScopedEnv ----
@@ -237,7 +272,7 @@ void write_file(const std::string& path, const std::string& text)
     f << text;
     f.close();
     if (!f)
-        ADD_FAILURE() << "cannot write " << path;
+        report_failure("cannot write " + path);
     ::chmod(path.c_str(), 0644);
 }
 
@@ -246,14 +281,14 @@ void replace_file(const std::string& path, const std::string& text)
     const std::string tmp = path + ".tmp";
     write_file(tmp, text);
     if (::rename(tmp.c_str(), path.c_str()) != 0)
-        ADD_FAILURE() << "rename " << tmp << " -> " << path << ": " << std::strerror(errno);
+        report_failure("rename " + tmp + " -> " + path + ": " + std::strerror(errno));
 }
 
 std::string read_file(const std::string& path)
 {
     std::ifstream f(path, std::ios::binary);
     if (!f) {
-        ADD_FAILURE() << "cannot read " << path;
+        report_failure("cannot read " + path);
         return {};
     }
     std::ostringstream s;
@@ -271,7 +306,7 @@ std::string Result::describe() const
 Process::Process(std::vector<std::string> argv, SpawnOptions opts)
 {
     if (argv.empty()) {
-        ADD_FAILURE() << "Process: empty argv";
+        report_failure("Process: empty argv");
         return;
     }
     name_ = argv[0];
@@ -288,17 +323,26 @@ Process::Process(std::vector<std::string> argv, SpawnOptions opts)
     std::fflush(nullptr);
     const pid_t pid = ::fork();
     if (pid < 0) {
-        ADD_FAILURE() << "fork: " << std::strerror(errno);
+        report_failure(std::string("fork: ") + std::strerror(errno));
         ::close(null_fd);
         return;
     }
     if (pid == 0) {
-        child_setup(null_fd, out_fd_, err_fd_, opts.as_nobody, parent);
+        child_setup(null_fd, out_fd_, err_fd_, opts, parent);
         ::execve(image.argv[0], image.argv.data(), image.envp.data());
         child_fail(image.argv[0]);
     }
     ::close(null_fd);
     pid_ = pid;
+#ifdef __linux__
+    // Wakes the waits on stderr as soon as the child writes.
+    err_watch_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (err_watch_ >= 0 &&
+        ::inotify_add_watch(err_watch_, ("/proc/self/fd/" + std::to_string(err_fd_)).c_str(), IN_MODIFY) < 0) {
+        ::close(err_watch_);
+        err_watch_ = -1;
+    }
+#endif
 }
 
 Process::~Process()
@@ -308,6 +352,8 @@ Process::~Process()
         ::close(out_fd_);
     if (err_fd_ >= 0)
         ::close(err_fd_);
+    if (err_watch_ >= 0)
+        ::close(err_watch_);
 }
 
 bool Process::running()
@@ -345,6 +391,13 @@ bool Process::wait(Millis timeout)
     return false;
 }
 
+int Process::terminate(Millis timeout)
+{
+    signal(SIGTERM);
+    wait(timeout);
+    return exit_code();
+}
+
 void Process::kill()
 {
     if (pid_ <= 0 || reaped_)
@@ -379,11 +432,64 @@ std::string Process::err() const
     return read_fd(err_fd_);
 }
 
+void Process::await_err_growth(std::size_t seen, std::chrono::steady_clock::time_point until)
+{
+    using std::chrono::steady_clock;
+    // Slices of at most 20 ms: the child's exit does not touch the file.
+    const auto slice = std::min(until, steady_clock::now() + 20ms);
+    if (err_watch_ < 0) {
+        std::this_thread::sleep_until(std::min(slice, steady_clock::now() + 2ms));
+        return;
+    }
+    while (steady_clock::now() < slice) {
+        char events[4096];
+        while (::read(err_watch_, events, sizeof events) > 0) {
+        }
+        if (err().size() != seen)
+            return;
+        const auto left = std::chrono::duration_cast<Millis>(slice - steady_clock::now()).count();
+        pollfd p{err_watch_, POLLIN, 0};
+        ::poll(&p, 1, static_cast<int>(std::max<long long>(left, 1)));
+    }
+}
+
 bool Process::wait_for_err(const std::string& text, Millis timeout)
 {
-    // Stops early when the child exits; the last read below sees its final words.
-    wait_until([&] { return err().find(text) != std::string::npos || !running(); }, timeout);
-    return err().find(text) != std::string::npos;
+    return wait_for_err([&](const std::string& e) { return e.find(text) != std::string::npos; }, timeout);
+}
+
+bool Process::wait_for_err(const std::function<bool(const std::string&)>& pred, Millis timeout)
+{
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const std::string e = err();
+        if (pred(e))
+            return true;
+        // The last read below comes after the exit: it sees the final words.
+        if (!running() || std::chrono::steady_clock::now() >= until)
+            return pred(err());
+        await_err_growth(e.size(), until);
+    }
+}
+
+bool Process::next_err_line(const std::string& text, Millis timeout)
+{
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const std::string e = err();
+        for (auto nl = e.find('\n', consumed_); nl != std::string::npos; nl = e.find('\n', consumed_)) {
+            const bool hit = e.compare(consumed_, nl - consumed_, text) == 0 ||
+                             e.substr(consumed_, nl - consumed_).find(text) != std::string::npos;
+            consumed_ = nl + 1;
+            if (hit)
+                return true;
+        }
+        if (!running() && err().size() == e.size())
+            return false;
+        if (std::chrono::steady_clock::now() >= until)
+            return false;
+        await_err_growth(e.size(), until);
+    }
 }
 
 Result Process::result() const
@@ -425,12 +531,14 @@ Result run_in_child(const std::function<int()>& fn, bool as_nobody, Millis timeo
     std::fflush(nullptr);
     const pid_t pid = ::fork();
     if (pid < 0) {
-        ADD_FAILURE() << "fork: " << std::strerror(errno);
+        report_failure(std::string("fork: ") + std::strerror(errno));
         cleanup();
         return res;
     }
     if (pid == 0) {
-        child_setup(null_fd, out_fd, err_fd, as_nobody, parent);
+        SpawnOptions opts;
+        opts.as_nobody = as_nobody;
+        child_setup(null_fd, out_fd, err_fd, opts, parent);
         int code = 125;
         try {
             code = fn();
