@@ -1,6 +1,6 @@
 #include "common.hpp"
 
-#include "admin_protocol.hpp"
+#include <kextconf/admin_protocol.hpp>
 
 #include <cstdio>
 #include <iostream>

@@ -4,7 +4,7 @@
 // kextconfctl is single-threaded.
 #pragma once
 
-#include "kext_client.hpp"
+#include <kextconf/kext_client.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

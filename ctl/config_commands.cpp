@@ -2,7 +2,7 @@
 // (through kextconfd's admin socket).
 #include "commands.hpp"
 
-#include "check.hpp"
+#include <kextconf/check.hpp>
 
 #include <cstdio>
 #include <fcntl.h>

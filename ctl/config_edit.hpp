@@ -4,7 +4,7 @@
 // half-written file. Pure functions except write_file_atomically; any thread.
 #pragma once
 
-#include "config_loader.hpp"
+#include <kextconf/config_loader.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -2,8 +2,8 @@
 // describe. (`status` also asks kextconfd, which answers root only.)
 #include "commands.hpp"
 
-#include "config_loader.hpp"
-#include "values.hpp"
+#include <kextconf/config_loader.hpp>
+#include <kextconf/values.hpp>
 
 #include <cstdio>
 #include <iostream>

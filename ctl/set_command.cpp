@@ -5,7 +5,7 @@
 
 #include "config_edit.hpp"
 #include "value_text.hpp"
-#include "values.hpp"
+#include <kextconf/values.hpp>
 
 #include <cstdio>
 #include <iostream>

@@ -7,7 +7,7 @@
 
 #include "event_stream.hpp"
 #include "terminal.hpp"
-#include "values.hpp"
+#include <kextconf/values.hpp>
 
 #include <cerrno>
 #include <chrono>

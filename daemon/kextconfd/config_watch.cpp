@@ -1,10 +1,10 @@
 #include "config_watch.hpp"
 
-#include "logging.hpp"
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <kextconf/logging.hpp>
 
 #include <unistd.h>
 

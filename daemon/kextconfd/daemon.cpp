@@ -1,10 +1,10 @@
 #include "daemon.hpp"
 
-#include "admin_protocol.hpp"
-#include "apply_plan.hpp"
-#include "logging.hpp"
-#include "schema.hpp"
-#include "values.hpp"
+#include <kextconf/admin_protocol.hpp>
+#include <kextconf/apply_plan.hpp>
+#include <kextconf/logging.hpp>
+#include <kextconf/schema.hpp>
+#include <kextconf/values.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

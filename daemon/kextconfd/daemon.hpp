@@ -8,11 +8,11 @@
 #pragma once
 
 #include "admin_server.hpp"
-#include "config_loader.hpp"
 #include "config_watch.hpp"
-#include "kernel_link.hpp"
-#include "kext_client.hpp"
 #include "state_store.hpp"
+#include <kextconf/config_loader.hpp>
+#include <kextconf/kernel_link.hpp>
+#include <kextconf/kext_client.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>

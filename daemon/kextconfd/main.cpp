@@ -1,8 +1,8 @@
 // kextconfd: applies a JSON configuration file to a kext and keeps it applied.
-#include "admin_protocol.hpp"
-#include "check.hpp"
 #include "daemon.hpp"
-#include "logging.hpp"
+#include <kextconf/admin_protocol.hpp>
+#include <kextconf/check.hpp>
+#include <kextconf/logging.hpp>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>

@@ -2,7 +2,7 @@
 // (SIGHUP and settled file changes take the same path). See daemon.hpp.
 #include "daemon.hpp"
 
-#include "logging.hpp"
+#include <kextconf/logging.hpp>
 
 #include <cerrno>
 #include <functional>

@@ -1,8 +1,8 @@
 #include "state_store.hpp"
 
-#include "config_loader.hpp"
+#include <kextconf/config_loader.hpp>
 
-#include "logging.hpp"
+#include <kextconf/logging.hpp>
 
 #include <cerrno>
 #include <fcntl.h>

@@ -9,22 +9,14 @@
 // stop the daemon. Threading: one thread (the daemon's io_context thread).
 #pragma once
 
+#include <kextconf/state_dir.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace kextconf {
-
-// The platform's place for daemon state, chosen with the other platform
-// seams in daemon/CMakeLists.txt (/var/db/kextconf on macOS).
-inline constexpr const char* kDefaultStateDir = KEXTCONF_DEFAULT_STATE_DIR;
-
-// The saved copy's name inside the state directory.
-inline constexpr const char* kLastGoodFile = "last-good.json";
-// The schema of the kext last connected to (schema.hpp's JSON Schema
-// document), for `kextconfd --check` while the kext is not loaded.
-inline constexpr const char* kSchemaFile = "schema.json";
 
 class StateStore {
 public:

@@ -9,8 +9,8 @@
 // (edit, SIGHUP, `kextconfctl reload`) or kext load.
 #include "daemon.hpp"
 
-#include "logging.hpp"
-#include "values.hpp"
+#include <kextconf/logging.hpp>
+#include <kextconf/values.hpp>
 
 #include <boost/asio/post.hpp>
 

@@ -1,6 +1,6 @@
 // Client side of kextconfd's admin socket (admin_protocol.hpp): one request,
 // one reply, one connection. Plain POSIX; the same on macOS and Linux.
-#include "admin_protocol.hpp"
+#include <kextconf/admin_protocol.hpp>
 
 #include <cerrno>
 #include <cstdlib>

@@ -1,7 +1,7 @@
 // Reading a configuration file safely and parsing it into a ConfigDocument
 // with the right top-level shape. Pure functions over their arguments; safe to
 // call from any thread.
-#include "config_loader.hpp"
+#include <kextconf/config_loader.hpp>
 
 #include "diagnostic_sink.hpp"
 

@@ -4,7 +4,7 @@
 // free functions are pure and safe to call from any thread.
 #pragma once
 
-#include "config_loader.hpp"
+#include <kextconf/config_loader.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
 // Kernel link over PF_SYSTEM sockets (macOS): the real kernel control and
 // kernel event KPIs, as tcplognke's user tool and utun clients use them.
-#include "kernel_link.hpp"
+#include <kextconf/kernel_link.hpp>
 
 #include <cerrno>
 #include <cstring>

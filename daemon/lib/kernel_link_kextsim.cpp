@@ -1,5 +1,5 @@
 // Kernel link over kextsim (Linux and other hosts without PF_SYSTEM).
-#include "kernel_link.hpp"
+#include <kextconf/kernel_link.hpp>
 
 #include <kextsim/client.hpp>
 

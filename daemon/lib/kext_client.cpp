@@ -1,4 +1,4 @@
-#include "kext_client.hpp"
+#include <kextconf/kext_client.hpp>
 
 #include <cerrno>
 

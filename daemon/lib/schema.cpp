@@ -1,9 +1,9 @@
 // Descriptors <-> JSON Schema (schema.hpp). Pure functions; any thread.
-#include "schema.hpp"
+#include <kextconf/schema.hpp>
 
 #include "diagnostic_sink.hpp"
-#include "kext_client.hpp"
-#include "values.hpp"
+#include <kextconf/kext_client.hpp>
+#include <kextconf/values.hpp>
 
 #include <algorithm>
 #include <cerrno>

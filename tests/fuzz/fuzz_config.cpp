@@ -1,6 +1,6 @@
 // libFuzzer target: the daemon's config loader and validator. Bytes in,
 // diagnostics or a validated configuration out; never a crash or a hang.
-#include "config_loader.hpp"
+#include <kextconf/config_loader.hpp>
 
 #include <cstddef>
 #include <cstdint>

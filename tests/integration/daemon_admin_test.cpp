@@ -2,9 +2,9 @@
 // shared client against the real daemon and a `kextsim boot` host: status,
 // reload, who may connect, bounded requests, the socket file's life cycle,
 // and stopping on SIGTERM.
-#include "admin_protocol.hpp"
 #include "daemon_helpers.hpp"
 #include "process.hpp"
+#include <kextconf/admin_protocol.hpp>
 
 #include <nlohmann/json.hpp>
 

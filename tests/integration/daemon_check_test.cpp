@@ -4,7 +4,7 @@
 // none), the unsafe-file rules, and the exit statuses 0 / 1 / 2.
 #include "daemon_helpers.hpp"
 #include "process.hpp"
-#include "schema.hpp"
+#include <kextconf/schema.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
 // Tests for daemon/lib/config_loader: parsing with positions, top-level shape,
 // validation against a kext schema, and safe file reading.
-#include "config_loader.hpp"
+#include <kextconf/config_loader.hpp>
 
 #include <gtest/gtest.h>
 

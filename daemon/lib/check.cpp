@@ -1,10 +1,10 @@
-#include "check.hpp"
+#include <kextconf/check.hpp>
 
-#include "config_loader.hpp"
-#include "kext_client.hpp"
-#include "schema.hpp"
-#include "state_store.hpp"
-#include "values.hpp"
+#include <kextconf/config_loader.hpp>
+#include <kextconf/kext_client.hpp>
+#include <kextconf/schema.hpp>
+#include <kextconf/state_dir.hpp>
+#include <kextconf/values.hpp>
 
 #include <cerrno>
 #include <cstdio>

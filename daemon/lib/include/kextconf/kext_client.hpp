@@ -5,7 +5,7 @@
 // Threading: one thread at a time per object.
 #pragma once
 
-#include "kernel_link.hpp"
+#include <kextconf/kernel_link.hpp>
 
 #include <kextconf/codec.hpp>
 
