@@ -5,6 +5,7 @@
 #pragma once
 
 #include <kextconf/kext_client.hpp>
+#include <kextconf/values.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -27,7 +28,8 @@ inline constexpr int kExitNotRoot = 5;  // the command changes state: run as roo
 inline constexpr int kExitNoDaemon = 6; // kextconfd is not running (or not answering)
 
 inline constexpr const char* kExitStatusHelp =
-    "Exit status: 0 ok, 1 failure, 2 usage, 3 kext not loaded, 4 no such tunable, 5 needs root, "
+    "Exit status: 0 ok, 1 failure, 2 usage, 3 kext not loaded (config check: values not checked), 4 no such "
+    "tunable, 5 needs root, "
     "6 kextconfd not running.";
 
 struct Options {
@@ -69,8 +71,5 @@ nlohmann::json daemon_request(const Options& o, const std::string& cmd, std::err
 // Why the daemon could not be asked, for a person.
 std::string describe_daemon_error(const Options& o, std::error_code ec);
 std::string daemon_socket_path(const Options& o);
-
-// 0x-prefixed 16-digit hex, as kextconfd's status writes hashes.
-std::string hex(std::uint64_t v);
 
 } // namespace kextconf::ctl

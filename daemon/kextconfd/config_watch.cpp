@@ -1,5 +1,7 @@
 #include "config_watch.hpp"
 
+#include "file_watcher.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -16,6 +18,8 @@ ConfigWatch::ConfigWatch(asio::io_context& io, std::chrono::milliseconds debounc
     : io_(io), debounce_(debounce), timer_(io)
 {
 }
+
+ConfigWatch::~ConfigWatch() = default;
 
 bool ConfigWatch::start(const std::string& path, std::function<void()> on_settled)
 {

@@ -1,5 +1,6 @@
 // kextconfd: applies a JSON configuration file to a kext and keeps it applied.
 #include "daemon.hpp"
+
 #include <kextconf/admin_protocol.hpp>
 #include <kextconf/check.hpp>
 #include <kextconf/logging.hpp>
@@ -24,7 +25,8 @@ int main(int argc, char** argv)
     CLI::App app{"kextconfd: applies a JSON configuration file to a kext over its kernel control and keeps it "
                  "applied across kext reloads. Edits to the file, SIGHUP and `kextconfctl reload` reload it; "
                  "SIGTERM stops.\nExit status: 0 stopped by SIGTERM/SIGINT (or --check: valid), 1 cannot start "
-                 "(or --check: invalid), 2 usage, 70 internal error."};
+                 "(or --check: invalid), 2 usage, 3 --check: values not checked (no schema found), 70 internal "
+                 "error."};
     kextconf::DaemonOptions opts;
 
     app.add_option("-c,--config", opts.config_path, "configuration file (JSON; // and /* */ comments allowed)")
@@ -33,9 +35,13 @@ int main(int argc, char** argv)
     bool check_only = false;
     auto* check_flag =
         app.add_flag("-t,--check", check_only,
-                     "validate the file and exit (0 valid, 1 invalid); the values are checked against --schema "
-                     "FILE if given, else the running kext, else the schema saved in --state-dir; the output names "
-                     "the schema used");
+                     "validate the file and exit (0 valid, 1 invalid, 3 values not checked because no schema was "
+                     "found); the values are checked against --schema FILE if given, else the running kext, else "
+                     "the schema saved in --state-dir; the output names the schema used");
+    bool syntax_only = false;
+    app.add_flag("--syntax-only", syntax_only,
+                 "with --check: check syntax and structure only, and exit 0 if they are good (no schema needed)")
+        ->needs(check_flag);
     bool print = false;
     auto* print_flag = app.add_flag("--print-config", print,
                                     "print the effective configuration as JSON (the file's values over the kext's "
@@ -85,9 +91,13 @@ int main(int argc, char** argv)
     opts.reload_debounce = std::chrono::milliseconds(debounce_ms);
 
     try {
-        const kextconf::CheckOptions check{opts.config_path, schema_path, opts.state_dir};
-        if (check_only)
-            return kextconf::check_config(check);
+        const kextconf::CheckOptions check{opts.config_path, schema_path, opts.state_dir, syntax_only};
+        if (check_only) {
+            const kextconf::CheckReport report = kextconf::check_config(check);
+            std::fputs(kextconf::diagnostics_text(report).c_str(), stderr);
+            std::printf("%s\n", kextconf::verdict_text(report).c_str());
+            return kextconf::exit_status(report);
+        }
         if (print)
             return kextconf::print_config(check);
         kextconf::init_logging(kextconf::kLogSubsystem, spdlog::level::from_str(level), foreground_log);

@@ -1,3 +1,4 @@
+// The configuration check (check.hpp): a CheckReport, rendered by the callers.
 #include <kextconf/check.hpp>
 
 #include <kextconf/config_loader.hpp>
@@ -15,18 +16,15 @@ namespace kextconf {
 
 namespace {
 
-void print_errors(const std::vector<Diagnostic>& errors)
-{
-    for (const auto& d : errors)
-        std::fprintf(stderr, "%s\n", d.str().c_str());
-}
+using nlohmann::json;
 
-// The schema to check against and a sentence naming it; no schema (syntax
-// only) is not an error, a broken or mismatched one is.
+// The schema to check against and a sentence naming it. No schema is not an
+// error (the report says the values were not checked); a broken or
+// mismatched one is.
 struct ChosenSchema {
     std::optional<KextSchema> schema;
     std::string source;
-    bool failed = false;
+    bool kext_absent = false; // the file's kext is not loaded
 };
 
 std::string describe_schema(const KextSchema& s)
@@ -40,129 +38,209 @@ bool exists(const std::string& path)
     return ::stat(path.c_str(), &st) == 0 || errno != ENOENT;
 }
 
-ChosenSchema choose_schema(const CheckOptions& o, const ConfigDocument& doc)
+// An error about the file as a whole (line 0): the schema, the kext.
+void whole_file_error(CheckReport& r, std::string message)
+{
+    r.errors.push_back({r.file, 0, 0, std::move(message)});
+}
+
+void use_schema_file(const std::string& path, const char* what, ChosenSchema& out, CheckReport& r)
+{
+    std::vector<Diagnostic> errors;
+    out.schema = load_schema_file(path, errors);
+    if (!out.schema) {
+        r.errors.insert(r.errors.end(), errors.begin(), errors.end());
+        whole_file_error(r, std::string("cannot use ") + what + " " + path + " (errors above)");
+        return;
+    }
+    out.source = std::string(what) + " " + path + " (" + describe_schema(*out.schema) + ")";
+}
+
+// Asks the running kext; false (errors on `r`) if it is loaded but unusable.
+bool use_running_kext(const ConfigDocument& doc, ChosenSchema& out, CheckReport& r, std::string& why_not)
+{
+    KextError err;
+    auto kext = KextClient::connect(doc.kext, KextClient::Access::Query, err);
+    if (!kext) {
+        out.kext_absent = err.ec == std::errc::no_such_file_or_directory || err.ec == std::errc::connection_refused;
+        if (!out.kext_absent) // loaded but unusable (a protocol mismatch, say): not a case for an old schema
+            whole_file_error(r, err.message);
+        why_not = err.message;
+        return out.kext_absent;
+    }
+    KextSchema s;
+    if (auto e = read_kext_schema(*kext, s)) {
+        whole_file_error(r, "reading the schema of " + doc.kext + ": " + e.message);
+        return false;
+    }
+    out.source = "the running kext " + describe_schema(s);
+    out.schema = std::move(s);
+    return true;
+}
+
+ChosenSchema choose_schema(const CheckOptions& o, const ConfigDocument& doc, CheckReport& r)
 {
     ChosenSchema out;
-    auto from_file = [&](const std::string& path, const char* what) {
-        std::vector<Diagnostic> errors;
-        out.schema = load_schema_file(path, errors);
-        if (!out.schema) {
-            print_errors(errors);
-            std::fprintf(stderr, "%s: error: cannot use %s %s (errors above)\n", o.config_path.c_str(), what,
-                         path.c_str());
-            out.failed = true;
-            return;
-        }
-        out.source = std::string(what) + " " + path + " (" + describe_schema(*out.schema) + ")";
-    };
     if (!o.schema_path.empty()) {
-        from_file(o.schema_path, "the schema file");
+        use_schema_file(o.schema_path, "the schema file", out, r);
     } else {
-        KextError err;
-        auto kext = KextClient::connect(doc.kext, KextClient::Access::Query, err);
-        const bool absent = err.ec == std::errc::no_such_file_or_directory || err.ec == std::errc::connection_refused;
-        if (!kext && !absent) {
-            // Loaded but unusable (a protocol mismatch, say): not a case for an old schema.
-            std::fprintf(stderr, "%s: error: %s\n", o.config_path.c_str(), err.message.c_str());
-            out.failed = true;
+        std::string why_not;
+        if (!use_running_kext(doc, out, r, why_not) || out.schema)
             return out;
-        }
-        if (kext) {
-            KextSchema s;
-            if (auto e = read_kext_schema(*kext, s)) {
-                std::fprintf(stderr, "%s: error: reading the schema of %s: %s\n", o.config_path.c_str(),
-                             doc.kext.c_str(), e.message.c_str());
-                out.failed = true;
-                return out;
-            }
-            out.source = "the running kext " + describe_schema(s);
-            out.schema = std::move(s);
-        } else if (const std::string saved = o.state_dir + "/" + kSchemaFile; exists(saved)) {
-            from_file(saved, "the schema kextconfd saved in");
+        if (const std::string saved = o.state_dir + "/" + kSchemaFile; exists(saved)) {
+            use_schema_file(saved, "the schema kextconfd saved in", out, r);
             if (out.schema)
-                out.source += "; " + doc.kext + " is not loaded: " + err.message;
+                out.source += "; " + doc.kext + " is not loaded: " + why_not;
         } else {
-            out.source = "none: syntax and structure only, values not checked (" + err.message +
-                         "; to check the values without the kext give --schema FILE, from `kextconfctl schema`)";
+            out.source = "none (" + why_not + ")";
             return out;
         }
     }
-    if (out.schema && out.schema->bundle_id != doc.kext) {
-        std::fprintf(stderr, "%s: error: the schema is for %s but the file configures \"%s\" (%s)\n",
-                     o.config_path.c_str(), out.schema->bundle_id.c_str(), doc.kext.c_str(), out.source.c_str());
-        out.failed = true;
-    }
+    if (out.schema && out.schema->bundle_id != doc.kext)
+        whole_file_error(r, "the schema is for " + out.schema->bundle_id + " but the file configures \"" + doc.kext +
+                                "\" (" + out.source + ")");
     return out;
 }
 
-// Reads and parses the file; nullopt (errors printed, the count on
-// `verdict`) if unusable.
-std::optional<ConfigDocument> load(const CheckOptions& o, std::FILE* verdict)
+// The bundle ids this host knows of, for a did-you-mean: the reference
+// kext's and the one whose schema kextconfd saved.
+std::vector<std::string> known_bundle_ids(const CheckOptions& o)
 {
-    std::vector<Diagnostic> errors;
-    auto text = read_config_file(o.config_path, errors);
+    std::vector<std::string> ids{KEXTCONF_REFERENCE_BUNDLE_ID};
+    std::vector<Diagnostic> ignored;
+    if (const std::string saved = o.state_dir + "/" + kSchemaFile; exists(saved))
+        if (auto s = load_schema_file(saved, ignored))
+            ids.push_back(s->bundle_id);
+    return ids;
+}
+
+// Reads and parses the file; nullopt (errors on `r`) if unusable.
+std::optional<ConfigDocument> load(const CheckOptions& o, CheckReport& r)
+{
+    auto text = read_config_file(o.config_path, r.errors);
     std::optional<ConfigDocument> doc;
     if (text)
-        doc = parse_config(*text, o.config_path, errors);
-    if (!doc || !errors.empty()) {
-        print_errors(errors);
-        std::fprintf(verdict, "%s: %zu error%s\n", o.config_path.c_str(), errors.size(), errors.size() == 1 ? "" : "s");
+        doc = parse_config(*text, o.config_path, r.errors);
+    if (!doc || !r.errors.empty())
         return std::nullopt;
-    }
     return doc;
+}
+
+// The file's values over the schema's defaults, by name.
+json effective_tunables(const KextSchema& schema, const ValidatedConfig& validated)
+{
+    const auto values = desired_values(schema.tunables, validated.values);
+    json tunables = json::object();
+    for (std::size_t i = 0; i < schema.tunables.size(); ++i)
+        tunables[schema.tunables[i].name] = value_to_json(schema.tunables[i], values[i]);
+    return tunables;
 }
 
 } // namespace
 
-int check_config(const CheckOptions& o)
+CheckReport check_config(const CheckOptions& o)
 {
-    const auto doc = load(o, stdout);
+    CheckReport r;
+    r.file = o.config_path;
+    const auto doc = load(o, r);
     if (!doc)
-        return 1;
-    const ChosenSchema chosen = choose_schema(o, *doc);
-    if (chosen.failed)
-        return 1;
-    if (chosen.schema) {
-        std::vector<Diagnostic> errors;
-        validate_config(*doc, chosen.schema->tunables, errors);
-        if (!errors.empty()) {
-            print_errors(errors);
-            std::fprintf(stdout, "%s: %zu error%s (schema: %s)\n", o.config_path.c_str(), errors.size(),
-                         errors.size() == 1 ? "" : "s", chosen.source.c_str());
-            return 1;
-        }
+        return r;
+    if (o.syntax_only) {
+        r.verdict = CheckReport::Verdict::SyntaxOnly;
+        r.schema = "none: syntax and structure only (--syntax-only)";
+        return r;
     }
-    std::printf("%s: OK (schema: %s)\n", o.config_path.c_str(), chosen.source.c_str());
-    return 0;
+    const ChosenSchema chosen = choose_schema(o, *doc, r);
+    r.schema = chosen.source;
+    if (chosen.kext_absent && !chosen.schema)
+        if (const std::string near = suggest(doc->kext, known_bundle_ids(o)); !near.empty() && near != doc->kext)
+            r.did_you_mean = near;
+    if (!r.errors.empty())
+        return r;
+    if (!chosen.schema) {
+        r.verdict = CheckReport::Verdict::Unchecked;
+        return r;
+    }
+    validate_config(*doc, chosen.schema->tunables, r.errors);
+    r.verdict = r.errors.empty() ? CheckReport::Verdict::Valid : CheckReport::Verdict::Invalid;
+    return r;
+}
+
+int exit_status(const CheckReport& r)
+{
+    switch (r.verdict) {
+    case CheckReport::Verdict::Valid:
+    case CheckReport::Verdict::SyntaxOnly: return kExitValid;
+    case CheckReport::Verdict::Unchecked: return kExitUnchecked;
+    case CheckReport::Verdict::Invalid: break;
+    }
+    return kExitInvalid;
+}
+
+std::string diagnostics_text(const CheckReport& r)
+{
+    std::string out;
+    for (const auto& d : r.errors)
+        out += d.str() + "\n";
+    return out;
+}
+
+std::string verdict_text(const CheckReport& r)
+{
+    const std::string schema = r.schema.empty() ? "" : " (schema: " + r.schema + ")";
+    const std::string hint = r.did_you_mean.empty() ? "" : "; did you mean \"" + r.did_you_mean + "\"?";
+    switch (r.verdict) {
+    case CheckReport::Verdict::Valid:
+    case CheckReport::Verdict::SyntaxOnly: return r.file + ": OK" + schema;
+    case CheckReport::Verdict::Unchecked:
+        return r.file + ": syntax and structure OK, values NOT checked" + schema + hint +
+               "; to check them without the kext give --schema FILE (from `kextconfctl schema`); --syntax-only "
+               "checks no more than syntax and exits 0";
+    case CheckReport::Verdict::Invalid: break;
+    }
+    const std::size_t n = r.errors.size();
+    return r.file + ": " + std::to_string(n) + " error" + (n == 1 ? "" : "s") + schema + hint;
+}
+
+json to_json(const CheckReport& r)
+{
+    static constexpr const char* kVerdicts[] = {"valid", "syntax-only", "unchecked", "invalid"};
+    json errors = json::array();
+    for (const auto& d : r.errors)
+        errors.push_back({{"file", d.file}, {"line", d.line}, {"col", d.col}, {"message", d.message}});
+    json out{{"file", r.file},
+             {"ok", exit_status(r) == kExitValid},
+             {"verdict", kVerdicts[static_cast<int>(r.verdict)]},
+             {"values_checked", r.verdict == CheckReport::Verdict::Valid},
+             {"schema", r.schema},
+             {"errors", std::move(errors)},
+             {"exit_status", exit_status(r)}};
+    if (!r.did_you_mean.empty())
+        out["did_you_mean"] = r.did_you_mean;
+    return out;
 }
 
 int print_config(const CheckOptions& o)
 {
-    const auto doc = load(o, stderr);
-    if (!doc)
-        return 1;
-    const ChosenSchema chosen = choose_schema(o, *doc);
-    if (chosen.failed)
-        return 1;
-    nlohmann::json tunables = doc->tunables;
-    if (chosen.schema) {
-        std::vector<Diagnostic> errors;
-        const auto validated = validate_config(*doc, chosen.schema->tunables, errors);
-        if (!validated || !errors.empty()) {
-            print_errors(errors);
-            std::fprintf(stderr, "%s: %zu error%s (schema: %s)\n", o.config_path.c_str(), errors.size(),
-                         errors.size() == 1 ? "" : "s", chosen.source.c_str());
-            return 1;
-        }
-        const auto& schema = chosen.schema->tunables;
-        const auto values = desired_values(schema, validated->values);
-        tunables = nlohmann::json::object();
-        for (std::size_t i = 0; i < schema.size(); ++i)
-            tunables[schema[i].name] = value_to_json(schema[i], values[i]);
+    CheckReport r;
+    r.file = o.config_path;
+    const auto doc = load(o, r);
+    ChosenSchema chosen;
+    std::optional<ValidatedConfig> validated;
+    if (doc)
+        chosen = choose_schema(o, *doc, r);
+    if (doc && r.errors.empty() && chosen.schema)
+        validated = validate_config(*doc, chosen.schema->tunables, r.errors);
+    r.schema = chosen.source;
+    if (!r.errors.empty()) {
+        std::fputs(diagnostics_text(r).c_str(), stderr);
+        std::fprintf(stderr, "%s\n", verdict_text(r).c_str());
+        return kExitInvalid;
     }
+    const json tunables = validated ? effective_tunables(*chosen.schema, *validated) : doc->tunables;
     std::fprintf(stderr, "%s: effective configuration (schema: %s)\n", o.config_path.c_str(), chosen.source.c_str());
-    std::cout << nlohmann::json{{"kext", doc->kext}, {"tunables", tunables}}.dump(2) << '\n';
-    return 0;
+    std::cout << json{{"kext", doc->kext}, {"tunables", tunables}}.dump(2) << '\n';
+    return kExitValid;
 }
 
 } // namespace kextconf

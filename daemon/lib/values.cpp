@@ -1,5 +1,7 @@
 #include <kextconf/values.hpp>
 
+#include <cstdio>
+
 namespace kextconf {
 
 nlohmann::json value_to_json(const proto::TunableDesc& desc, const proto::Value& v)
@@ -47,6 +49,13 @@ const proto::TunableDesc* find_desc(const std::vector<proto::TunableDesc>& schem
         if (d.index == index)
             return &d;
     return nullptr;
+}
+
+std::string format_config_hash(std::uint64_t hash)
+{
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
+    return buf;
 }
 
 } // namespace kextconf

@@ -16,46 +16,28 @@
 // server gives a client 2 s to send its request and 2 s to take the reply.
 //
 // Requests:
-//   {"v":1,"cmd":"status"}
+//   {"v":1,"cmd":"status"}   answered with a StatusReply (below)
 //   {"v":1,"cmd":"reload"}   same path as SIGHUP; answers when the reload
-//                            (and the apply, if the kext is loaded) is done
+//                            (and the apply, if the kext is loaded) is done,
+//                            with a ReloadReply
 // Replies always carry "v" and "ok"; on failure "error" is a sentence for a
-// person. Status ("ok":true):
-//   {"v":1,"ok":true,
-//    "daemon":{"pid":N,"version":"0.1.0","uptime_s":N},
-//    "config":{"path":"...","state":"good"|"bad"|"missing",
-//              "source":"file"|"saved-copy"|"none",   what is being applied
-//              "errors":["file:line:col: error: ...", ...],   of the last load
-//              "loaded_at":"2026-11-23T15:00:00Z"},
-//    "kext":{"bundle_id":"...","loaded":bool,"load_id":N,"generation":N,
-//            "config_hash":"0x...","event_seq":N,"version":"..."},
-//            (bundle_id null before any configuration; load_id..version only
-//            when loaded; "error":"..." when it is there but unusable, e.g.
-//            a protocol mismatch)
-//    "applied":{"generation":N,"config_hash":"0x...","at":"...","changed":N}
-//              or null before the first apply,
-//    "drift":[{"name":"...","file":<json value>,"kext":<json value>}, ...],
-//            (tunables whose value in the kext differs from the configuration
-//            in force, read live; load-only ones pending the next load are
-//            not drift)
-//    "counters":{"applies":N,"apply_failures":N,"reloads":N,"events":N,
-//                "seq_gaps":N,"rereads":N}}
-// Reload ("ok" is true only if the file was good and, with the kext loaded,
-// applied and verified; with the kext not loaded a good file gives "ok":true,
-// "applied":false and is applied when the kext loads):
-//   {"v":1,"ok":bool,"applied":bool,"changed":["name", ...],
-//    "errors":["file:line:col: error: ...", ...],"error":"..."}
-//   ("changed": the tunables this apply changed; "error" only when not ok)
-// Any request may also be answered {"v":1,"ok":false,"error":"..."} (not a
-// JSON object, unknown "cmd", another "v", over kMaxMessage).
+// person. The replies are the typed structs below, written by the daemon and
+// read by kextconfctl through the same to_json/from_json; their JSON is
+// documented field by field in docs/daemon.md. Hashes are
+// format_config_hash's 16 lowercase hex digits. Any request may also be
+// answered {"v":1,"ok":false,"error":"..."} (not a JSON object, unknown
+// "cmd", another "v", over kMaxMessage).
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace kextconf::admin {
 
@@ -67,6 +49,108 @@ inline constexpr const char* kSocketEnv = "KEXTCONFD_SOCKET";
 // The compiled-in default (CMake KEXTCONF_DEFAULT_ADMIN_SOCKET), unless
 // $KEXTCONFD_SOCKET is set.
 std::string default_socket_path();
+
+// The config file's last load ("config.state").
+enum class FileState {
+    Missing, // "missing": not there (or never read)
+    Good,    // "good": parsed, and fitted the kext's schema when last checked
+    Bad,     // "bad": unreadable, unsafe, did not parse or did not fit; see "errors"
+};
+
+// What is being applied ("config.source").
+enum class Applying {
+    File,      // "file": what the file said when it was last good
+    SavedCopy, // "saved-copy": the state directory's last good copy (the file was unusable at start-up)
+    Nothing,   // "none": no configuration yet
+};
+
+// What can truthfully be said about drift ("drift_state").
+enum class DriftState {
+    InSync,        // "in-sync": the kext holds what the configuration in force says
+    Drifted,       // "drifted": "drift" lists the tunables that differ
+    KextNotLoaded, // "kext-not-loaded": nothing to compare with
+    NotApplied,    // "not-applied": nothing applied to this load of the kext (no good configuration, refused, not yet)
+    Unknown,       // "unknown": the kext's values could not be read
+};
+
+struct DaemonInfo {
+    std::int64_t pid = 0;
+    std::string version;
+    std::int64_t uptime_s = 0;
+};
+
+struct ConfigInfo {
+    std::string path;
+    FileState state = FileState::Missing;
+    Applying source = Applying::Nothing;
+    std::vector<std::string> errors; // of the last load, file:line:col: error: ...
+    std::string loaded_at;           // ISO 8601 UTC; "" (null in JSON) before the first read
+};
+
+struct KextInfo {
+    std::string bundle_id; // "" (null in JSON) before any configuration
+    bool loaded = false;
+    // Only when loaded:
+    std::string version;
+    std::uint32_t load_id = 0;
+    std::uint64_t generation = 0;
+    std::uint64_t config_hash = 0;
+    std::uint32_t event_seq = 0;
+    std::string error; // there but unusable (e.g. a protocol mismatch); "" (absent in JSON) otherwise
+};
+
+struct AppliedInfo {
+    std::uint64_t generation = 0;
+    std::uint64_t config_hash = 0;
+    std::string at; // ISO 8601 UTC
+    std::uint32_t changed = 0;
+};
+
+// A tunable whose value in the kext is not what the configuration in force
+// says; load-only ones pending the next load are not drift.
+struct DriftEntry {
+    std::string name;
+    nlohmann::json file;
+    nlohmann::json kext;
+};
+
+struct Counters {
+    std::uint64_t applies = 0;        // commits the daemon made (and verified)
+    std::uint64_t apply_failures = 0; // applies that failed (refused, link error, verification)
+    std::uint64_t reloads = 0;        // file reloads: edits, SIGHUP, admin
+    std::uint64_t events = 0;         // kext events received
+    std::uint64_t seq_gaps = 0;       // gaps in their sequence numbers
+    std::uint64_t rereads = 0;        // state re-reads those (and foreign commits) caused
+};
+
+struct StatusReply {
+    DaemonInfo daemon;
+    ConfigInfo config;
+    KextInfo kext;
+    std::optional<AppliedInfo> applied; // null before the first apply
+    DriftState drift_state = DriftState::NotApplied;
+    std::vector<DriftEntry> drift;
+    Counters counters;
+};
+
+// "ok" is true only if the file was good and, with the kext loaded, applied
+// and verified; with the kext not loaded a good file gives ok and not
+// applied, and is applied when the kext loads.
+struct ReloadReply {
+    bool ok = false;
+    bool applied = false;
+    std::vector<std::string> changed; // the tunables this apply changed
+    std::vector<std::string> errors;  // file:line:col: error: ...
+    std::string error;                // only when not ok
+};
+
+void to_json(nlohmann::json& j, const StatusReply& r);
+void from_json(const nlohmann::json& j, StatusReply& r);
+void to_json(nlohmann::json& j, const ReloadReply& r);
+void from_json(const nlohmann::json& j, ReloadReply& r);
+const char* to_string(FileState s);
+const char* to_string(Applying s);
+const char* to_string(DriftState s);
 
 // Sends one request and returns the reply. ec: ENOENT/ECONNREFUSED (daemon not
 // running), EACCES (not root), ETIMEDOUT, EPROTO (malformed reply).
