@@ -103,6 +103,61 @@ void print_daemon(const DaemonView& d)
                 static_cast<unsigned long long>(c.seq_gaps));
 }
 
+// The kext's part of `status`, read through the query control.
+struct KextView {
+    kc_state st{};
+    std::vector<proto::TunableDesc> schema;
+    std::vector<proto::Value> values; // schema order
+};
+
+KextError read_kext_view(KextClient& kext, KextView& v)
+{
+    if (auto e = kext.state(v.st))
+        return e;
+    if (auto e = kext.describe(v.schema))
+        return e;
+    v.values.resize(v.schema.size());
+    for (std::size_t i = 0; i < v.schema.size(); ++i)
+        if (auto e = kext.get(v.schema[i], v.values[i]))
+            return e;
+    return {};
+}
+
+json kext_json(const Options& o, const kc_hello_reply& h, const KextView& v)
+{
+    json tunables = json::object();
+    for (std::size_t i = 0; i < v.schema.size(); ++i)
+        tunables[v.schema[i].name] = value_to_json(v.schema[i], v.values[i]);
+    return {{"kext", o.kext},
+            {"loaded", true},
+            {"kext_version", proto::field_string(h.kext_version)},
+            {"protocol_version", h.proto_version},
+            {"generation", v.st.generation},
+            {"config_hash", format_config_hash(v.st.config_hash)},
+            {"load_id", v.st.load_id},
+            {"event_seq", v.st.event_seq},
+            {"clients", v.st.clients},
+            {"tunables", std::move(tunables)}};
+}
+
+void print_kext(const Options& o, const kc_hello_reply& h, const KextView& v)
+{
+    std::printf("kext %s %s: loaded, protocol %u\n", o.kext.c_str(), proto::field_string(h.kext_version).c_str(),
+                h.proto_version);
+    // The count includes this connection.
+    std::printf("generation %llu, config hash %s, %u client%s, %u events posted\n",
+                static_cast<unsigned long long>(v.st.generation), format_config_hash(v.st.config_hash).c_str(),
+                v.st.clients, v.st.clients == 1 ? "" : "s", v.st.event_seq);
+    std::size_t width = 0;
+    for (const auto& d : v.schema)
+        width = std::max(width, d.name.size());
+    for (std::size_t i = 0; i < v.schema.size(); ++i) {
+        const auto& d = v.schema[i];
+        std::printf("  %-*s = %s%s\n", static_cast<int>(width), d.name.c_str(), format_summary(d, v.values[i]).c_str(),
+                    v.values[i] == d.def ? "" : "   (set)");
+    }
+}
+
 int cmd_status(const Options& o)
 {
     const DaemonView daemon = daemon_status(o);
@@ -125,52 +180,17 @@ int cmd_status(const Options& o)
         }
         return kExitNotLoaded;
     }
-    kc_state st{};
-    std::vector<proto::TunableDesc> schema;
-    if (auto e = kext->state(st); e)
+    KextView view;
+    if (auto e = read_kext_view(*kext, view))
         return fail(o, e);
-    if (auto e = kext->describe(schema); e)
-        return fail(o, e);
-    json tunables = json::object();
-    std::vector<std::pair<const proto::TunableDesc*, proto::Value>> values;
-    for (const auto& d : schema) {
-        proto::Value v;
-        if (auto e = kext->get(d, v); e)
-            return fail(o, e);
-        tunables[d.name] = value_to_json(d, v);
-        values.emplace_back(&d, std::move(v));
-    }
-    const auto& h = kext->hello();
     if (o.json) {
-        json out{{"kext", o.kext},
-                 {"loaded", true},
-                 {"kext_version", proto::field_string(h.kext_version)},
-                 {"protocol_version", h.proto_version},
-                 {"generation", st.generation},
-                 {"config_hash", format_config_hash(st.config_hash)},
-                 {"load_id", st.load_id},
-                 {"event_seq", st.event_seq},
-                 {"clients", st.clients},
-                 {"tunables", tunables},
-                 {"daemon", daemon_json(daemon)}};
+        json out = kext_json(o, kext->hello(), view);
+        out["daemon"] = daemon_json(daemon);
         std::cout << out.dump(2) << '\n';
-        return kExitOk;
+    } else {
+        print_kext(o, kext->hello(), view);
+        print_daemon(daemon);
     }
-    std::printf("kext %s %s: loaded, protocol %u\n", o.kext.c_str(), proto::field_string(h.kext_version).c_str(),
-                h.proto_version);
-    // The count includes this connection.
-    std::printf("generation %llu, config hash %s, %u client%s, %u events posted\n",
-                static_cast<unsigned long long>(st.generation), format_config_hash(st.config_hash).c_str(), st.clients,
-                st.clients == 1 ? "" : "s", st.event_seq);
-    std::size_t width = 0;
-    for (const auto& [d, v] : values)
-        width = std::max(width, d->name.size());
-    for (const auto& [d, v] : values) {
-        const bool is_default = v == d->def;
-        std::printf("  %-*s = %s%s\n", static_cast<int>(width), d->name.c_str(), format_summary(*d, v).c_str(),
-                    is_default ? "" : "   (set)");
-    }
-    print_daemon(daemon);
     return kExitOk;
 }
 
