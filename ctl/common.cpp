@@ -1,6 +1,6 @@
 #include "common.hpp"
 
-#include "admin_protocol.hpp"
+#include <kextconf/admin_protocol.hpp>
 
 #include <cstdio>
 #include <iostream>
@@ -135,13 +135,6 @@ std::string describe_daemon_error(const Options& o, std::error_code ec)
     if (is(ec, std::errc::protocol_error))
         return "kextconfd answered on " + path + " with something that is not its protocol (a version mismatch?)";
     return "cannot reach kextconfd on " + path + ": " + ec.message();
-}
-
-std::string hex(std::uint64_t v)
-{
-    char buf[19];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return buf;
 }
 
 } // namespace kextconf::ctl

@@ -4,7 +4,8 @@
 // kextconfctl is single-threaded.
 #pragma once
 
-#include "kext_client.hpp"
+#include <kextconf/kext_client.hpp>
+#include <kextconf/values.hpp>
 
 #include <kextconf/defaults.hpp>
 
@@ -29,7 +30,8 @@ inline constexpr int kExitNotRoot = 5;  // the command changes state: run as roo
 inline constexpr int kExitNoDaemon = 6; // kextconfd is not running (or not answering)
 
 inline constexpr const char* kExitStatusHelp =
-    "Exit status: 0 ok, 1 failure, 2 usage, 3 kext not loaded, 4 no such tunable, 5 needs root, "
+    "Exit status: 0 ok, 1 failure, 2 usage, 3 kext not loaded (config check: values not checked), 4 no such "
+    "tunable, 5 needs root, "
     "6 kextconfd not running.";
 
 struct Options {
@@ -76,8 +78,5 @@ std::string daemon_socket_path(const Options& o);
 // The configuration file the running kextconfd uses (its status reply's
 // config.path); "" and ec set when it cannot be asked.
 std::string daemon_config_path(const Options& o, std::error_code& ec);
-
-// 0x-prefixed 16-digit hex, as kextconfd's status writes hashes.
-std::string hex(std::uint64_t v);
 
 } // namespace kextconf::ctl

@@ -2,12 +2,11 @@
 // (through kextconfd's admin socket).
 #include "commands.hpp"
 
-#include "check.hpp"
+#include <kextconf/admin_protocol.hpp>
+#include <kextconf/check.hpp>
 
 #include <cstdio>
-#include <fcntl.h>
 #include <iostream>
-#include <unistd.h>
 
 namespace kextconf::ctl {
 
@@ -19,29 +18,20 @@ struct CheckArgs {
     std::string file;
     std::string schema;
     std::string state_dir = KEXTCONF_DEFAULT_STATE_DIR; // kextconfd's
+    bool syntax_only = false;
 };
 
-// kextconfd --check's own code (daemon/kextconfd/check.cpp): the same
-// diagnostics on stderr, the same "FILE: OK (schema: ...)" on stdout.
+// kextconfd --check's own check (check.hpp): the same diagnostics on stderr,
+// and the verdict line on stdout, or the report as JSON under --json.
 int cmd_check(const Options& o, const CheckArgs& a)
 {
-    if (!o.json)
-        return check_config(CheckOptions{a.file, a.schema, a.state_dir}) == 0 ? kExitOk : kExitFailure;
-    // --json: the JSON line replaces the text summary on stdout.
-    std::fflush(stdout);
-    const int saved = ::dup(STDOUT_FILENO);
-    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (saved >= 0 && null >= 0)
-        ::dup2(null, STDOUT_FILENO);
-    const int status = check_config(CheckOptions{a.file, a.schema, a.state_dir});
-    std::fflush(stdout);
-    if (saved >= 0 && null >= 0)
-        ::dup2(saved, STDOUT_FILENO);
-    for (int fd : {saved, null})
-        if (fd >= 0)
-            ::close(fd);
-    std::cout << json{{"file", a.file}, {"ok", status == 0}, {"exit_status", status}}.dump(2) << '\n';
-    return status == 0 ? kExitOk : kExitFailure;
+    const CheckReport report = check_config(CheckOptions{a.file, a.schema, a.state_dir, a.syntax_only});
+    std::fputs(diagnostics_text(report).c_str(), stderr);
+    if (o.json)
+        std::cout << to_json(report).dump(2) << '\n';
+    else
+        std::printf("%s\n", verdict_text(report).c_str());
+    return exit_status(report);
 }
 
 } // namespace
@@ -52,31 +42,28 @@ int ask_daemon_reload(const Options& o)
     const json reply = daemon_request(o, "reload", ec);
     if (ec)
         return fail(o, daemon_exit_status(ec), describe_daemon_error(o, ec));
-    const bool ok = reply.value("ok", false);
+    const admin::ReloadReply r = reply.get<admin::ReloadReply>();
     if (o.json) {
-        json out = reply;
-        out.erase("v");
-        std::cout << out.dump(2) << '\n';
-        return ok ? kExitOk : kExitFailure;
+        std::cout << json(r).dump(2) << '\n';
+        return r.ok ? kExitOk : kExitFailure;
     }
-    for (const auto& e : reply.value("errors", json::array()))
-        std::fprintf(stderr, "%s\n", e.is_string() ? e.get<std::string>().c_str() : e.dump().c_str());
-    if (!ok) {
+    for (const auto& e : r.errors)
+        std::fprintf(stderr, "%s\n", e.c_str());
+    if (!r.ok) {
         std::fprintf(stderr, "kextconfctl: reload failed: %s\n",
-                     reply.value("error", std::string("see the errors above")).c_str());
+                     r.error.empty() ? "see the errors above" : r.error.c_str());
         std::fprintf(stderr, "kextconfctl: kextconfd keeps the last good configuration applied\n");
         return kExitFailure;
     }
-    const json changed = reply.value("changed", json::array());
-    if (!reply.value("applied", false)) {
+    if (!r.applied) {
         std::printf("reloaded: the file is good; the kext is not loaded, so it is applied when it loads\n");
-    } else if (changed.empty()) {
+    } else if (r.changed.empty()) {
         std::printf("reloaded: the kext already held what the file says\n");
     } else {
         std::string names;
-        for (const auto& n : changed)
-            names += (names.empty() ? "" : ", ") + (n.is_string() ? n.get<std::string>() : n.dump());
-        std::printf("reloaded and applied: %zu changed (%s)\n", changed.size(), names.c_str());
+        for (const auto& n : r.changed)
+            names += (names.empty() ? "" : ", ") + n;
+        std::printf("reloaded and applied: %zu changed (%s)\n", r.changed.size(), names.c_str());
     }
     return kExitOk;
 }
@@ -88,12 +75,13 @@ void add_config_commands(CLI::App& app, Options& o, Command& run)
     auto a = std::make_shared<CheckArgs>();
     auto* check = config->add_subcommand(
         "check", "validate FILE exactly as kextconfd --check does (against the running kext's tunables, else the "
-                 "schema kextconfd saved in --state-dir, else syntax only; diagnostics on stderr, with --json too): "
-                 "exit 0 valid, 1 not");
+                 "schema kextconfd saved in --state-dir; diagnostics on stderr, with --json too): exit 0 valid, 1 "
+                 "not, 3 values not checked (no schema found)");
     check->add_option("FILE", a->file, "configuration file")->required();
     check->add_option("--schema", a->schema, "check against this schema document (kextconfctl schema -o FILE)");
     check->add_option("--state-dir", a->state_dir, "kextconfd's state directory (its saved schema)")
         ->capture_default_str();
+    check->add_flag("--syntax-only", a->syntax_only, "check syntax and structure only; exit 0 if they are good");
     on_parsed(check, run, [&o, a] { return cmd_check(o, *a); });
 
     auto* reload = app.add_subcommand(

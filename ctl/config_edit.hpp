@@ -1,10 +1,11 @@
 // `kextconfctl set --persist`: changing tunables in the configuration file
 // the way an editor would, keeping its comments and layout, and replacing the
 // file atomically so that kextconfd (which reloads on change) never reads a
-// half-written file. Pure functions except write_file_atomically; any thread.
+// half-written file. Pure functions; any thread. (The edited text is written with
+// kextconf/file.hpp's replace_file_atomically.)
 #pragma once
 
-#include "config_loader.hpp"
+#include <kextconf/config_loader.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -21,10 +22,5 @@ namespace kextconf::ctl {
 // be edited in place (the caller may then write the document out whole).
 std::optional<std::string> edit_tunables(const std::string& text, const ConfigDocument& doc,
                                          const nlohmann::json& updates);
-
-// Replaces `path` with `text`: a temporary file in the same directory with
-// the old file's mode and owner, fsync, rename over the old name, fsync of the
-// directory. On failure the old file is untouched and the temporary removed.
-std::error_code write_file_atomically(const std::string& path, const std::string& text, std::string& what);
 
 } // namespace kextconf::ctl

@@ -4,7 +4,7 @@
 // sequence gaps into "dropped" items. Single-threaded.
 #pragma once
 
-#include "kernel_link.hpp"
+#include <kextconf/kernel_link.hpp>
 
 #include <kextconf/codec.hpp>
 #include <nlohmann/json.hpp>

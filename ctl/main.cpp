@@ -1,7 +1,7 @@
 // kextconfctl: the administrator's controller for a kextconf kext. Each
 // command group lives in its own file (commands.hpp); this file parses the
 // command line and runs the command chosen.
-#include "cli_usage.hpp"
+#include <kextconf/cli_usage.hpp>
 #include "commands.hpp"
 
 #include <cstdio>

@@ -2,8 +2,9 @@
 // describe. (`status` also asks kextconfd, which answers root only.)
 #include "commands.hpp"
 
-#include "config_loader.hpp"
-#include "values.hpp"
+#include <kextconf/admin_protocol.hpp>
+#include <kextconf/config_loader.hpp>
+#include <kextconf/values.hpp>
 
 #include <cstdio>
 #include <iostream>
@@ -19,65 +20,147 @@ using nlohmann::json;
 constexpr std::uint32_t kStatusListMax = 8;
 
 // kextconfd's view for `status`: its reply, or why there is none.
-json daemon_status(const Options& o)
+struct DaemonView {
+    std::optional<admin::StatusReply> reply;
+    std::string reason; // why there is no reply
+};
+
+DaemonView daemon_status(const Options& o)
 {
     std::error_code ec;
-    json reply = daemon_request(o, "status", ec);
+    const json reply = daemon_request(o, "status", ec);
     if (ec)
-        return {{"available", false}, {"reason", describe_daemon_error(o, ec)}};
+        return {std::nullopt, describe_daemon_error(o, ec)};
     if (!reply.value("ok", false))
-        return {{"available", false}, {"reason", "kextconfd refused: " + reply.value("error", std::string("?"))}};
-    reply.erase("v");
-    reply.erase("ok");
-    reply["available"] = true;
-    return reply;
+        return {std::nullopt, "kextconfd refused: " + reply.value("error", std::string("?"))};
+    return {reply.get<admin::StatusReply>(), ""};
 }
 
-std::string str_or(const json& j, const char* key, const std::string& dflt = "?")
+json daemon_json(const DaemonView& d)
 {
-    if (!j.is_object() || !j.contains(key))
-        return dflt;
-    const auto& v = j.at(key);
-    return v.is_string() ? v.get<std::string>() : v.dump();
+    if (!d.reply)
+        return {{"available", false}, {"reason", d.reason}};
+    json out = *d.reply;
+    out.erase("ok");
+    out["available"] = true;
+    return out;
 }
 
-void print_daemon(const json& d)
+// What is being applied, as true for the file's state: a missing or bad
+// file is not what is applied.
+std::string applying_text(const admin::ConfigInfo& c)
 {
-    if (!d.value("available", false)) {
-        std::printf("kextconfd: unavailable: %s\n", d.value("reason", std::string("?")).c_str());
+    switch (c.source) {
+    case admin::Applying::Nothing: return "nothing applied";
+    case admin::Applying::SavedCopy: return "applying the saved last good copy";
+    case admin::Applying::File: break;
+    }
+    return c.state == admin::FileState::Good ? "applying it" : "applying its last good content";
+}
+
+std::string drift_text(const admin::StatusReply& r)
+{
+    switch (r.drift_state) {
+    case admin::DriftState::InSync: return "drift: none (the kext holds the configuration in force)\n";
+    case admin::DriftState::KextNotLoaded: return "drift: not known (the kext is not loaded)\n";
+    case admin::DriftState::NotApplied: return "drift: not known (nothing applied to this load of the kext)\n";
+    case admin::DriftState::Unknown: return "drift: not known (the kext's values could not be read)\n";
+    case admin::DriftState::Drifted: break;
+    }
+    std::string out;
+    for (const auto& d : r.drift)
+        out += "drift: " + d.name + " is " + d.kext.dump() + " in the kext, " + d.file.dump() + " in the file\n";
+    return out;
+}
+
+void print_daemon(const DaemonView& d)
+{
+    if (!d.reply) {
+        std::printf("kextconfd: unavailable: %s\n", d.reason.c_str());
         return;
     }
-    const json& dm = d.value("daemon", json::object());
-    std::printf("kextconfd %s: running, pid %s, up %s s\n", str_or(dm, "version").c_str(), str_or(dm, "pid").c_str(),
-                str_or(dm, "uptime_s").c_str());
-    const json& cfg = d.value("config", json::object());
-    std::printf("config %s: %s (applying %s, read %s)\n", str_or(cfg, "path").c_str(), str_or(cfg, "state").c_str(),
-                str_or(cfg, "source").c_str(), str_or(cfg, "loaded_at").c_str());
-    for (const auto& e : cfg.value("errors", json::array()))
-        std::printf("  %s\n", e.is_string() ? e.get<std::string>().c_str() : e.dump().c_str());
-    const json applied = d.value("applied", json());
-    if (applied.is_object())
-        std::printf("last apply: generation %s, hash %s, %s changed, at %s\n", str_or(applied, "generation").c_str(),
-                    str_or(applied, "config_hash").c_str(), str_or(applied, "changed").c_str(),
-                    str_or(applied, "at").c_str());
+    const admin::StatusReply& r = *d.reply;
+    std::printf("kextconfd %s: running, pid %lld, up %lld s\n", r.daemon.version.c_str(),
+                static_cast<long long>(r.daemon.pid), static_cast<long long>(r.daemon.uptime_s));
+    const std::string when = r.config.loaded_at.empty()                    ? "never read"
+                             : r.config.state == admin::FileState::Missing ? "missing since " + r.config.loaded_at
+                                                                           : "read " + r.config.loaded_at;
+    std::printf("config %s: %s (%s; %s)\n", r.config.path.c_str(), admin::to_string(r.config.state),
+                applying_text(r.config).c_str(), when.c_str());
+    for (const auto& e : r.config.errors)
+        std::printf("  %s\n", e.c_str());
+    if (r.applied)
+        std::printf("last apply: generation %llu, hash %s, %u changed, at %s\n",
+                    static_cast<unsigned long long>(r.applied->generation),
+                    format_config_hash(r.applied->config_hash).c_str(), r.applied->changed, r.applied->at.c_str());
     else
         std::printf("last apply: none yet\n");
-    const json drift = d.value("drift", json::array());
-    if (drift.empty())
-        std::printf("drift: none (the kext holds what the file says)\n");
-    for (const auto& x : drift)
-        std::printf("drift: %s is %s in the kext, %s in the file\n", str_or(x, "name").c_str(),
-                    str_or(x, "kext").c_str(), str_or(x, "file").c_str());
-    const json c = d.value("counters", json::object());
-    if (!c.empty())
-        std::printf("counters: %s applies, %s failed, %s reloads, %s events, %s sequence gaps\n",
-                    str_or(c, "applies").c_str(), str_or(c, "apply_failures").c_str(), str_or(c, "reloads").c_str(),
-                    str_or(c, "events").c_str(), str_or(c, "seq_gaps").c_str());
+    std::fputs(drift_text(r).c_str(), stdout);
+    const admin::Counters& c = r.counters;
+    std::printf("counters: %llu applies, %llu failed, %llu reloads, %llu events, %llu sequence gaps\n",
+                static_cast<unsigned long long>(c.applies), static_cast<unsigned long long>(c.apply_failures),
+                static_cast<unsigned long long>(c.reloads), static_cast<unsigned long long>(c.events),
+                static_cast<unsigned long long>(c.seq_gaps));
+}
+
+// The kext's part of `status`, read through the query control.
+struct KextView {
+    kc_state st{};
+    std::vector<proto::TunableDesc> schema;
+    std::vector<proto::Value> values; // schema order
+};
+
+KextError read_kext_view(KextClient& kext, KextView& v)
+{
+    if (auto e = kext.state(v.st))
+        return e;
+    if (auto e = kext.describe(v.schema))
+        return e;
+    v.values.resize(v.schema.size());
+    for (std::size_t i = 0; i < v.schema.size(); ++i)
+        if (auto e = kext.get(v.schema[i], v.values[i]))
+            return e;
+    return {};
+}
+
+json kext_json(const Options& o, const kc_hello_reply& h, const KextView& v)
+{
+    json tunables = json::object();
+    for (std::size_t i = 0; i < v.schema.size(); ++i)
+        tunables[v.schema[i].name] = value_to_json(v.schema[i], v.values[i]);
+    return {{"kext", o.kext},
+            {"loaded", true},
+            {"kext_version", proto::field_string(h.kext_version)},
+            {"protocol_version", h.proto_version},
+            {"generation", v.st.generation},
+            {"config_hash", format_config_hash(v.st.config_hash)},
+            {"load_id", v.st.load_id},
+            {"event_seq", v.st.event_seq},
+            {"clients", v.st.clients},
+            {"tunables", std::move(tunables)}};
+}
+
+void print_kext(const Options& o, const kc_hello_reply& h, const KextView& v)
+{
+    std::printf("kext %s %s: loaded, protocol %u\n", o.kext.c_str(), proto::field_string(h.kext_version).c_str(),
+                h.proto_version);
+    // The count includes this connection.
+    std::printf("generation %llu, config hash %s, %u client%s, %u events posted\n",
+                static_cast<unsigned long long>(v.st.generation), format_config_hash(v.st.config_hash).c_str(),
+                v.st.clients, v.st.clients == 1 ? "" : "s", v.st.event_seq);
+    std::size_t width = 0;
+    for (const auto& d : v.schema)
+        width = std::max(width, d.name.size());
+    for (std::size_t i = 0; i < v.schema.size(); ++i) {
+        const auto& d = v.schema[i];
+        std::printf("  %-*s = %s%s\n", static_cast<int>(width), d.name.c_str(), format_summary(d, v.values[i]).c_str(),
+                    v.values[i] == d.def ? "" : "   (set)");
+    }
 }
 
 int cmd_status(const Options& o)
 {
-    const json daemon = daemon_status(o);
+    const DaemonView daemon = daemon_status(o);
     KextError err;
     auto kext = open_query(o, err);
     if (!kext) {
@@ -85,7 +168,11 @@ int cmd_status(const Options& o)
         if (status != kExitNotLoaded)
             return fail(o, err);
         if (o.json) {
-            std::cout << json{{"kext", o.kext}, {"loaded", false}, {"error", err.message}, {"daemon", daemon}}.dump(2)
+            std::cout << json{{"kext", o.kext},
+                              {"loaded", false},
+                              {"error", err.message},
+                              {"daemon", daemon_json(daemon)}}
+                             .dump(2)
                       << '\n';
         } else {
             std::printf("kext %s: not loaded (kextconfctl kext load)\n", o.kext.c_str());
@@ -93,51 +180,17 @@ int cmd_status(const Options& o)
         }
         return kExitNotLoaded;
     }
-    kc_state st{};
-    std::vector<proto::TunableDesc> schema;
-    if (auto e = kext->state(st); e)
+    KextView view;
+    if (auto e = read_kext_view(*kext, view))
         return fail(o, e);
-    if (auto e = kext->describe(schema); e)
-        return fail(o, e);
-    json tunables = json::object();
-    std::vector<std::pair<const proto::TunableDesc*, proto::Value>> values;
-    for (const auto& d : schema) {
-        proto::Value v;
-        if (auto e = kext->get(d, v); e)
-            return fail(o, e);
-        tunables[d.name] = value_to_json(d, v);
-        values.emplace_back(&d, std::move(v));
-    }
-    const auto& h = kext->hello();
     if (o.json) {
-        json out{{"kext", o.kext},
-                 {"loaded", true},
-                 {"kext_version", proto::field_string(h.kext_version)},
-                 {"protocol_version", h.proto_version},
-                 {"generation", st.generation},
-                 {"config_hash", hex(st.config_hash)},
-                 {"load_id", st.load_id},
-                 {"event_seq", st.event_seq},
-                 {"clients", st.clients},
-                 {"tunables", tunables},
-                 {"daemon", daemon}};
+        json out = kext_json(o, kext->hello(), view);
+        out["daemon"] = daemon_json(daemon);
         std::cout << out.dump(2) << '\n';
-        return kExitOk;
+    } else {
+        print_kext(o, kext->hello(), view);
+        print_daemon(daemon);
     }
-    std::printf("kext %s %s: loaded, protocol %u\n", o.kext.c_str(), proto::field_string(h.kext_version).c_str(),
-                h.proto_version);
-    // The count includes this connection.
-    std::printf("generation %llu, config hash %s, %u clients, %u events posted\n",
-                static_cast<unsigned long long>(st.generation), hex(st.config_hash).c_str(), st.clients, st.event_seq);
-    std::size_t width = 0;
-    for (const auto& [d, v] : values)
-        width = std::max(width, d->name.size());
-    for (const auto& [d, v] : values) {
-        const bool is_default = v == d->def;
-        std::printf("  %-*s = %s%s\n", static_cast<int>(width), d->name.c_str(), format_summary(*d, v).c_str(),
-                    is_default ? "" : "   (set)");
-    }
-    print_daemon(daemon);
     return kExitOk;
 }
 

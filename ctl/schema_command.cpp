@@ -2,7 +2,7 @@
 // (daemon/lib/schema.hpp), for editors and `kextconfd --check --schema`.
 #include "commands.hpp"
 
-#include "schema.hpp"
+#include <kextconf/schema.hpp>
 
 #include <fstream>
 #include <iostream>

@@ -5,7 +5,8 @@
 
 #include "config_edit.hpp"
 #include "value_text.hpp"
-#include "values.hpp"
+#include <kextconf/file.hpp>
+#include <kextconf/values.hpp>
 
 #include <cstdio>
 #include <iostream>
@@ -103,7 +104,7 @@ int print_set_json(const Options& o, std::uint64_t previous, const ApplyResult& 
                       {"persistent", false},
                       {"previous_generation", previous},
                       {"generation", res.generation},
-                      {"config_hash", hex(res.config_hash)},
+                      {"config_hash", format_config_hash(res.config_hash)},
                       {"changed", res.changed},
                       {"values", values}}
                      .dump(2)
@@ -244,11 +245,11 @@ int set_persistent(const Options& options, const SetArgs& a)
             errors.push_back(d.str());
         return print_errors(o, errors, o.config + " was left alone");
     }
-    std::string what;
-    if (auto ec = write_file_atomically(o.config, *edited, what)) {
-        const bool denied = ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted;
+    // A new file is 0644 like the installed one; an existing one keeps its mode and owner.
+    if (const ReplaceResult r = replace_file_atomically(o.config, *edited, 0644, /*keep_old_mode_and_owner=*/true)) {
+        const bool denied = r.ec == std::errc::permission_denied || r.ec == std::errc::operation_not_permitted;
         return fail(o, denied ? kExitNotRoot : kExitFailure,
-                    "cannot " + what + ": " + ec.message() + "; " + o.config + " was left alone" +
+                    "cannot " + r.failed_step + ": " + r.ec.message() + "; " + o.config + " was left alone" +
                         (denied ? "; " + run_as_root_hint() : ""));
     }
     if (!o.json) {

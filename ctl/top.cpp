@@ -7,7 +7,7 @@
 
 #include "event_stream.hpp"
 #include "terminal.hpp"
-#include "values.hpp"
+#include <kextconf/values.hpp>
 
 #include <cerrno>
 #include <chrono>
@@ -95,8 +95,9 @@ std::string render(const Options& o, const Snapshot& s, const std::deque<std::st
     } else {
         head.push_back("kext: loaded, version " + proto::field_string(s.hello.kext_version) + ", protocol " +
                        n(s.hello.proto_version) + ", load " + n(s.state.load_id));
-        head.push_back("generation " + n(s.state.generation) + "   config hash " + hex(s.state.config_hash) +
-                       "   clients " + n(s.state.clients) + "   event seq " + n(s.state.event_seq));
+        head.push_back("generation " + n(s.state.generation) + "   config hash " +
+                       format_config_hash(s.state.config_hash) + "   clients " + n(s.state.clients) + "   event seq " +
+                       n(s.state.event_seq));
         if (s.have_counters) {
             const auto& c = s.counters;
             head.push_back("counters: requests " + n(c.requests) + "  rejections " + n(c.rejections) + "  commits " +

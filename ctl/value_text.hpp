@@ -3,7 +3,7 @@
 // kextconfd's config file. Pure functions; any thread.
 #pragma once
 
-#include "config_loader.hpp"
+#include <kextconf/config_loader.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -10,8 +10,8 @@
 // (KextClient: connect, read state, one transaction, read state back) on a
 // second host, interleaved.
 #include "benches.hpp"
-#include "kext_client.hpp"
 #include "netns.hpp"
+#include <kextconf/kext_client.hpp>
 
 #include <csignal>
 #include <sstream>

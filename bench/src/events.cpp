@@ -7,7 +7,7 @@
 // (KC_OPT_COUNTERS events_dropped) plus those kextsim counted at the
 // listener's full 32 KiB buffer (`kextsim stats` events_dropped).
 #include "benches.hpp"
-#include "kext_client.hpp"
+#include <kextconf/kext_client.hpp>
 
 #include <kextconf/proto.h>
 #include <kextsim/client.hpp>

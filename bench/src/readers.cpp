@@ -4,7 +4,7 @@
 // five of the reference kext's scalar tunables, one after another). Reads/s and p99 of a
 // get; the two modes alternate in short windows so noise hits both.
 #include "benches.hpp"
-#include "kext_client.hpp"
+#include <kextconf/kext_client.hpp>
 
 #include <atomic>
 #include <mutex>

@@ -5,8 +5,7 @@
 // wire header + kc_value_hdr + int64 back). The physical limit of this
 // transport is the raw figure.
 #include "benches.hpp"
-#include "kext_client.hpp"
-
+#include <kextconf/kext_client.hpp>
 #include <kextsim/client.hpp>
 
 #include <csignal>

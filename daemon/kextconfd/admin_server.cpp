@@ -1,8 +1,8 @@
 #include "admin_server.hpp"
 
-#include "admin_protocol.hpp"
-#include "logging.hpp"
 #include "peer_cred.hpp"
+#include <kextconf/admin_protocol.hpp>
+#include <kextconf/logging.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,10 +1,12 @@
 #include "config_watch.hpp"
 
-#include "logging.hpp"
+#include "file_watcher.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <kextconf/logging.hpp>
 
 #include <unistd.h>
 
@@ -16,6 +18,8 @@ ConfigWatch::ConfigWatch(asio::io_context& io, std::chrono::milliseconds debounc
     : io_(io), debounce_(debounce), timer_(io)
 {
 }
+
+ConfigWatch::~ConfigWatch() = default;
 
 bool ConfigWatch::start(const std::string& path, std::function<void()> on_settled)
 {

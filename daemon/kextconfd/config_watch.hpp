@@ -6,8 +6,6 @@
 // Threading: runs on the io_context's one thread only.
 #pragma once
 
-#include "file_watcher.hpp"
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -24,9 +22,12 @@ namespace kextconf {
 // an editor's save sequence, short enough to feel immediate to an admin.
 inline constexpr std::chrono::milliseconds kReloadDebounce{200};
 
+class FileWatcher; // the platform seam, private to the daemon (daemon/lib/file_watcher.hpp)
+
 class ConfigWatch {
 public:
     ConfigWatch(boost::asio::io_context& io, std::chrono::milliseconds debounce);
+    ~ConfigWatch();
 
     // Watches `path`; `on_settled` runs once changes have stopped for the
     // debounce interval. False (logged) if the file cannot be watched; edits

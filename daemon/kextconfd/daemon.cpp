@@ -1,10 +1,9 @@
 #include "daemon.hpp"
 
-#include "admin_protocol.hpp"
-#include "apply_plan.hpp"
-#include "logging.hpp"
-#include "schema.hpp"
-#include "values.hpp"
+#include <kextconf/admin_protocol.hpp>
+#include <kextconf/logging.hpp>
+#include <kextconf/schema.hpp>
+#include <kextconf/values.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -21,264 +20,149 @@ namespace asio = boost::asio;
 
 namespace kextconf {
 
-namespace {
-// A stale generation means another writer committed between our read and our
-// commit; re-read and retry a few times before giving up until the next event.
-constexpr int kApplyAttempts = 3;
-
-std::string hex(std::uint64_t v)
-{
-    char buf[19];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return buf;
-}
-
-void log_diagnostics(const std::vector<Diagnostic>& errors)
-{
-    for (const auto& d : errors)
-        logcat::config().error("{}", d.str());
-}
-} // namespace
-
 Daemon::Daemon(asio::io_context& io, DaemonOptions opts)
-    : io_(io), opts_(std::move(opts)), state_(opts_.state_dir), watch_(io, opts_.reload_debounce)
+    : io_(io), opts_(std::move(opts)), state_(opts_.state_dir), source_(opts_.config_path, state_),
+      watch_(io, opts_.reload_debounce)
 {
 }
 
-Daemon::ApplyOutcome Daemon::apply_current(const char* why)
+ApplyReport Daemon::apply_current(const char* why)
 {
-    if (candidate_) {
-        const ApplyOutcome outcome = try_apply(candidate_->doc, why);
-        switch (outcome) {
-        case ApplyOutcome::Applied:
-            config_ = std::move(candidate_);
-            candidate_.reset();
-            state_.save_last_good(config_->text);
-            return outcome;
-        case ApplyOutcome::Rejected:
-            candidate_.reset();
-            if (config_)
-                logcat::config().error("{}: edit refused; keeping the last good configuration ({})", opts_.config_path,
-                                       config_->doc.file);
-            else
-                logcat::config().error("{}: refused, and there is no last good configuration; the kext keeps its "
-                                       "current values until the file is fixed",
-                                       opts_.config_path);
-            break; // re-assert the configuration in force below
-        case ApplyOutcome::Absent:
-        case ApplyOutcome::Failed: return outcome; // try the candidate again next time
-        }
-        if (config_) {
-            // Keep the refusal's errors for the caller while re-asserting.
-            auto errors = std::move(apply_errors_);
-            if (try_apply(config_->doc, why) == ApplyOutcome::Applied)
-                state_.save_last_good(config_->text);
-            apply_errors_ = std::move(errors);
-        }
-        return ApplyOutcome::Rejected;
+    LoadedConfig* candidate = source_.candidate();
+    LoadedConfig* in_force = source_.in_force();
+    if (!candidate && !in_force) {
+        ApplyReport none;
+        none.failure = "there is no configuration to apply";
+        return none;
     }
-    if (!config_)
-        return ApplyOutcome::Failed;
-    const ApplyOutcome outcome = try_apply(config_->doc, why);
-    if (outcome == ApplyOutcome::Applied)
-        state_.save_last_good(config_->text);
-    return outcome;
-}
-
-std::optional<std::vector<proto::Value>> Daemon::known_values_by_hash(const std::vector<proto::TunableDesc>& schema,
-                                                                      std::uint64_t config_hash) const
-{
-    // A kext just loaded holds its defaults; a kext this daemon (or its
-    // previous run) configured holds the last good configuration. The
-    // content hash says which, if either, without reading every value back.
-    std::vector<proto::Value> defaults = desired_values(schema, {});
-    if (proto::config_hash(defaults) == config_hash)
-        return defaults;
-    if (config_) {
-        std::vector<Diagnostic> errors;
-        auto validated = validate_config(config_->doc, schema, errors);
-        if (validated && errors.empty()) {
-            std::vector<proto::Value> last_good = desired_values(schema, validated->values);
-            if (proto::config_hash(last_good) == config_hash)
-                return last_good;
-        }
+    if (!candidate) {
+        ApplyReport report = apply_to_kext(*in_force, why);
+        if (report.outcome == ApplyReport::Outcome::Applied)
+            source_.save_in_force();
+        else if (report.outcome == ApplyReport::Outcome::Rejected)
+            source_.note_refused(*in_force, report.errors);
+        return report;
     }
-    return std::nullopt;
+    ApplyReport report = apply_to_kext(*candidate, why);
+    switch (report.outcome) {
+    case ApplyReport::Outcome::Applied: source_.accept_candidate(); break;
+    case ApplyReport::Outcome::Absent:
+    case ApplyReport::Outcome::Failed: break; // the candidate is tried again next time
+    case ApplyReport::Outcome::Rejected:
+        source_.refuse_candidate(report.errors);
+        // Re-assert the configuration in force; the report stays the refusal's.
+        if (in_force && apply_to_kext(*in_force, why).outcome == ApplyReport::Outcome::Applied)
+            source_.save_in_force();
+        break;
+    }
+    return report;
 }
 
-Daemon::ApplyOutcome Daemon::try_apply(const ConfigDocument& doc, const char* why)
+void Daemon::follow_kext_events(const std::string& bundle)
 {
-    const std::string& bundle = doc.kext;
-    apply_errors_.clear();
-    apply_failure_.clear();
-    auto failed = [this](std::string message) {
-        logcat::kext().error("{}", message);
-        apply_failure_ = std::move(message);
-        ++counters_.apply_failures;
-        return ApplyOutcome::Failed;
-    };
     // Follow the kext's events from its first appearance: its "started"
     // event is what retries an apply that found it busy.
     if (vendor_code_ == 0 && !kext_events_->vendor_code(bundle, vendor_code_))
         if (auto ec = kext_events_->set_filter(vendor_code_, KC_EVENT_CLASS, 0))
             logcat::events().warn("cannot subscribe to {} events: {}", bundle, ec.message());
+}
+
+std::unique_ptr<KextClient> Daemon::connect_for_apply(const std::string& bundle, ApplyReport& report)
+{
+    follow_kext_events(bundle);
     KextError err;
     auto kext = KextClient::connect(bundle, KextClient::Access::Admin, err);
-    if (!kext) {
-        if (err.ec == std::errc::device_or_resource_busy) {
-            // Registered but still starting (or already stopping).
-            logcat::kext().info("kext {} is busy starting or stopping; applying when it has started", bundle);
-            return ApplyOutcome::Absent;
-        }
-        if (err.ec == std::errc::no_such_file_or_directory) {
-            // Said once per absence: every control registering wakes us, and
-            // each look finds it still missing.
-            if (kext_state_ != KextState::Absent)
-                logcat::kext().info("kext {} is not loaded; waiting for it to register its control", bundle);
-            kext_state_ = KextState::Absent;
-            return ApplyOutcome::Absent;
-        }
-        return failed(err.message);
+    if (kext) {
+        presence_ = KextPresence::Present;
+        follow_kext_events(bundle);
+        return kext;
     }
-    kext_state_ = KextState::Present;
-    if (vendor_code_ == 0 && !kext_events_->vendor_code(bundle, vendor_code_))
-        if (auto ec = kext_events_->set_filter(vendor_code_, KC_EVENT_CLASS, 0))
-            logcat::events().warn("cannot subscribe to {} events: {}", bundle, ec.message());
+    if (err.ec == std::errc::device_or_resource_busy) {
+        // Registered but still starting (or already stopping).
+        logcat::kext().info("kext {} is busy starting or stopping; applying when it has started", bundle);
+        report.outcome = ApplyReport::Outcome::Absent;
+    } else if (err.ec == std::errc::no_such_file_or_directory) {
+        // Said once per absence: every control registering wakes us, and
+        // each look finds it still missing.
+        if (presence_ != KextPresence::Absent)
+            logcat::kext().info("kext {} is not loaded; waiting for it to register its control", bundle);
+        presence_ = KextPresence::Absent;
+        report.outcome = ApplyReport::Outcome::Absent;
+    } else {
+        logcat::kext().error("{}", err.message);
+        report.failure = err.message;
+    }
+    return nullptr;
+}
 
-    kc_state first_state{};
-    if (auto e = kext->state(first_state))
-        return failed(bundle + ": " + e.message);
-    // The kext's table cannot change within one load: read it (and save it
-    // for `kextconfd --check` while the kext is away, schema.hpp) once per load.
-    if (!known_ || known_->bundle != bundle || known_->load_id != first_state.load_id) {
-        known_.reset();
-        KextSchema kschema;
-        if (auto e = read_kext_schema(*kext, kschema))
-            return failed(bundle + ": " + e.message);
-        state_.save_schema(schema_to_json(kschema).dump(2) + "\n");
-        known_ = KnownKext{bundle, first_state.load_id, std::move(kschema.tunables), false, 0, 0, {}};
-    }
-    const std::vector<proto::TunableDesc> schema = known_->schema;
-    std::vector<Diagnostic> errors;
-    auto validated = validate_config(doc, schema, errors);
-    if (!validated || !errors.empty()) {
-        log_diagnostics(errors);
-        for (const auto& d : errors)
-            apply_errors_.push_back(d.str());
-        if (doc.file == opts_.config_path)
-            record_file_errors(errors);
-        logcat::config().error("{}: does not fit {} {} ({}); not applied", doc.file, bundle,
-                               proto::field_string(kext->hello().kext_version), why);
+ApplyReport Daemon::apply_to_kext(LoadedConfig& config, const char* why)
+{
+    ApplyReport report;
+    auto kext = connect_for_apply(config.doc.kext, report);
+    if (kext)
+        report = applier_.apply(*kext, config, source_.in_force(), why);
+    // The kext's table, for `kextconfd --check` while the kext is away (schema.hpp).
+    if (report.new_load)
+        state_.save_schema(schema_to_json(session_.schema()).dump(2) + "\n");
+    if (report.outcome == ApplyReport::Outcome::Rejected || report.outcome == ApplyReport::Outcome::Failed)
         ++counters_.apply_failures;
-        return ApplyOutcome::Rejected;
-    }
-    const std::vector<proto::Value> desired = desired_values(schema, validated->values);
-
-    for (int attempt = 1; attempt <= kApplyAttempts; ++attempt) {
-        kc_state st = first_state;
-        if (attempt > 1)
-            if (auto e = kext->state(st))
-                return failed(bundle + ": " + e.message);
-        const bool first_contact = st.load_id != load_id_;
-        if (first_contact) {
-            // Follow this load's events from now on, even if applying fails.
-            load_id_ = st.load_id;
-            last_seq_ = 0; // sequence numbers restart with each load
-            applied_generation_ = st.generation;
-            applied_hash_ = st.config_hash;
-        }
-        // Send only what differs from what the kext holds (apply_plan.hpp).
-        // Unchanged since this daemon verified it (same load, generation and
-        // content hash): the kext holds what we left it at; else read it.
-        const bool values_known = known_->values_known && known_->load_id == st.load_id &&
-                                  known_->generation == st.generation && known_->config_hash == st.config_hash;
-        std::vector<proto::Value> current(schema.size());
-        if (values_known)
-            current = known_->values;
-        else if (auto guess = known_values_by_hash(schema, st.config_hash))
-            current = std::move(*guess);
-        else
-            for (std::size_t i = 0; i < schema.size(); ++i)
-                if (auto e = kext->get(schema[i], current[i]))
-                    return failed(bundle + ": " + e.message);
-        const ApplyPlan plan = plan_apply(schema, current, desired);
-        for (const std::size_t i : plan.load_only_pending)
-            logcat::kext().warn("{}: {} = {} is applied at next kext load (a load-only tunable; now {})", bundle,
-                                schema[i].name, private_value(format_value(schema[i], desired[i])),
-                                private_value(format_value(schema[i], current[i])));
-        const auto& changes = plan.changes;
-        // The one log line (values private, lists by their size): plan.summary.
-        const std::string& summary = plan.summary;
-        std::vector<std::string> changed_names;
-        for (const std::size_t i : plan.changed)
-            changed_names.push_back(schema[i].name);
-        const std::uint64_t expected_hash = plan.expected_hash;
-        if (st.config_hash == expected_hash && changes.empty()) {
-            load_id_ = st.load_id;
-            applied_generation_ = st.generation;
-            applied_hash_ = st.config_hash;
-            known_->values_known = true;
-            known_->generation = st.generation;
-            known_->config_hash = st.config_hash;
-            known_->values = std::move(current);
-            logcat::kext().info("{} already matches {} (generation {}, hash {}; {})", bundle, doc.file, st.generation,
-                                hex(st.config_hash), why);
-            reported_drift_.clear();
-            return ApplyOutcome::Applied;
-        }
-        ApplyResult result;
-        if (auto e = kext->apply(st.generation, changes, result)) {
-            if (e.ec == std::errc::resource_unavailable_try_again && attempt < kApplyAttempts) {
-                logcat::kext().warn("{}: another writer committed first; re-reading and retrying", bundle);
-                continue;
-            }
-            return failed(bundle + ": apply failed, the kext keeps generation " + std::to_string(st.generation) + ": " +
-                          e.message);
-        }
-        // Verify by reading back what the kext now holds.
-        kc_state after{};
-        if (auto e = kext->state(after))
-            return failed(bundle + ": applied generation " + std::to_string(result.generation) +
-                          " but could not read it back: " + e.message);
-        if (after.generation != result.generation || after.config_hash != expected_hash)
-            return failed(bundle + ": verification failed: kext reports generation " +
-                          std::to_string(after.generation) + " hash " + hex(after.config_hash) +
-                          ", expected generation " + std::to_string(result.generation) + " hash " + hex(expected_hash));
-        load_id_ = after.load_id;
-        applied_generation_ = after.generation;
-        applied_hash_ = after.config_hash;
-        known_->values_known = true;
-        known_->generation = after.generation;
-        known_->config_hash = after.config_hash;
-        // The kext now holds the file's values, load-only ones unchanged.
-        for (const std::size_t i : plan.changed)
-            current[i] = desired[i];
-        known_->values = std::move(current);
-        logcat::kext().info("applied {} to {}: generation {}, hash {}, {} changed{}{} ({})", doc.file, bundle,
-                            after.generation, hex(after.config_hash), result.changed, summary.empty() ? "" : ": ",
-                            summary, why);
-        ++counters_.applies;
-        last_apply_ = LastApply{after.generation, after.config_hash, std::chrono::system_clock::now(), result.changed,
-                                std::move(changed_names)};
+    if (report.outcome == ApplyReport::Outcome::Applied)
         reported_drift_.clear();
-        return ApplyOutcome::Applied;
+    if (report.committed) {
+        ++counters_.applies;
+        last_apply_ =
+            LastApply{report.generation, report.config_hash, std::chrono::system_clock::now(), report.changed};
     }
-    return failed(bundle + ": another writer kept committing first (" + std::to_string(kApplyAttempts) +
-                  " attempts); trying again at the next event or reload");
+    return report;
+}
+
+admin::ReloadReply Daemon::reload(bool forced)
+{
+    admin::ReloadReply r;
+    std::vector<Diagnostic> errors;
+    switch (source_.reread(forced, errors)) {
+    case ConfigSource::Change::Unchanged: r.ok = true; return r;
+    case ConfigSource::Change::Missing:
+        r.error = opts_.config_path + " does not exist; the configuration in force stays applied";
+        return r;
+    case ConfigSource::Change::Bad:
+        ++counters_.reloads;
+        for (const auto& d : errors)
+            r.errors.push_back(d.str());
+        r.error = opts_.config_path + ": reload refused; the last good configuration stays applied";
+        return r;
+    case ConfigSource::Change::Candidate: ++counters_.reloads; break;
+    }
+    const ApplyReport report = apply_current("reload");
+    switch (report.outcome) {
+    case ApplyReport::Outcome::Applied:
+        r.ok = r.applied = true;
+        r.changed = report.changed_names;
+        break;
+    case ApplyReport::Outcome::Absent: r.ok = true; break; // applied when the kext loads
+    case ApplyReport::Outcome::Rejected:
+        for (const auto& d : report.errors)
+            r.errors.push_back(d.str());
+        r.error = opts_.config_path + " does not fit the kext's schema; the last good configuration stays applied";
+        break;
+    case ApplyReport::Outcome::Failed: r.error = report.failure; break;
+    }
+    return r;
 }
 
 void Daemon::on_ctl_event(const KernEvent& e)
 {
     if (e.vendor != kKevVendorApple || e.kev_class != kKevSystemClass || e.subclass != kKevCtlSubclass)
         return;
-    if (e.code == kKevCtlRegistered && kext_state_ != KextState::Present)
+    if (e.code == kKevCtlRegistered && presence_ != KextPresence::Present)
         apply_current("kernel control registered");
-    else if (e.code == kKevCtlDeregistered && kext_state_ == KextState::Present && config_) {
+    else if (e.code == kKevCtlDeregistered && presence_ == KextPresence::Present && !source_.bundle().empty()) {
+        const std::string bundle = source_.bundle();
         KextError err;
-        if (!KextClient::connect(config_->doc.kext, KextClient::Access::Query, err) &&
+        if (!KextClient::connect(bundle, KextClient::Access::Query, err) &&
             err.ec == std::errc::no_such_file_or_directory) {
-            logcat::events().info("kext {} went away; waiting for it to come back", config_->doc.kext);
-            kext_state_ = KextState::Absent;
+            logcat::events().info("kext {} went away; waiting for it to come back", bundle);
+            presence_ = KextPresence::Absent;
         }
     }
 }
@@ -293,37 +177,34 @@ void Daemon::on_kext_event(const KernEvent& e)
     ++counters_.events;
     logcat::events().debug("kext event {} (load {}, sequence {})", proto::event_name(ev->code), ev->hdr.load_id,
                            ev->hdr.seq);
-    const bool same_load = ev->hdr.load_id == load_id_;
-    // An older or repeated number is not a gap (no unsigned underflow): a
-    // kext without ordered posting can deliver concurrent events out of order.
-    const bool stale = same_load && last_seq_ != 0 && ev->hdr.seq <= last_seq_;
-    if (stale)
-        logcat::events().debug("kext event sequence {} arrived after {}: an old event", ev->hdr.seq, last_seq_);
-    const bool gap = same_load && last_seq_ != 0 && !stale && ev->hdr.seq != last_seq_ + 1;
-    if (gap) {
+    const std::uint32_t last_seq = session_.last_seq();
+    std::uint32_t lost = 0;
+    const KextSession::Sequence seq = session_.note_event(ev->hdr.load_id, ev->hdr.seq, lost);
+    const bool same_load = seq != KextSession::Sequence::OtherLoad;
+    if (seq == KextSession::Sequence::Old)
+        logcat::events().debug("kext event sequence {} arrived after {}: an old event", ev->hdr.seq, last_seq);
+    if (seq == KextSession::Sequence::Gap) {
         ++counters_.seq_gaps;
         logcat::events().warn("kext event sequence jumped from {} to {}: {} events were lost; re-reading state",
-                              last_seq_, ev->hdr.seq, ev->hdr.seq - last_seq_ - 1);
+                              last_seq, ev->hdr.seq, lost);
     }
-    if (same_load && !stale)
-        last_seq_ = ev->hdr.seq;
     switch (ev->code) {
     case KC_EV_STARTED:
         logcat::events().info("kext started (version {}, generation {})", ev->kext_version, ev->generation);
         // KEV_CTL_REGISTERED usually gets there first; no second connection
         // to a load already applied to (it would hold off an unload).
-        if (!(same_load && kext_state_ == KextState::Present))
+        if (!(same_load && presence_ == KextPresence::Present))
             apply_current("kext started");
         break;
     case KC_EV_STOPPING:
-        if (kext_state_ != KextState::Absent)
+        if (presence_ != KextPresence::Absent)
             logcat::events().info("kext stopping (generation {}); waiting for it to come back", ev->generation);
-        kext_state_ = KextState::Absent;
+        presence_ = KextPresence::Absent;
         break;
     case KC_EV_APPLIED:
     case KC_EV_TUNABLE_CHANGED:
         // Not our commit: another writer changed the kext.
-        if (same_load && ev->generation != applied_generation_)
+        if (same_load && ev->generation != session_.last_generation())
             schedule_reread("another writer committed");
         break;
     case KC_EV_OVERFLOW:
@@ -333,7 +214,7 @@ void Daemon::on_kext_event(const KernEvent& e)
         break;
     default: break;
     }
-    if (gap)
+    if (seq == KextSession::Sequence::Gap)
         schedule_reread("event gap");
 }
 
@@ -375,37 +256,46 @@ asio::awaitable<void> Daemon::watch_events(EventSocket& sock, asio::posix::strea
     }
 }
 
-int Daemon::run()
+bool Daemon::open_event_sockets()
 {
-    // Installed first, so a SIGTERM during start-up is a clean stop too.
-    asio::signal_set signals(io_, SIGTERM, SIGINT, SIGHUP);
     std::error_code ec;
     ctl_events_ = EventSocket::open(ec);
     if (ctl_events_)
         kext_events_ = EventSocket::open(ec);
     if (!kext_events_) {
         logcat::daemon().error("cannot open a kernel event socket on {}: {}", kernel_link_description(), ec.message());
-        return kExitCannotStart;
+        return false;
     }
     if (auto e = ctl_events_->set_filter(kKevVendorApple, kKevSystemClass, kKevCtlSubclass)) {
         logcat::daemon().error("cannot subscribe to kernel control events: {}", e.message());
-        return kExitCannotStart;
+        return false;
     }
     ctl_events_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(ctl_events_->native_handle()));
     kext_events_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(kext_events_->native_handle()));
+    return true;
+}
 
+int Daemon::run()
+{
+    // Installed first, so a SIGTERM during start-up is a clean stop too.
+    asio::signal_set signals(io_, SIGTERM, SIGINT, SIGHUP);
+    if (!open_event_sockets())
+        return kExitCannotStart;
     admin_ = std::make_unique<AdminServer>(io_, opts_.admin_socket.empty() ? admin::default_socket_path()
                                                                            : opts_.admin_socket);
     if (!admin_->open())
         return kExitCannotStart;
-    admin_->add_command("status", [this](const nlohmann::json&) { return status_json(); });
-    admin_->add_command("reload", [this](const nlohmann::json&) { return reload_json(); });
+    admin_->add_command("status", [this](const nlohmann::json&) { return nlohmann::json(status()); });
+    admin_->add_command("reload", [this](const nlohmann::json&) {
+        logcat::daemon().info("admin socket: reloading {}", opts_.config_path);
+        return nlohmann::json(reload(/*forced=*/true));
+    });
 
     logcat::daemon().info(
         "kextconfd starting: config {}, state {}, admin socket {}, via {}", opts_.config_path, opts_.state_dir,
         opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket, kernel_link_description());
     state_.open();
-    load_at_startup();
+    source_.load_at_startup();
     watch_.start(opts_.config_path, [this] { reload(/*forced=*/false); });
     apply_current("startup");
 

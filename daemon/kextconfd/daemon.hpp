@@ -1,18 +1,26 @@
 // kextconfd's state machine: keeps the kext configured as the config file
 // says. Waits on signals, kern_events and file-system notifications only (no
 // polling); talks to the kext only while applying, so the kext can always be
-// unloaded. The reload and start-up choice of configuration are in
-// reloader.cpp; the saved last good copy in state_store.hpp.
+// unloaded. The Daemon wires the parts on the io_context:
+//   ConfigSource (config_source.hpp)  the file, the candidate, the configuration in force;
+//   KextSession  (kext_session.hpp)   the load of the kext being followed;
+//   Applier      (applier.hpp)        validate -> plan -> push -> verify;
+//   StateStore   (state_store.hpp)    the saved last good copy and schema;
+//   AdminServer  (admin_server.hpp)   kextconfctl's status and reload (status.cpp).
 //
 // Threading: everything runs on the io_context's one thread.
 #pragma once
 
 #include "admin_server.hpp"
-#include "config_loader.hpp"
+#include "applier.hpp"
+#include "config_source.hpp"
 #include "config_watch.hpp"
-#include "kernel_link.hpp"
-#include "kext_client.hpp"
+#include "kext_session.hpp"
 #include "state_store.hpp"
+
+#include <kextconf/admin_protocol.hpp>
+#include <kextconf/kernel_link.hpp>
+#include <kextconf/state_dir.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -20,7 +28,6 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <chrono>
-#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -44,48 +51,16 @@ public:
     Daemon(boost::asio::io_context& io, DaemonOptions opts);
     // Returns the process exit status: 0 after SIGTERM/SIGINT,
     // kExitCannotStart when the daemon cannot start (no kernel link, no admin
-    // socket). A bad config file does not stop
-    // it: it applies the saved last good copy, or waits for a fixed file.
+    // socket). A bad config file does not stop it: it applies the saved last
+    // good copy, or waits for a fixed file.
     int run();
 
 private:
-    enum class KextState {
+    // Whether the kext is there, as last seen.
+    enum class KextPresence {
         Unknown, // not looked yet
         Absent,  // control not registered; waiting for KEV_CTL_REGISTERED
         Present, // connected at least once since it appeared
-    };
-
-    enum class ApplyOutcome {
-        Applied,  // the kext now holds the document's values (or already did)
-        Rejected, // the document does not fit the kext's schema
-        Absent,   // the kext is not loaded
-        Failed,   // the kext refused or the link failed; see the log
-    };
-
-    // Where a configuration came from.
-    enum class Source {
-        File,      // the config file
-        SavedCopy, // the state directory's last good copy (the file was unusable at start-up)
-    };
-
-    // A parsed configuration and the exact text it came from (saved as the
-    // last good copy once the kext accepts it).
-    struct LoadedConfig {
-        ConfigDocument doc;
-        std::string text;
-        Source source = Source::File;
-    };
-
-    // The config file's last load (start-up, edit, SIGHUP, admin reload).
-    enum class FileState {
-        Missing, // not there (or never read)
-        Good,    // parsed, and fitted the kext's schema when last checked
-        Bad,     // unreadable, unsafe, did not parse or did not fit; see errors
-    };
-    struct FileLoad {
-        FileState state = FileState::Missing;
-        std::vector<std::string> errors; // file:line:col: error: ...
-        std::chrono::system_clock::time_point at{};
     };
 
     // The daemon's last successful apply (status "applied").
@@ -94,64 +69,31 @@ private:
         std::uint64_t config_hash = 0;
         std::chrono::system_clock::time_point at{};
         std::uint32_t changed = 0;
-        std::vector<std::string> changed_names;
     };
 
-    // What a reload did, for the admin socket's reply.
-    struct ReloadResult {
-        bool ok = false;
-        bool applied = false;
-        std::vector<std::string> changed;
-        std::vector<std::string> errors;
-        std::string error;
-    };
+    // Applies the candidate if there is one (it becomes the configuration in
+    // force once the kext accepts it; if it does not fit, the configuration
+    // in force is re-asserted), else the configuration in force.
+    ApplyReport apply_current(const char* why);
+    // Connects to `config`'s kext and applies it; counts and remembers the result.
+    ApplyReport apply_to_kext(LoadedConfig& config, const char* why);
+    std::unique_ptr<KextClient> connect_for_apply(const std::string& bundle, ApplyReport& report);
+    void follow_kext_events(const std::string& bundle);
+    // SIGHUP (forced), settled file changes and the admin socket's reload.
+    admin::ReloadReply reload(bool forced);
 
-    // A tunable whose value in the kext is not what the configuration in
-    // force says (status "drift").
-    struct Drift {
-        std::string name;
-        nlohmann::json file;
-        nlohmann::json kext;
-    };
-
-    struct Counters {
-        std::uint64_t applies = 0;        // commits the daemon made (and verified)
-        std::uint64_t apply_failures = 0; // applies that failed (refused, link error, verification)
-        std::uint64_t reloads = 0;        // file reloads: edits, SIGHUP, admin
-        std::uint64_t events = 0;         // kext events received
-        std::uint64_t seq_gaps = 0;       // gaps in their sequence numbers
-        std::uint64_t rereads = 0;        // state re-reads those (and foreign commits) caused
-    };
-
-    // Start-up: the file becomes the candidate if it parses; the saved last
-    // good copy (if any) becomes the configuration in force, the fallback
-    // should the file be unusable or not fit the kext. (reloader.cpp)
-    void load_at_startup();
-    // SIGHUP (forced) and settled file changes: read the file; unless it is
-    // unchanged since the last read (and not forced), make it the candidate
-    // and apply. A deleted file keeps the configuration in force. (reloader.cpp)
-    ReloadResult reload(bool forced);
-    // Reads and parses the config file at start-up; nullopt (errors logged)
-    // if it is unusable. Records the text's hash.
-    std::optional<LoadedConfig> read_config(const std::string& path);
-    // Applies the candidate from the last reload if there is one (it becomes
-    // the configuration in force once the kext accepts it), else the
-    // configuration in force.
-    ApplyOutcome apply_current(const char* why);
-    ApplyOutcome try_apply(const ConfigDocument& doc, const char* why);
-    // Re-reads the kext's state after a hint that it changed behind the
-    // daemon's back (coalesced: at most one re-read pending). (status.cpp)
+    // Drift (status.cpp): re-reads the kext's state after a hint that it
+    // changed behind the daemon's back (coalesced: at most one re-read pending).
     void schedule_reread(const char* why);
     void check_drift(const char* why);
-    // The configuration in force compared with what the kext holds; nullopt
-    // if the kext cannot be read or the configuration no longer fits it.
-    std::optional<std::vector<Drift>> compute_drift(KextClient& kext);
-    void record_file_errors(const std::vector<Diagnostic>& errors);
-    // Admin socket commands (status.cpp).
-    nlohmann::json status_json();
-    nlohmann::json reload_json();
+    // The configuration in force compared with what the kext holds.
+    admin::DriftState compute_drift(KextClient& kext, const kc_state& st, std::vector<admin::DriftEntry>& out);
+    admin::StatusReply status();
+    admin::KextInfo kext_status(std::vector<admin::DriftEntry>& drift, admin::DriftState& drift_state);
+
     void on_ctl_event(const KernEvent& e);
     void on_kext_event(const KernEvent& e);
+    bool open_event_sockets();
     boost::asio::awaitable<void> watch_signals(boost::asio::signal_set& signals);
     boost::asio::awaitable<void> watch_events(EventSocket& sock, boost::asio::posix::stream_descriptor& fd,
                                               bool kext_events);
@@ -159,55 +101,20 @@ private:
     boost::asio::io_context& io_;
     DaemonOptions opts_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-    // In force: the last document the kext accepted (before any contact with
-    // the kext: the file read at start-up). A bad edit never replaces it.
-    std::optional<LoadedConfig> config_;
-    // Read at start-up or a reload, not yet accepted by the kext (it was
-    // absent, or refused it for a reason other than the schema).
-    std::optional<LoadedConfig> candidate_;
     StateStore state_;
+    ConfigSource source_;
     ConfigWatch watch_;
-    // Hash of the config file's text at the last read; a settled change with
-    // the same content is ignored. Cleared when the file is deleted.
-    std::optional<std::size_t> read_hash_;
-    bool file_gone_ = false; // logged once per deletion
+    KextSession session_;
+    Applier applier_{session_};
     std::unique_ptr<EventSocket> ctl_events_;
     std::unique_ptr<EventSocket> kext_events_;
     std::unique_ptr<boost::asio::posix::stream_descriptor> ctl_events_fd_;
     std::unique_ptr<boost::asio::posix::stream_descriptor> kext_events_fd_;
-    KextState kext_state_ = KextState::Unknown;
+    KextPresence presence_ = KextPresence::Unknown;
     std::uint32_t vendor_code_ = 0;
-    // Last load of the kext we applied to, and what we left it at.
-    std::uint32_t load_id_ = 0;
-    std::uint32_t last_seq_ = 0;
-    std::uint64_t applied_generation_ = 0;
-    std::uint64_t applied_hash_ = 0;
-    // What this daemon knows of the kext, to spare round trips on a reload
-    // (docs/performance.md, benchmark 4): its table, which cannot change
-    // within one load, and its values while the kext still reports the
-    // generation and hash this daemon verified after its last apply.
-    struct KnownKext {
-        std::string bundle;
-        std::uint32_t load_id = 0;
-        std::vector<proto::TunableDesc> schema;
-        bool values_known = false;
-        std::uint64_t generation = 0;
-        std::uint64_t config_hash = 0;
-        std::vector<proto::Value> values; // schema order
-    };
-    std::optional<KnownKext> known_;
-    // The kext's values when its content hash shows it holds its defaults or
-    // the last good configuration; nullopt when they must be read.
-    std::optional<std::vector<proto::Value>> known_values_by_hash(const std::vector<proto::TunableDesc>& schema,
-                                                                  std::uint64_t config_hash) const;
     int exit_status_ = 0;
-    FileLoad file_load_;
     std::optional<LastApply> last_apply_;
-    Counters counters_;
-    // Set by try_apply for the caller: the validation errors of a refused
-    // document, or why an apply failed.
-    std::vector<std::string> apply_errors_;
-    std::string apply_failure_;
+    admin::Counters counters_;
     bool reread_pending_ = false;
     // The drift last reported (names and values), so a repeat is not logged twice.
     std::string reported_drift_;

@@ -1,8 +1,9 @@
 #include "state_store.hpp"
 
-#include "config_loader.hpp"
+#include <kextconf/config_loader.hpp>
+#include <kextconf/file.hpp>
 
-#include "logging.hpp"
+#include <kextconf/logging.hpp>
 
 #include <cerrno>
 #include <fcntl.h>
@@ -20,31 +21,6 @@ std::string errno_text(int err)
     return std::generic_category().message(err);
 }
 
-// Makes the file's data durable. fsync on macOS only reaches the drive's
-// cache; F_FULLFSYNC asks the drive to flush it too (fsync(2) on macOS).
-// Feature-tested, not platform-tested: where F_FULLFSYNC is missing or the
-// file system refuses it, fsync is what there is.
-bool sync_file(int fd)
-{
-#ifdef F_FULLFSYNC
-    if (::fcntl(fd, F_FULLFSYNC) == 0)
-        return true;
-#endif
-    return ::fsync(fd) == 0;
-}
-
-bool write_all(int fd, std::string_view text)
-{
-    while (!text.empty()) {
-        const ssize_t n = ::write(fd, text.data(), text.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        text.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
 } // namespace
 
 StateStore::StateStore(std::string dir) : dir_(std::move(dir))
@@ -120,25 +96,13 @@ StateStore::Saved StateStore::save(const char* name, std::string_view text, std:
     if (saved_hash == hash)
         return Saved::Unchanged;
     const std::string path = dir_ + "/" + name;
-    std::string tmp = path + ".XXXXXX";
-    const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-    if (fd < 0) {
-        logcat::config().error("cannot save {} in {}: {}", name, dir_, errno_text(errno));
+    const ReplaceResult r = replace_file_atomically(path, text, 0600);
+    if (r) {
+        logcat::config().error("cannot save {}: {}: {}", path, r.failed_step, r.ec.message());
         return Saved::Failed;
     }
-    const bool written = ::fchmod(fd, 0600) == 0 && write_all(fd, text) && sync_file(fd);
-    const int err = errno;
-    if (::close(fd) != 0 || !written || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        logcat::config().error("cannot save {}: {}", path, errno_text(written ? errno : err));
-        ::unlink(tmp.c_str());
-        return Saved::Failed;
-    }
-    // The rename is durable only once the directory is.
-    const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || !sync_file(dfd))
-        logcat::config().warn("saved {} but could not sync {}: {}", path, dir_, errno_text(errno));
-    if (dfd >= 0)
-        ::close(dfd);
+    if (!r.directory_synced)
+        logcat::config().warn("saved {} but could not sync {}; the save may not survive a crash", path, dir_);
     saved_hash = hash;
     return Saved::Written;
 }

@@ -9,7 +9,7 @@
 // stop the daemon. Threading: one thread (the daemon's io_context thread).
 #pragma once
 
-#include <kextconf/defaults.hpp>
+#include <kextconf/state_dir.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -17,16 +17,6 @@
 #include <string_view>
 
 namespace kextconf {
-
-// The platform's place for daemon state (kextconf/defaults.hpp, chosen in
-// cmake/KextconfDefaults.cmake: /var/db/kextconf on macOS).
-inline constexpr const char* kDefaultStateDir = KEXTCONF_DEFAULT_STATE_DIR;
-
-// The saved copy's name inside the state directory.
-inline constexpr const char* kLastGoodFile = "last-good.json";
-// The schema of the kext last connected to (schema.hpp's JSON Schema
-// document), for `kextconfd --check` while the kext is not loaded.
-inline constexpr const char* kSchemaFile = "schema.json";
 
 class StateStore {
 public:

@@ -1,6 +1,8 @@
 // Client side of kextconfd's admin socket (admin_protocol.hpp): one request,
 // one reply, one connection. Plain POSIX; the same on macOS and Linux.
-#include "admin_protocol.hpp"
+#include <kextconf/admin_protocol.hpp>
+
+#include <kextconf/file.hpp>
 
 #include <kextconf/defaults.hpp>
 
@@ -15,15 +17,6 @@
 namespace kextconf::admin {
 
 namespace {
-
-struct Fd {
-    int fd = -1;
-    ~Fd()
-    {
-        if (fd >= 0)
-            ::close(fd);
-    }
-};
 
 using Clock = std::chrono::steady_clock;
 
@@ -69,16 +62,16 @@ nlohmann::json request(const std::string& socket_path, const nlohmann::json& req
     }
     std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
 
-    Fd s{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-    if (s.fd < 0 || ::connect(s.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    const UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (s.get() < 0 || ::connect(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
         ec = std::error_code(errno, std::generic_category());
         return {};
     }
     const std::string line = req.dump() + "\n";
     for (std::size_t off = 0; off < line.size();) {
-        if (!wait_for(s.fd, POLLOUT, deadline, ec))
+        if (!wait_for(s.get(), POLLOUT, deadline, ec))
             return {};
-        const ssize_t n = ::send(s.fd, line.data() + off, line.size() - off, MSG_NOSIGNAL);
+        const ssize_t n = ::send(s.get(), line.data() + off, line.size() - off, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
@@ -90,9 +83,9 @@ nlohmann::json request(const std::string& socket_path, const nlohmann::json& req
     std::string in;
     char buf[4096];
     for (;;) {
-        if (!wait_for(s.fd, POLLIN, deadline, ec))
+        if (!wait_for(s.get(), POLLIN, deadline, ec))
             return {};
-        const ssize_t n = ::recv(s.fd, buf, sizeof buf, 0);
+        const ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;

@@ -1,7 +1,7 @@
-#include "apply_plan.hpp"
+#include <kextconf/apply_plan.hpp>
 
-#include "logging.hpp"
-#include "values.hpp"
+#include <kextconf/logging.hpp>
+#include <kextconf/values.hpp>
 
 namespace kextconf {
 

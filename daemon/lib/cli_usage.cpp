@@ -1,8 +1,8 @@
 // Naming the bad word on a command line. See cli_usage.hpp.
-#include "cli_usage.hpp"
+#include <kextconf/cli_usage.hpp>
 
-#include "config_loader.hpp"
-#include "text_encoding.hpp"
+#include <kextconf/config_loader.hpp>
+#include <kextconf/text_encoding.hpp>
 
 #include <nlohmann/json.hpp>
 

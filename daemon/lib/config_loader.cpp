@@ -1,10 +1,13 @@
 // Reading a configuration file safely and parsing it into a ConfigDocument
 // with the right top-level shape. Pure functions over their arguments; safe to
 // call from any thread.
-#include "config_loader.hpp"
+#include <kextconf/config_loader.hpp>
 
 #include "diagnostic_sink.hpp"
 
+#include <kextconf/file.hpp>
+
+#include <algorithm>
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
@@ -26,6 +29,9 @@ void check_top_level(json& root, ConfigDocument& doc, DiagnosticSink& sink)
 {
     if (!root.is_object())
         return sink.add(doc.value_pos(""), "the configuration must be a JSON object, got " + describe(root));
+    // Required keys that a misspelled key stands for ("tunable"): the unknown
+    // key's message says it once, with its did-you-mean.
+    std::vector<std::string> explained;
     for (auto it = root.begin(); it != root.end(); ++it) {
         const std::string& key = it.key();
         json& v = it.value();
@@ -42,13 +48,15 @@ void check_top_level(json& root, ConfigDocument& doc, DiagnosticSink& sink)
             sink.add(doc.value_pos(ptr), "\"tunables\" must be an object (tunable name -> value), got " + describe(v));
         else if (key == "tunables")
             doc.tunables = std::move(v);
-        else if (key != "$schema" && !key.starts_with("x-"))
-            sink.add(doc.key_pos(ptr), "unknown top-level key " + quote_json(key) +
-                                           hint(suggest(key, {"kext", "tunables"})) +
-                                           " (keys starting with \"x-\" are ignored)");
+        else if (key != "$schema" && !key.starts_with("x-")) {
+            const std::string nearest = suggest(key, {"kext", "tunables"});
+            explained.push_back(nearest);
+            sink.add(doc.key_pos(ptr), "unknown top-level key " + quote_json(key) + hint(nearest) +
+                                           (nearest.empty() ? " (keys starting with \"x-\" are ignored)" : ""));
+        }
     }
     for (const char* required : {"kext", "tunables"})
-        if (!root.contains(required))
+        if (!root.contains(required) && std::find(explained.begin(), explained.end(), required) == explained.end())
             sink.add(doc.value_pos(""), "missing required key \"" + std::string(required) + "\"");
 }
 
@@ -123,17 +131,16 @@ std::optional<std::string> read_config_file(const std::string& path, std::vector
     auto fail = [&](std::string message) { return errors.push_back({path, 0, 0, std::move(message)}), std::nullopt; };
     auto why = [](int err) { return std::generic_category().message(err); };
     // O_NONBLOCK: opening a FIFO must not hang the daemon; fstat refuses it below.
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) {
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (!fd) {
         const int err = errno;
         struct stat lst {};
         if (err == ELOOP && ::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode))
             return fail("is a symbolic link; refusing to follow it (name the file itself)");
         return fail("cannot open: " + why(err));
     }
-    const std::unique_ptr<const int, void (*)(const int*)> closer(&fd, [](const int* f) { ::close(*f); });
     struct stat st {};
-    if (::fstat(fd, &st) != 0)
+    if (::fstat(fd.get(), &st) != 0)
         return fail("cannot stat: " + why(errno));
     // DESIGN rule 6: only root may decide what goes into the kernel. Checked
     // on the open descriptor, so the file cannot be swapped after the check.
@@ -149,20 +156,11 @@ std::optional<std::string> read_config_file(const std::string& path, std::vector
         return fail("is " + std::to_string(st.st_size) + " bytes, over the limit of " +
                     std::to_string(kMaxConfigBytes) + " bytes");
     std::string text;
-    text.reserve(static_cast<std::size_t>(st.st_size));
-    char buf[64 * 1024];
-    for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return fail("cannot read: " + why(errno));
-        if (n == 0)
-            return text;
-        text.append(buf, static_cast<std::size_t>(n));
-        if (text.size() > kMaxConfigBytes)
-            return fail("grew over the limit of " + std::to_string(kMaxConfigBytes) + " bytes while being read");
-    }
+    if (const auto ec = read_bounded(fd.get(), kMaxConfigBytes, text))
+        return fail(ec == std::errc::file_too_large
+                        ? "grew over the limit of " + std::to_string(kMaxConfigBytes) + " bytes while being read"
+                        : "cannot read: " + ec.message());
+    return text;
 }
 
 } // namespace kextconf

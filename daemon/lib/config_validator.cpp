@@ -2,7 +2,7 @@
 // reports (types, ranges, enum names, sizes), and the "did you mean" that
 // unknown names get. Pure functions over their arguments; safe to call from
 // any thread.
-#include "config_loader.hpp"
+#include <kextconf/config_loader.hpp>
 
 #include "diagnostic_sink.hpp"
 

@@ -4,8 +4,8 @@
 // free functions are pure and safe to call from any thread.
 #pragma once
 
-#include "config_loader.hpp"
-#include "text_encoding.hpp"
+#include <kextconf/config_loader.hpp>
+#include <kextconf/text_encoding.hpp>
 
 #include <nlohmann/json.hpp>
 

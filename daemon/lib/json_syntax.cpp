@@ -1,8 +1,8 @@
 // A reader of JSON-with-comments whose only output is the first mistake in
 // the text, worded for the person who made it. See json_syntax.hpp.
-#include "json_syntax.hpp"
+#include <kextconf/json_syntax.hpp>
 
-#include "text_encoding.hpp"
+#include <kextconf/text_encoding.hpp>
 
 #include <cmath>
 #include <cstddef>

@@ -1,6 +1,6 @@
 // Kernel link over PF_SYSTEM sockets (macOS): the real kernel control and
 // kernel event KPIs, as tcplognke's user tool and utun clients use them.
-#include "kernel_link.hpp"
+#include <kextconf/kernel_link.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -52,6 +52,7 @@ std::string kernel_link_description()
 ControlSocket::ControlSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl))
 {
 }
+ControlSocket::ControlSocket() = default;
 ControlSocket::~ControlSocket() = default;
 
 std::unique_ptr<ControlSocket> ControlSocket::connect(const std::string& name, std::error_code& ec)
@@ -173,7 +174,7 @@ namespace {
 constexpr const char* kKmutil = "/usr/bin/kmutil";
 
 // Runs kmutil with `args`, its stdout and stderr captured together.
-KextAdminResult run_kmutil(const std::vector<std::string>& args)
+KextError run_kmutil(const std::vector<std::string>& args)
 {
     int pipefd[2];
     if (::pipe(pipefd) != 0)
@@ -222,7 +223,7 @@ KextAdminResult run_kmutil(const std::vector<std::string>& args)
 
 } // namespace
 
-KextAdminResult load_kext_bundle(const std::string& bundle_path)
+KextError load_kext_bundle(const std::string& bundle_path)
 {
     auto r = run_kmutil({"load", "-p", bundle_path});
     if (r)
@@ -232,7 +233,7 @@ KextAdminResult load_kext_bundle(const std::string& bundle_path)
     return r;
 }
 
-KextAdminResult unload_kext_bundle(const std::string& bundle_id)
+KextError unload_kext_bundle(const std::string& bundle_id)
 {
     auto r = run_kmutil({"unload", "-b", bundle_id});
     if (r)
@@ -242,7 +243,7 @@ KextAdminResult unload_kext_bundle(const std::string& bundle_id)
     return r;
 }
 
-KextAdminResult kext_load_state(const std::string& bundle_id, bool& loaded)
+KextError kext_load_state(const std::string& bundle_id, bool& loaded)
 {
     loaded = false;
     auto r = run_kmutil({"showloaded", "--bundle-identifier", bundle_id});

@@ -1,5 +1,5 @@
 // Kernel link over kextsim (Linux and other hosts without PF_SYSTEM).
-#include "kernel_link.hpp"
+#include <kextconf/kernel_link.hpp>
 
 #include <kextsim/client.hpp>
 
@@ -33,6 +33,7 @@ std::string kernel_link_description()
 ControlSocket::ControlSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl))
 {
 }
+ControlSocket::ControlSocket() = default;
 ControlSocket::~ControlSocket() = default;
 
 std::unique_ptr<ControlSocket> ControlSocket::connect(const std::string& name, std::error_code& ec)
@@ -149,23 +150,23 @@ std::optional<KernEvent> EventSocket::read(std::error_code& ec)
 }
 
 namespace {
-KextAdminResult from_host(const kextsim::AdminResult& r)
+KextError from_host(const kextsim::AdminResult& r)
 {
     return {r.error ? std::error_code(r.error, std::generic_category()) : std::error_code(), r.message};
 }
 } // namespace
 
-KextAdminResult load_kext_bundle(const std::string& bundle_path)
+KextError load_kext_bundle(const std::string& bundle_path)
 {
     return from_host(kextsim::load_kext(bundle_path));
 }
 
-KextAdminResult unload_kext_bundle(const std::string& bundle_id)
+KextError unload_kext_bundle(const std::string& bundle_id)
 {
     return from_host(kextsim::unload_kext(bundle_id));
 }
 
-KextAdminResult kext_load_state(const std::string& bundle_id, bool& loaded)
+KextError kext_load_state(const std::string& bundle_id, bool& loaded)
 {
     loaded = false;
     const auto r = kextsim::show_loaded();

@@ -1,4 +1,4 @@
-#include "kext_client.hpp"
+#include <kextconf/kext_client.hpp>
 
 #include <cerrno>
 
@@ -37,28 +37,40 @@ std::unique_ptr<KextClient> KextClient::connect(const std::string& bundle_id, Ac
         return nullptr;
     }
     std::unique_ptr<KextClient> c(new KextClient(std::move(sock), bundle_id));
+    return c->handshake(name, err) ? std::move(c) : nullptr;
+}
+
+std::unique_ptr<KextClient> KextClient::over(std::unique_ptr<ControlSocket> sock, const std::string& bundle_id,
+                                             KextError& err)
+{
+    std::unique_ptr<KextClient> c(new KextClient(std::move(sock), bundle_id));
+    return c->handshake(bundle_id, err) ? std::move(c) : nullptr;
+}
+
+bool KextClient::handshake(const std::string& name, KextError& err)
+{
     kc_hello_req req{KC_PROTO_VERSION, 0};
     proto::Bytes out;
-    if (auto e = c->sock_->getopt(KC_OPT_HELLO, proto::encode(req), sizeof(kc_hello_reply), out)) {
+    if (auto e = sock_->getopt(KC_OPT_HELLO, proto::encode(req), sizeof(kc_hello_reply), out)) {
         err = {e, "hello to " + name + " failed: " + e.message()};
-        return nullptr;
+        return false;
     }
     auto hello = proto::decode<kc_hello_reply>(out, true);
     if (!hello) {
         err = {std::make_error_code(std::errc::protocol_error),
                name + " answered hello with " + std::to_string(out.size()) + " bytes"};
-        return nullptr;
+        return false;
     }
     if (hello->proto_version < KC_PROTO_MIN_VERSION || hello->min_proto_version > KC_PROTO_VERSION) {
         err = {std::make_error_code(std::errc::protocol_not_supported),
                "protocol mismatch: " + name + " speaks versions " + std::to_string(hello->min_proto_version) + ".." +
                    std::to_string(hello->proto_version) + ", this tool speaks " + std::to_string(KC_PROTO_MIN_VERSION) +
                    ".." + std::to_string(KC_PROTO_VERSION) + " (update kextconf or the kext)"};
-        return nullptr;
+        return false;
     }
-    c->hello_ = *hello;
+    hello_ = *hello;
     err = {};
-    return c;
+    return true;
 }
 
 KextError KextClient::explain(std::error_code ec, const char* what)
@@ -69,11 +81,24 @@ KextError KextClient::explain(std::error_code ec, const char* what)
         if (auto d = proto::decode<kc_error_detail>(out); d && d->reason != KC_R_NONE) {
             msg += " (" + std::string(proto::reason_text(d->reason));
             if (d->index != UINT32_MAX)
-                msg += ", tunable #" + std::to_string(d->index);
+                msg += ", tunable " + tunable_name(d->index);
             msg += ")";
         }
     }
     return {ec, msg};
+}
+
+std::string KextClient::tunable_name(std::uint32_t index) const
+{
+    return index < names_.size() && !names_[index].empty() ? "\"" + names_[index] + "\"" : "#" + std::to_string(index);
+}
+
+void KextClient::know_tunables(const std::vector<proto::TunableDesc>& schema)
+{
+    names_.assign(hello_.tunable_count, std::string());
+    for (const auto& d : schema)
+        if (d.index < names_.size())
+            names_[d.index] = d.name;
 }
 
 KextError KextClient::describe(std::vector<proto::TunableDesc>& out)
@@ -94,6 +119,7 @@ KextError KextClient::describe(std::vector<proto::TunableDesc>& out)
                     "describe: malformed descriptor for tunable #" + std::to_string(i)};
         out.push_back(std::move(*desc));
     }
+    know_tunables(out);
     return {};
 }
 
@@ -223,7 +249,7 @@ KextError KextClient::apply(std::uint64_t expected_generation,
         const auto chunks = proto::encode_set_chunks(index, *value, max_len);
         if (chunks.empty())
             return abort_with({std::make_error_code(std::errc::message_size),
-                               "value of tunable #" + std::to_string(index) + " does not fit in one option"});
+                               "value of tunable " + tunable_name(index) + " does not fit in one option"});
         for (const auto& chunk : chunks)
             if (auto ec = sock_->setopt(KC_OPT_TXN_SET, chunk))
                 return abort_with(explain(ec, "set"));

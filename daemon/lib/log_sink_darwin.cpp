@@ -4,7 +4,7 @@
 // message. Text marked with private_value() goes out as %{private}s, the
 // rest as %{public}s.
 #include "log_sink.hpp"
-#include "logging.hpp"
+#include <kextconf/logging.hpp>
 
 #include <os/log.h>
 #include <spdlog/sinks/base_sink.h>

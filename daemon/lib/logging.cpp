@@ -1,5 +1,5 @@
 // The category loggers over the platform sink (logging.hpp).
-#include "logging.hpp"
+#include <kextconf/logging.hpp>
 
 #include "log_sink.hpp"
 

@@ -1,9 +1,11 @@
 // Descriptors <-> JSON Schema (schema.hpp). Pure functions; any thread.
-#include "schema.hpp"
+#include <kextconf/schema.hpp>
+
+#include <kextconf/file.hpp>
 
 #include "diagnostic_sink.hpp"
-#include "kext_client.hpp"
-#include "values.hpp"
+#include <kextconf/kext_client.hpp>
+#include <kextconf/values.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -469,30 +471,20 @@ std::optional<KextSchema> schema_from_text(std::string_view text, const std::str
 std::optional<KextSchema> load_schema_file(const std::string& path, std::vector<Diagnostic>& errors)
 {
     auto fail = [&](std::string message) { return errors.push_back({path, 0, 0, std::move(message)}), std::nullopt; };
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0)
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (!fd)
         return fail("cannot open: " + std::generic_category().message(errno));
-    const std::unique_ptr<const int, void (*)(const int*)> closer(&fd, [](const int* f) { ::close(*f); });
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         return fail("not a regular file");
     if (static_cast<std::uint64_t>(st.st_size) > kMaxSchemaBytes)
         return fail("is " + std::to_string(st.st_size) + " bytes, over the limit of " +
                     std::to_string(kMaxSchemaBytes) + " bytes for a schema");
     std::string text;
-    char buf[64 * 1024];
-    for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return fail("cannot read: " + std::generic_category().message(errno));
-        if (n == 0)
-            break;
-        text.append(buf, static_cast<std::size_t>(n));
-        if (text.size() > kMaxSchemaBytes)
-            return fail("grew over the limit of " + std::to_string(kMaxSchemaBytes) + " bytes while being read");
-    }
+    if (const auto ec = read_bounded(fd.get(), kMaxSchemaBytes, text))
+        return fail(ec == std::errc::file_too_large
+                        ? "grew over the limit of " + std::to_string(kMaxSchemaBytes) + " bytes while being read"
+                        : "cannot read: " + ec.message());
     return schema_from_text(text, path, errors);
 }
 

@@ -1,11 +1,11 @@
 // SourceMap and the SAX parser that builds a JSON document together with the
 // source position of every key and value. Pure functions over their
 // arguments; safe to call from any thread.
-#include "source_map.hpp"
+#include <kextconf/source_map.hpp>
 
 #include "diagnostic_sink.hpp"
-#include "json_syntax.hpp"
-#include "text_encoding.hpp"
+#include <kextconf/json_syntax.hpp>
+#include <kextconf/text_encoding.hpp>
 
 #include <nlohmann/json.hpp>
 

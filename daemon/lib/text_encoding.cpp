@@ -1,5 +1,5 @@
 // See text_encoding.hpp.
-#include "text_encoding.hpp"
+#include <kextconf/text_encoding.hpp>
 
 #include <cstdio>
 

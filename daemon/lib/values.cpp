@@ -1,4 +1,6 @@
-#include "values.hpp"
+#include <kextconf/values.hpp>
+
+#include <cstdio>
 
 namespace kextconf {
 
@@ -47,6 +49,13 @@ const proto::TunableDesc* find_desc(const std::vector<proto::TunableDesc>& schem
         if (d.index == index)
             return &d;
     return nullptr;
+}
+
+std::string format_config_hash(std::uint64_t hash)
+{
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
+    return buf;
 }
 
 } // namespace kextconf

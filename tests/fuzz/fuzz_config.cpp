@@ -1,8 +1,8 @@
 // libFuzzer target: the daemon's config loader and validator. Bytes in,
 // diagnostics or a validated configuration out; never a crash or a hang, and
 // never a raw byte of the input in a message (it goes to a terminal).
-#include "config_loader.hpp"
-#include "text_encoding.hpp"
+#include <kextconf/config_loader.hpp>
+#include <kextconf/text_encoding.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -338,6 +338,9 @@ TEST(Ctl, ConfigCheckReportsWhatKextconfdReports)
     r = host.ctl({"--json", "config", "check", bad});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(parse(r).value("ok", true), false) << r.describe();
+    EXPECT_EQ(parse(r).value("verdict", ""), "invalid") << r.describe();
+    ASSERT_EQ(parse(r)["errors"].size(), 2u) << r.describe();
+    EXPECT_EQ(parse(r)["errors"][0].value("line", 0), 4) << r.describe(); // file order
     EXPECT_EQ(r.err, d.err);
 
     // Without the kext: the schema from `kextconfctl schema` checks the values.
@@ -349,6 +352,13 @@ TEST(Ctl, ConfigCheckReportsWhatKextconfdReports)
     EXPECT_EQ(r.exit_code, 1) << r.describe();
     EXPECT_NE(r.err.find("99999 is out of range"), std::string::npos) << r.describe();
     r = host.ctl({"config", "check", "--state-dir", host.dir().file("nostate"), good});
+    EXPECT_EQ(r.exit_code, 3) << r.describe(); // the values were not checked
+    EXPECT_NE(r.out.find("values NOT checked"), std::string::npos) << r.describe();
+    r = host.ctl({"--json", "config", "check", "--state-dir", host.dir().file("nostate"), good});
+    EXPECT_EQ(r.exit_code, 3) << r.describe();
+    EXPECT_EQ(parse(r).value("verdict", ""), "unchecked") << r.describe();
+    EXPECT_EQ(parse(r).value("values_checked", true), false) << r.describe();
+    r = host.ctl({"config", "check", "--syntax-only", "--state-dir", host.dir().file("nostate"), good});
     EXPECT_EQ(r.exit_code, 0) << r.describe();
     EXPECT_NE(r.out.find("syntax and structure only"), std::string::npos) << r.describe();
 }
@@ -504,6 +514,80 @@ TEST(Ctl, DaemonStatusReloadAndPersist)
         << r.describe();
     EXPECT_NE(r.err.find("name the file with --config FILE"), std::string::npos) << r.describe();
     EXPECT_EQ(read_file(config).find("nowhere"), std::string::npos);
+}
+
+// `status` prints what is true in each state: in sync, drifted (strings
+// quoted), the file gone, the kext unloaded; one hash format everywhere.
+TEST(Ctl, StatusSaysWhatIsTrue)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const std::string config = host.dir().file("config.json");
+    write_file(config, reference_config_text({{"max_clients", 9}, {"label", "filed"}}, "ctl_test"));
+    auto d = start_daemon(host, config);
+    ASSERT_TRUE(wait_for_state(host, 2, {{"max_clients", 9}, {"label", "filed"}})) << d->describe();
+    const std::string sock = host.dir().file("kextconfd.sock");
+
+    Result r = host.ctl({"--daemon-socket", sock, "--json", "status"});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    const json j = parse(r);
+    const std::string hash = j.value("config_hash", "");
+    EXPECT_EQ(hash.size(), 16u) << r.out;
+    EXPECT_EQ(hash.find_first_not_of("0123456789abcdef"), std::string::npos) << r.out;
+    EXPECT_EQ(j.at("daemon").at("kext").value("config_hash", ""), hash) << r.out;
+    EXPECT_EQ(j.at("daemon").at("applied").value("config_hash", ""), hash) << r.out;
+    EXPECT_EQ(j.at("daemon").value("drift_state", ""), "in-sync") << r.out;
+    r = host.ctl({"--daemon-socket", sock, "status"});
+    EXPECT_NE(r.out.find("config hash " + hash + ", 1 client, "), std::string::npos) << r.describe();
+    EXPECT_NE(r.out.find("config " + config + ": good (applying it; read "), std::string::npos) << r.describe();
+    EXPECT_NE(r.out.find("last apply: generation 2, hash " + hash + ", 2 changed"), std::string::npos) << r.describe();
+    EXPECT_NE(r.out.find("drift: none (the kext holds the configuration in force)"), std::string::npos) << r.describe();
+
+    ASSERT_EQ(host.ctl({"set", "label=by hand"}).exit_code, 0);
+    r = host.ctl({"--daemon-socket", sock, "status"});
+    EXPECT_NE(r.out.find("drift: label is \"by hand\" in the kext, \"filed\" in the file"), std::string::npos)
+        << r.describe();
+    EXPECT_EQ(r.out.find("drift: none"), std::string::npos) << r.describe();
+
+    ASSERT_EQ(::unlink(config.c_str()), 0);
+    EXPECT_EQ(host.ctl({"--daemon-socket", sock, "reload"}).exit_code, 1);
+    r = host.ctl({"--daemon-socket", sock, "status"});
+    EXPECT_NE(r.out.find("config " + config + ": missing (applying its last good content; missing since "),
+              std::string::npos)
+        << r.describe();
+    EXPECT_EQ(r.out.find("applying it;"), std::string::npos) << r.describe();
+
+    ASSERT_TRUE(host.wait_no_clients());
+    ASSERT_EQ(host.kextsim({"unload", kReferenceBundleId}).exit_code, 0);
+    r = host.ctl({"--daemon-socket", sock, "status"});
+    EXPECT_EQ(r.exit_code, 3) << r.describe();
+    EXPECT_NE(r.out.find("drift: not known (the kext is not loaded)"), std::string::npos) << r.describe();
+    EXPECT_EQ(r.out.find("drift: none"), std::string::npos) << r.describe();
+    r = host.ctl({"--daemon-socket", sock, "--json", "status"});
+    EXPECT_EQ(parse(r).at("daemon").value("drift_state", ""), "kext-not-loaded") << r.out;
+    stop_daemon(*d);
+}
+
+// A daemon that never applied anything says so, and does not claim the
+// kext holds what the file says.
+TEST(Ctl, StatusOfADaemonThatAppliedNothing)
+{
+    KextsimHost host;
+    ASSERT_TRUE(host.ready());
+    const std::string config = host.dir().file("config.json");
+    write_file(config, reference_config_text({{"max_clients", 5000}}, "ctl_test"));
+    auto d = start_daemon(host, config);
+    ASSERT_TRUE(d->wait_for_err("does not fit", 5s)) << d->describe();
+    const std::string sock = host.dir().file("kextconfd.sock");
+    Result r = host.ctl({"--daemon-socket", sock, "status"});
+    EXPECT_NE(r.out.find("config " + config + ": bad (nothing applied; read "), std::string::npos) << r.describe();
+    EXPECT_NE(r.out.find("last apply: none yet"), std::string::npos) << r.describe();
+    EXPECT_NE(r.out.find("drift: not known (nothing applied to this load of the kext)"), std::string::npos)
+        << r.describe();
+    r = host.ctl({"--daemon-socket", sock, "--json", "status"});
+    EXPECT_EQ(parse(r).at("daemon").value("drift_state", ""), "not-applied") << r.out;
+    EXPECT_EQ(parse(r).at("daemon").at("config").value("source", ""), "none") << r.out;
+    stop_daemon(*d);
 }
 
 TEST(Ctl, StatusWithoutDaemonMarksItUnavailable)

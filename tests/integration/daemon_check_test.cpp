@@ -4,7 +4,7 @@
 // none), the unsafe-file rules, and the exit statuses 0 / 1 / 2.
 #include "daemon_helpers.hpp"
 #include "process.hpp"
-#include "schema.hpp"
+#include <kextconf/schema.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -102,8 +102,7 @@ INSTANTIATE_TEST_SUITE_P(
                    "5:5: error: duplicate key \"label\" (first at line 4)"},
         ErrorClass{"UnknownTopLevelKey",
                    "{\n  \"kext\": \"org.kextconf.reference\",\n  \"tunable\": {},\n  \"tunables\": {}\n}\n",
-                   "3:3: error: unknown top-level key \"tunable\"; did you mean \"tunables\"? (keys starting with "
-                   "\"x-\" are ignored)"},
+                   "3:3: error: unknown top-level key \"tunable\"; did you mean \"tunables\"?"},
         ErrorClass{"UnknownTunable", kHead + "    \"max_client\": 5" + kTail,
                    "4:5: error: unknown tunable \"max_client\"; did you mean \"max_clients\"?"},
         ErrorClass{"WrongType", kHead + "    \"enabled\": \"yes\"" + kTail,
@@ -204,11 +203,49 @@ TEST_F(DaemonCheck, SavedSchemaIsUsedWhenTheKextIsAway)
     EXPECT_EQ(bad.exit_code, 1) << bad.describe();
     EXPECT_NE(bad.err.find("5000 is out of range [1, 1024]"), std::string::npos) << bad.describe();
 
-    // Without a saved schema: structure only, and the output says so.
+    // Without a saved schema: the values were not checked, and the exit
+    // status says so (a CI gate must not pass the file); --syntax-only asks
+    // for no more than syntax and structure.
     const Result none = check(path, {}, host_.dir().file("empty"));
-    EXPECT_EQ(none.exit_code, 0) << none.describe();
-    EXPECT_NE(none.out.find(": OK (schema: none: syntax and structure only, values not checked"), std::string::npos)
+    EXPECT_EQ(none.exit_code, 3) << none.describe();
+    EXPECT_EQ(none.err, "") << none.describe();
+    EXPECT_NE(none.out.find(path + ": syntax and structure OK, values NOT checked (schema: none ("), std::string::npos)
         << none.describe();
+    const Result syntax = check(path, {"--syntax-only"}, host_.dir().file("empty"));
+    EXPECT_EQ(syntax.exit_code, 0) << syntax.describe();
+    EXPECT_EQ(syntax.out, path + ": OK (schema: none: syntax and structure only (--syntax-only))\n");
+    write_file(path, "{\"kext\": \"org.kextconf.reference\", \"tunables\": {\"max_clients\": 5000},}");
+    const Result broken = check(path, {"--syntax-only"}, host_.dir().file("empty"));
+    EXPECT_EQ(broken.exit_code, 1) << broken.describe();
+}
+
+// A mistyped bundle id is not loaded: values not checked (exit 3), and the
+// nearest bundle id this host knows is suggested.
+TEST_F(DaemonCheck, MistypedBundleIdIsUncheckedWithDidYouMean)
+{
+    const std::string path = host_.dir().file("typo.json");
+    write_file(path, "{\n  \"kext\": \"org.kextconf.refrence\",\n  \"tunables\": {\"max_clients\": 5000}\n}\n");
+    const Result r = check(path, {}, host_.dir().file("empty"));
+    EXPECT_EQ(r.exit_code, 3) << r.describe();
+    EXPECT_NE(r.out.find("did you mean \"org.kextconf.reference\"?"), std::string::npos) << r.describe();
+}
+
+// One typo, one error: a misspelled top-level key is not also reported as
+// a missing key, and errors come in file order.
+TEST_F(DaemonCheck, MisspelledKeyIsReportedOnceInFileOrder)
+{
+    const std::string path = host_.dir().file("tunable.json");
+    write_file(path, "{\n  \"kext\": \"org.kextconf.reference\",\n  \"tunable\": {\"max_clients\": 5}\n}\n");
+    Result r = check(path);
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    EXPECT_EQ(r.err, path + ":3:3: error: unknown top-level key \"tunable\"; did you mean \"tunables\"?\n");
+    EXPECT_EQ(r.out, path + ": 1 error\n");
+
+    write_file(path, "{\n  \"kxt\": \"org.kextconf.reference\",\n  \"tunables\": {},\n  \"zzz\": 1\n}\n");
+    r = check(path);
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    EXPECT_EQ(r.err, path + ":2:3: error: unknown top-level key \"kxt\"; did you mean \"kext\"?\n" + path +
+                         ":4:3: error: unknown top-level key \"zzz\" (keys starting with \"x-\" are ignored)\n");
 }
 
 TEST_F(DaemonCheck, PrintConfigMergesFileOverDefaults)

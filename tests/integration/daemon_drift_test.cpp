@@ -4,10 +4,10 @@
 // tunable is applied at the next kext load; a kext speaking another protocol
 // version is refused at hello. Real daemon, real kextsim host, and commits
 // made directly on the kext's admin control by the test.
-#include "admin_protocol.hpp"
 #include "daemon_helpers.hpp"
-#include "kext_client.hpp"
 #include "process.hpp"
+#include <kextconf/admin_protocol.hpp>
+#include <kextconf/kext_client.hpp>
 
 #include <nlohmann/json.hpp>
 

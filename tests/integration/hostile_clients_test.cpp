@@ -15,8 +15,8 @@
 #include <kextconf/codec.hpp>
 #include <kextsim/client.hpp>
 
-#include "admin_protocol.hpp"
 #include "wire.hpp"
+#include <kextconf/admin_protocol.hpp>
 
 #include "../support/snapshot_read.hpp"
 

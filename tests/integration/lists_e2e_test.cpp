@@ -4,8 +4,8 @@
 // kext's config hash equals the codec's hash of what was read. It also
 // measures the apply (wall time, kextconfd's and the host's peak RSS).
 #include "daemon_helpers.hpp"
-#include "kext_client.hpp"
 #include "process.hpp"
+#include <kextconf/kext_client.hpp>
 
 #include <kextconf/codec.hpp>
 

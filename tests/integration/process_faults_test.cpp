@@ -130,6 +130,9 @@ TEST(ProcessFaults, DaemonKilledAtEveryStepOfAnApply)
         // A new daemon applies the file over the previous generation.
         auto again = start_daemon(host, config, state);
         EXPECT_TRUE(wait_for_state(host, 2, kWanted)) << again->describe();
+        // The kext may hold the file's values before this daemon has even
+        // started (the commit stood): stop it only once it handles SIGTERM.
+        EXPECT_TRUE(again->wait_for_err("kextconfd starting", 5s)) << again->describe();
         stop_daemon(*again);
     }
     EXPECT_TRUE(walked_past) << "the daemon's apply never completed without a stall";

@@ -1,7 +1,7 @@
 // plan_apply: the change set kextconfd sends is exactly what differs from
 // the kext, never a load-only tunable, and names lists by their size.
-#include "apply_plan.hpp"
-#include "logging.hpp"
+#include <kextconf/apply_plan.hpp>
+#include <kextconf/logging.hpp>
 
 #include <gtest/gtest.h>
 

@@ -4,8 +4,8 @@
 // before parsing), and time that grows linearly with input: for each input
 // shape, parse + validate of 4 MB must take less than 8x the time of 1 MB
 // (linear is 4x, quadratic 16x). Figures are printed as "[ figures ]" lines.
-#include "config_loader.hpp"
-#include "source_map.hpp"
+#include <kextconf/config_loader.hpp>
+#include <kextconf/source_map.hpp>
 
 #include <gtest/gtest.h>
 

@@ -2,11 +2,14 @@
 // the in-place config file edit of `set --persist` (comments kept, result
 // re-parsed to the intended document) with its atomic replace.
 #include "config_edit.hpp"
+
 #include "value_text.hpp"
+#include <kextconf/file.hpp>
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -93,8 +96,9 @@ TEST(ConfigEdit, AtomicReplaceKeepsModeAndLeavesNoTemporary)
     const std::string path = std::string(dir) + "/c.json";
     std::ofstream(path) << "old";
     ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
-    std::string what;
-    ASSERT_FALSE(write_file_atomically(path, "new\n", what)) << what;
+    const auto r = replace_file_atomically(path, "new\n", 0600, /*keep_old_mode_and_owner=*/true);
+    ASSERT_FALSE(r) << r.failed_step;
+    EXPECT_TRUE(r.directory_synced);
     std::ifstream in(path);
     std::stringstream got;
     got << in.rdbuf();
@@ -103,9 +107,13 @@ TEST(ConfigEdit, AtomicReplaceKeepsModeAndLeavesNoTemporary)
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0640u);
     // A directory that cannot be written: the old file stays, the error says what failed.
-    const auto ec = write_file_atomically("/proc/version", "x", what);
-    EXPECT_TRUE(ec);
-    EXPECT_NE(what.find("temporary file"), std::string::npos) << what;
+    const auto refused = replace_file_atomically("/proc/version", "x", 0600);
+    EXPECT_TRUE(refused);
+    EXPECT_NE(refused.failed_step.find("temporary file"), std::string::npos) << refused.failed_step;
+    // A bounded read stops at the limit.
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    std::string text;
+    EXPECT_EQ(read_bounded(fd.get(), 2, text), std::errc::file_too_large);
     ::unlink(path.c_str());
     EXPECT_EQ(::rmdir(dir), 0) << "a temporary file was left behind";
 }

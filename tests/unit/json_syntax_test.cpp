@@ -1,8 +1,8 @@
 // Tests for daemon/lib/json_syntax: each mistake a person makes in a JSON
 // file is named, at the place where it is, without echoing raw bytes; and the
 // reader agrees with nlohmann's parser on what parses.
-#include "json_syntax.hpp"
-#include "text_encoding.hpp"
+#include <kextconf/json_syntax.hpp>
+#include <kextconf/text_encoding.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
 // Private values in log lines (daemon/lib/logging.hpp): marked for os_log,
 // plain on stderr, and a value cannot forge the markers.
-#include "logging.hpp"
+#include <kextconf/logging.hpp>
 
 #include <gtest/gtest.h>
 

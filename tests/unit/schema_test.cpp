@@ -1,7 +1,7 @@
 // Descriptors <-> JSON Schema (daemon/lib/schema.hpp): every type and flag
 // survives the round trip exactly, including the extremes of the ranges, and
 // a damaged document is refused with file:line:col.
-#include "schema.hpp"
+#include <kextconf/schema.hpp>
 
 #include <gtest/gtest.h>
 

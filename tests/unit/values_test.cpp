@@ -1,4 +1,4 @@
-#include "values.hpp"
+#include <kextconf/values.hpp>
 
 #include <gtest/gtest.h>
 

@@ -16,23 +16,37 @@
 
 namespace kextconf {
 
+// What went wrong talking to a kext or its loader, for a person: errno plus
+// the kext's (or the loader's) own reason, naming the tunable where there is
+// one. The one error type of user space's kext operations.
+struct KextError {
+    std::error_code ec;
+    std::string message;
+    explicit operator bool() const { return static_cast<bool>(ec); }
+};
+
 // A connection to one kernel control ("<bundle-id>" or "<bundle-id>.query").
+// connect() makes the platform's; a test may derive its own transport (the
+// in-process kextsim) and hand it to KextClient::over().
 class ControlSocket {
 public:
     // Looks the control up by name and connects. Errors: ENOENT (no such
     // control: the kext is not loaded), EPERM (privileged control, not root),
     // ECONNREFUSED (kextsim only: no host running).
     static std::unique_ptr<ControlSocket> connect(const std::string& name, std::error_code& ec);
-    ~ControlSocket();
+    virtual ~ControlSocket();
     ControlSocket(const ControlSocket&) = delete;
     ControlSocket& operator=(const ControlSocket&) = delete;
 
-    std::error_code setopt(int opt, proto::ByteView value);
+    virtual std::error_code setopt(int opt, proto::ByteView value);
     // getsockopt with `in` copied into a buffer of out_size bytes; `out`
     // receives what the kext produced.
-    std::error_code getopt(int opt, proto::ByteView in, std::size_t out_size, proto::Bytes& out);
+    virtual std::error_code getopt(int opt, proto::ByteView in, std::size_t out_size, proto::Bytes& out);
 
     struct Impl;
+
+protected:
+    ControlSocket(); // a derived transport: no platform socket
 
 private:
     explicit ControlSocket(std::unique_ptr<Impl> impl);
@@ -83,15 +97,10 @@ inline constexpr std::uint32_t kKevCtlDeregistered = 2;
 // Loading and unloading kexts: kmutil on macOS (kernel_link_darwin.cpp),
 // kextsim's load/unload requests elsewhere. `message` is what the loader said,
 // plus what to do about it on failure. Root only on macOS.
-struct KextAdminResult {
-    std::error_code ec;
-    std::string message;
-    explicit operator bool() const { return static_cast<bool>(ec); }
-};
-KextAdminResult load_kext_bundle(const std::string& bundle_path);
-KextAdminResult unload_kext_bundle(const std::string& bundle_id);
+KextError load_kext_bundle(const std::string& bundle_path);
+KextError unload_kext_bundle(const std::string& bundle_id);
 // Whether `bundle_id` is loaded; `message` is the loader's line about it.
-KextAdminResult kext_load_state(const std::string& bundle_id, bool& loaded);
+KextError kext_load_state(const std::string& bundle_id, bool& loaded);
 
 // Where the link goes, for messages ("kextsim at /run/kextsim" or "the kernel").
 std::string kernel_link_description();

@@ -5,7 +5,7 @@
 // Threading: one thread at a time per object.
 #pragma once
 
-#include "kernel_link.hpp"
+#include <kextconf/kernel_link.hpp>
 
 #include <kextconf/codec.hpp>
 
@@ -17,13 +17,6 @@
 #include <vector>
 
 namespace kextconf {
-
-// What went wrong, for a person: errno plus the kext's own reason.
-struct KextError {
-    std::error_code ec;
-    std::string message;
-    explicit operator bool() const { return static_cast<bool>(ec); }
-};
 
 struct ApplyResult {
     std::uint64_t generation = 0;
@@ -39,12 +32,18 @@ public:
     };
 
     static std::unique_ptr<KextClient> connect(const std::string& bundle_id, Access access, KextError& err);
+    // The same over a connected socket (the hello exchange is done here).
+    static std::unique_ptr<KextClient> over(std::unique_ptr<ControlSocket> sock, const std::string& bundle_id,
+                                            KextError& err);
 
     const kc_hello_reply& hello() const { return hello_; }
     const std::string& bundle_id() const { return bundle_id_; }
 
     // The kext's tunable table (visible entries only on the query control).
     KextError describe(std::vector<proto::TunableDesc>& out);
+    // The table describe() returned earlier on another connection to the
+    // same load, so that errors name tunables without asking again.
+    void know_tunables(const std::vector<proto::TunableDesc>& schema);
     // Lists are read in chunks (kc_get_req.offset), each at most the kext's
     // max_option_len; a read torn by a concurrent commit is repeated.
     KextError get(const proto::TunableDesc& desc, proto::Value& out);
@@ -71,8 +70,14 @@ private:
     // Builds a message from an errno and the kext's last-error record.
     KextError explain(std::error_code ec, const char* what);
 
+    // The hello exchange; false with `err` set (`control` names the control in messages).
+    bool handshake(const std::string& control, KextError& err);
+    // The tunable named in an error: its name once describe() has run.
+    std::string tunable_name(std::uint32_t index) const;
+
     std::unique_ptr<ControlSocket> sock_;
     std::string bundle_id_;
+    std::vector<std::string> names_; // by index, from the last describe()
     kc_hello_reply hello_{};
 };
 

@@ -7,7 +7,7 @@
 // safe to call from any thread.
 #pragma once
 
-#include "source_map.hpp"
+#include <kextconf/source_map.hpp>
 
 #include <optional>
 #include <string>

@@ -4,7 +4,7 @@
 // Pure functions over their arguments; safe to call from any thread.
 #pragma once
 
-#include "source_map.hpp"
+#include <kextconf/source_map.hpp>
 
 #include <kextconf/codec.hpp>
 

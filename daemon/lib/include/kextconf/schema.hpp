@@ -33,7 +33,7 @@
 // Pure functions over their arguments; safe to call from any thread.
 #pragma once
 
-#include "config_loader.hpp"
+#include <kextconf/config_loader.hpp>
 
 #include <kextconf/codec.hpp>
 

@@ -6,6 +6,7 @@
 #include <kextconf/codec.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +22,10 @@ nlohmann::json value_to_json(const proto::TunableDesc& desc, const proto::Value&
 // line from the file takes its setting back out of the kext.
 std::vector<proto::Value> desired_values(const std::vector<proto::TunableDesc>& schema,
                                          const std::vector<std::pair<std::uint32_t, proto::Value>>& from_file);
+
+// A configuration's content hash (kc_state.config_hash) as every program
+// prints it, in text and JSON alike: 16 lowercase hex digits, no prefix.
+std::string format_config_hash(std::uint64_t hash);
 
 // The describe entry with `index`, or nullptr.
 const proto::TunableDesc* find_desc(const std::vector<proto::TunableDesc>& schema, std::uint32_t index);

@@ -1,0 +1,74 @@
+// One load of the kext as kextconfd follows it: which load (bundle id and
+// load id), its schema (which cannot change within a load), the sequence
+// numbers of its events, and what this daemon knows the kext holds, so a
+// reload need not read every value back (docs/performance.md, benchmark 4).
+// A new load (the kext was reloaded) starts a new session: everything known
+// about the old one is forgotten.
+//
+// Threading: the io_context thread only.
+#pragma once
+
+#include <kextconf/kext_client.hpp>
+#include <kextconf/schema.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace kextconf {
+
+class KextSession {
+public:
+    // Follows the load `st` describes unless it already does: reads its
+    // schema (once per load). `new_load` says the load was not followed
+    // before (its schema is worth saving). On error the session is unchanged.
+    KextError follow(KextClient& kext, const kc_state& st, bool& new_load);
+
+    bool following() const { return schema_.has_value(); }
+    bool follows(const std::string& bundle, std::uint32_t load_id) const
+    {
+        return schema_ && schema_->bundle_id == bundle && load_id_ == load_id;
+    }
+    bool follows(std::uint32_t load_id) const { return schema_ && load_id_ == load_id; }
+    std::uint32_t load_id() const { return load_id_; }
+    const std::string& bundle() const { return schema_->bundle_id; } // while following()
+    const KextSchema& schema() const { return *schema_; }            // while following()
+    const std::vector<proto::TunableDesc>& tunables() const { return schema_->tunables; }
+
+    // The kext's values when this daemon knows them without reading: it
+    // verified them and the kext still reports that generation and hash.
+    const std::vector<proto::Value>* known_values(const kc_state& st) const;
+    // This daemon verified that the kext holds `values` at `st`.
+    void record(const kc_state& st, std::vector<proto::Value> values);
+    // Whether this daemon has applied (or found in place) a configuration on
+    // this load: only then can the kext drift from it.
+    bool applied() const { return known_.has_value(); }
+    // The generation the kext had when this daemon last committed or looked;
+    // an event with another one is someone else's commit.
+    std::uint64_t last_generation() const { return last_generation_; }
+
+    // Where an event's sequence number stands.
+    enum class Sequence {
+        OtherLoad, // not this load's event: nothing to follow
+        InOrder,   // the next one (or the first seen)
+        Old,       // at or before the last one seen: a late event, not a gap
+        Gap,       // after a gap: `lost` events never arrived
+    };
+    Sequence note_event(std::uint32_t load_id, std::uint32_t seq, std::uint32_t& lost);
+    std::uint32_t last_seq() const { return last_seq_; }
+
+private:
+    struct Known {
+        std::uint64_t generation = 0;
+        std::uint64_t config_hash = 0;
+        std::vector<proto::Value> values; // schema order
+    };
+
+    std::optional<KextSchema> schema_;
+    std::uint32_t load_id_ = 0;
+    std::uint32_t last_seq_ = 0; // 0: none seen yet (sequence numbers restart with each load)
+    std::uint64_t last_generation_ = 0;
+    std::optional<Known> known_;
+};
+
+} // namespace kextconf

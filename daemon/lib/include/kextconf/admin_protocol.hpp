@@ -1,0 +1,160 @@
+// kextconfd's local admin socket: how kextconfctl (and tests) ask the running
+// daemon for its status and tell it to reload. Shared by the daemon (server)
+// and the CLI (client); the server lives in daemon/kextconfd, the client in
+// daemon/lib/admin_client.cpp.
+//
+// Transport: AF_UNIX SOCK_STREAM at the path below (kextconfd --admin-socket,
+// kextconfctl --daemon-socket or $KEXTCONFD_SOCKET). The socket file is 0600
+// in a root-owned directory, and the server also checks the peer's uid
+// (SO_PEERCRED / getpeereid) before answering anything: only root (or the
+// uid the daemon itself runs as, root under launchd) talks to the daemon. A
+// refused peer gets no reply, just the end of the connection.
+//
+// Framing: one request per connection. The client writes one JSON object on
+// one line ('\n'-terminated); the server answers with one JSON object on one
+// line and closes. Requests and replies are capped at kMaxMessage bytes; the
+// server gives a client 2 s to send its request and 2 s to take the reply.
+//
+// Requests:
+//   {"v":1,"cmd":"status"}   answered with a StatusReply (below)
+//   {"v":1,"cmd":"reload"}   same path as SIGHUP; answers when the reload
+//                            (and the apply, if the kext is loaded) is done,
+//                            with a ReloadReply
+// Replies always carry "v" and "ok"; on failure "error" is a sentence for a
+// person. The replies are the typed structs below, written by the daemon and
+// read by kextconfctl through the same to_json/from_json; their JSON is
+// documented field by field in docs/daemon.md. Hashes are
+// format_config_hash's 16 lowercase hex digits. Any request may also be
+// answered {"v":1,"ok":false,"error":"..."} (not a JSON object, unknown
+// "cmd", another "v", over kMaxMessage).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace kextconf::admin {
+
+inline constexpr int kVersion = 1;
+inline constexpr std::size_t kMaxMessage = 1u << 20;
+// Environment variable that overrides the default socket path for clients.
+inline constexpr const char* kSocketEnv = "KEXTCONFD_SOCKET";
+
+// The compiled-in default (kextconf/defaults.hpp), unless
+// $KEXTCONFD_SOCKET is set.
+std::string default_socket_path();
+
+// The config file's last load ("config.state").
+enum class FileState {
+    Missing, // "missing": not there (or never read)
+    Good,    // "good": parsed, and fitted the kext's schema when last checked
+    Bad,     // "bad": unreadable, unsafe, did not parse or did not fit; see "errors"
+};
+
+// What is being applied ("config.source").
+enum class Applying {
+    File,      // "file": what the file said when it was last good
+    SavedCopy, // "saved-copy": the state directory's last good copy (the file was unusable at start-up)
+    Nothing,   // "none": no configuration yet
+};
+
+// What can truthfully be said about drift ("drift_state").
+enum class DriftState {
+    InSync,        // "in-sync": the kext holds what the configuration in force says
+    Drifted,       // "drifted": "drift" lists the tunables that differ
+    KextNotLoaded, // "kext-not-loaded": nothing to compare with
+    NotApplied,    // "not-applied": nothing applied to this load of the kext (no good configuration, refused, not yet)
+    Unknown,       // "unknown": the kext's values could not be read
+};
+
+struct DaemonInfo {
+    std::int64_t pid = 0;
+    std::string version;
+    std::int64_t uptime_s = 0;
+};
+
+struct ConfigInfo {
+    std::string path;
+    FileState state = FileState::Missing;
+    Applying source = Applying::Nothing;
+    std::vector<std::string> errors; // of the last load, file:line:col: error: ...
+    std::string loaded_at;           // ISO 8601 UTC; "" (null in JSON) before the first read
+};
+
+struct KextInfo {
+    std::string bundle_id; // "" (null in JSON) before any configuration
+    bool loaded = false;
+    // Only when loaded:
+    std::string version;
+    std::uint32_t load_id = 0;
+    std::uint64_t generation = 0;
+    std::uint64_t config_hash = 0;
+    std::uint32_t event_seq = 0;
+    std::string error; // there but unusable (e.g. a protocol mismatch); "" (absent in JSON) otherwise
+};
+
+struct AppliedInfo {
+    std::uint64_t generation = 0;
+    std::uint64_t config_hash = 0;
+    std::string at; // ISO 8601 UTC
+    std::uint32_t changed = 0;
+};
+
+// A tunable whose value in the kext is not what the configuration in force
+// says; load-only ones pending the next load are not drift.
+struct DriftEntry {
+    std::string name;
+    nlohmann::json file;
+    nlohmann::json kext;
+};
+
+struct Counters {
+    std::uint64_t applies = 0;        // commits the daemon made (and verified)
+    std::uint64_t apply_failures = 0; // applies that failed (refused, link error, verification)
+    std::uint64_t reloads = 0;        // file reloads: edits, SIGHUP, admin
+    std::uint64_t events = 0;         // kext events received
+    std::uint64_t seq_gaps = 0;       // gaps in their sequence numbers
+    std::uint64_t rereads = 0;        // state re-reads those (and foreign commits) caused
+};
+
+struct StatusReply {
+    DaemonInfo daemon;
+    ConfigInfo config;
+    KextInfo kext;
+    std::optional<AppliedInfo> applied; // null before the first apply
+    DriftState drift_state = DriftState::NotApplied;
+    std::vector<DriftEntry> drift;
+    Counters counters;
+};
+
+// "ok" is true only if the file was good and, with the kext loaded, applied
+// and verified; with the kext not loaded a good file gives ok and not
+// applied, and is applied when the kext loads.
+struct ReloadReply {
+    bool ok = false;
+    bool applied = false;
+    std::vector<std::string> changed; // the tunables this apply changed
+    std::vector<std::string> errors;  // file:line:col: error: ...
+    std::string error;                // only when not ok
+};
+
+void to_json(nlohmann::json& j, const StatusReply& r);
+void from_json(const nlohmann::json& j, StatusReply& r);
+void to_json(nlohmann::json& j, const ReloadReply& r);
+void from_json(const nlohmann::json& j, ReloadReply& r);
+const char* to_string(FileState s);
+const char* to_string(Applying s);
+const char* to_string(DriftState s);
+
+// Sends one request and returns the reply. ec: ENOENT/ECONNREFUSED (daemon not
+// running), EACCES (not root), ETIMEDOUT, EPROTO (malformed reply).
+nlohmann::json request(const std::string& socket_path, const nlohmann::json& req, std::chrono::milliseconds timeout,
+                       std::error_code& ec);
+
+} // namespace kextconf::admin
