@@ -477,14 +477,9 @@ std::optional<KextSchema> load_schema_file(const std::string& path, std::vector<
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         return fail("not a regular file");
-    if (static_cast<std::uint64_t>(st.st_size) > kMaxSchemaBytes)
-        return fail("is " + std::to_string(st.st_size) + " bytes, over the limit of " +
-                    std::to_string(kMaxSchemaBytes) + " bytes for a schema");
     std::string text;
-    if (const auto ec = read_bounded(fd.get(), kMaxSchemaBytes, text))
-        return fail(ec == std::errc::file_too_large
-                        ? "grew over the limit of " + std::to_string(kMaxSchemaBytes) + " bytes while being read"
-                        : "cannot read: " + ec.message());
+    if (const std::string why = read_file_bounded(fd.get(), st, kMaxSchemaBytes, text); !why.empty())
+        return fail(why);
     return schema_from_text(text, path, errors);
 }
 
