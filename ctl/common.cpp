@@ -79,6 +79,19 @@ std::unique_ptr<KextClient> open_query(const Options& o, KextError& err)
     return KextClient::connect(o.kext, KextClient::Access::Query, err);
 }
 
+std::unique_ptr<KextClient> open_described(const Options& o, std::vector<proto::TunableDesc>& schema, int& status)
+{
+    KextError err;
+    auto kext = open_query(o, err);
+    if (kext)
+        err = kext->describe(schema);
+    if (err) {
+        status = fail(o, err);
+        return nullptr;
+    }
+    return kext;
+}
+
 std::unique_ptr<KextClient> open_admin(const Options& o, KextError& err)
 {
     if (!is_root()) {

@@ -65,6 +65,9 @@ void remember_command_line(int argc, char** argv);
 
 // The query control (anyone, read-only) or the admin control (root).
 std::unique_ptr<KextClient> open_query(const Options& o, KextError& err);
+// The query control and the kext's table; nullptr once the failure is
+// reported, `status` then being the exit status.
+std::unique_ptr<KextClient> open_described(const Options& o, std::vector<proto::TunableDesc>& schema, int& status);
 // Checks root first so that a non-root user gets the fix, not EPERM.
 std::unique_ptr<KextClient> open_admin(const Options& o, KextError& err);
 

@@ -196,13 +196,11 @@ int cmd_status(const Options& o)
 
 int cmd_get(const Options& o, const std::vector<std::string>& names)
 {
-    KextError err;
-    auto kext = open_query(o, err);
-    if (!kext)
-        return fail(o, err);
     std::vector<proto::TunableDesc> schema;
-    if (auto e = kext->describe(schema); e)
-        return fail(o, e);
+    int status = kExitOk;
+    auto kext = open_described(o, schema, status);
+    if (!kext)
+        return status;
     json out = json::object();
     std::vector<std::string> known;
     for (const auto& d : schema)
@@ -296,13 +294,10 @@ namespace {
 
 int cmd_describe(const Options& o)
 {
-    KextError err;
-    auto kext = open_query(o, err);
-    if (!kext)
-        return fail(o, err);
     std::vector<proto::TunableDesc> schema;
-    if (auto e = kext->describe(schema); e)
-        return fail(o, e);
+    int status = kExitOk;
+    if (!open_described(o, schema, status))
+        return status;
     if (o.json) {
         json out = json::array();
         for (const auto& d : schema)

@@ -1,4 +1,4 @@
-// kextconfd's end of the admin socket (daemon/lib/admin_protocol.hpp): a
+// kextconfd's end of the admin socket (daemon/lib/include/kextconf/admin_protocol.hpp): a
 // local stream socket, mode 0600, answering one JSON request per connection
 // from root (or the daemon's own uid) only.
 //

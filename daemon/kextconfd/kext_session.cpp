@@ -1,9 +1,5 @@
 #include "kext_session.hpp"
 
-#include "loaded_config.hpp"
-
-#include <kextconf/values.hpp>
-
 namespace kextconf {
 
 KextError KextSession::follow(KextClient& kext, const kc_state& st, bool& new_load)
@@ -49,18 +45,6 @@ KextSession::Sequence KextSession::note_event(std::uint32_t load_id, std::uint32
         lost = seq - last_seq_ - 1;
     last_seq_ = seq;
     return gap ? Sequence::Gap : Sequence::InOrder;
-}
-
-const FittedValues& fit(LoadedConfig& config, const KextSession& session)
-{
-    if (config.fitted && config.fitted->bundle == session.bundle() && config.fitted->load_id == session.load_id())
-        return *config.fitted;
-    FittedValues f{session.bundle(), session.load_id(), {}, {}};
-    const auto validated = validate_config(config.doc, session.tunables(), f.errors);
-    if (validated && f.errors.empty())
-        f.values = desired_values(session.tunables(), validated->values);
-    config.fitted = std::move(f);
-    return *config.fitted;
 }
 
 } // namespace kextconf

@@ -152,14 +152,9 @@ std::optional<std::string> read_config_file(const std::string& path, std::vector
                      : S_ISFIFO(st.st_mode) ? "a FIFO"
                                             : "a device or socket") +
                     ")");
-    if (static_cast<std::uint64_t>(st.st_size) > kMaxConfigBytes)
-        return fail("is " + std::to_string(st.st_size) + " bytes, over the limit of " +
-                    std::to_string(kMaxConfigBytes) + " bytes");
     std::string text;
-    if (const auto ec = read_bounded(fd.get(), kMaxConfigBytes, text))
-        return fail(ec == std::errc::file_too_large
-                        ? "grew over the limit of " + std::to_string(kMaxConfigBytes) + " bytes while being read"
-                        : "cannot read: " + ec.message());
+    if (const std::string unreadable = read_file_bounded(fd.get(), st, kMaxConfigBytes, text); !unreadable.empty())
+        return fail(unreadable);
     return text;
 }
 

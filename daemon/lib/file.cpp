@@ -1,6 +1,7 @@
 #include <kextconf/file.hpp>
 
 #include <cerrno>
+#include <cstdint>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -66,7 +67,7 @@ std::error_code UniqueFd::close()
 
 std::error_code read_bounded(int fd, std::size_t limit, std::string& out)
 {
-    out.clear();
+    out.clear(); // keeps the capacity a caller reserved
     char buf[64 * 1024];
     for (;;) {
         const ssize_t n = ::read(fd, buf, sizeof buf);
@@ -80,6 +81,18 @@ std::error_code read_bounded(int fd, std::size_t limit, std::string& out)
         if (out.size() > limit)
             return std::make_error_code(std::errc::file_too_large);
     }
+}
+
+std::string read_file_bounded(int fd, const struct stat& st, std::size_t limit, std::string& out)
+{
+    const std::string limit_text = std::to_string(limit) + " bytes";
+    if (static_cast<std::uint64_t>(st.st_size) > limit)
+        return "is " + std::to_string(st.st_size) + " bytes, over the limit of " + limit_text;
+    out.reserve(static_cast<std::size_t>(st.st_size));
+    if (const auto ec = read_bounded(fd, limit, out))
+        return ec == std::errc::file_too_large ? "grew over the limit of " + limit_text + " while being read"
+                                               : "cannot read: " + ec.message();
+    return "";
 }
 
 ReplaceResult replace_file_atomically(const std::string& path, std::string_view text, mode_t mode,

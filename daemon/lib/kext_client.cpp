@@ -198,29 +198,28 @@ KextError KextClient::get_once(const proto::TunableDesc& desc, proto::Value& out
     }
 }
 
-KextError KextClient::state(kc_state& out)
+template <typename Reply> KextError KextClient::read_reply(int opt, const char* what, Reply& out)
 {
     proto::Bytes buf;
-    if (auto ec = sock_->getopt(KC_OPT_STATE, {}, sizeof(kc_state), buf))
-        return explain(ec, "state");
-    auto s = proto::decode<kc_state>(buf);
-    if (!s)
-        return {std::make_error_code(std::errc::protocol_error), "state: malformed reply"};
-    out = *s;
+    if (auto ec = sock_->getopt(opt, {}, sizeof(Reply), buf))
+        return explain(ec, what);
+    auto r = proto::decode<Reply>(buf);
+    if (!r)
+        return {std::make_error_code(std::errc::protocol_error), std::string(what) + ": " + std::to_string(buf.size()) +
+                                                                     " bytes, expected " +
+                                                                     std::to_string(sizeof(Reply))};
+    out = *r;
     return {};
+}
+
+KextError KextClient::state(kc_state& out)
+{
+    return read_reply(KC_OPT_STATE, "state", out);
 }
 
 KextError KextClient::counters(kc_counters& out)
 {
-    proto::Bytes buf;
-    if (auto ec = sock_->getopt(KC_OPT_COUNTERS, {}, sizeof(kc_counters), buf))
-        return explain(ec, "counters");
-    auto c = proto::decode<kc_counters>(buf);
-    if (!c)
-        return {std::make_error_code(std::errc::protocol_error),
-                "counters: " + std::to_string(buf.size()) + " bytes, expected " + std::to_string(sizeof(kc_counters))};
-    out = *c;
-    return {};
+    return read_reply(KC_OPT_COUNTERS, "counters", out);
 }
 
 KextError KextClient::apply(std::uint64_t expected_generation,

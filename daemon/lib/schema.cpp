@@ -39,6 +39,19 @@ bool signed_range(std::uint32_t type)
     return type == KC_TYPE_INT64 || type == KC_TYPE_INT64_LIST;
 }
 
+// The tunable's bounds as the members `lo` and `hi`, signed or unsigned as
+// its type says.
+void put_bounds(json& into, const char* lo, const char* hi, const proto::TunableDesc& d)
+{
+    if (signed_range(d.type)) {
+        into[lo] = d.min.i;
+        into[hi] = d.max.i;
+    } else {
+        into[lo] = d.min.u;
+        into[hi] = d.max.u;
+    }
+}
+
 json flags_to_json(std::uint32_t flags)
 {
     json out = json::array();
@@ -61,13 +74,7 @@ json standard_keywords(const proto::TunableDesc& d)
         p["description"] = d.help;
     const auto int_range = [&](json& into) {
         into["type"] = "integer";
-        if (signed_range(d.type)) {
-            into["minimum"] = d.min.i;
-            into["maximum"] = d.max.i;
-        } else {
-            into["minimum"] = d.min.u;
-            into["maximum"] = d.max.u;
-        }
+        put_bounds(into, "minimum", "maximum", d);
     };
     switch (d.type) {
     case KC_TYPE_BOOL: p["type"] = "boolean"; break;
@@ -106,13 +113,7 @@ json descriptor_to_json(const proto::TunableDesc& d)
               {"unit", d.unit},
               {"max_count", d.max_count},
               {"default", value_to_json(d, d.def)}};
-    if (signed_range(d.type)) {
-        x["min"] = d.min.i;
-        x["max"] = d.max.i;
-    } else {
-        x["min"] = d.min.u;
-        x["max"] = d.max.u;
-    }
+    put_bounds(x, "min", "max", d);
     if (d.type == KC_TYPE_ENUM)
         x["enum"] = d.enum_names;
     return x;
@@ -477,14 +478,9 @@ std::optional<KextSchema> load_schema_file(const std::string& path, std::vector<
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         return fail("not a regular file");
-    if (static_cast<std::uint64_t>(st.st_size) > kMaxSchemaBytes)
-        return fail("is " + std::to_string(st.st_size) + " bytes, over the limit of " +
-                    std::to_string(kMaxSchemaBytes) + " bytes for a schema");
     std::string text;
-    if (const auto ec = read_bounded(fd.get(), kMaxSchemaBytes, text))
-        return fail(ec == std::errc::file_too_large
-                        ? "grew over the limit of " + std::to_string(kMaxSchemaBytes) + " bytes while being read"
-                        : "cannot read: " + ec.message());
+    if (const std::string why = read_file_bounded(fd.get(), st, kMaxSchemaBytes, text); !why.empty())
+        return fail(why);
     return schema_from_text(text, path, errors);
 }
 

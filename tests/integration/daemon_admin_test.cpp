@@ -1,4 +1,4 @@
-// kextconfd's admin socket (daemon/lib/admin_protocol.hpp), driven with the
+// kextconfd's admin socket (daemon/lib/include/kextconf/admin_protocol.hpp), driven with the
 // shared client against the real daemon and a `kextsim boot` host: status,
 // reload, who may connect, bounded requests, the socket file's life cycle,
 // and stopping on SIGTERM.

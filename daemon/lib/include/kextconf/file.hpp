@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <system_error>
 #include <utility>
@@ -47,6 +48,12 @@ private:
 // Reads what is left of `fd` into `out`, at most `limit` bytes: a file that
 // is (or grows) larger gives errc::file_too_large. EINTR is retried.
 std::error_code read_bounded(int fd, std::size_t limit, std::string& out);
+
+// Reads the regular file open as `fd` (`st` is its fstat) into `out`, at
+// most `limit` bytes. "" on success, else why not, for a person: "is N
+// bytes, over the limit of L bytes", "grew over the limit ... while being
+// read", "cannot read: ...".
+std::string read_file_bounded(int fd, const struct stat& st, std::size_t limit, std::string& out);
 
 // What an atomic replace did.
 struct ReplaceResult {

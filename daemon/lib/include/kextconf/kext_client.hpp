@@ -67,6 +67,8 @@ private:
     // One pass of get(); `chunked` when the value took several options, and
     // then `generation` is the one read before the first chunk.
     KextError get_once(const proto::TunableDesc& desc, proto::Value& out, std::uint64_t& generation, bool& chunked);
+    // A fixed-size reply to getsockopt `opt` with no input.
+    template <typename Reply> KextError read_reply(int opt, const char* what, Reply& out);
     // Builds a message from an errno and the kext's last-error record.
     KextError explain(std::error_code ec, const char* what);
 
