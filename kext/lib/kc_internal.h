@@ -274,6 +274,9 @@ struct TableError {
     const char *rule;
 };
 errno_t check_table(const kc_kext_config *cfg, uint32_t *snap_size, TableError *why);
+// 1 to KC_NAME_MAX - 1 of [a-z0-9_], and '.' if `dots` (tunable names; a
+// sysctl node takes none).
+bool valid_name(const char *name, bool dots);
 
 // readers.cpp
 // The value of scalar tunable `index` in the current snapshot (0 if not ready).

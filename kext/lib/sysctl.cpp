@@ -88,19 +88,6 @@ void sysctl_name_of(const char *tunable, char *out)
             *p = '_';
 }
 
-bool valid_node_name(const char *name)
-{
-    const size_t n = strnlen(name, KC_NAME_MAX);
-    if (n == 0 || n == KC_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; ++i) {
-        const char ch = name[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'))
-            return false;
-    }
-    return true;
-}
-
 // Entry count of a list tunable. Call under g.snap.lock: the block belongs to
 // the snapshot, and a commit may free it once the lock is dropped.
 uint32_t list_count(const Slot &slot)
@@ -249,7 +236,7 @@ errno_t sysctl_mirror_register(void)
     const kc_kext_config *cfg = g.load.cfg;
     if (cfg->sysctl_node == nullptr)
         return 0;
-    if (!valid_node_name(cfg->sysctl_node))
+    if (!valid_name(cfg->sysctl_node, /*dots=*/false))
         return EINVAL;
     uint32_t visible = 0;
     for (uint32_t i = 0; i < cfg->count; ++i)

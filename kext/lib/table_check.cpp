@@ -8,20 +8,20 @@
 
 namespace kc {
 
-namespace {
-
-bool valid_name(const char *name)
+bool valid_name(const char *name, bool dots)
 {
     const size_t n = strnlen(name, KC_NAME_MAX);
     if (n == 0 || n == KC_NAME_MAX)
         return false;
     for (size_t i = 0; i < n; ++i) {
         const char ch = name[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.'))
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || (dots && ch == '.')))
             return false;
     }
     return true;
 }
+
+namespace {
 
 // Number of '|'-separated names in an enum's name list.
 uint32_t enum_count(const char *names)
@@ -109,7 +109,7 @@ errno_t check_type(const kc_tunable_def &d, uint32_t i, uint64_t *size, TableErr
 errno_t check_row(const kc_kext_config *cfg, uint32_t i, uint64_t *size, TableError *why)
 {
     const kc_tunable_def &d = cfg->table[i];
-    if (d.name == nullptr || !valid_name(d.name))
+    if (d.name == nullptr || !valid_name(d.name, /*dots=*/true))
         return broke(why, i, "the name must be 1 to 63 of a-z, 0-9, '_' and '.'");
     if (d.help == nullptr || (d.flags & ~KC_TF__ALL) != 0)
         return broke(why, i, "help text is required and flags must be KC_TF_* bits");

@@ -67,7 +67,7 @@ int EventService::post(std::uint32_t vendor, std::uint32_t kev_class, std::uint3
 void EventService::post_apple(std::uint32_t kev_class, std::uint32_t subclass, std::uint32_t code, const void* data,
                               std::size_t len)
 {
-    deliver(kVendorApple, kev_class, subclass, code, data, len);
+    deliver(kKevVendorApple, kev_class, subclass, code, data, len);
 }
 
 void EventService::deliver(std::uint32_t vendor, std::uint32_t kev_class, std::uint32_t subclass, std::uint32_t code,

@@ -7,6 +7,8 @@
 
 #include "sink.hpp"
 
+#include <kextsim/darwin.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -33,7 +35,6 @@ class EventService {
 public:
     static constexpr std::size_t kRecvSpace = 32 * 1024; // KEV_RECVSPACE
     static constexpr std::uint32_t kFirstVendorCode = 1000;
-    static constexpr std::uint32_t kVendorApple = 1;
 
     int vendor_code(const std::string& vendor, std::uint32_t& code);   // creates on first use
     int lookup_vendor(const std::string& vendor, std::uint32_t& code); // ENOENT until created

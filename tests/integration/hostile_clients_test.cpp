@@ -852,14 +852,14 @@ TEST(Privilege, DaemonRefusesUnsafeStateDirectories)
 // ---- load ----
 
 // Whole snapshots the load test verifies before it stops:
-// KEXTCONF_LOAD_SNAPSHOTS, default 500 (CI). The test runs until both
+// KEXTCONF_LOAD_SNAPSHOTS, default 100 (CI). The test runs until both
 // readers together verified that many and the writer committed at least a
 // tenth as many generations, however long that takes on this machine; only
 // a hang is bounded (kLoadHangBound).
 std::uint64_t load_snapshots()
 {
     const char* v = std::getenv("KEXTCONF_LOAD_SNAPSHOTS");
-    return v && std::atoll(v) > 0 ? static_cast<std::uint64_t>(std::atoll(v)) : 500;
+    return v && std::atoll(v) > 0 ? static_cast<std::uint64_t>(std::atoll(v)) : 100;
 }
 constexpr auto kLoadHangBound = 200s;
 

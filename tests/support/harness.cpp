@@ -29,6 +29,7 @@ namespace kctest {
 namespace {
 
 constexpr uid_t kNobodyUid = 65534;
+constexpr gid_t kNobodyGid = 65534;
 
 void print_failure(const std::string& what)
 {
@@ -36,7 +37,6 @@ void print_failure(const std::string& what)
 }
 
 FailureReporter g_reporter = print_failure;
-constexpr gid_t kNobodyGid = 65534;
 
 // An unlinked temp file for a child's output stream.
 int capture_file()
@@ -104,7 +104,7 @@ void child_fail(const char* what)
 {
     // async-signal-safe report on the captured stderr
     const int e = errno;
-    [[maybe_unused]] ssize_t n = ::write(2, "kctest child: ", 14);
+    [[maybe_unused]] ssize_t n = ::write(2, "harness child: ", 15);
     n = ::write(2, what, std::strlen(what));
     n = ::write(2, ": ", 2);
     const char* msg = std::strerror(e);
@@ -543,7 +543,7 @@ Result run_in_child(const std::function<int()>& fn, bool as_nobody, Millis timeo
         try {
             code = fn();
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "kctest child: exception: %s\n", e.what());
+            std::fprintf(stderr, "harness child: exception: %s\n", e.what());
         }
         std::fflush(nullptr);
         ::_exit(code); // no atexit handlers: the parent owns gtest's state
