@@ -1,8 +1,8 @@
 // kextconfctl: the administrator's controller for a kextconf kext. Each
 // command group lives in its own file (commands.hpp); this file parses the
 // command line and runs the command chosen.
-#include <kextconf/cli_usage.hpp>
 #include "commands.hpp"
+#include <kextconf/cli_usage.hpp>
 
 #include <cstdio>
 #include <cstring>
