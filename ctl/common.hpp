@@ -4,6 +4,7 @@
 // kextconfctl is single-threaded.
 #pragma once
 
+#include "bundle_ids.hpp"
 #include "kext_client.hpp"
 
 #include <CLI/CLI.hpp>
@@ -31,7 +32,7 @@ inline constexpr const char* kExitStatusHelp =
     "6 kextconfd not running.";
 
 struct Options {
-    std::string kext = "org.kextconf.reference";
+    std::string kext = kReferenceKextId;
     bool json = false;
     std::string daemon_socket; // empty: admin::default_socket_path()
     std::string config = KEXTCONF_DEFAULT_CONFIG;

@@ -1,6 +1,7 @@
 // Client side of kextconfd's admin socket (admin_protocol.hpp): one request,
 // one reply, one connection. Plain POSIX; the same on macOS and Linux.
 #include "admin_protocol.hpp"
+#include "socket_fd.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -67,7 +68,7 @@ nlohmann::json request(const std::string& socket_path, const nlohmann::json& req
     }
     std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
 
-    Fd s{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    Fd s{open_socket(AF_UNIX, SOCK_STREAM, 0)};
     if (s.fd < 0 || ::connect(s.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
         ec = std::error_code(errno, std::generic_category());
         return {};
