@@ -5,7 +5,7 @@
 
 # OSBundleLibraries of the kexts: com.apple.kpi.{bsd,libkern,mach} at the
 # kernel version of the oldest macOS supported (Darwin 20 = macOS 11). Every
-# symbol the kext imports is exported by these three (scripts/xnu-check.sh).
+# symbol the kext imports is exported by these three (scripts/macos-check.sh).
 set(KEXTCONF_KPI_VERSION "20.0.0" CACHE STRING "Version of com.apple.kpi.* the kexts require")
 
 if(APPLE)

@@ -59,7 +59,7 @@ int cmd_events(const Options& o, const EventsArgs& a)
         std::vector<pollfd> fds;
         for (int fd : stream->fds())
             fds.push_back({fd, POLLIN, 0});
-        if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR)
+        if (::poll(fds.data(), static_cast<nfds_t>(fds.size()), wait_ms) < 0 && errno != EINTR)
             return fail(o, kExitFailure, std::string("poll: ") + std::strerror(errno));
         for (const auto& item : stream->drain(ec)) {
             if (o.json)

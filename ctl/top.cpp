@@ -162,7 +162,8 @@ int cmd_top(const Options& o)
         std::vector<pollfd> fds{{STDIN_FILENO, POLLIN, 0}, {term.signal_fd(), POLLIN, 0}};
         for (int fd : stream->fds())
             fds.push_back({fd, POLLIN, 0});
-        const int r = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long long>(left, 0)));
+        const int r =
+            ::poll(fds.data(), static_cast<nfds_t>(fds.size()), static_cast<int>(std::max<long long>(left, 0)));
         if (r < 0 && errno != EINTR)
             return fail(o, kExitFailure, std::string("poll: ") + std::strerror(errno));
         bool refresh = Clock::now() >= next_refresh;

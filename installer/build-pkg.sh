@@ -32,36 +32,24 @@ done
     die "$staging holds config.json; ship only config.json.default (postinstall copies it when absent)"
 [ ! -e "$staging/var" ] || die "$staging holds var/; the state directory is created by postinstall"
 
+# The staged kextconf-lib.sh carries the bundle id prefix the build was
+# configured with (KEXTCONF_BUNDLE_PREFIX); the package scripts use it too.
+lib="$staging/Library/Application Support/kextconf/kextconf-lib.sh"
+[ -f "$lib" ] || die "$lib is missing from the staging tree"
+# shellcheck source-path=SCRIPTDIR source=scripts/kextconf-lib.sh
+. "$lib"
+
 mkdir -p "$outdir"
 work="$(mktemp -d "${TMPDIR:-/tmp}/kextconf-pkg.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+cp -R "$here/scripts" "$work/scripts"
+cp "$lib" "$work/scripts/kextconf-lib.sh"
 
-# The kext must land in /Library/Extensions even if a copy exists elsewhere:
-# no relocation.
-cat >"$work/component.plist" <<PLIST
-<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<plist version="1.0">
-<array>
-	<dict>
-		<key>RootRelativeBundlePath</key>
-		<string>Library/Extensions/KextconfReference.kext</string>
-		<key>BundleIsRelocatable</key>
-		<false/>
-		<key>BundleIsVersionChecked</key>
-		<false/>
-		<key>BundleHasStrictIdentifier</key>
-		<true/>
-		<key>BundleOverwriteAction</key>
-		<string>upgrade</string>
-	</dict>
-</array>
-</plist>
-PLIST
-sed "s/@VERSION@/$version/g" "$here/Distribution.xml.in" >"$work/Distribution.xml"
+sed -e "s/@VERSION@/$version/g" -e "s/@KEXTCONF_BUNDLE_PREFIX@/$KC_PREFIX/g" "$here/Distribution.xml.in" \
+    >"$work/Distribution.xml"
 
-pkgbuild --root "$staging" --component-plist "$work/component.plist" --scripts "$here/scripts" \
-    --identifier org.kextconf.pkg --version "$version" --install-location / --ownership recommended \
+pkgbuild --root "$staging" --component-plist "$here/component.plist" --scripts "$work/scripts" \
+    --identifier "$KC_PKG_ID" --version "$version" --install-location / --ownership recommended \
     "$work/kextconf-component.pkg" || die "pkgbuild failed"
 
 sign=()

@@ -31,8 +31,13 @@ sign() {
     codesign --verify --strict --verbose=2 "$staging/$path" || die "the signature of $path does not verify"
 }
 
-sign usr/local/libexec/kextconfd --options runtime --identifier org.kextconf.kextconfd
-sign usr/local/bin/kextconfctl --options runtime --identifier org.kextconf.kextconfctl
+# The bundle id prefix the staged tree was built with (KEXTCONF_BUNDLE_PREFIX).
+lib="$staging/Library/Application Support/kextconf/kextconf-lib.sh"
+[ -f "$lib" ] || die "$lib is missing from the staging tree"
+# shellcheck source-path=SCRIPTDIR source=scripts/kextconf-lib.sh
+. "$lib"
+sign usr/local/libexec/kextconfd --options runtime --identifier "$KC_PREFIX.kextconfd"
+sign usr/local/bin/kextconfctl --options runtime --identifier "$KC_PREFIX.kextconfctl"
 # A kext runs in the kernel: no hardened runtime, but the kext-enabled Developer ID.
 sign Library/Extensions/KextconfReference.kext
 printf 'sign: signed kextconfd, kextconfctl and KextconfReference.kext with %s\n' "$identity"

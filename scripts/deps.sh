@@ -8,9 +8,12 @@ PACKAGES=(
   libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libplist-dev
   libgtest-dev libgmock-dev libbenchmark-dev shellcheck util-linux
   tmux valgrind nftables procps iproute2
+  file libxml2-utils llvm python3
 )
 # tmux: kextconfctl top's test; valgrind, nftables, procps, iproute2: the
 # benchmarks' instruction budgets and their sysctl -p / nft -f baselines.
+# file, libxml2-utils, llvm, python3: scripts/macos-check.sh (which also
+# needs npm, from Node.js, to fetch zig: scripts/zig.sh).
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds and runs every test: the dev build, the whole suite again under
-# ASan+UBSan, the integration (concurrency) tests under TSan, and the fuzz
-# stage (corpus replay + bounded fuzzing of 4 targets for $KEXTCONF_FUZZ_SECONDS
-# each, default 60). Installs missing apt packages first. Reliability figures
+# Builds and runs every test: the dev build, the macOS gate
+# (scripts/macos-check.sh: cross-build, link, kext symbols, plists), the
+# whole suite again under ASan+UBSan, the integration (concurrency) tests
+# under TSan, and the fuzz stage (corpus replay + bounded fuzzing of 4
+# targets for $KEXTCONF_FUZZ_SECONDS each, default 60). Installs missing apt packages first. Reliability figures
 # (fault sweeps, hostile clients, load) are printed by the tests themselves:
 # see docs/reliability.md.
 #
@@ -20,7 +21,7 @@ quick=0
 case "${1:-}" in
   --quick) quick=1 ;;
   "") ;;
-  -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "test.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 esac
 
@@ -91,6 +92,22 @@ else
   cat build/logs/main-job.log; echo "==> [main job] FAILED"; failed=$((failed + 1)); status=1
 fi
 if [ "$quick" -eq 0 ]; then
+  # macOS: the programs cross-built and linked for x86_64 and arm64, the kext
+  # against XNU's headers and KPI exports, every plist (docs/macos.md).
+  echo "==> [macos] scripts/macos-check.sh"
+  t0=$(date +%s)
+  scripts/macos-check.sh >build/logs/macos.log 2>&1
+  rc=$?
+  grep -vE "^ok: " build/logs/macos.log
+  line=$(grep -E "^macos-check: [0-9]+ passed, [0-9]+ failed" build/logs/macos.log | tail -1)
+  if [ -n "$line" ]; then
+    passed=$((passed + $(echo "$line" | sed -E 's/.* ([0-9]+) passed.*/\1/')))
+    failed=$((failed + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
+  elif [ $rc -ne 0 ]; then
+    failed=$((failed + 1))
+  fi
+  [ $rc -ne 0 ] && status=1
+  echo "==> [macos] done in $(( $(date +%s) - t0 ))s"
   stage asan asan
   stage tsan tsan -L integration
   stage fuzz fuzz

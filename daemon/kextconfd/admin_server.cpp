@@ -3,6 +3,7 @@
 #include "peer_cred.hpp"
 #include <kextconf/admin_protocol.hpp>
 #include <kextconf/logging.hpp>
+#include "socket_fd.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -72,7 +73,7 @@ bool AdminServer::remove_stale_socket()
         return false;
     }
     // A socket someone still listens on belongs to a running daemon.
-    const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int probe = open_socket(AF_UNIX, SOCK_STREAM, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
@@ -109,6 +110,8 @@ bool AdminServer::open()
         return false;
     boost::system::error_code ec;
     acceptor_.open(stream_protocol(), ec);
+    if (!ec && !set_close_on_exec(acceptor_.native_handle()))
+        ec.assign(errno, boost::system::system_category());
     if (!ec) {
         // Created 0600 from the start: no moment where others could connect.
         const mode_t old = ::umask(0177);
@@ -168,6 +171,11 @@ asio::awaitable<void> AdminServer::accept_loop()
             logcat::daemon().warn("admin socket {}: {} connections already being served; closing a new one", path_,
                                   sessions_);
             continue; // the socket closes here
+        }
+        if (!set_close_on_exec(sock.native_handle())) {
+            logcat::daemon().warn("admin socket {}: closing a new connection: cannot mark it close-on-exec: {}", path_,
+                                  errno_text(errno));
+            continue;
         }
         asio::co_spawn(io_, session(std::move(sock)), asio::detached);
     }

@@ -6,6 +6,8 @@
 
 #include <kextconf/defaults.hpp>
 
+#include "socket_fd.hpp"
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -62,7 +64,7 @@ nlohmann::json request(const std::string& socket_path, const nlohmann::json& req
     }
     std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
 
-    const UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    const UniqueFd s(open_socket(AF_UNIX, SOCK_STREAM, 0));
     if (s.get() < 0 || ::connect(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
         ec = std::error_code(errno, std::generic_category());
         return {};

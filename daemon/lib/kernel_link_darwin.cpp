@@ -1,9 +1,13 @@
 // Kernel link over PF_SYSTEM sockets (macOS): the real kernel control and
 // kernel event KPIs, as tcplognke's user tool and utun clients use them.
+#include "socket_fd.hpp"
+
+#include <kextconf/defaults.hpp>
 #include <kextconf/kernel_link.hpp>
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/kern_control.h>
@@ -58,7 +62,7 @@ ControlSocket::~ControlSocket() = default;
 std::unique_ptr<ControlSocket> ControlSocket::connect(const std::string& name, std::error_code& ec)
 {
     auto impl = std::make_unique<Impl>();
-    impl->fd = ::socket(PF_SYSTEM, SOCK_DGRAM, SYSPROTO_CONTROL);
+    impl->fd = open_socket(PF_SYSTEM, SOCK_DGRAM, SYSPROTO_CONTROL);
     if (impl->fd < 0) {
         ec = last_error();
         return nullptr;
@@ -113,7 +117,7 @@ EventSocket::~EventSocket() = default;
 std::unique_ptr<EventSocket> EventSocket::open(std::error_code& ec)
 {
     auto impl = std::make_unique<Impl>();
-    impl->fd = ::socket(PF_SYSTEM, SOCK_RAW, SYSPROTO_EVENT);
+    impl->fd = open_socket(PF_SYSTEM, SOCK_RAW, SYSPROTO_EVENT);
     if (impl->fd < 0) {
         ec = last_error();
         return nullptr;
@@ -179,11 +183,17 @@ KextError run_kmutil(const std::vector<std::string>& args)
     int pipefd[2];
     if (::pipe(pipefd) != 0)
         return {last_error(), "pipe failed"};
+    // kmutil gets /dev/null, the pipe and nothing else: with
+    // POSIX_SPAWN_CLOEXEC_DEFAULT every other descriptor of the daemon (admin
+    // socket, client connections, kernel controls, state files) is closed.
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDERR_FILENO);
-    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_CLOEXEC_DEFAULT);
     std::vector<std::string> argv_s{kKmutil};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -191,7 +201,8 @@ KextError run_kmutil(const std::vector<std::string>& args)
         argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, kKmutil, &fa, nullptr, argv.data(), environ);
+    const int rc = ::posix_spawn(&pid, kKmutil, &fa, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     ::close(pipefd[1]);
     std::string out;
@@ -238,8 +249,8 @@ KextError unload_kext_bundle(const std::string& bundle_id)
     auto r = run_kmutil({"unload", "-b", bundle_id});
     if (r)
         r.message += "\nOn macOS 11 and later a kext that is in use (a client connected, or its kext collection "
-                     "busy) stays loaded until the next restart: stop kextconfd (sudo launchctl bootout "
-                     "system/org.kextconf.kextconfd) and try again, or restart";
+                     "busy) stays loaded until the next restart: stop kextconfd (sudo launchctl bootout system/" +
+                     std::string(KEXTCONF_DAEMON_LABEL) + ") and try again, or restart";
     return r;
 }
 

@@ -8,9 +8,13 @@
 # run the scripts against a staging tree with stand-ins for launchctl, kmutil
 # and pkgutil on PATH. The paths match cmake/KextconfInstall.cmake.
 
-KC_LABEL="org.kextconf.kextconfd"
-KC_KEXT_ID="org.kextconf.reference"
-KC_PKG_ID="org.kextconf.pkg"
+# The bundle id prefix: the installed copy of this file has
+# KEXTCONF_BUNDLE_PREFIX here (the top-level CMakeLists.txt writes it), and
+# build-pkg.sh and sign.sh read the ids from that copy in the staging tree.
+KC_PREFIX="org.kextconf"
+KC_LABEL="$KC_PREFIX.kextconfd"
+KC_KEXT_ID="$KC_PREFIX.reference"
+KC_PKG_ID="$KC_PREFIX.pkg"
 KC_KEXT_NAME="KextconfReference.kext"
 
 # kc_init ROOT: sets the absolute paths under ROOT.

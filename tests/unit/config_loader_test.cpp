@@ -725,7 +725,7 @@ TEST_F(ReadConfigFileTest, OversizedFileRefused)
 TEST_F(ReadConfigFileTest, GroupOrWorldWritableFileRefused)
 {
     std::ofstream(path("c.json")) << "{}";
-    for (mode_t m : {0664, 0646}) {
+    for (const mode_t m : {mode_t{0664}, mode_t{0646}}) {
         ::chmod(path("c.json").c_str(), m);
         std::vector<Diagnostic> errors;
         EXPECT_FALSE(read_config_file(path("c.json"), errors));

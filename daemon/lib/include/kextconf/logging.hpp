@@ -14,6 +14,8 @@
 // init_logging has returned; call init_logging once, before any thread starts.
 #pragma once
 
+#include <kextconf/defaults.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <string>
@@ -22,8 +24,8 @@
 namespace kextconf {
 
 // The unified log subsystem: the bundle id prefix shared by the kexts and
-// tools of this suite.
-inline constexpr const char* kLogSubsystem = "org.kextconf";
+// tools of this suite (KEXTCONF_BUNDLE_PREFIX).
+inline constexpr const char* kLogSubsystem = KEXTCONF_BUNDLE_PREFIX;
 
 // Installs the loggers. `also_stderr`: copy every line to stderr as well when
 // the platform sink is not stderr already (kextconfd --foreground-log).
