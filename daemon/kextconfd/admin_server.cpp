@@ -1,9 +1,9 @@
 #include "admin_server.hpp"
 
 #include "peer_cred.hpp"
+#include "socket_fd.hpp"
 #include <kextconf/admin_protocol.hpp>
 #include <kextconf/logging.hpp>
-#include "socket_fd.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
