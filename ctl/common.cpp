@@ -116,11 +116,4 @@ std::string describe_daemon_error(const Options& o, std::error_code ec)
     return "cannot reach kextconfd on " + path + ": " + ec.message();
 }
 
-std::string hex(std::uint64_t v)
-{
-    char buf[19];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return buf;
-}
-
 } // namespace kextconf::ctl

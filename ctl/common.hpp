@@ -70,7 +70,4 @@ nlohmann::json daemon_request(const Options& o, const std::string& cmd, std::err
 std::string describe_daemon_error(const Options& o, std::error_code ec);
 std::string daemon_socket_path(const Options& o);
 
-// 0x-prefixed 16-digit hex, as kextconfd's status writes hashes.
-std::string hex(std::uint64_t v);
-
 } // namespace kextconf::ctl

@@ -115,7 +115,7 @@ int cmd_status(const Options& o)
                  {"kext_version", proto::field_string(h.kext_version)},
                  {"protocol_version", h.proto_version},
                  {"generation", st.generation},
-                 {"config_hash", hex(st.config_hash)},
+                 {"config_hash", hash_hex(st.config_hash)},
                  {"load_id", st.load_id},
                  {"event_seq", st.event_seq},
                  {"clients", st.clients},
@@ -128,7 +128,8 @@ int cmd_status(const Options& o)
                 h.proto_version);
     // The count includes this connection.
     std::printf("generation %llu, config hash %s, %u clients, %u events posted\n",
-                static_cast<unsigned long long>(st.generation), hex(st.config_hash).c_str(), st.clients, st.event_seq);
+                static_cast<unsigned long long>(st.generation), hash_hex(st.config_hash).c_str(), st.clients,
+                st.event_seq);
     std::size_t width = 0;
     for (const auto& [d, v] : values)
         width = std::max(width, d->name.size());

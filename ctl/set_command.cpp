@@ -91,7 +91,7 @@ int set_transient(const Options& o, const SetArgs& a)
                           {"persistent", false},
                           {"previous_generation", st.generation},
                           {"generation", res.generation},
-                          {"config_hash", hex(res.config_hash)},
+                          {"config_hash", hash_hex(res.config_hash)},
                           {"changed", res.changed},
                           {"values", values}}
                          .dump(2)
@@ -139,44 +139,20 @@ int set_persistent(const Options& o, const SetArgs& a)
     if (int st = read_assignments(fo, a.assignments, schema, values); st != kExitOk)
         return st;
 
-    auto edited = edit_tunables(*text, *doc, values);
-    bool kept_comments = edited.has_value();
-    std::vector<Diagnostic> check;
-    std::optional<ConfigDocument> after;
-    if (edited)
-        after = parse_config(*edited, o.config, check);
-    json want = doc->tunables;
-    want.update(values);
-    if (!after || !check.empty() || after->tunables != want) {
-        // The in-place edit did not give the intended document: write it whole.
-        json whole = json::parse(*text, nullptr, false, /*ignore_comments=*/true);
-        whole["tunables"] = want;
-        edited = whole.dump(4) + "\n";
-        kept_comments = false;
-        check.clear();
-        after = parse_config(*edited, o.config, check);
-    }
-    if (!after || !check.empty())
-        return fail(o, kExitFailure,
-                    "internal error: the edited configuration does not parse; " + o.config + " was left alone");
-    // The whole new file must fit the running kext: never save what
-    // kextconfd would refuse.
-    std::vector<Diagnostic> invalid;
-    if (!validate_config(*after, schema, invalid)) {
-        std::vector<std::string> errors;
-        for (const auto& d : invalid)
-            errors.push_back(d.str());
+    std::vector<std::string> errors;
+    const auto edited = edit_config(*text, *doc, values, schema, o.config, errors);
+    if (!edited)
         return print_errors(o, errors, o.config + " was left alone");
-    }
     std::string what;
-    if (auto ec = write_file_atomically(o.config, *edited, what)) {
+    if (auto ec = write_file_atomically(o.config, edited->text, what)) {
         const bool denied = ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted;
         return fail(o, denied ? kExitNotRoot : kExitFailure,
                     "cannot " + what + ": " + ec.message() + "; " + o.config + " was left alone" +
                         (denied ? "; " + run_as_root_hint() : ""));
     }
     if (!o.json) {
-        std::printf("saved %s%s\n", o.config.c_str(), kept_comments ? "" : " (rewritten whole: its comments are gone)");
+        std::printf("saved %s%s\n", o.config.c_str(),
+                    edited->kept_comments ? "" : " (rewritten whole: its comments are gone)");
         std::fflush(stdout);
     }
     return ask_daemon_reload(o);

@@ -95,7 +95,7 @@ std::string render(const Options& o, const Snapshot& s, const std::deque<std::st
     } else {
         head.push_back("kext: loaded, version " + proto::field_string(s.hello.kext_version) + ", protocol " +
                        n(s.hello.proto_version) + ", load " + n(s.state.load_id));
-        head.push_back("generation " + n(s.state.generation) + "   config hash " + hex(s.state.config_hash) +
+        head.push_back("generation " + n(s.state.generation) + "   config hash " + hash_hex(s.state.config_hash) +
                        "   clients " + n(s.state.clients) + "   event seq " + n(s.state.event_seq));
         if (s.have_counters) {
             const auto& c = s.counters;

@@ -394,16 +394,19 @@ int Daemon::run()
     ctl_events_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(ctl_events_->native_handle()));
     kext_events_fd_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(kext_events_->native_handle()));
 
-    admin_ = std::make_unique<AdminServer>(io_, opts_.admin_socket.empty() ? admin::default_socket_path()
-                                                                           : opts_.admin_socket);
+    admin_ = std::make_unique<AdminServer>(
+        io_, opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket, opts_.admin_group);
     if (!admin_->open())
         return kExitCannotStart;
     admin_->add_command("status", [this](const nlohmann::json&) { return status_json(); });
     admin_->add_command("reload", [this](const nlohmann::json&) { return reload_json(); });
+    admin_->add_command("set", [this](const nlohmann::json& req) { return set_json(req); });
+    admin_->add_command("persist", [this](const nlohmann::json& req) { return persist_json(req); });
 
     logcat::daemon().info(
-        "kextconfd starting: config {}, state {}, admin socket {}, via {}", opts_.config_path, opts_.state_dir,
-        opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket, kernel_link_description());
+        "kextconfd starting: config {}, state {}, admin socket {} ({}), via {}", opts_.config_path, opts_.state_dir,
+        opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket,
+        opts_.admin_group.empty() ? "root only" : "root and group " + opts_.admin_group, kernel_link_description());
     state_.open();
     load_at_startup();
     watch_.start(opts_.config_path, [this] { reload(/*forced=*/false); });

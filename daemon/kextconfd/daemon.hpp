@@ -32,6 +32,7 @@ struct DaemonOptions {
     std::string config_path;
     std::string state_dir = kDefaultStateDir;
     std::string admin_socket; // admin::default_socket_path() unless set
+    std::string admin_group;  // members may use the admin socket too; "" for root only
     std::chrono::milliseconds reload_debounce = kReloadDebounce;
 };
 
@@ -150,6 +151,11 @@ private:
     // Admin socket commands (status.cpp).
     nlohmann::json status_json();
     nlohmann::json reload_json();
+    // The admin group's change commands (change_commands.cpp).
+    nlohmann::json set_json(const nlohmann::json& req);
+    nlohmann::json persist_json(const nlohmann::json& req);
+    // The kext the configuration names ("" before any configuration).
+    std::string configured_kext() const;
     void on_ctl_event(const KernEvent& e);
     void on_kext_event(const KernEvent& e);
     boost::asio::awaitable<void> watch_signals(boost::asio::signal_set& signals);

@@ -54,9 +54,14 @@ int main(int argc, char** argv)
                    "group/world-writable)")
         ->capture_default_str();
     app.add_option("--admin-socket", opts.admin_socket,
-                   "local socket kextconfctl talks to (status, reload); created 0600, root only; default "
-                   "$KEXTCONFD_SOCKET, else " +
+                   "local socket kextconfctl and KextController talk to (status, reload, set, persist); created "
+                   "0600, root only, or 0660 for --admin-group; default $KEXTCONFD_SOCKET, else " +
                        kextconf::admin::default_socket_path());
+    opts.admin_group = KEXTCONF_DEFAULT_ADMIN_GROUP;
+    app.add_option("--admin-group", opts.admin_group,
+                   "group whose members may use the admin socket like root (status, set, persist, reload); "
+                   "membership is checked on every request; \"\" for root only")
+        ->capture_default_str();
 
     int debounce_ms = static_cast<int>(kextconf::kReloadDebounce.count());
     app.add_option("--reload-debounce-ms", debounce_ms,

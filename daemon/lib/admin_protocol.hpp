@@ -9,6 +9,10 @@
 // (SO_PEERCRED / getpeereid) before answering anything: only root (or the
 // uid the daemon itself runs as, root under launchd) talks to the daemon. A
 // refused peer gets no reply, just the end of the connection.
+// With kextconfd --admin-group G the file is root:G 0660 and G's members are
+// served like root; membership is read from the group database for every
+// request, and a peer that is not (or no longer) a member is answered
+// {"v":1,"ok":false,"denied":true,"error":"uid N (name) is not a member ..."}.
 //
 // Framing: one request per connection. The client writes one JSON object on
 // one line ('\n'-terminated); the server answers with one JSON object on one
@@ -19,6 +23,19 @@
 //   {"v":1,"cmd":"status"}
 //   {"v":1,"cmd":"reload"}   same path as SIGHUP; answers when the reload
 //                            (and the apply, if the kext is loaded) is done
+//   {"v":1,"cmd":"set","values":{"name":<json value>, ...}}
+//                            one transaction on the kext, transient like
+//                            `kextconfctl set`; answers {"ok":true,
+//                            "generation":N,"previous_generation":N,
+//                            "config_hash":"...","changed":N}
+//   {"v":1,"cmd":"persist","values":{...}}
+//                            edits the config file (comments kept, checked
+//                            against the kext's schema, replaced atomically)
+//                            and reloads it, like `kextconfctl set --persist`;
+//                            answers as "reload" plus "saved":true,
+//                            "kept_comments":bool
+//   (a refused set or persist changes nothing; "errors" lists why, one
+//   "tunable \"name\": ..." each)
 // Replies always carry "v" and "ok"; on failure "error" is a sentence for a
 // person. Status ("ok":true):
 //   {"v":1,"ok":true,

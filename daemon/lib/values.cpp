@@ -1,6 +1,15 @@
 #include "values.hpp"
 
+#include <cstdio>
+
 namespace kextconf {
+
+std::string hash_hex(std::uint64_t v)
+{
+    char buf[19];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
 
 nlohmann::json value_to_json(const proto::TunableDesc& desc, const proto::Value& v)
 {

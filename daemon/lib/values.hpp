@@ -22,6 +22,9 @@ nlohmann::json value_to_json(const proto::TunableDesc& desc, const proto::Value&
 std::vector<proto::Value> desired_values(const std::vector<proto::TunableDesc>& schema,
                                          const std::vector<std::pair<std::uint32_t, proto::Value>>& from_file);
 
+// A config hash as 16 hex digits (kextconfctl status, events).
+std::string hash_hex(std::uint64_t v);
+
 // The describe entry with `index`, or nullptr.
 const proto::TunableDesc* find_desc(const std::vector<proto::TunableDesc>& schema, std::uint32_t index);
 

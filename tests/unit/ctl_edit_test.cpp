@@ -15,7 +15,6 @@
 namespace {
 
 using namespace kextconf;
-using namespace kextconf::ctl;
 using nlohmann::json;
 
 proto::TunableDesc desc(std::uint32_t type)

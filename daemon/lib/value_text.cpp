@@ -4,7 +4,7 @@
 #include <cctype>
 #include <charconv>
 
-namespace kextconf::ctl {
+namespace kextconf {
 
 namespace {
 
@@ -104,4 +104,4 @@ std::optional<ValidatedConfig> validate_assignments(const std::string& kext, con
     return out;
 }
 
-} // namespace kextconf::ctl
+} // namespace kextconf

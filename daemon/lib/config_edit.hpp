@@ -1,4 +1,4 @@
-// `kextconfctl set --persist`: changing tunables in the configuration file
+// `kextconfctl set --persist` and kextconfd's "persist" command: changing tunables in the configuration file
 // the way an editor would, keeping its comments and layout, and replacing the
 // file atomically so that kextconfd (which reloads on change) never reads a
 // half-written file. Pure functions except write_file_atomically; any thread.
@@ -11,8 +11,9 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
-namespace kextconf::ctl {
+namespace kextconf {
 
 // `text` (parsed as `doc`) with each member of `updates` (name -> JSON value)
 // set under "tunables": an existing value is replaced in place, a new member
@@ -22,9 +23,24 @@ namespace kextconf::ctl {
 std::optional<std::string> edit_tunables(const std::string& text, const ConfigDocument& doc,
                                          const nlohmann::json& updates);
 
+// A configuration file's text with tunables changed.
+struct EditedConfig {
+    std::string text;
+    bool kept_comments = true; // false: the edit in place failed and the document was written out whole
+};
+
+// `text` (parsed as `doc`, read from `path`) with `values` set under
+// "tunables" (in place where it can, else the whole document rewritten), the
+// result checked as kextconfd would check the file against `schema`. nullopt
+// with `errors` (file:line:col: error: ...) if the new file would not be
+// accepted: never save what kextconfd would refuse.
+std::optional<EditedConfig> edit_config(const std::string& text, const ConfigDocument& doc,
+                                        const nlohmann::json& values, const std::vector<proto::TunableDesc>& schema,
+                                        const std::string& path, std::vector<std::string>& errors);
+
 // Replaces `path` with `text`: a temporary file in the same directory with
 // the old file's mode and owner, fsync, rename over the old name, fsync of the
 // directory. On failure the old file is untouched and the temporary removed.
 std::error_code write_file_atomically(const std::string& path, const std::string& text, std::string& what);
 
-} // namespace kextconf::ctl
+} // namespace kextconf

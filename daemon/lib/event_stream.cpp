@@ -1,8 +1,8 @@
 #include "event_stream.hpp"
 
-#include "common.hpp"
+#include "values.hpp"
 
-namespace kextconf::ctl {
+namespace kextconf {
 
 std::unique_ptr<KextEventStream> KextEventStream::open(const std::string& bundle_id, std::error_code& ec)
 {
@@ -93,7 +93,7 @@ std::string describe_event(const proto::Event& e)
     case KC_EV_STARTED: return "started: version " + e.kext_version + ", generation " + n(e.generation);
     case KC_EV_STOPPING: return "stopping at generation " + n(e.generation);
     case KC_EV_APPLIED:
-        return "applied: generation " + n(e.generation) + ", hash " + hex(e.config_hash) + ", " + n(e.changed) +
+        return "applied: generation " + n(e.generation) + ", hash " + hash_hex(e.config_hash) + ", " + n(e.changed) +
                " changed";
     case KC_EV_TUNABLE_CHANGED:
         return "tunable changed: " + (e.name.empty() ? "#" + n(e.index) + " (hidden)" : e.name) + " at generation " +
@@ -148,7 +148,7 @@ nlohmann::json item_json(const StreamItem& item)
     case KC_EV_STARTED: j["kext_version"] = e.kext_version, j["generation"] = e.generation; break;
     case KC_EV_STOPPING: j["generation"] = e.generation; break;
     case KC_EV_APPLIED:
-        j["generation"] = e.generation, j["config_hash"] = hex(e.config_hash), j["changed"] = e.changed;
+        j["generation"] = e.generation, j["config_hash"] = hash_hex(e.config_hash), j["changed"] = e.changed;
         break;
     case KC_EV_TUNABLE_CHANGED: j["generation"] = e.generation, j["index"] = e.index, j["name"] = e.name; break;
     case KC_EV_CLIENT_CONNECTED:
@@ -170,4 +170,4 @@ nlohmann::json item_json(const StreamItem& item)
     return j;
 }
 
-} // namespace kextconf::ctl
+} // namespace kextconf
