@@ -29,6 +29,8 @@
 #include <QUrl>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace kextconf::gui {
 
 using nlohmann::json;
@@ -37,6 +39,8 @@ namespace {
 
 // Lines kept in the Events log (older ones scroll away).
 constexpr int kEventLogLines = 5000;
+// A column sized to its contents stops here (a long string or list).
+constexpr int kMaxColumnWidth = 320;
 
 QString q(const std::string& s)
 {
@@ -170,6 +174,7 @@ QWidget* MainWindow::build_tunables_area()
     table_->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed |
                             QAbstractItemView::AnyKeyPressed);
     table_->setAlternatingRowColors(true);
+    table_->setWordWrap(false);
     table_->verticalHeader()->hide();
     table_->horizontalHeader()->setStretchLastSection(true);
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
@@ -325,7 +330,13 @@ void MainWindow::refresh_kext()
                                       .arg(s.counters->events_dropped));
     else
         set_field(tr("Counters"), tr("not kept by this kext"));
+    const bool first = model_->rowCount() == 0;
     model_->set_kext(opts_.bundle_id, s.state.load_id, s.schema, s.values);
+    if (first) {
+        table_->resizeColumnsToContents();
+        for (int c = 0; c < TunableModel::ColumnCount; ++c)
+            table_->setColumnWidth(c, std::min(table_->columnWidth(c), kMaxColumnWidth));
+    }
     update_controls();
 }
 
@@ -478,11 +489,37 @@ void MainWindow::edit_list(int row)
     editor->open();
 }
 
+namespace {
+
+// Whether an item means the kext's state or values may have changed. Client
+// (dis)connections do not, and re-reading on them would feed back: the
+// window's own query connection posts them.
+bool changes_state(const StreamItem& item)
+{
+    if (item.kind != StreamItem::Kind::Event)
+        return item.kind != StreamItem::Kind::Malformed; // (de)registered, or events lost
+    switch (item.event.code) {
+    case KC_EV_STARTED:
+    case KC_EV_STOPPING:
+    case KC_EV_APPLIED: return true;
+    default: return false;
+    }
+}
+
+} // namespace
+
 void MainWindow::on_events(const std::vector<StreamItem>& items)
 {
-    for (const auto& item : items)
+    bool refresh_needed = false;
+    for (const auto& item : items) {
         events_->appendPlainText(q(format_item(item)));
-    schedule_refresh();
+        refresh_needed = refresh_needed || changes_state(item);
+        if (item.kind == StreamItem::Kind::Event &&
+            (item.event.code == KC_EV_CLIENT_CONNECTED || item.event.code == KC_EV_CLIENT_DISCONNECTED))
+            set_field(tr("Clients"), QString::number(item.event.client.clients));
+    }
+    if (refresh_needed)
+        schedule_refresh();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)
