@@ -12,8 +12,9 @@
 
 namespace kextconf::gui {
 
-// A reload or persist waits for the apply; a local daemon answers in ms.
-inline constexpr std::chrono::milliseconds kDaemonTimeout{5000};
+// A reload or persist waits for the apply; a local daemon answers in ms,
+// a 100,000-entry list in about a second (docs/gui.md).
+inline constexpr std::chrono::milliseconds kDaemonTimeout{10000};
 
 struct DaemonReply {
     bool reached = false;            // an answer came (else `error` says why not)
