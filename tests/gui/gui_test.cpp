@@ -89,6 +89,7 @@ private slots:
     void out_of_range_edit_is_refused_with_the_bound();
     void unload_and_load_are_shown_live();
     void list_editor_takes_100000_entries();
+    void bad_file_is_shown_with_its_position();
     void non_member_sees_read_only_controls();
 };
 
@@ -250,6 +251,24 @@ void GuiTest::list_editor_takes_100000_entries()
                 "applied through kextconfd in %lld ms\n",
                 static_cast<long long>(shown_ms), static_cast<long long>(staged_ms),
                 static_cast<long long>(applied_ms));
+}
+
+void GuiTest::bad_file_is_shown_with_its_position()
+{
+    Rig rig;
+    QVERIFY2(rig.ok, rig.daemon ? rig.daemon->describe().c_str() : "no kextsim host");
+    MainWindow w(rig.options());
+    write_file(rig.config,
+               "{\n    \"kext\": \"org.kextconf.reference\",\n    \"tunables\": {\"max_clients\": 5000}\n}\n");
+    w.show();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    QTest::keyClick(&w, Qt::Key_R, Qt::ControlModifier); // Reload Config
+    QVERIFY2(w.message().startsWith("Reload refused"), qPrintable(w.message()));
+    const QString where = QString::fromStdString(rig.config) + ":3:";
+    QVERIFY2(w.message().contains(where), qPrintable(w.message()));
+    QVERIFY2(w.field("Last error").contains(where), qPrintable(w.field("Last error")));
+    QVERIFY2(w.field("Last error").contains("1024"), qPrintable(w.field("Last error")));
+    QCOMPARE(status(rig).value("generation", 0ull), 2ull); // the good configuration stays
 }
 
 namespace {
