@@ -8,9 +8,13 @@ PACKAGES=(
   libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libplist-dev
   libgtest-dev libgmock-dev libbenchmark-dev shellcheck util-linux
   tmux valgrind nftables procps iproute2
+  qt6-base-dev libgl-dev xvfb xdotool imagemagick
 )
 # tmux: kextconfctl top's test; valgrind, nftables, procps, iproute2: the
 # benchmarks' instruction budgets and their sysctl -p / nft -f baselines.
+# qt6-base-dev (libgl-dev: Qt6Gui's CMake config looks for OpenGL):
+# KextController; xvfb, xdotool, imagemagick: its real-window test and
+# screenshots (tests/gui/xvfb_window_test.sh).
 
 missing=()
 for p in "${PACKAGES[@]}"; do
