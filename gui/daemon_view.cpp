@@ -61,28 +61,27 @@ DaemonReply ask_daemon(const std::string& path, const std::string& cmd, const js
     return r;
 }
 
-DaemonSummary summarize_status(const json& s)
+DaemonSummary summarize_status(const admin::StatusReply& s)
 {
     DaemonSummary out;
-    const json d = s.value("daemon", json::object());
-    out.running =
-        "running, pid " + text(d, "pid") + ", version " + text(d, "version") + ", up " + text(d, "uptime_s") + " s";
-    const json c = s.value("config", json::object());
-    out.config = text(c, "path") + ": " + text(c, "state") + " (applying " + text(c, "source") + ")";
-    const json a = s.value("applied", json());
-    out.last_apply = a.is_object() ? "generation " + text(a, "generation") + ", " + text(a, "changed") +
-                                         " changed, at " + text(a, "at")
-                                   : "none yet";
-    const json drift = s.value("drift", json::array());
-    if (drift.empty())
-        out.drift = "none: the kext holds what the file says";
-    for (const auto& x : drift)
-        out.drift += (out.drift.empty() ? "" : "; ") + text(x, "name") + " is " + text(x, "kext") + " in the kext, " +
-                     text(x, "file") + " in the file";
-    for (const auto& e : c.value("errors", json::array()))
-        out.last_error += (out.last_error.empty() ? "" : "\n") + (e.is_string() ? e.get<std::string>() : e.dump());
+    out.running = "running, pid " + std::to_string(s.daemon.pid) + ", version " + s.daemon.version + ", up " +
+                  std::to_string(s.daemon.uptime_s) + " s";
+    out.config = s.config.path + ": " + admin::to_string(s.config.state) + " (applying " +
+                 admin::to_string(s.config.source) + ")";
+    out.last_apply = s.applied ? "generation " + std::to_string(s.applied->generation) + ", " +
+                                     std::to_string(s.applied->changed) + " changed, at " + s.applied->at
+                               : "none yet";
+    if (s.drift.empty())
+        out.drift = s.drift_state == admin::DriftState::InSync
+                        ? "none: the kext holds what the file says"
+                        : std::string("none known: ") + admin::to_string(s.drift_state);
+    for (const auto& x : s.drift)
+        out.drift += (out.drift.empty() ? "" : "; ") + x.name + " is " + x.kext.dump() + " in the kext, " +
+                     x.file.dump() + " in the file";
+    for (const auto& e : s.config.errors)
+        out.last_error += (out.last_error.empty() ? "" : "\n") + e;
     if (out.last_error.empty())
-        out.last_error = text(s.value("kext", json::object()), "error", "");
+        out.last_error = s.kext.error;
     return out;
 }
 

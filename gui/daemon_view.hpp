@@ -3,6 +3,8 @@
 // the answers. Plain C++; requests are local and bounded by kDaemonTimeout.
 #pragma once
 
+#include <kextconf/admin_protocol.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -38,6 +40,6 @@ struct DaemonSummary {
     std::string drift;
     std::string last_error; // "" when the last load had no errors
 };
-DaemonSummary summarize_status(const nlohmann::json& status);
+DaemonSummary summarize_status(const admin::StatusReply& status);
 
 } // namespace kextconf::gui

@@ -6,6 +6,7 @@
 #include "list_editor.hpp"
 #include "tunable_delegate.hpp"
 #include "tunable_model.hpp"
+#include <kextconf/admin_protocol.hpp>
 #include <kextconf/kernel_link.hpp>
 #include <kextconf/values.hpp>
 
@@ -353,8 +354,10 @@ void MainWindow::refresh_daemon()
         update_controls();
         return;
     }
-    const DaemonSummary sum = summarize_status(r.body);
-    config_path_ = r.body.value("config", json::object()).value("path", config_path_);
+    const auto status = r.body.get<admin::StatusReply>();
+    const DaemonSummary sum = summarize_status(status);
+    if (!status.config.path.empty())
+        config_path_ = status.config.path;
     set_field(tr("kextconfd"), q(sum.running));
     set_field(tr("Config file"), q(sum.config));
     set_field(tr("Last apply"), q(sum.last_apply));
@@ -399,19 +402,20 @@ void MainWindow::apply()
         return show_message(why, true);
     if (!model_->has_staged())
         return show_message(tr("Nothing to apply: edit a value first"), false);
-    const DaemonReply r = ask_daemon(opts_.daemon_socket, "set", {{"values", model_->staged_json()}});
+    const DaemonReply r = ask_daemon(opts_.daemon_socket, "set", json(admin::ChangeRequest{model_->staged_json()}));
     if (!r.ok) {
         QString text = tr("Not applied: %1").arg(q(r.error));
         for (const auto& e : r.errors)
             text += QLatin1Char('\n') + q(e);
         return show_message(text, true);
     }
+    const auto set = r.body.get<admin::SetReply>();
     model_->discard_staged();
     show_message(tr("Applied: generation %1 → %2, %3 changed. Transient, like kextconfctl set: kextconfd puts the "
                     "file's values back at its next reload; Save to keep them.")
-                     .arg(r.body.value("previous_generation", 0ull))
-                     .arg(r.body.value("generation", 0ull))
-                     .arg(r.body.value("changed", 0u)),
+                     .arg(set.previous_generation)
+                     .arg(set.generation)
+                     .arg(set.changed),
                  false);
     refresh();
 }
@@ -422,17 +426,17 @@ void MainWindow::save()
         return show_message(why, true);
     if (!model_->has_staged())
         return show_message(tr("Nothing to save: edit a value first"), false);
-    const DaemonReply r = ask_daemon(opts_.daemon_socket, "persist", {{"values", model_->staged_json()}});
+    const DaemonReply r = ask_daemon(opts_.daemon_socket, "persist", json(admin::ChangeRequest{model_->staged_json()}));
+    const auto saved = r.reached ? r.body.get<admin::PersistReply>() : admin::PersistReply{};
     if (!r.ok) {
-        QString text = tr("%1 %2").arg(r.body.value("saved", false) ? tr("Saved, but not applied:") : tr("Not saved:"),
-                                       q(r.error));
+        QString text = tr("%1 %2").arg(saved.saved ? tr("Saved, but not applied:") : tr("Not saved:"), q(r.error));
         for (const auto& e : r.errors)
             text += QLatin1Char('\n') + q(e);
         return show_message(text, true);
     }
     model_->discard_staged();
     show_message(tr("Saved to %1%2 and applied by kextconfd.")
-                     .arg(q(config_path_), r.body.value("kept_comments", true) ? QString() : tr(" (rewritten whole)")),
+                     .arg(q(config_path_), saved.kept_comments ? QString() : tr(" (rewritten whole)")),
                  false);
     refresh();
 }
@@ -442,11 +446,11 @@ void MainWindow::reload()
     if (const QString why = change_refusal(); !why.isEmpty())
         return show_message(why, true);
     const DaemonReply r = ask_daemon(opts_.daemon_socket, "reload");
-    QString text =
-        r.ok ? tr("Reloaded %1%2")
-                   .arg(q(config_path_),
-                        r.body.value("applied", false) ? tr(" and applied it") : tr(" (applied when the kext loads)"))
-             : tr("Reload refused: %1").arg(q(r.error));
+    QString text = r.ok ? tr("Reloaded %1%2")
+                              .arg(q(config_path_), r.body.get<admin::ReloadReply>().applied
+                                                        ? tr(" and applied it")
+                                                        : tr(" (applied when the kext loads)"))
+                        : tr("Reload refused: %1").arg(q(r.error));
     for (const auto& e : r.errors)
         text += QLatin1Char('\n') + q(e);
     show_message(text, !r.ok);
