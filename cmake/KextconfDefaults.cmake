@@ -1,7 +1,7 @@
 # The defaults kextconfd and kextconfctl share, chosen per platform here and
 # nowhere else, and generated into kextconf/defaults.hpp (target
 # kextconf_defaults) for both programs: the state directory, the admin
-# socket, the configuration file, the reference kext's bundle id and how to
+# socket and who besides root may use it, the configuration file, the reference kext's bundle id and how to
 # start the daemon. Needs KextconfInstall (the installed layout) and
 # KEXTCONF_BUNDLE_PREFIX.
 set(KEXTCONF_DEFAULT_KEXT "${KEXTCONF_BUNDLE_PREFIX}.reference")
@@ -9,6 +9,8 @@ set(KEXTCONF_DEFAULT_KEXT_BUNDLE "${KEXTCONF_INSTALLED_KEXT}")
 if(APPLE)
   set(KEXTCONF_DEFAULT_STATE_DIR "/${KEXTCONF_INSTALL_STATEDIR}")
   set(KEXTCONF_DEFAULT_ADMIN_SOCKET "/var/run/kextconfd.sock" CACHE STRING "kextconfd's admin socket")
+  # macOS's administrators may set, persist and reload (docs/operations.md).
+  set(KEXTCONF_DEFAULT_ADMIN_GROUP "admin" CACHE STRING "kextconfd's default --admin-group")
   set(KEXTCONF_DEFAULT_CONFIG "${KEXTCONF_INSTALLED_CONFIG}")
   set(KEXTCONF_START_DAEMON_HINT
       "sudo launchctl bootstrap system /${KEXTCONF_INSTALL_LAUNCHDDIR}/${KEXTCONF_BUNDLE_PREFIX}.kextconfd.plist")
@@ -17,6 +19,8 @@ else()
   # foreground against kextsim (docs/kextsim.md).
   set(KEXTCONF_DEFAULT_STATE_DIR "/var/lib/kextconf")
   set(KEXTCONF_DEFAULT_ADMIN_SOCKET "/run/kextconfd.sock" CACHE STRING "kextconfd's admin socket")
+  # No group on Linux unless the packager names one: root only.
+  set(KEXTCONF_DEFAULT_ADMIN_GROUP "" CACHE STRING "kextconfd's default --admin-group (empty: root only)")
   set(KEXTCONF_DEFAULT_CONFIG "/etc/kextconf/config.json")
   set(KEXTCONF_START_DAEMON_HINT
       "sudo /${KEXTCONF_INSTALL_LIBEXECDIR}/kextconfd --config ${KEXTCONF_DEFAULT_CONFIG} (in the foreground, with kextsim booted: docs/kextsim.md)")

@@ -1,7 +1,7 @@
 // `events [--follow]`: the kext's kern_events, decoded, as they arrive.
 #include "commands.hpp"
 
-#include "event_stream.hpp"
+#include <kextconf/event_stream.hpp>
 
 #include <cerrno>
 #include <chrono>

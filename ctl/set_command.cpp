@@ -3,9 +3,9 @@
 // kextconfd then reloads.
 #include "commands.hpp"
 
-#include "config_edit.hpp"
-#include "value_text.hpp"
+#include <kextconf/config_edit.hpp>
 #include <kextconf/file.hpp>
+#include <kextconf/value_text.hpp>
 #include <kextconf/values.hpp>
 
 #include <cstdio>
@@ -216,44 +216,21 @@ int set_persistent(const Options& options, const SetArgs& a)
     if (int st = read_assignments(fo, a.assignments, schema, values); st != kExitOk)
         return st;
 
-    auto edited = edit_tunables(*text, *doc, values);
-    bool kept_comments = edited.has_value();
-    std::vector<Diagnostic> check;
-    std::optional<ConfigDocument> after;
-    if (edited)
-        after = parse_config(*edited, o.config, check);
-    json want = doc->tunables;
-    want.update(values);
-    if (!after || !check.empty() || after->tunables != want) {
-        // The in-place edit did not give the intended document: write it whole.
-        json whole = json::parse(*text, nullptr, false, /*ignore_comments=*/true);
-        whole["tunables"] = want;
-        edited = whole.dump(4) + "\n";
-        kept_comments = false;
-        check.clear();
-        after = parse_config(*edited, o.config, check);
-    }
-    if (!after || !check.empty())
-        return fail(o, kExitFailure,
-                    "internal error: the edited configuration does not parse; " + o.config + " was left alone");
-    // The whole new file must fit the running kext: never save what
-    // kextconfd would refuse.
-    std::vector<Diagnostic> invalid;
-    if (!validate_config(*after, schema, invalid)) {
-        std::vector<std::string> errors;
-        for (const auto& d : invalid)
-            errors.push_back(d.str());
+    std::vector<std::string> errors;
+    const auto edited = edit_config(*text, *doc, values, schema, o.config, errors);
+    if (!edited)
         return print_errors(o, errors, o.config + " was left alone");
-    }
     // A new file is 0644 like the installed one; an existing one keeps its mode and owner.
-    if (const ReplaceResult r = replace_file_atomically(o.config, *edited, 0644, /*keep_old_mode_and_owner=*/true)) {
+    if (const ReplaceResult r =
+            replace_file_atomically(o.config, edited->text, 0644, /*keep_old_mode_and_owner=*/true)) {
         const bool denied = r.ec == std::errc::permission_denied || r.ec == std::errc::operation_not_permitted;
         return fail(o, denied ? kExitNotRoot : kExitFailure,
                     "cannot " + r.failed_step + ": " + r.ec.message() + "; " + o.config + " was left alone" +
                         (denied ? "; " + run_as_root_hint() : ""));
     }
     if (!o.json) {
-        std::printf("saved %s%s\n", o.config.c_str(), kept_comments ? "" : " (rewritten whole: its comments are gone)");
+        std::printf("saved %s%s\n", o.config.c_str(),
+                    edited->kept_comments ? "" : " (rewritten whole: its comments are gone)");
         std::fflush(stdout);
     }
     return ask_daemon_reload(o);

@@ -5,8 +5,8 @@
 // from unloading; its own connect/disconnect events are not shown.
 #include "commands.hpp"
 
-#include "event_stream.hpp"
 #include "terminal.hpp"
+#include <kextconf/event_stream.hpp>
 #include <kextconf/values.hpp>
 
 #include <cerrno>

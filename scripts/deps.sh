@@ -9,11 +9,15 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev shellcheck util-linux
   tmux valgrind nftables procps iproute2
   file libxml2-utils llvm python3
+  qt6-base-dev libgl-dev xvfb xdotool imagemagick
 )
 # tmux: kextconfctl top's test; valgrind, nftables, procps, iproute2: the
 # benchmarks' instruction budgets and their sysctl -p / nft -f baselines.
 # file, libxml2-utils, llvm, python3: scripts/macos-check.sh (which also
 # needs npm, from Node.js, to fetch zig: scripts/zig.sh).
+# qt6-base-dev (libgl-dev: Qt6Gui's CMake config looks for OpenGL):
+# KextController; xvfb, xdotool, imagemagick: its real-window test and
+# screenshots (tests/gui/xvfb_window_test.sh).
 
 missing=()
 for p in "${PACKAGES[@]}"; do

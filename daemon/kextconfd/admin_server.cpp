@@ -1,5 +1,6 @@
 #include "admin_server.hpp"
 
+#include "admin_policy.hpp"
 #include "peer_cred.hpp"
 #include "socket_fd.hpp"
 #include <kextconf/admin_protocol.hpp>
@@ -42,8 +43,30 @@ json failure(const std::string& error)
 
 } // namespace
 
-AdminServer::AdminServer(asio::io_context& io, std::string path) : io_(io), path_(std::move(path)), acceptor_(io)
+AdminServer::AdminServer(asio::io_context& io, std::string path, std::string admin_group)
+    : io_(io), path_(std::move(path)), admin_group_(std::move(admin_group)), acceptor_(io)
 {
+}
+
+bool AdminServer::open_to_group()
+{
+    if (admin_group_.empty())
+        return true;
+    std::string error;
+    const auto gid = find_group(admin_group_, error);
+    if (!gid) {
+        logcat::daemon().error("admin group {}: {}; create it or choose another with --admin-group (\"\" for root "
+                               "only)",
+                               admin_group_, error);
+        return false;
+    }
+    // Owner first, then the mode: the file is 0600 until both are done.
+    if (::chown(path_.c_str(), ::geteuid(), *gid) != 0 || ::chmod(path_.c_str(), 0660) != 0) {
+        logcat::daemon().error("admin socket {}: cannot give it to group {}: {}", path_, admin_group_,
+                               errno_text(errno));
+        return false;
+    }
+    return true;
 }
 
 AdminServer::~AdminServer()
@@ -130,6 +153,8 @@ bool AdminServer::open()
         return false;
     }
     created_ = std::pair(st.st_dev, st.st_ino);
+    if (!open_to_group())
+        return false;
     // Its directory must not let just anyone replace the socket with theirs:
     // owned by root (or us), not world-writable unless sticky. Group-writable
     // is accepted: macOS ships /var/run as root:daemon 0775.
@@ -217,8 +242,9 @@ asio::awaitable<void> AdminServer::session(stream_protocol::socket sock)
 
     std::error_code cred_ec;
     const auto peer = peer_credentials(sock.native_handle(), cred_ec);
-    if (!peer || (peer->uid != 0 && peer->uid != ::geteuid())) {
-        // Not a word to a refused peer: the client reports EACCES.
+    // Without an admin group a non-root peer gets no word (the client reports
+    // EACCES); with one, the group database is read once the request is in.
+    if (!peer || (admin_group_.empty() && peer->uid != 0 && peer->uid != ::geteuid())) {
         if (peer)
             logcat::daemon().warn("admin socket: refused a client with uid {} (pid {}): only root may use it",
                                   peer->uid, peer->pid);
@@ -242,6 +268,10 @@ asio::awaitable<void> AdminServer::session(stream_protocol::socket sock)
         logcat::daemon().debug("admin socket: client (pid {}) {} before sending a request", peer->pid,
                                expired ? "timed out" : "went away");
         co_return;
+    } else if (const auto access = admin_access(*peer, admin_group_); !access.allowed) {
+        logcat::daemon().warn("admin socket: refused pid {}: {}", peer->pid, access.why);
+        reply = failure(access.why);
+        reply["denied"] = true;
     } else {
         reply = dispatch(in.substr(0, n - 1));
     }

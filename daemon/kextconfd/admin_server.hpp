@@ -1,6 +1,7 @@
-// kextconfd's end of the admin socket (daemon/lib/include/kextconf/admin_protocol.hpp): a
-// local stream socket, mode 0600, answering one JSON request per connection
-// from root (or the daemon's own uid) only.
+// kextconfd's end of the admin socket (kextconf/admin_protocol.hpp): a
+// local stream socket answering one JSON request per connection. Mode 0600,
+// root (or the daemon's own uid) only; with an admin group, mode 0660 owned
+// by that group, and its members are served too (admin_policy.hpp).
 //
 // Bounded: a request is at most admin::kMaxMessage bytes and must arrive
 // within kAdminRequestTimeout, the reply must be taken within the same time,
@@ -39,7 +40,8 @@ public:
     // which the server adds).
     using Command = std::function<nlohmann::json(const nlohmann::json& request)>;
 
-    AdminServer(boost::asio::io_context& io, std::string path);
+    // admin_group: "" for root only.
+    AdminServer(boost::asio::io_context& io, std::string path, std::string admin_group = {});
     // Removes the socket file if it is still the one this server made.
     ~AdminServer();
     AdminServer(const AdminServer&) = delete;
@@ -59,9 +61,12 @@ private:
     boost::asio::awaitable<void> session(boost::asio::local::stream_protocol::socket sock);
     nlohmann::json dispatch(const std::string& line);
     bool remove_stale_socket();
+    // With an admin group: the socket file becomes root:<group> 0660.
+    bool open_to_group();
 
     boost::asio::io_context& io_;
     std::string path_;
+    std::string admin_group_;
     boost::asio::local::stream_protocol::acceptor acceptor_;
     std::map<std::string, Command> commands_;
     std::size_t sessions_ = 0;

@@ -281,8 +281,8 @@ int Daemon::run()
     asio::signal_set signals(io_, SIGTERM, SIGINT, SIGHUP);
     if (!open_event_sockets())
         return kExitCannotStart;
-    admin_ = std::make_unique<AdminServer>(io_, opts_.admin_socket.empty() ? admin::default_socket_path()
-                                                                           : opts_.admin_socket);
+    admin_ = std::make_unique<AdminServer>(
+        io_, opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket, opts_.admin_group);
     if (!admin_->open())
         return kExitCannotStart;
     admin_->add_command("status", [this](const nlohmann::json&) { return nlohmann::json(status()); });
@@ -290,10 +290,16 @@ int Daemon::run()
         logcat::daemon().info("admin socket: reloading {}", opts_.config_path);
         return nlohmann::json(reload(/*forced=*/true));
     });
+    admin_->add_command(
+        "set", [this](const nlohmann::json& req) { return nlohmann::json(set(req.get<admin::ChangeRequest>())); });
+    admin_->add_command("persist", [this](const nlohmann::json& req) {
+        return nlohmann::json(persist(req.get<admin::ChangeRequest>()));
+    });
 
     logcat::daemon().info(
-        "kextconfd starting: config {}, state {}, admin socket {}, via {}", opts_.config_path, opts_.state_dir,
-        opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket, kernel_link_description());
+        "kextconfd starting: config {}, state {}, admin socket {} ({}), via {}", opts_.config_path, opts_.state_dir,
+        opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket,
+        opts_.admin_group.empty() ? "root only" : "root and group " + opts_.admin_group, kernel_link_description());
     state_.open();
     source_.load_at_startup();
     watch_.start(opts_.config_path, [this] { reload(/*forced=*/false); });

@@ -6,7 +6,8 @@
 //   KextSession  (kext_session.hpp)   the load of the kext being followed;
 //   Applier      (applier.hpp)        validate -> plan -> push -> verify;
 //   StateStore   (state_store.hpp)    the saved last good copy and schema;
-//   AdminServer  (admin_server.hpp)   kextconfctl's status and reload (status.cpp).
+//   AdminServer  (admin_server.hpp)   status and reload (status.cpp), set and persist
+//                                     (change_commands.cpp) for kextconfctl and KextController.
 //
 // Threading: everything runs on the io_context's one thread.
 #pragma once
@@ -39,6 +40,8 @@ struct DaemonOptions {
     std::string config_path;
     std::string state_dir = kDefaultStateDir;
     std::string admin_socket; // admin::default_socket_path() unless set
+    // Members may use the admin socket too; "" for root only.
+    std::string admin_group = KEXTCONF_DEFAULT_ADMIN_GROUP;
     std::chrono::milliseconds reload_debounce = kReloadDebounce;
 };
 
@@ -90,6 +93,11 @@ private:
     admin::DriftState compute_drift(KextClient& kext, const kc_state& st, std::vector<admin::DriftEntry>& out);
     admin::StatusReply status();
     admin::KextInfo kext_status(std::vector<admin::DriftEntry>& drift, admin::DriftState& drift_state);
+
+    // The admin group's change commands (change_commands.cpp): a transient
+    // transaction, and an edit of the file that is then reloaded.
+    admin::SetReply set(const admin::ChangeRequest& req);
+    admin::PersistReply persist(const admin::ChangeRequest& req);
 
     void on_ctl_event(const KernEvent& e);
     void on_kext_event(const KernEvent& e);

@@ -63,9 +63,13 @@ void add_daemon_options(CLI::App& app, CommandLine& c)
                    "group/world-writable)")
         ->capture_default_str();
     app.add_option("--admin-socket", c.daemon.admin_socket,
-                   "local socket kextconfctl talks to (status, reload); created 0600, root only; default "
-                   "$KEXTCONFD_SOCKET, else " +
+                   "local socket kextconfctl and KextController talk to (status, reload, set, persist); created "
+                   "0600, root only, or 0660 for --admin-group; default $KEXTCONFD_SOCKET, else " +
                        kextconf::admin::default_socket_path());
+    app.add_option("--admin-group", c.daemon.admin_group,
+                   "group whose members may use the admin socket like root (status, set, persist, reload); "
+                   "membership is checked on every request; \"\" for root only")
+        ->capture_default_str();
 
     app.add_option("--reload-debounce-ms", c.debounce_ms,
                    "how long the config file must stay quiet after a change before it is reloaded (milliseconds)")

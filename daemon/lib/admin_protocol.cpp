@@ -149,4 +149,57 @@ void from_json(const json& j, ReloadReply& r)
          j.value("errors", std::vector<std::string>{}), string_of(j, "error")};
 }
 
+void to_json(json& j, const ChangeRequest& r)
+{
+    j = {{"values", r.values}};
+}
+
+void from_json(const json& j, ChangeRequest& r)
+{
+    // Checked by the command, which says what is wrong with it.
+    r.values = j.value("values", json());
+}
+
+void to_json(json& j, const SetReply& r)
+{
+    j = {{"ok", r.ok}};
+    if (r.ok)
+        j.update({{"kext", r.kext},
+                  {"previous_generation", r.previous_generation},
+                  {"generation", r.generation},
+                  {"config_hash", format_config_hash(r.config_hash)},
+                  {"changed", r.changed}});
+    if (!r.errors.empty())
+        j["errors"] = r.errors;
+    if (!r.error.empty())
+        j["error"] = r.error;
+}
+
+void from_json(const json& j, SetReply& r)
+{
+    r = {j.value("ok", false),
+         string_of(j, "kext"),
+         j.value("previous_generation", std::uint64_t{0}),
+         j.value("generation", std::uint64_t{0}),
+         hash_of(j, "config_hash"),
+         j.value("changed", std::uint32_t{0}),
+         j.value("errors", std::vector<std::string>{}),
+         string_of(j, "error")};
+}
+
+void to_json(json& j, const PersistReply& r)
+{
+    to_json(j, r.reload);
+    j["saved"] = r.saved;
+    if (r.saved)
+        j["kept_comments"] = r.kept_comments;
+}
+
+void from_json(const json& j, PersistReply& r)
+{
+    from_json(j, r.reload);
+    r.saved = j.value("saved", false);
+    r.kept_comments = j.value("kept_comments", true);
+}
+
 } // namespace kextconf::admin

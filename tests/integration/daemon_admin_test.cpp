@@ -220,7 +220,7 @@ TEST_F(DaemonAdmin, UnknownCommandAndVersionAreRefused)
     const json unknown = admin::request(socket_, {{"v", 1}, {"cmd", "frobnicate"}}, 5s, ec);
     ASSERT_FALSE(ec) << ec.message();
     EXPECT_EQ(unknown.at("ok"), false);
-    EXPECT_EQ(unknown.at("error"), "unknown command \"frobnicate\" (known: reload, status)");
+    EXPECT_EQ(unknown.at("error"), "unknown command \"frobnicate\" (known: persist, reload, set, status)");
     const json future = admin::request(socket_, {{"v", 99}, {"cmd", "status"}}, 5s, ec);
     ASSERT_FALSE(ec) << ec.message();
     EXPECT_EQ(future.at("ok"), false);

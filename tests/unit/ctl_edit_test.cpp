@@ -1,10 +1,10 @@
 // kextconfctl's pure parts: NAME=VALUE text read by the tunable's type, and
 // the in-place config file edit of `set --persist` (comments kept, result
 // re-parsed to the intended document) with its atomic replace.
-#include "config_edit.hpp"
+#include <kextconf/config_edit.hpp>
 
-#include "value_text.hpp"
 #include <kextconf/file.hpp>
+#include <kextconf/value_text.hpp>
 
 #include <gtest/gtest.h>
 
@@ -18,7 +18,6 @@
 namespace {
 
 using namespace kextconf;
-using namespace kextconf::ctl;
 using nlohmann::json;
 
 proto::TunableDesc desc(std::uint32_t type)

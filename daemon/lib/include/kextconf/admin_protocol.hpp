@@ -9,6 +9,10 @@
 // (SO_PEERCRED / getpeereid) before answering anything: only root (or the
 // uid the daemon itself runs as, root under launchd) talks to the daemon. A
 // refused peer gets no reply, just the end of the connection.
+// With kextconfd --admin-group G the file is root:G 0660 and G's members are
+// served like root; membership is read from the group database for every
+// request, and a peer that is not (or no longer) a member is answered
+// {"v":1,"ok":false,"denied":true,"error":"uid N (name) is not a member ..."}.
 //
 // Framing: one request per connection. The client writes one JSON object on
 // one line ('\n'-terminated); the server answers with one JSON object on one
@@ -20,6 +24,16 @@
 //   {"v":1,"cmd":"reload"}   same path as SIGHUP; answers when the reload
 //                            (and the apply, if the kext is loaded) is done,
 //                            with a ReloadReply
+//   {"v":1,"cmd":"set","values":{"name":<json value>, ...}}   (a ChangeRequest)
+//                            one transaction on the kext, transient like
+//                            `kextconfctl set`; answered with a SetReply
+//   {"v":1,"cmd":"persist","values":{...}}
+//                            edits the config file (comments kept, checked
+//                            against the kext's schema, replaced atomically)
+//                            and reloads it, like `kextconfctl set --persist`;
+//                            answered with a PersistReply
+//   (a refused set or persist changes nothing; "errors" lists why, one
+//   "tunable \"name\": ..." each)
 // Replies always carry "v" and "ok"; on failure "error" is a sentence for a
 // person. The replies are the typed structs below, written by the daemon and
 // read by kextconfctl through the same to_json/from_json; their JSON is
@@ -144,10 +158,42 @@ struct ReloadReply {
     std::string error;                // only when not ok
 };
 
+// "set" and "persist": tunable names and their values as the config file
+// writes them (a JSON object; anything else is refused with a reason).
+struct ChangeRequest {
+    nlohmann::json values;
+};
+
+// "set": one transaction on the kext the configuration names.
+struct SetReply {
+    bool ok = false;
+    std::string kext;
+    std::uint64_t previous_generation = 0;
+    std::uint64_t generation = 0;
+    std::uint64_t config_hash = 0;
+    std::uint32_t changed = 0;
+    std::vector<std::string> errors; // tunable "name": ... (nothing was changed)
+    std::string error;               // only when not ok
+};
+
+// "persist": the file edited and saved, then reloaded (the ReloadReply's
+// fields); `saved` with not `ok` means saved but not applied.
+struct PersistReply {
+    ReloadReply reload;
+    bool saved = false;
+    bool kept_comments = true; // false: the file was rewritten whole (its comments are gone)
+};
+
 void to_json(nlohmann::json& j, const StatusReply& r);
 void from_json(const nlohmann::json& j, StatusReply& r);
 void to_json(nlohmann::json& j, const ReloadReply& r);
 void from_json(const nlohmann::json& j, ReloadReply& r);
+void to_json(nlohmann::json& j, const ChangeRequest& r);
+void from_json(const nlohmann::json& j, ChangeRequest& r);
+void to_json(nlohmann::json& j, const SetReply& r);
+void from_json(const nlohmann::json& j, SetReply& r);
+void to_json(nlohmann::json& j, const PersistReply& r);
+void from_json(const nlohmann::json& j, PersistReply& r);
 const char* to_string(FileState s);
 const char* to_string(Applying s);
 const char* to_string(DriftState s);

@@ -1,8 +1,8 @@
-#include "event_stream.hpp"
+#include <kextconf/event_stream.hpp>
 
-#include "common.hpp"
+#include <kextconf/values.hpp>
 
-namespace kextconf::ctl {
+namespace kextconf {
 
 std::unique_ptr<KextEventStream> KextEventStream::open(const std::string& bundle_id, std::error_code& ec)
 {
@@ -170,4 +170,4 @@ nlohmann::json item_json(const StreamItem& item)
     return j;
 }
 
-} // namespace kextconf::ctl
+} // namespace kextconf

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-namespace kextconf::ctl {
+namespace kextconf {
 
 // One NAME=VALUE argument split at the first '='; nullopt without one.
 std::optional<std::pair<std::string, std::string>> split_assignment(std::string_view arg);
@@ -37,4 +37,4 @@ std::optional<ValidatedConfig> validate_assignments(const std::string& kext, con
                                                     const std::vector<proto::TunableDesc>& schema,
                                                     std::vector<std::string>& errors);
 
-} // namespace kextconf::ctl
+} // namespace kextconf

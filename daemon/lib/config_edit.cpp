@@ -1,14 +1,10 @@
-#include "config_edit.hpp"
+#include <kextconf/config_edit.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <vector>
 
-namespace kextconf::ctl {
+namespace kextconf {
 
 namespace {
 
@@ -153,4 +149,38 @@ std::optional<std::string> edit_tunables(const std::string& text, const ConfigDo
     return out;
 }
 
-} // namespace kextconf::ctl
+std::optional<EditedConfig> edit_config(const std::string& text, const ConfigDocument& doc, const json& values,
+                                        const std::vector<proto::TunableDesc>& schema, const std::string& path,
+                                        std::vector<std::string>& errors)
+{
+    auto edited = edit_tunables(text, doc, values);
+    bool kept_comments = edited.has_value();
+    std::vector<Diagnostic> check;
+    std::optional<ConfigDocument> after;
+    if (edited)
+        after = parse_config(*edited, path, check);
+    json want = doc.tunables;
+    want.update(values);
+    if (!after || !check.empty() || after->tunables != want) {
+        // The in-place edit did not give the intended document: write it whole.
+        json whole = json::parse(text, nullptr, false, /*ignore_comments=*/true);
+        whole["tunables"] = want;
+        edited = whole.dump(4) + "\n";
+        kept_comments = false;
+        check.clear();
+        after = parse_config(*edited, path, check);
+    }
+    if (!after || !check.empty()) {
+        errors.push_back("internal error: the edited configuration does not parse");
+        return std::nullopt;
+    }
+    std::vector<Diagnostic> invalid;
+    if (!validate_config(*after, schema, invalid)) {
+        for (const auto& d : invalid)
+            errors.push_back(d.str());
+        return std::nullopt;
+    }
+    return EditedConfig{*edited, kept_comments};
+}
+
+} // namespace kextconf

@@ -15,7 +15,7 @@
 #include <system_error>
 #include <vector>
 
-namespace kextconf::ctl {
+namespace kextconf {
 
 struct StreamItem {
     enum class Kind {
@@ -63,4 +63,4 @@ std::string format_item(const StreamItem& item);
 // The same as JSON (one object per line with --json).
 nlohmann::json item_json(const StreamItem& item);
 
-} // namespace kextconf::ctl
+} // namespace kextconf

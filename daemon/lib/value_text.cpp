@@ -1,8 +1,8 @@
-#include "value_text.hpp"
+#include <kextconf/value_text.hpp>
 
 #include <cctype>
 
-namespace kextconf::ctl {
+namespace kextconf {
 
 namespace {
 
@@ -94,4 +94,4 @@ std::optional<ValidatedConfig> validate_assignments(const std::string& kext, con
     return out;
 }
 
-} // namespace kextconf::ctl
+} // namespace kextconf
