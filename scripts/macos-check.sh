@@ -101,6 +101,15 @@ for arch in x86_64 arm64; do
   # Only binaries this run linked are inspected.
   check "build kextconfd kextconfctl unit_tests for $arch macOS (-Werror)" \
     cmake --build "$build" --target kextconfd kextconfctl unit_tests || continue
+  # KextController: compiled, not linked (no Qt built for macOS here; see
+  # gui/CMakeLists.txt). Present whenever Qt 6's headers are (scripts/deps.sh).
+  if grep -q "kextcontroller_macos_objects" "$build/build.ninja"; then
+    check "compile KextController's sources for $arch macOS against Qt 6 headers (-Werror; not linked)" \
+      cmake --build "$build" --target kextcontroller_macos_objects
+  else
+    echo "FAILED: KextController's sources were not configured for $arch macOS (Qt 6 headers missing?)"
+    failed=$((failed + 1))
+  fi
   for bin in bin/kextconfd bin/kextconfctl tests/unit_tests; do
     check "$build/$bin: Mach-O $arch executable, LC_BUILD_VERSION macos minos 11.0" macho_is "$build/$bin" "$arch"
   done

@@ -5,7 +5,9 @@
 # library:
 #   Boost, nlohmann_json, CLI11  header-only as they are;
 #   spdlog, fmt                   header-only (Debian's compiled ones are ELF);
-#   GTest                         compiled here from /usr/src/googletest.
+#   GTest                         compiled here from /usr/src/googletest;
+#   Qt 6                          headers only, for the GUI's compile check
+#                                 (KEXTCONF_MACOS_QT_HEADERS; gui/CMakeLists.txt).
 get_property(_in_try_compile GLOBAL PROPERTY IN_TRY_COMPILE)
 if(_in_try_compile)
   return()
@@ -71,3 +73,16 @@ if(NOT TARGET kextconf_macos_gtest)
   add_library(GTest::gtest_main ALIAS kextconf_macos_gtest)
 endif()
 ")
+
+# Qt 6: no macOS build of Qt exists here (Homebrew's qt is the Mac build's),
+# so the GUI is not linked; its sources are compiled against Debian's Qt 6
+# headers, linked into the build dir like the trees above.
+file(GLOB _qt_headers LIST_DIRECTORIES true /usr/include/*/qt6/QtWidgets)
+if(_qt_headers)
+  list(GET _qt_headers 0 _qt_headers)
+  get_filename_component(_qt_headers "${_qt_headers}" DIRECTORY)
+  file(CREATE_LINK "${_qt_headers}" "${_deps}/qt6" SYMBOLIC)
+  set(KEXTCONF_MACOS_QT_HEADERS "${_deps}/qt6")
+else()
+  message(STATUS "macOS cross-build: no Qt 6 headers (qt6-base-dev); the GUI's sources are not compiled for macOS")
+endif()
