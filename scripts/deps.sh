@@ -7,12 +7,13 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
   libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libplist-dev
   libgtest-dev libgmock-dev libbenchmark-dev shellcheck util-linux
-  tmux valgrind nftables procps iproute2
+  tmux valgrind nftables procps iproute2 ccache
   file libxml2-utils llvm python3
   qt6-base-dev libgl-dev xvfb xdotool imagemagick
 )
-# tmux: kextconfctl top's test; valgrind, nftables, procps, iproute2: the
-# benchmarks' instruction budgets and their sysctl -p / nft -f baselines.
+# ccache: scripts/test.sh's builds; tmux: kextconfctl top's test; valgrind,
+# nftables, procps, iproute2: the benchmarks' instruction budgets and their
+# sysctl -p / nft -f baselines.
 # file, libxml2-utils, llvm, python3: scripts/macos-check.sh (which also
 # needs npm, from Node.js, to fetch zig: scripts/zig.sh).
 # qt6-base-dev (libgl-dev: Qt6Gui's CMake config looks for OpenGL):

@@ -27,6 +27,17 @@ esac
 
 scripts/deps.sh || exit 1
 
+# A compiler cache (ccache) shared by every build of every clone on this
+# machine: a stage recompiles only what changed since any earlier run with
+# the same flags. CCACHE_BASEDIR and NOHASHDIR make the clone's path not
+# matter; COMPILERCHECK=content because a fresh clone's zig wrappers
+# (cmake/toolchains) have new mtimes. KEXTCONF_CCACHE=0 builds without it
+# (the cold figures in the README). An existing *_COMPILER_LAUNCHER wins.
+if [ "${KEXTCONF_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null && [ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ]; then
+  export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+  export CCACHE_BASEDIR="$here" CCACHE_NOHASHDIR=1 CCACHE_COMPILERCHECK=content CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-10G}
+fi
+
 passed=0
 failed=0
 status=0
