@@ -30,14 +30,6 @@ std::string config_text(const json& tunables)
     return reference_config_text(tunables, "daemon_admin_test");
 }
 
-std::size_t count(const std::string& text, const std::string& what)
-{
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size()))
-        ++n;
-    return n;
-}
-
 // A connected AF_UNIX stream socket to `path`, or -1.
 int connect_unix(const std::string& path)
 {
@@ -52,23 +44,16 @@ int connect_unix(const std::string& path)
     return -1;
 }
 
-class DaemonAdmin : public ::testing::Test {
+class DaemonAdmin : public DaemonTest {
 protected:
-    void SetUp() override
-    {
-        ASSERT_TRUE(host_.ready());
-        ASSERT_EQ(::mkdir(config_dir_.c_str(), 0755), 0);
-    }
-
     // The file watcher is slowed right down so that only the admin reload
     // under test applies an edit. --foreground-log: stderr is the log here
     // already, and lines must not come out twice (counted below).
     std::unique_ptr<Process> start(const std::vector<std::string>& extra = {})
     {
-        std::vector<std::string> argv{bin_path("kextconfd"),  "--config", config_,           "--state-dir", state_dir_,
-                                      "--reload-debounce-ms", "60000",    "--foreground-log"};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        return std::make_unique<Process>(argv, SpawnOptions{host_.env(), false});
+        std::vector<std::string> flags{"--foreground-log"};
+        flags.insert(flags.end(), extra.begin(), extra.end());
+        return start_daemon("60000", flags);
     }
 
     std::unique_ptr<Process> start_applied(const json& tunables)
@@ -79,24 +64,6 @@ protected:
         EXPECT_TRUE(wait_until([&] { return ::access(socket_.c_str(), F_OK) == 0; }, 2s)) << d->describe();
         return d;
     }
-
-    json request(const std::string& cmd, std::error_code& ec) const
-    {
-        return admin::request(socket_, {{"v", admin::kVersion}, {"cmd", cmd}}, 5s, ec);
-    }
-    json request(const std::string& cmd) const
-    {
-        std::error_code ec;
-        json r = request(cmd, ec);
-        EXPECT_FALSE(ec) << cmd << ": " << ec.message();
-        return r;
-    }
-
-    KextsimHost host_;
-    const std::string config_dir_ = host_.dir().file("etc");
-    const std::string config_ = config_dir_ + "/config.json";
-    const std::string state_dir_ = host_.dir().file("state");
-    const std::string socket_ = host_.admin_socket();
 };
 
 TEST_F(DaemonAdmin, StatusDescribesFileKextAndApply)
@@ -187,7 +154,7 @@ TEST_F(DaemonAdmin, ReloadAppliesAndAnswersWithTheResult)
     EXPECT_EQ(same.at("applied"), true);
     EXPECT_EQ(same.at("changed"), json::array());
     EXPECT_TRUE(wait_for_state(host_, 3, edited, 0ms));
-    EXPECT_EQ(count(d->err(), "saved the configuration in force"), 2u) << "an unchanged copy is not rewritten";
+    EXPECT_EQ(count_of(d->err(), "saved the configuration in force"), 2u) << "an unchanged copy is not rewritten";
     stop_daemon(*d);
 }
 

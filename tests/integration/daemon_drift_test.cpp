@@ -27,34 +27,11 @@ std::string config_text(const json& tunables)
     return reference_config_text(tunables, "daemon_drift_test");
 }
 
-std::size_t count(const std::string& text, const std::string& what)
-{
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size()))
-        ++n;
-    return n;
-}
-
-class DaemonDrift : public ::testing::Test {
+class DaemonDrift : public DaemonTest {
 protected:
-    explicit DaemonDrift(bool load_reference = true) : host_(load_reference) {}
-    void SetUp() override { ASSERT_TRUE(host_.ready()); }
+    explicit DaemonDrift(bool load_reference = true) : DaemonTest(load_reference) {}
 
-    std::unique_ptr<Process> start(const std::string& config)
-    {
-        return std::make_unique<Process>(std::vector<std::string>{bin_path("kextconfd"), "--config", config,
-                                                                  "--state-dir", host_.dir().file("state"),
-                                                                  "--reload-debounce-ms", "50"},
-                                         SpawnOptions{host_.env(), false});
-    }
-
-    json request(const std::string& cmd) const
-    {
-        std::error_code ec;
-        json r = admin::request(host_.admin_socket(), {{"v", admin::kVersion}, {"cmd", cmd}}, 5s, ec);
-        EXPECT_FALSE(ec) << cmd << ": " << ec.message();
-        return r;
-    }
+    std::unique_ptr<Process> start(const std::string& config) { return start_daemon("50", {}, config); }
 
     // Commits max_clients = value on the kext's admin control, as another
     // writer (a test, an admin's tool) would. The caller sets KEXTSIM_ROOT.
@@ -66,9 +43,6 @@ protected:
         const auto e = kext.apply(st.generation, {{1, kextconf::proto::Value::of_uint(value)}}, res);
         ASSERT_FALSE(e) << e.message;
     }
-
-    KextsimHost host_;
-    const std::string config_ = host_.dir().file("config.json");
 };
 
 TEST_F(DaemonDrift, ForeignCommitIsReportedAndUndoneAtReload)
@@ -161,7 +135,8 @@ TEST_F(DaemonDrift, LogLinesHaveLevelsAndCategories)
     auto d = start(config_);
     ASSERT_TRUE(wait_for_state(host_, 2, tunables)) << d->describe();
     ASSERT_TRUE(d->wait_for_err("saved the configuration in force", 2s)) << d->describe();
-    EXPECT_EQ(count(d->err(), " info kext: applied " + config_ + " to org.kextconf.reference: generation 2, hash "), 1u)
+    EXPECT_EQ(count_of(d->err(), " info kext: applied " + config_ + " to org.kextconf.reference: generation 2, hash "),
+              1u)
         << d->describe();
     EXPECT_NE(d->err().find("2 changed: max_clients=100, label=\"logged\" (startup)\n"), std::string::npos)
         << d->describe();
@@ -185,7 +160,7 @@ TEST_F(DaemonDrift, LogLinesHaveLevelsAndCategories)
     }
     ASSERT_TRUE(d->wait_for_err(" warning kext: org.kextconf.reference drifted from", 3s)) << d->describe();
     EXPECT_EQ(d->err().find_first_of("\x02\x03"), std::string::npos) << "private-value markers leaked to stderr";
-    EXPECT_EQ(count(d->err(), " info kext: applied "), 1u) << d->describe();
+    EXPECT_EQ(count_of(d->err(), " info kext: applied "), 1u) << d->describe();
     stop_daemon(*d);
 
     write_file(host_.dir().file("quiet.json"), config_text({{"max_clients", 55}}));
@@ -226,7 +201,7 @@ TEST_F(DaemonAbsentKext, SaysSoOnceAndAppliesWhenLoaded)
     const json edited = {{"max_clients", 300}, {"label", "while away"}};
     replace_file(config_, config_text(edited));
     std::this_thread::sleep_for(400ms);
-    EXPECT_EQ(count(d->err(), "is not loaded"), 1u) << d->describe();
+    EXPECT_EQ(count_of(d->err(), "is not loaded"), 1u) << d->describe();
 
     ASSERT_EQ(host_.kextsim({"load", kext_bundle()}).exit_code, 0);
     EXPECT_TRUE(wait_for_state(host_, 2, edited)) << d->describe();
@@ -238,7 +213,8 @@ TEST_F(DaemonAbsentKext, SaysSoOnceAndAppliesWhenLoaded)
     ASSERT_TRUE(d->signal(SIGHUP));
     ASSERT_TRUE(d->signal(SIGHUP));
     std::this_thread::sleep_for(300ms);
-    EXPECT_EQ(count(d->err(), "waiting for it to come back") + count(d->err(), "is not loaded"), 2u) << d->describe();
+    EXPECT_EQ(count_of(d->err(), "waiting for it to come back") + count_of(d->err(), "is not loaded"), 2u)
+        << d->describe();
     ASSERT_EQ(host_.kextsim({"load", kext_bundle()}).exit_code, 0);
     EXPECT_TRUE(wait_for_state(host_, 2, edited)) << d->describe();
     stop_daemon(*d);

@@ -1,15 +1,23 @@
 // Helpers for tests that run kextconfd against the reference kext hosted by
 // a KextsimHost: the kext's defaults, config text, reading the kext's state
-// through `kextconfctl --json status`, waiting for a state, stopping a daemon.
+// through `kextconfctl --json status`, waiting for a state, stopping a
+// daemon, and DaemonTest, the fixture the daemon's tests share.
 #pragma once
 
 #include "process.hpp"
 
+#include <kextconf/admin_protocol.hpp>
+
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
 #include <csignal>
+#include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <vector>
 
 namespace kctest {
 
@@ -72,5 +80,51 @@ inline void stop_daemon(Process& d)
     ASSERT_TRUE(d.wait(std::chrono::seconds(10))) << "kextconfd ignored SIGTERM: " << d.describe();
     EXPECT_EQ(d.exit_code(), 0) << d.describe();
 }
+
+// A kextsim host (the reference kext loaded, or nothing), a config
+// directory and a state directory of the test's own, kextconfd started on
+// them, and requests to its admin socket.
+class DaemonTest : public ::testing::Test {
+protected:
+    explicit DaemonTest(bool load_reference = true) : host_(load_reference) {}
+
+    void SetUp() override
+    {
+        ASSERT_TRUE(host_.ready());
+        ASSERT_EQ(::mkdir(config_dir_.c_str(), 0755), 0);
+    }
+
+    // kextconfd on `config` (default config_) with the test's state
+    // directory, the given reload debounce and `extra` flags.
+    std::unique_ptr<Process> start_daemon(const std::string& debounce_ms, const std::vector<std::string>& extra = {},
+                                          const std::string& config = "") const
+    {
+        std::vector<std::string> argv{
+            bin_path("kextconfd"),  "--config", config.empty() ? config_ : config, "--state-dir", state_dir_,
+            "--reload-debounce-ms", debounce_ms};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return std::make_unique<Process>(argv, SpawnOptions{host_.env(), false});
+    }
+
+    nlohmann::json request(const std::string& cmd, std::error_code& ec) const
+    {
+        namespace admin = kextconf::admin;
+        return admin::request(socket_, {{"v", admin::kVersion}, {"cmd", cmd}}, std::chrono::seconds(5), ec);
+    }
+    // The same; an error fails the test.
+    nlohmann::json request(const std::string& cmd) const
+    {
+        std::error_code ec;
+        nlohmann::json r = request(cmd, ec);
+        EXPECT_FALSE(ec) << cmd << ": " << ec.message();
+        return r;
+    }
+
+    KextsimHost host_;
+    const std::string config_dir_ = host_.dir().file("etc");
+    const std::string config_ = config_dir_ + "/config.json";
+    const std::string state_dir_ = host_.dir().file("state");
+    const std::string socket_ = host_.admin_socket();
+};
 
 } // namespace kctest

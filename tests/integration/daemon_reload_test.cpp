@@ -32,34 +32,17 @@ std::string config_text(const json& tunables)
 
 const std::string kBadText = "{\n  \"kext\": \"org.kextconf.reference\",\n  \"tunables\": { \"label\": }\n}\n";
 
-std::size_t count(const std::string& text, const std::string& what)
-{
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size()))
-        ++n;
-    return n;
-}
-
 // A kextsim host, a config directory and a state directory of the test's own.
-class DaemonReload : public ::testing::Test {
+class DaemonReload : public DaemonTest {
 protected:
-    void SetUp() override
-    {
-        ASSERT_TRUE(host_.ready());
-        ASSERT_EQ(::mkdir(config_dir_.c_str(), 0755), 0);
-    }
-
     std::unique_ptr<Process> start(const std::vector<std::string>& extra = {})
     {
-        std::vector<std::string> argv{bin_path("kextconfd"),  "--config", config_, "--state-dir", state_dir_,
-                                      "--reload-debounce-ms", kDebounceMs};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        return std::make_unique<Process>(argv, SpawnOptions{host_.env(), false});
+        return start_daemon(kDebounceMs, extra);
     }
 
     static void stop(Process& d) { stop_daemon(d); }
 
-    std::size_t applied(const Process& d) const { return count(d.err(), "applied " + config_ + " to "); }
+    std::size_t applied(const Process& d) const { return count_of(d.err(), "applied " + config_ + " to "); }
 
     // Starts a daemon on `tunables` and waits until the kext holds them.
     std::unique_ptr<Process> start_applied(const json& tunables)
@@ -80,11 +63,6 @@ protected:
         EXPECT_EQ(applied(d), generation - 1) << d.describe();
         EXPECT_TRUE(wait_for_state(host_, generation, tunables, 0ms));
     }
-
-    KextsimHost host_;
-    const std::string config_dir_ = host_.dir().file("etc");
-    const std::string config_ = config_dir_ + "/config.json";
-    const std::string state_dir_ = host_.dir().file("state");
 };
 
 TEST_F(DaemonReload, RenameOverSaveAppliesOnceAndSavesState)
@@ -127,7 +105,7 @@ TEST_F(DaemonReload, DeleteThenRecreateAppliesOnce)
     const json recreated = {{"max_clients", 400}, {"label", "recreated"}};
     write_file(config_, config_text(recreated));
     expect_one_more_apply(*d, 3, recreated);
-    EXPECT_EQ(count(d->err(), "is gone"), 1u) << d->describe();
+    EXPECT_EQ(count_of(d->err(), "is gone"), 1u) << d->describe();
     stop(*d);
 }
 
@@ -140,7 +118,7 @@ TEST_F(DaemonReload, TouchWithSameContentAppliesNothing)
     ASSERT_EQ(::utime(config_.c_str(), nullptr), 0);
     std::this_thread::sleep_for(kSettle);
     EXPECT_EQ(applied(*d), 1u) << d->describe();
-    EXPECT_EQ(count(d->err(), "changed; reloading"), 0u) << d->describe();
+    EXPECT_EQ(count_of(d->err(), "changed; reloading"), 0u) << d->describe();
     EXPECT_TRUE(wait_for_state(host_, 2, {{"max_clients", 100}}, 0ms));
     stop(*d);
 }
@@ -154,7 +132,7 @@ TEST_F(DaemonReload, BadEditKeepsLastGoodAndKeepsRunning)
     EXPECT_NE(d->err().find(config_ + ":3:"), std::string::npos) << d->describe();
     std::this_thread::sleep_for(kSettle);
     EXPECT_TRUE(d->running()) << d->describe();
-    EXPECT_EQ(count(d->err(), "reload refused"), 1u) << d->describe();
+    EXPECT_EQ(count_of(d->err(), "reload refused"), 1u) << d->describe();
     EXPECT_TRUE(wait_for_state(host_, 2, good, 0ms));
     EXPECT_EQ(read_file(state_dir_ + "/last-good.json"), config_text(good)) << "the saved copy is the good one";
     stop(*d);

@@ -70,14 +70,6 @@ constexpr std::uint32_t bits(std::initializer_list<int> set)
     return out;
 }
 
-std::size_t count_of(const std::string& text, const std::string& what)
-{
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size()))
-        ++n;
-    return n;
-}
-
 // The image the kext's code is in: misuse messages name the site by it.
 constexpr const char* kContractImage = "KextsimContract";
 
@@ -141,6 +133,18 @@ TEST_F(KextsimKpi, MtxAssertOwnedPassesWhenHeld)
     EXPECT_TRUE(host_.process().running());
 }
 
+// Ends the dying host and checks it died of SIGABRT with a panic line that
+// names each of `words`; returns the line for further checks.
+std::string expect_panic(DyingHost& host, std::initializer_list<std::string> words)
+{
+    const Result r = host.end();
+    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
+    const std::string panic = panic_line(r);
+    for (const std::string& w : words)
+        EXPECT_NE(panic.find(w), std::string::npos) << "the panic names " << w << ": " << r.describe();
+    return panic;
+}
+
 TEST(KextsimKpiCrashes, MtxAssertOwnedAbortsWhenNotHeld)
 {
     DyingHost host(contract_bundle(), CC_BUNDLE_ID);
@@ -148,12 +152,7 @@ TEST(KextsimKpiCrashes, MtxAssertOwnedAbortsWhenNotHeld)
     auto a = connect_client(host.root());
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_MTX_ASSERT_OWNED})) << "XNU panics here";
-    const Result r = host.end();
-    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_line(r);
-    EXPECT_NE(panic.find("lck_mtx_assert"), std::string::npos) << r.describe();
-    EXPECT_NE(panic.find("LCK_MTX_ASSERT_OWNED"), std::string::npos) << panic;
-    EXPECT_NE(panic.find(kContractImage), std::string::npos) << "names the kext: " << panic;
+    expect_panic(host, {"lck_mtx_assert", "LCK_MTX_ASSERT_OWNED", kContractImage});
 }
 
 TEST(KextsimKpiCrashes, MtxAssertOwnedAbortsWhenAnotherThreadHoldsIt)
@@ -165,9 +164,7 @@ TEST(KextsimKpiCrashes, MtxAssertOwnedAbortsWhenAnotherThreadHoldsIt)
     ASSERT_TRUE(a && b);
     ASSERT_EQ(lock_ops(*a, {CC_LK_MTX_LOCK}).ran, bits({0}));
     EXPECT_TRUE(lock_ops_dies(*b, {CC_LK_MTX_ASSERT_OWNED})) << "locked, but not by this thread";
-    const Result r = host.end();
-    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    EXPECT_NE(panic_line(r).find("lck_mtx_assert"), std::string::npos) << r.describe();
+    expect_panic(host, {"lck_mtx_assert"});
 }
 
 TEST(KextsimKpiCrashes, MtxAssertNotOwnedAbortsWhenHeld)
@@ -177,11 +174,7 @@ TEST(KextsimKpiCrashes, MtxAssertNotOwnedAbortsWhenHeld)
     auto a = connect_client(host.root());
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_MTX_LOCK, CC_LK_MTX_ASSERT_NOTOWNED}));
-    const Result r = host.end();
-    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_line(r);
-    EXPECT_NE(panic.find("lck_mtx_assert"), std::string::npos) << r.describe();
-    EXPECT_NE(panic.find("LCK_MTX_ASSERT_NOTOWNED"), std::string::npos) << panic;
+    expect_panic(host, {"lck_mtx_assert", "LCK_MTX_ASSERT_NOTOWNED"});
 }
 
 // ---- ownership ----
@@ -196,12 +189,7 @@ TEST(KextsimKpiCrashes, UnlockOfUnownedMutexAbortsWithTheSite)
     ASSERT_TRUE(a && b);
     ASSERT_EQ(lock_ops(*a, {CC_LK_MTX_LOCK}).ran, bits({0}));
     EXPECT_TRUE(lock_ops_dies(*b, {CC_LK_MTX_UNLOCK})) << "b unlocks the mutex a holds";
-    const Result r = host.end();
-    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_line(r);
-    EXPECT_NE(panic.find("lck_mtx"), std::string::npos) << r.describe();
-    EXPECT_NE(panic.find("does not hold"), std::string::npos) << panic;
-    EXPECT_NE(panic.find(kContractImage), std::string::npos) << "names the kext image of the call site: " << panic;
+    expect_panic(host, {"lck_mtx", "does not hold", kContractImage}); // the kext image of the call site
 }
 
 TEST(KextsimKpiCrashes, FreeingAHeldLockAborts)
@@ -211,12 +199,7 @@ TEST(KextsimKpiCrashes, FreeingAHeldLockAborts)
     auto a = connect_client(host.root());
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_FREE_HELD_MTX})) << "lck_mtx_free of a locked mutex";
-    const Result r = host.end();
-    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_line(r);
-    EXPECT_NE(panic.find("lck_mtx"), std::string::npos) << r.describe();
-    EXPECT_NE(panic.find("freed while held"), std::string::npos) << panic;
-    EXPECT_NE(panic.find(kContractImage), std::string::npos) << panic;
+    expect_panic(host, {"lck_mtx", "freed while held", kContractImage});
 }
 
 // ---- spin locks: the holder may not block ----
@@ -239,12 +222,7 @@ TEST(KextsimKpiCrashes, SpinLockHolderTakingAMutexAborts)
     auto a = connect_client(host.root());
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_SPIN_LOCK, CC_LK_MTX_LOCK}));
-    const Result r = host.end();
-    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_line(r);
-    EXPECT_NE(panic.find("lck_mtx"), std::string::npos) << r.describe();
-    EXPECT_NE(panic.find("may block"), std::string::npos) << panic;
-    EXPECT_NE(panic.find("spin lock"), std::string::npos) << panic;
+    expect_panic(host, {"lck_mtx", "may block", "spin lock"});
 }
 
 TEST(KextsimKpiCrashes, SpinLockHolderCallingOSMallocAborts)
@@ -254,12 +232,7 @@ TEST(KextsimKpiCrashes, SpinLockHolderCallingOSMallocAborts)
     auto a = connect_client(host.root());
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_SPIN_LOCK, CC_LK_OSMALLOC}));
-    const Result r = host.end();
-    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_line(r);
-    EXPECT_NE(panic.find("OSMalloc"), std::string::npos) << r.describe();
-    EXPECT_NE(panic.find("may block"), std::string::npos) << panic;
-    EXPECT_NE(panic.find("spin lock"), std::string::npos) << panic;
+    expect_panic(host, {"OSMalloc", "may block", "spin lock"});
 }
 
 // ---- lck_rw ----
@@ -373,10 +346,7 @@ TEST(KextsimKpiCrashes, OSFreeWithTheWrongSizeAborts)
     ASSERT_TRUE(a);
     EXPECT_EQ(a->set(CC_OPT_FREE_MISMATCH, cc_free_req{256, 256}), 0) << "the right size is fine";
     EXPECT_NE(a->set(CC_OPT_FREE_MISMATCH, cc_free_req{256, 32}), 0) << "the host dies";
-    const Result r = host.end();
-    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_line(r);
-    EXPECT_NE(panic.find("OSFree"), std::string::npos) << r.describe();
+    const std::string panic = expect_panic(host, {"OSFree"});
     EXPECT_TRUE(mentions_number(panic, 256)) << "names the allocated size: " << panic;
     EXPECT_TRUE(mentions_number(panic, 32)) << "names the size passed to OSFree: " << panic;
     EXPECT_NE(panic.find(std::string("\"") + CC_BUNDLE_ID + "\""), std::string::npos) << "names the tag: " << panic;

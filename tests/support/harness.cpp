@@ -296,6 +296,14 @@ std::string read_file(const std::string& path)
     return s.str();
 }
 
+std::size_t count_of(const std::string& text, const std::string& what)
+{
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size()))
+        ++n;
+    return n;
+}
+
 std::string Result::describe() const
 {
     return status_text(exit_code, term_signal, timed_out) + "\n--- stdout ---\n" + out + "--- stderr ---\n" + err;

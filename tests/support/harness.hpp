@@ -93,6 +93,9 @@ void write_file(const std::string& path, const std::string& text);
 void replace_file(const std::string& path, const std::string& text);
 std::string read_file(const std::string& path);
 
+// How many times `what` occurs in `text`, without overlaps (log lines, output).
+std::size_t count_of(const std::string& text, const std::string& what);
+
 // What a finished child left behind.
 struct Result {
     int exit_code = -1;  // exit status, -1 if it did not exit normally
