@@ -145,9 +145,9 @@ void print_kext(const Options& o, const kc_hello_reply& h, const KextView& v)
     std::printf("kext %s %s: loaded, protocol %u\n", o.kext.c_str(), proto::field_string(h.kext_version).c_str(),
                 h.proto_version);
     // The count includes this connection.
-    std::printf("generation %llu, config hash %s, %u client%s, %u events posted\n",
-                static_cast<unsigned long long>(v.st.generation), format_config_hash(v.st.config_hash).c_str(),
-                v.st.clients, v.st.clients == 1 ? "" : "s", v.st.event_seq);
+    std::printf("generation %llu, config hash %s, %s, %s posted\n", static_cast<unsigned long long>(v.st.generation),
+                format_config_hash(v.st.config_hash).c_str(), counted(v.st.clients, "client").c_str(),
+                counted(v.st.event_seq, "event").c_str());
     std::size_t width = 0;
     for (const auto& d : v.schema)
         width = std::max(width, d.name.size());

@@ -322,13 +322,11 @@ void MainWindow::refresh_kext()
     set_field(tr("Config hash"), q(format_config_hash(s.state.config_hash)));
     set_field(tr("Clients"), QString::number(s.state.clients));
     if (s.counters)
-        set_field(tr("Counters"), tr("%1 requests, %2 commits, %3 aborts, %4 refused, %5 events, %6 dropped")
-                                      .arg(s.counters->requests)
-                                      .arg(s.counters->commits)
-                                      .arg(s.counters->aborts)
-                                      .arg(s.counters->rejections)
-                                      .arg(s.counters->events_posted)
-                                      .arg(s.counters->events_dropped));
+        set_field(tr("Counters"),
+                  q(counted(s.counters->requests, "request") + ", " + counted(s.counters->commits, "commit") + ", " +
+                    counted(s.counters->aborts, "abort") + ", " + std::to_string(s.counters->rejections) +
+                    " refused, " + counted(s.counters->events_posted, "event") + ", " +
+                    std::to_string(s.counters->events_dropped) + " dropped"));
     else
         set_field(tr("Counters"), tr("not kept by this kext"));
     const bool first = model_->rowCount() == 0;

@@ -200,7 +200,7 @@ std::string verdict_text(const CheckReport& r)
     case CheckReport::Verdict::Invalid: break;
     }
     const std::size_t n = r.errors.size();
-    return r.file + ": " + std::to_string(n) + " error" + (n == 1 ? "" : "s") + schema + hint;
+    return r.file + ": " + counted(n, "error") + schema + hint;
 }
 
 json to_json(const CheckReport& r)

@@ -102,7 +102,7 @@ std::string describe_event(const proto::Event& e)
     case KC_EV_CLIENT_DISCONNECTED:
         return std::string(e.code == KC_EV_CLIENT_CONNECTED ? "client connected" : "client disconnected") + ": pid " +
                n(e.client.pid) + ", uid " + n(e.client.uid) + ", " + (e.client.privileged ? "admin" : "query") +
-               " control, " + n(e.client.clients) + " clients now";
+               " control, " + counted(e.client.clients, "client") + " now";
     case KC_EV_OVERFLOW:
         return "overflow: the kext could not post " + n(e.overflow.lost) + " events (" +
                (e.overflow.reason == KC_OVF_RATE_LIMIT    ? "rate limit"
@@ -110,10 +110,10 @@ std::string describe_event(const proto::Event& e)
                                                           : "reason " + n(e.overflow.reason)) +
                "), " + n(e.overflow.lost_total) + " since load";
     case KC_EV_HEARTBEAT:
-        return "heartbeat: generation " + n(e.generation) + ", " + n(e.heartbeat.requests) + " requests, " +
-               n(e.heartbeat.rejections) + " rejected, " + n(e.heartbeat.commits) + " commits, " +
-               n(e.heartbeat.events_posted) + " events posted, " + n(e.heartbeat.events_dropped) + " dropped, " +
-               n(e.heartbeat.clients) + " clients";
+        return "heartbeat: generation " + n(e.generation) + ", " + counted(e.heartbeat.requests, "request") + ", " +
+               n(e.heartbeat.rejections) + " rejected, " + counted(e.heartbeat.commits, "commit") + ", " +
+               counted(e.heartbeat.events_posted, "event") + " posted, " + n(e.heartbeat.events_dropped) +
+               " dropped, " + counted(e.heartbeat.clients, "client");
     default: return "event " + n(e.code) + " (newer than this kextconfctl)";
     }
 }

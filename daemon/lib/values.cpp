@@ -58,4 +58,9 @@ std::string format_config_hash(std::uint64_t hash)
     return buf;
 }
 
+std::string counted(std::uint64_t n, const std::string& noun)
+{
+    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 } // namespace kextconf

@@ -419,6 +419,7 @@ TEST(Ctl, EventsAreDecodedAndGapsShownAsDrops)
     EXPECT_NE(four.out().find(") tunable changed: max_clients at generation 6"), std::string::npos) << four.describe();
     EXPECT_NE(four.out().find(") applied: generation 6, hash "), std::string::npos) << four.describe();
     EXPECT_NE(four.out().find(") client disconnected: "), std::string::npos) << four.describe();
+    EXPECT_EQ(four.out().find(" 1 clients"), std::string::npos) << "one client, not one clients: " << four.describe();
 }
 
 TEST(Ctl, PersistEditsTheFileKeepingComments)

@@ -29,6 +29,13 @@ TEST(Values, FormatsEachType)
     EXPECT_EQ(format_value(desc(0, KC_TYPE_ENUM, Value::of_enum(0), {"a"}), Value::of_enum(7)), "7");
 }
 
+TEST(Values, CountsAgreeWithTheirNouns)
+{
+    EXPECT_EQ(counted(0, "client"), "0 clients");
+    EXPECT_EQ(counted(1, "client"), "1 client");
+    EXPECT_EQ(counted(2, "event"), "2 events");
+}
+
 TEST(Values, DesiredIsDefaultsOverlaidWithFile)
 {
     const std::vector<TunableDesc> schema = {desc(0, KC_TYPE_BOOL, Value::of_bool(true)),

@@ -27,6 +27,9 @@ std::vector<proto::Value> desired_values(const std::vector<proto::TunableDesc>& 
 // prints it, in text and JSON alike: 16 lowercase hex digits, no prefix.
 std::string format_config_hash(std::uint64_t hash);
 
+// "1 client", "2 clients": a count and its noun, in every program's text.
+std::string counted(std::uint64_t n, const std::string& noun);
+
 // The describe entry with `index`, or nullptr.
 const proto::TunableDesc* find_desc(const std::vector<proto::TunableDesc>& schema, std::uint32_t index);
 
