@@ -133,73 +133,79 @@ TEST_F(KextsimKpi, MtxAssertOwnedPassesWhenHeld)
     EXPECT_TRUE(host_.process().running());
 }
 
-// Ends the dying host and checks it died of SIGABRT with a panic line that
-// names each of `words`; returns the line for further checks.
-std::string expect_panic(DyingHost& host, std::initializer_list<std::string> words)
-{
-    const Result r = host.end();
-    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_line(r);
-    for (const std::string& w : words)
-        EXPECT_NE(panic.find(w), std::string::npos) << "the panic names " << w << ": " << r.describe();
-    return panic;
-}
+// The contract kext in a host each test expects to die (SIGABRT, as XNU
+// would panic), with clients of its own.
+class KextsimKpiCrashes : public ::testing::Test {
+protected:
+    void SetUp() override { ASSERT_TRUE(host_.ready()); }
 
-TEST(KextsimKpiCrashes, MtxAssertOwnedAbortsWhenNotHeld)
+    std::unique_ptr<ContractClient> connect()
+    {
+        auto c = connect_client(host_.root());
+        EXPECT_TRUE(c);
+        return c;
+    }
+
+    // Ends the host: it died of SIGABRT with a panic line naming each of
+    // `words`; returns the line for further checks.
+    std::string expect_panic(std::initializer_list<std::string> words)
+    {
+        const Result r = host_.end();
+        EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
+        const std::string panic = panic_line(r);
+        for (const std::string& w : words)
+            EXPECT_NE(panic.find(w), std::string::npos) << "the panic names " << w << ": " << r.describe();
+        return panic;
+    }
+
+    DyingHost host_{contract_bundle(), CC_BUNDLE_ID};
+};
+
+TEST_F(KextsimKpiCrashes, MtxAssertOwnedAbortsWhenNotHeld)
 {
-    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    auto a = connect_client(host.root());
+    auto a = connect();
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_MTX_ASSERT_OWNED})) << "XNU panics here";
-    expect_panic(host, {"lck_mtx_assert", "LCK_MTX_ASSERT_OWNED", kContractImage});
+    expect_panic({"lck_mtx_assert", "LCK_MTX_ASSERT_OWNED", kContractImage});
 }
 
-TEST(KextsimKpiCrashes, MtxAssertOwnedAbortsWhenAnotherThreadHoldsIt)
+TEST_F(KextsimKpiCrashes, MtxAssertOwnedAbortsWhenAnotherThreadHoldsIt)
 {
-    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    auto a = connect_client(host.root());
-    auto b = connect_client(host.root());
+    auto a = connect();
+    auto b = connect();
     ASSERT_TRUE(a && b);
     ASSERT_EQ(lock_ops(*a, {CC_LK_MTX_LOCK}).ran, bits({0}));
     EXPECT_TRUE(lock_ops_dies(*b, {CC_LK_MTX_ASSERT_OWNED})) << "locked, but not by this thread";
-    expect_panic(host, {"lck_mtx_assert"});
+    expect_panic({"lck_mtx_assert"});
 }
 
-TEST(KextsimKpiCrashes, MtxAssertNotOwnedAbortsWhenHeld)
+TEST_F(KextsimKpiCrashes, MtxAssertNotOwnedAbortsWhenHeld)
 {
-    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    auto a = connect_client(host.root());
+    auto a = connect();
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_MTX_LOCK, CC_LK_MTX_ASSERT_NOTOWNED}));
-    expect_panic(host, {"lck_mtx_assert", "LCK_MTX_ASSERT_NOTOWNED"});
+    expect_panic({"lck_mtx_assert", "LCK_MTX_ASSERT_NOTOWNED"});
 }
 
 // ---- ownership ----
 
 // XNU: "lck_mtx_unlock(): Attempt to release lock not owned by thread".
-TEST(KextsimKpiCrashes, UnlockOfUnownedMutexAbortsWithTheSite)
+TEST_F(KextsimKpiCrashes, UnlockOfUnownedMutexAbortsWithTheSite)
 {
-    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    auto a = connect_client(host.root());
-    auto b = connect_client(host.root());
+    auto a = connect();
+    auto b = connect();
     ASSERT_TRUE(a && b);
     ASSERT_EQ(lock_ops(*a, {CC_LK_MTX_LOCK}).ran, bits({0}));
     EXPECT_TRUE(lock_ops_dies(*b, {CC_LK_MTX_UNLOCK})) << "b unlocks the mutex a holds";
-    expect_panic(host, {"lck_mtx", "does not hold", kContractImage}); // the kext image of the call site
+    expect_panic({"lck_mtx", "does not hold", kContractImage}); // the kext image of the call site
 }
 
-TEST(KextsimKpiCrashes, FreeingAHeldLockAborts)
+TEST_F(KextsimKpiCrashes, FreeingAHeldLockAborts)
 {
-    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    auto a = connect_client(host.root());
+    auto a = connect();
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_FREE_HELD_MTX})) << "lck_mtx_free of a locked mutex";
-    expect_panic(host, {"lck_mtx", "freed while held", kContractImage});
+    expect_panic({"lck_mtx", "freed while held", kContractImage});
 }
 
 // ---- spin locks: the holder may not block ----
@@ -215,24 +221,20 @@ TEST_F(KextsimKpi, SpinLockHolderMayCallOSMallocNoblock)
     EXPECT_EQ(r.truths, bits({0, 1, 2, 3, 4, 5})) << "both allocations returned a block";
 }
 
-TEST(KextsimKpiCrashes, SpinLockHolderTakingAMutexAborts)
+TEST_F(KextsimKpiCrashes, SpinLockHolderTakingAMutexAborts)
 {
-    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    auto a = connect_client(host.root());
+    auto a = connect();
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_SPIN_LOCK, CC_LK_MTX_LOCK}));
-    expect_panic(host, {"lck_mtx", "may block", "spin lock"});
+    expect_panic({"lck_mtx", "may block", "spin lock"});
 }
 
-TEST(KextsimKpiCrashes, SpinLockHolderCallingOSMallocAborts)
+TEST_F(KextsimKpiCrashes, SpinLockHolderCallingOSMallocAborts)
 {
-    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    auto a = connect_client(host.root());
+    auto a = connect();
     ASSERT_TRUE(a);
     EXPECT_TRUE(lock_ops_dies(*a, {CC_LK_SPIN_LOCK, CC_LK_OSMALLOC}));
-    expect_panic(host, {"OSMalloc", "may block", "spin lock"});
+    expect_panic({"OSMalloc", "may block", "spin lock"});
 }
 
 // ---- lck_rw ----
@@ -338,15 +340,13 @@ TEST_F(KextsimKpi, RwDowngradeKeepsItShared)
 
 // 256 and 32 bytes are in different kalloc zones, so XNU's kheap_free panics
 // on this too (within one zone XNU would not notice; kextsim always does).
-TEST(KextsimKpiCrashes, OSFreeWithTheWrongSizeAborts)
+TEST_F(KextsimKpiCrashes, OSFreeWithTheWrongSizeAborts)
 {
-    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    auto a = connect_client(host.root());
+    auto a = connect();
     ASSERT_TRUE(a);
     EXPECT_EQ(a->set(CC_OPT_FREE_MISMATCH, cc_free_req{256, 256}), 0) << "the right size is fine";
     EXPECT_NE(a->set(CC_OPT_FREE_MISMATCH, cc_free_req{256, 32}), 0) << "the host dies";
-    const std::string panic = expect_panic(host, {"OSFree"});
+    const std::string panic = expect_panic({"OSFree"});
     EXPECT_TRUE(mentions_number(panic, 256)) << "names the allocated size: " << panic;
     EXPECT_TRUE(mentions_number(panic, 32)) << "names the size passed to OSFree: " << panic;
     EXPECT_NE(panic.find(std::string("\"") + CC_BUNDLE_ID + "\""), std::string::npos) << "names the tag: " << panic;
