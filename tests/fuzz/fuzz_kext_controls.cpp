@@ -5,6 +5,8 @@
 // into the kernel code. Any crash, sanitizer report or kextsim panic (a kext
 // bug XNU would panic on) is a finding.
 #include <kextconf/codec.hpp>
+#include <kextconf/defaults.hpp>
+#include <kextsim/darwin.hpp>
 #include <kextsim/inproc.hpp>
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -22,8 +24,8 @@ namespace {
 using namespace kextconf::proto;
 using kextsim::InProcessControl;
 
-constexpr const char* kBundleId = "org.kextconf.reference";
-constexpr int kSysprotoControl = 2;
+constexpr const char* kBundleId = KEXTCONF_DEFAULT_KEXT;
+using kextsim::kSysprotoControl;
 constexpr std::size_t kSlots = 4;
 constexpr int kMaxOps = 64;
 constexpr const char* kSites[] = {"alloc", "event", "enqueue", "enobufs", "rw_upgrade"};

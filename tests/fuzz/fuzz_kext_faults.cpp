@@ -18,6 +18,7 @@
 // Every 512 inputs the kext is unloaded, which must report no leak, and
 // loaded again. A violated invariant aborts with a message (a finding).
 #include <kextconf/codec.hpp>
+#include <kextconf/defaults.hpp>
 #include <kextsim/inproc.hpp>
 
 #include "../support/snapshot_read.hpp"
@@ -39,7 +40,7 @@ namespace {
 using namespace kextconf::proto;
 using kextsim::InProcessControl;
 
-constexpr const char* kBundleId = "org.kextconf.reference";
+constexpr const char* kBundleId = KEXTCONF_DEFAULT_KEXT;
 constexpr int kCtl = 2;
 constexpr std::size_t kSlots = 4;
 constexpr int kMaxOps = 48;

@@ -6,7 +6,9 @@
 #include "applier.hpp"
 
 #include <kextconf/config_loader.hpp>
+#include <kextconf/defaults.hpp>
 #include <kextconf/logging.hpp>
+#include <kextsim/darwin.hpp>
 #include <kextsim/inproc.hpp>
 
 #include <gtest/gtest.h>
@@ -21,8 +23,8 @@ using namespace kextconf;
 using kextsim::InProcessControl;
 using kextsim::InProcessHost;
 
-constexpr const char* kBundleId = "org.kextconf.reference";
-constexpr int kSysprotoControl = 2;
+constexpr const char* kBundleId = KEXTCONF_DEFAULT_KEXT;
+using kextsim::kSysprotoControl;
 
 // A control socket over an in-process connection. `before` runs before each
 // option reaches the kext, `after` once the kext has answered.

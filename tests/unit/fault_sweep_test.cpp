@@ -13,6 +13,8 @@
 // The walk stops on its own, so new allocation, enqueue or event sites in the
 // kernel library are covered without touching this file.
 #include <kextconf/codec.hpp>
+#include <kextconf/defaults.hpp>
+#include <kextsim/darwin.hpp>
 #include <kextsim/inproc.hpp>
 
 #include "../support/snapshot_read.hpp"
@@ -32,9 +34,9 @@ using kextsim::InProcessControl;
 using kextsim::InProcessEvents;
 using kextsim::InProcessHost;
 
-constexpr const char* kBundleId = "org.kextconf.reference";
-constexpr const char* kQuery = "org.kextconf.reference.query";
-constexpr int kSysprotoControl = 2;
+constexpr const char* kBundleId = KEXTCONF_DEFAULT_KEXT;
+constexpr const char* kQuery = KEXTCONF_DEFAULT_KEXT ".query";
+using kextsim::kSysprotoControl;
 constexpr std::uint64_t kMaxWalk = 400; // far above any site's call count in one scenario
 
 using Snapshot = kctest::SnapshotRead;

@@ -2,6 +2,8 @@
 // process, driven through InProcessControl/InProcessEvents without sockets or
 // threads, and fault injection walked through its start and its transactions.
 #include <kextconf/codec.hpp>
+#include <kextconf/defaults.hpp>
+#include <kextsim/darwin.hpp>
 #include <kextsim/inproc.hpp>
 
 #include <gtest/gtest.h>
@@ -18,9 +20,9 @@ using kextsim::InProcessControl;
 using kextsim::InProcessEvents;
 using kextsim::InProcessHost;
 
-constexpr const char* kBundleId = "org.kextconf.reference";
-constexpr const char* kQuery = "org.kextconf.reference.query";
-constexpr int kSysprotoControl = 2;
+constexpr const char* kBundleId = KEXTCONF_DEFAULT_KEXT;
+constexpr const char* kQuery = KEXTCONF_DEFAULT_KEXT ".query";
+using kextsim::kSysprotoControl;
 constexpr uid_t kNobody = 65534;
 constexpr std::uint32_t kMaxClients = 1; // index in the reference kext's table
 

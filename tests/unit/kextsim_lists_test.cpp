@@ -5,6 +5,7 @@
 #include "lists_kext.h"
 
 #include <kextconf/codec.hpp>
+#include <kextsim/darwin.hpp>
 #include <kextsim/inproc.hpp>
 
 #include <gtest/gtest.h>
@@ -25,7 +26,7 @@ using namespace kextconf::proto;
 using kextsim::InProcessControl;
 using kextsim::InProcessHost;
 
-constexpr int kSysprotoControl = 2;
+using kextsim::kSysprotoControl;
 constexpr uid_t kNobody = 65534;
 constexpr std::uint32_t kLevel = LISTS_TEST_LEVEL, kPorts = LISTS_TEST_PORTS, kPaths = LISTS_TEST_PATHS,
                         kSecret = LISTS_TEST_SECRET;
