@@ -76,52 +76,49 @@ int print_result(const kextsim::AdminResult& r)
     return r.error ? 1 : 0;
 }
 
-int boot(const std::vector<std::string>& args)
-{
+struct BootOptions {
     std::string root = kextsim::runtime_root();
     std::vector<std::string> loads;
+};
+
+// Reads boot's options (and KEXTSIM_FAIL) into `o`, arming the host's
+// faults and receive size as it goes; a usage error's text, or "".
+std::string parse_boot_options(const std::vector<std::string>& args, BootOptions& o)
+{
     for (std::size_t i = 0; i < args.size(); ++i) {
         const auto& a = args[i];
         if ((a == "--root" || a == "--load" || a == "--fail" || a == "--recvsize") && i + 1 >= args.size())
-            return usage_error(a + " needs a value");
+            return a + " needs a value";
         if (a == "--root") {
-            root = args[++i];
+            o.root = args[++i];
         } else if (a == "--load") {
-            loads.push_back(args[++i]);
+            o.loads.push_back(args[++i]);
         } else if (a == "--recvsize") {
             const std::string& v = args[++i];
             char* end = nullptr;
             const unsigned long n = std::strtoul(v.c_str(), &end, 10);
             if (v.empty() || *end != '\0' || n == 0 || n > 8u * 1024 * 1024)
-                return usage_error("--recvsize needs a byte count from 1 to 8388608");
+                return "--recvsize needs a byte count from 1 to 8388608";
             kextsim::host().controls.set_recvsize_override(static_cast<std::uint32_t>(n));
         } else if (a == "--fail") {
             std::string err;
             if (!kextsim::host().faults.arm_from_spec(args[++i], err))
-                return usage_error(err);
+                return err;
         } else {
-            return usage_error("unknown boot option " + a);
+            return "unknown boot option " + a;
         }
     }
     if (const char* spec = std::getenv("KEXTSIM_FAIL"); spec != nullptr) {
         std::string err;
         if (!kextsim::host().faults.arm_from_spec(spec, err))
-            return usage_error("KEXTSIM_FAIL: " + err);
+            return "KEXTSIM_FAIL: " + err;
     }
+    return "";
+}
 
-    // Signals go to one watcher thread; every other thread blocks them.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
-
-    kextsim::Server server(root);
-    if (std::string err = server.start(); !err.empty()) {
-        std::fprintf(stderr, "kextsim: %s\n", err.c_str());
-        return 1;
-    }
+// Serves until SIGINT or SIGTERM, loading `loads` first; 0 on a clean stop.
+int serve(kextsim::Server& server, const std::vector<std::string>& loads, sigset_t& set)
+{
     std::thread watcher([&] {
         int sig = 0;
         sigwait(&set, &sig);
@@ -147,6 +144,28 @@ int boot(const std::vector<std::string>& args)
     }
     std::fprintf(stderr, "kextsim: stopped\n");
     return errors.empty() ? 0 : 1;
+}
+
+int boot(const std::vector<std::string>& args)
+{
+    BootOptions o;
+    if (std::string err = parse_boot_options(args, o); !err.empty())
+        return usage_error(err);
+
+    // Signals go to one watcher thread; every other thread blocks them.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    kextsim::Server server(o.root);
+    if (std::string err = server.start(); !err.empty()) {
+        std::fprintf(stderr, "kextsim: %s\n", err.c_str());
+        return 1;
+    }
+    return serve(server, o.loads, set);
 }
 
 } // namespace
