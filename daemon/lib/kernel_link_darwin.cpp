@@ -23,6 +23,12 @@ extern char** environ;
 
 namespace kextconf {
 
+// kernel_link.hpp names Apple's kern_event coordinates for every platform;
+// here they must be the SDK's.
+static_assert(kKevVendorApple == KEV_VENDOR_APPLE && kKevSystemClass == KEV_SYSTEM_CLASS &&
+              kKevCtlSubclass == KEV_CTL_SUBCLASS && kKevCtlRegistered == KEV_CTL_REGISTERED &&
+              kKevCtlDeregistered == KEV_CTL_DEREGISTERED);
+
 struct ControlSocket::Impl {
     int fd = -1;
     ~Impl()

@@ -10,6 +10,12 @@
 
 namespace kextconf {
 
+// kernel_link.hpp names Apple's kern_event coordinates for every platform;
+// here they must be the ones kextsim serves (kextsim/darwin.hpp).
+static_assert(kKevVendorApple == kextsim::kKevVendorApple && kKevSystemClass == kextsim::kKevSystemClass &&
+              kKevCtlSubclass == kextsim::kKevCtlSubclass && kKevCtlRegistered == kextsim::kKevCtlRegistered &&
+              kKevCtlDeregistered == kextsim::kKevCtlDeregistered);
+
 struct ControlSocket::Impl {
     std::unique_ptr<kextsim::SystemSocket> sock;
 };
