@@ -22,6 +22,7 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScreen>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
@@ -81,7 +82,16 @@ MainWindow::MainWindow(WindowOptions opts, QWidget* parent)
     QSettings settings;
     restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
-    splitter_->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray());
+    if (!splitter_->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray())) {
+        // First start: once laid out, the kext and daemon panes keep their
+        // natural height and the tunables get three parts of the rest to the
+        // event log's one.
+        QTimer::singleShot(0, this, [this] {
+            const int top = splitter_->widget(0)->minimumSizeHint().height();
+            const int rest = std::max(0, splitter_->height() - top);
+            splitter_->setSizes({top, rest - rest / 4, rest / 4});
+        });
+    }
     refresh();
 }
 
@@ -179,6 +189,9 @@ QWidget* MainWindow::build_tunables_area()
     table_->verticalHeader()->hide();
     table_->horizontalHeader()->setStretchLastSection(true);
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+    // A long list's value is elided rather than pushing Bounds and State out
+    // of sight; the list editor (double-click) shows all of it.
+    table_->horizontalHeader()->setMaximumSectionSize(320);
     // Lists open their own editor (a cell is too small for 100,000 entries).
     connect(table_, &QTableView::doubleClicked, this, [this](const QModelIndex& i) {
         const auto* d = model_->desc(i.row());
@@ -204,6 +217,9 @@ QWidget* MainWindow::build_events_area()
     events_->setReadOnly(true);
     events_->setMaximumBlockCount(kEventLogLines);
     events_->setLineWrapMode(QPlainTextEdit::NoWrap);
+    // Two lines at the least, so that on a small screen (800x600) the
+    // tunables keep the room.
+    events_->setMinimumHeight(events_->fontMetrics().lineSpacing() * 2 + 2 * events_->frameWidth() + 8);
     layout->addWidget(events_);
     return box;
 }
@@ -233,7 +249,13 @@ void MainWindow::build_ui()
     layout->addWidget(splitter_);
     setCentralWidget(central);
     statusBar();
-    resize(1000, 760);
+    // 1000x760 where it fits; on a smaller screen (800x600, a laptop at a
+    // large scale) nine tenths of what is available, so that Apply, Save and
+    // the event log are on screen. A saved geometry overrides this.
+    QSize size(1000, 760);
+    if (const QScreen* s = screen())
+        size = size.boundedTo(s->availableGeometry().size() * 9 / 10);
+    resize(size);
 }
 
 QString MainWindow::message() const
