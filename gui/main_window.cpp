@@ -187,6 +187,9 @@ QWidget* MainWindow::build_tunables_area()
     table_->setAlternatingRowColors(true);
     table_->setWordWrap(false);
     table_->verticalHeader()->hide();
+    // Rows one line of text high (the style's default is taller), so that a
+    // small screen still shows several.
+    table_->verticalHeader()->setDefaultSectionSize(table_->fontMetrics().height() + 8);
     table_->horizontalHeader()->setStretchLastSection(true);
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
     // A long list's value is elided rather than pushing Bounds and State out

@@ -91,6 +91,7 @@ private slots:
     void list_editor_takes_100000_entries();
     void bad_file_is_shown_with_its_position();
     void non_member_sees_read_only_controls();
+    void fits_an_800x600_screen();
 };
 
 void GuiTest::table_matches_status()
@@ -353,6 +354,36 @@ void GuiTest::non_member_sees_read_only_controls()
     MainWindow w(rig.options());
     QVERIFY(w.can_change());
     QCOMPARE(status(rig).value("generation", 0ull), 2ull);
+}
+
+// On an 800x600 screen (an offscreen one, tests/gui/screen-800x600.json,
+// set by the ctest entry) the window opens inside it with its action buttons and several
+// tunable rows in view.
+void GuiTest::fits_an_800x600_screen()
+{
+    Rig rig;
+    QVERIFY2(rig.ok, rig.daemon ? rig.daemon->describe().c_str() : "no kextsim host");
+    MainWindow w(rig.options());
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QTest::qWait(50); // the first-start splitter sizes are set once laid out
+    const QRect screen = w.screen()->availableGeometry();
+    QCOMPARE(screen.size(), QSize(800, 600));
+    QVERIFY2(screen.contains(w.frameGeometry()), "the window is larger than the screen");
+    for (const char* name : {"apply", "save"}) {
+        QPushButton* b = w.button(QString::fromLatin1(name));
+        QVERIFY2(b != nullptr && b->isVisible(), name);
+        const QRect in_window(b->mapTo(&w, QPoint(0, 0)), b->size());
+        QVERIFY2(w.rect().contains(in_window), name);
+    }
+    QTableView* table = w.table();
+    QVERIFY(table != nullptr);
+    int rows_in_view = 0;
+    for (int row = 0; row < w.model().rowCount(); ++row)
+        rows_in_view += table->viewport()->rect().contains(table->visualRect(w.model().index(row, 0))) ? 1 : 0;
+    std::printf("[ figures ] 800x600 screen: window %dx%d, %d tunable rows in view\n", w.width(), w.height(),
+                rows_in_view);
+    QVERIFY2(rows_in_view >= 3, qPrintable(QString::number(rows_in_view)));
 }
 
 int main(int argc, char** argv)
