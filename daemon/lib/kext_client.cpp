@@ -151,7 +151,7 @@ KextError KextClient::describe_batched(std::vector<kc_tunable_desc>& wire)
 {
     const std::size_t option_size = std::min<std::size_t>(hello_.max_option_len, KC_OPT_MAX_LEN);
     std::uint32_t next = 0;
-    do {
+    while (next < hello_.tunable_count) {
         proto::Bytes buf;
         const kc_describe_req req{next, 0};
         if (auto ec = sock_->getopt(KC_OPT_DESCRIBE_ALL, proto::encode(req), option_size, buf))
@@ -164,7 +164,7 @@ KextError KextClient::describe_batched(std::vector<kc_tunable_desc>& wire)
                     "describe: malformed batch from tunable #" + std::to_string(next)};
         wire.insert(wire.end(), batch->descs.begin(), batch->descs.end());
         next = batch->hdr.next;
-    } while (next < hello_.tunable_count);
+    }
     return {};
 }
 
