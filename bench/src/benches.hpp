@@ -25,5 +25,6 @@ void bench_readers(Table& t, const Options& o);   // 5
 void bench_events(Table& t, const Options& o);    // 6
 void bench_cost(Table& t, const Options& o);      // 7
 void bench_footprint(Table& t, const Options& o); // 8
+void bench_ctl_get(Table& t, const Options& o);   // 9
 
 } // namespace kcbench

@@ -24,7 +24,7 @@ void usage(FILE* f)
     std::fprintf(f, "usage: kcbench [--quick | --smoke] [--only N[,N...]] [--idle-seconds S] [--update-budgets]\n"
                     "  --quick           fewer rounds (about a minute in all)\n"
                     "  --smoke           every harness for a few iterations (the ctest)\n"
-                    "  --only N,...      run only these benchmarks (1-8, numbered as in docs/performance.md)\n"
+                    "  --only N,...      run only these benchmarks (1-9, numbered as in docs/performance.md)\n"
                     "  --idle-seconds S  idle window of the footprint benchmark (default 60; --quick 10)\n"
                     "  --update-budgets  write the instruction counts measured (benchmark 7) to bench/budgets.json\n"
                     "Exit (--smoke: instruction budgets only): 0 all targets met, 1 a target or budget missed, 2 "
@@ -68,9 +68,9 @@ int main(int argc, char** argv)
 
     using Fn = void (*)(kcbench::Table&, const kcbench::Options&);
     const std::pair<int, Fn> benches[] = {
-        {1, kcbench::bench_roundtrip}, {2, kcbench::bench_apply},  {3, kcbench::bench_lists},
-        {5, kcbench::bench_readers},   {6, kcbench::bench_events}, {7, kcbench::bench_cost},
-        {8, kcbench::bench_footprint},
+        {1, kcbench::bench_roundtrip}, {2, kcbench::bench_apply},   {3, kcbench::bench_lists},
+        {5, kcbench::bench_readers},   {6, kcbench::bench_events},  {7, kcbench::bench_cost},
+        {8, kcbench::bench_footprint}, {9, kcbench::bench_ctl_get},
     };
     kcbench::Table table;
     int failed = 0;

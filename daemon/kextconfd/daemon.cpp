@@ -101,8 +101,10 @@ ApplyReport Daemon::apply_to_kext(LoadedConfig& config, const char* why)
     auto kext = connect_for_apply(config.doc.kext, report);
     if (kext)
         report = applier_.apply(*kext, config, source_.in_force(), why);
-    // The kext's table, for `kextconfd --check` while the kext is away (schema.hpp).
-    if (report.new_load)
+    // The kext's table, for `kextconfd --check` while the kext is away
+    // (schema.hpp) and for the next start (schema_cache.hpp); saved after the
+    // apply was reported, and only when it was described rather than found.
+    if (report.new_load && session_.save_described_schema())
         state_.save_schema(schema_to_json(session_.schema()).dump(2) + "\n");
     if (report.outcome == ApplyReport::Outcome::Rejected || report.outcome == ApplyReport::Outcome::Failed)
         ++counters_.apply_failures;
@@ -300,7 +302,10 @@ int Daemon::run()
         "kextconfd starting: config {}, state {}, admin socket {} ({}), via {}", opts_.config_path, opts_.state_dir,
         opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket,
         opts_.admin_group.empty() ? "root only" : "root and group " + opts_.admin_group, kernel_link_description());
-    state_.open();
+    if (state_.open()) {
+        schema_cache_ = SchemaCache(opts_.state_dir);
+        session_.use_cache(&schema_cache_);
+    }
     source_.load_at_startup();
     watch_.start(opts_.config_path, [this] { reload(/*forced=*/false); });
     apply_current("startup");

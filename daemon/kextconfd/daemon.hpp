@@ -112,6 +112,7 @@ private:
     StateStore state_;
     ConfigSource source_;
     ConfigWatch watch_;
+    SchemaCache schema_cache_; // off until the state directory is found usable
     KextSession session_;
     Applier applier_{session_};
     std::unique_ptr<EventSocket> ctl_events_;

@@ -8,6 +8,8 @@
 // Threading: the io_context thread only.
 #pragma once
 
+#include "schema_cache.hpp"
+
 #include <kextconf/kext_client.hpp>
 #include <kextconf/schema.hpp>
 
@@ -19,10 +21,18 @@ namespace kextconf {
 
 class KextSession {
 public:
-    // Follows the load `st` describes unless it already does: reads its
-    // schema (once per load). `new_load` says the load was not followed
-    // before (its schema is worth saving). On error the session is unchanged.
+    // Where follow() looks for a table before describing it (not owned; may be null).
+    void use_cache(const SchemaCache* cache) { cache_ = cache; }
+
+    // Follows the load `st` describes unless it already does: takes its
+    // schema from the cache when the kext's schema hash matches a saved
+    // one, else reads it (once per load). `new_load` says the load was not
+    // followed before. On error the session is unchanged.
     KextError follow(KextClient& kext, const kc_state& st, bool& new_load);
+    // After follow() described a table (not from the cache): saves it in
+    // the cache and returns true, once, so the caller saves the rest of what
+    // follows from a new table (kextconfd's schema.json).
+    bool save_described_schema();
 
     bool following() const { return schema_.has_value(); }
     bool follows(const std::string& bundle, std::uint32_t load_id) const
@@ -64,7 +74,14 @@ private:
         std::vector<proto::Value> values; // schema order
     };
 
+    // Reads the table of `kext` from the cache or by describing it.
+    KextError read_schema(KextClient& kext, KextSchema& out);
+
+    const SchemaCache* cache_ = nullptr;
     std::optional<KextSchema> schema_;
+    // Described and not yet saved: the table as the kext sent it, its hash.
+    std::optional<std::pair<std::vector<kc_tunable_desc>, std::uint64_t>> unsaved_;
+    bool described_ = false; // the table followed was described, and not yet saved
     std::uint32_t load_id_ = 0;
     std::uint32_t last_seq_ = 0; // 0: none seen yet (sequence numbers restart with each load)
     std::uint64_t last_generation_ = 0;

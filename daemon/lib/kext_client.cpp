@@ -1,6 +1,8 @@
 #include <kextconf/kext_client.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
 
 namespace kextconf {
 
@@ -49,9 +51,10 @@ std::unique_ptr<KextClient> KextClient::over(std::unique_ptr<ControlSocket> sock
 
 bool KextClient::handshake(const std::string& name, KextError& err)
 {
+    // A version 1 kext answers the version 1 reply whatever room it is given.
     kc_hello_req req{KC_PROTO_VERSION, 0};
     proto::Bytes out;
-    if (auto e = sock_->getopt(KC_OPT_HELLO, proto::encode(req), sizeof(kc_hello_reply), out)) {
+    if (auto e = sock_->getopt(KC_OPT_HELLO, proto::encode(req), sizeof(kc_hello_reply_v2), out)) {
         err = {e, "hello to " + name + " failed: " + e.message()};
         return false;
     }
@@ -69,6 +72,11 @@ bool KextClient::handshake(const std::string& name, KextError& err)
         return false;
     }
     hello_ = *hello;
+    version_ = std::min<std::uint32_t>(hello->proto_version, KC_PROTO_VERSION);
+    schema_hash_.reset();
+    if (auto v2 = proto::decode<kc_hello_reply_v2>(out, true);
+        v2 && version_ >= 2 && (hello->capabilities & KC_CAP_BATCH) != 0)
+        schema_hash_ = v2->schema_hash;
     err = {};
     return true;
 }
@@ -101,9 +109,27 @@ void KextClient::know_tunables(const std::vector<proto::TunableDesc>& schema)
             names_[d.index] = d.name;
 }
 
-KextError KextClient::describe(std::vector<proto::TunableDesc>& out)
+KextError KextClient::describe(std::vector<proto::TunableDesc>& out, std::vector<kc_tunable_desc>* wire)
 {
     out.clear();
+    std::vector<kc_tunable_desc> descs;
+    if (auto e = batched() ? describe_batched(descs) : describe_each(descs))
+        return e;
+    for (const auto& w : descs) {
+        auto desc = proto::TunableDesc::from_wire(w);
+        if (!desc)
+            return {std::make_error_code(std::errc::protocol_error),
+                    "describe: malformed descriptor for tunable #" + std::to_string(w.index)};
+        out.push_back(std::move(*desc));
+    }
+    know_tunables(out);
+    if (wire)
+        *wire = std::move(descs);
+    return {};
+}
+
+KextError KextClient::describe_each(std::vector<kc_tunable_desc>& wire)
+{
     for (std::uint32_t i = 0; i < hello_.tunable_count; ++i) {
         proto::Bytes buf;
         const kc_describe_req req{i, 0};
@@ -112,14 +138,33 @@ KextError KextClient::describe(std::vector<proto::TunableDesc>& out)
             continue; // hidden from this control
         if (ec)
             return explain(ec, "describe");
-        auto wire = proto::decode<kc_tunable_desc>(buf);
-        auto desc = wire ? proto::TunableDesc::from_wire(*wire) : std::nullopt;
-        if (!desc)
+        auto d = proto::decode<kc_tunable_desc>(buf);
+        if (!d)
             return {std::make_error_code(std::errc::protocol_error),
                     "describe: malformed descriptor for tunable #" + std::to_string(i)};
-        out.push_back(std::move(*desc));
+        wire.push_back(*d);
     }
-    know_tunables(out);
+    return {};
+}
+
+KextError KextClient::describe_batched(std::vector<kc_tunable_desc>& wire)
+{
+    const std::size_t option_size = std::min<std::size_t>(hello_.max_option_len, KC_OPT_MAX_LEN);
+    std::uint32_t next = 0;
+    while (next < hello_.tunable_count) {
+        proto::Bytes buf;
+        const kc_describe_req req{next, 0};
+        if (auto ec = sock_->getopt(KC_OPT_DESCRIBE_ALL, proto::encode(req), option_size, buf))
+            return explain(ec, "describe");
+        auto batch = proto::decode_describe_batch(buf);
+        // Each answer must move forward, or a kext could keep us asking.
+        if (!batch || batch->hdr.first != next || batch->hdr.next <= next || batch->hdr.next > batch->hdr.total ||
+            batch->hdr.total != hello_.tunable_count)
+            return {std::make_error_code(std::errc::protocol_error),
+                    "describe: malformed batch from tunable #" + std::to_string(next)};
+        wire.insert(wire.end(), batch->descs.begin(), batch->descs.end());
+        next = batch->hdr.next;
+    }
     return {};
 }
 
@@ -244,15 +289,19 @@ KextError KextClient::apply(std::uint64_t expected_generation,
         return e;
     };
     const std::size_t max_len = std::min<std::size_t>(hello_.max_option_len, KC_OPT_MAX_LEN);
+    std::vector<proto::Bytes> options;
     for (const auto& [index, value] : values) {
-        const auto chunks = proto::encode_set_chunks(index, *value, max_len);
+        auto chunks = proto::encode_set_chunks(index, *value, max_len);
         if (chunks.empty())
             return abort_with({std::make_error_code(std::errc::message_size),
                                "value of tunable " + tunable_name(index) + " does not fit in one option"});
-        for (const auto& chunk : chunks)
-            if (auto ec = sock_->setopt(KC_OPT_TXN_SET, chunk))
-                return abort_with(explain(ec, "set"));
+        std::move(chunks.begin(), chunks.end(), std::back_inserter(options));
     }
+    if (batched())
+        options = proto::pack_set_options(std::move(options), max_len);
+    for (const auto& option : options)
+        if (auto ec = sock_->setopt(KC_OPT_TXN_SET, option))
+            return abort_with(explain(ec, "set"));
     proto::Bytes out;
     if (auto ec = sock_->getopt(KC_OPT_TXN_COMMIT, {}, sizeof(kc_commit_reply), out))
         return explain(ec, "commit"); // a failed commit already ended the transaction

@@ -41,21 +41,51 @@ void copy_field(char *dst, size_t size, const char *src)
 
 // ---- getsockopt handlers: `data` holds *len bytes, input copied in first ----
 
+// The descriptor of tunable `index` as the contract carries it.
+void fill_desc(uint32_t index, kc_tunable_desc *out)
+{
+    const kc_tunable_def &d = g.load.cfg->table[index];
+    memset(out, 0, sizeof *out);
+    out->index = index;
+    out->type = d.type;
+    out->flags = d.flags;
+    out->max_count = d.max_count;
+    out->min = d.min;
+    out->max = d.max;
+    out->def = d.def;
+    copy_field(out->name, sizeof out->name, d.name);
+    copy_field(out->unit, sizeof out->unit, d.unit);
+    copy_field(out->help, sizeof out->help, d.help);
+    copy_field(out->enum_names, sizeof out->enum_names, d.enum_names);
+    copy_field(out->def_string, sizeof out->def_string, d.def_string);
+}
+
+// Version 2's reply goes only to a client that says it speaks version 2 and
+// leaves room for it; everyone else gets version 1's, byte for byte.
 errno_t get_hello(Client *c, int opt, void *data, size_t *len)
 {
     if (*len < sizeof(kc_hello_reply))
         return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, kNoIndex);
-    kc_hello_reply r;
+    kc_hello_req req;
+    memset(&req, 0, sizeof req);
+    memcpy(&req, data, sizeof req); // the buffer is at least a reply long; no request reads as zeros
+    kc_hello_reply_v2 r;
     memset(&r, 0, sizeof r);
-    r.proto_version = KC_PROTO_VERSION;
-    r.min_proto_version = KC_PROTO_MIN_VERSION;
-    r.capabilities = KC_CAP_TRANSACTIONS | KC_CAP_EVENTS | KC_CAP_QUERY_CONTROL;
-    r.tunable_count = g.load.cfg->count;
-    r.max_option_len = KC_OPT_MAX_LEN;
-    copy_field(r.kext_version, sizeof r.kext_version, g.load.cfg->version);
-    copy_field(r.bundle_id, sizeof r.bundle_id, g.load.cfg->bundle_id);
-    memcpy(data, &r, sizeof r);
-    *len = sizeof r;
+    r.v1.proto_version = KC_LIB_PROTO_VERSION;
+    r.v1.min_proto_version = KC_PROTO_MIN_VERSION;
+    r.v1.capabilities = KC_CAP_TRANSACTIONS | KC_CAP_EVENTS | KC_CAP_QUERY_CONTROL;
+    r.v1.tunable_count = g.load.cfg->count;
+    r.v1.max_option_len = KC_OPT_MAX_LEN;
+    copy_field(r.v1.kext_version, sizeof r.v1.kext_version, g.load.cfg->version);
+    copy_field(r.v1.bundle_id, sizeof r.v1.bundle_id, g.load.cfg->bundle_id);
+    size_t size = sizeof r.v1;
+    if (KC_LIB_PROTO_VERSION >= 2 && req.proto_version >= 2 && *len >= sizeof r) {
+        r.v1.capabilities |= KC_CAP_BATCH;
+        r.schema_hash = g.load.schema_hash[c->privileged ? 1 : 0];
+        size = sizeof r;
+    }
+    memcpy(data, &r, size);
+    *len = size;
     return 0;
 }
 
@@ -69,23 +99,49 @@ errno_t get_describe(Client *c, int opt, void *data, size_t *len)
         return fail(c, ENOENT, KC_R_UNKNOWN_TUNABLE, opt, req.index);
     if (*len < sizeof(kc_tunable_desc))
         return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, req.index);
-    const kc_tunable_def &d = g.load.cfg->table[req.index];
     kc_tunable_desc out;
-    memset(&out, 0, sizeof out);
-    out.index = req.index;
-    out.type = d.type;
-    out.flags = d.flags;
-    out.max_count = d.max_count;
-    out.min = d.min;
-    out.max = d.max;
-    out.def = d.def;
-    copy_field(out.name, sizeof out.name, d.name);
-    copy_field(out.unit, sizeof out.unit, d.unit);
-    copy_field(out.help, sizeof out.help, d.help);
-    copy_field(out.enum_names, sizeof out.enum_names, d.enum_names);
-    copy_field(out.def_string, sizeof out.def_string, d.def_string);
+    fill_desc(req.index, &out);
     memcpy(data, &out, sizeof out);
     *len = sizeof out;
+    return 0;
+}
+
+// Version 2: the table from req.index on in as few options as fit it.
+errno_t get_describe_all(Client *c, int opt, void *data, size_t *len)
+{
+    if (*len < sizeof(kc_describe_req))
+        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
+    kc_describe_req req;
+    memcpy(&req, data, sizeof req);
+    const uint32_t total = g.load.cfg->count;
+    if (req.index > total)
+        return fail(c, EINVAL, KC_R_BAD_OFFSET, opt, req.index);
+    const size_t room = *len < KC_OPT_MAX_LEN ? *len : KC_OPT_MAX_LEN;
+    if (room < sizeof(kc_describe_batch))
+        return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, kNoIndex);
+    auto *out = static_cast<unsigned char *>(data);
+    kc_describe_batch b;
+    memset(&b, 0, sizeof b);
+    b.first = req.index;
+    b.total = total;
+    size_t at = sizeof b;
+    uint32_t i = req.index;
+    for (; i < total; ++i) {
+        if (!visible(c, i))
+            continue;
+        kc_tunable_desc d;
+        fill_desc(i, &d);
+        const size_t n = kc_desc_record_put(&d, out + at, room - at);
+        if (n == 0)
+            break;
+        at += n;
+        ++b.count;
+    }
+    if (b.count == 0 && i < total)
+        return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, i);
+    b.next = i;
+    memcpy(out, &b, sizeof b);
+    *len = at;
     return 0;
 }
 
@@ -332,6 +388,10 @@ errno_t on_getopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *data, 
     switch (opt) {
     case KC_OPT_HELLO: return get_hello(c, opt, data, len);
     case KC_OPT_DESCRIBE: return get_describe(c, opt, data, len);
+    case KC_OPT_DESCRIBE_ALL:
+        if (KC_LIB_PROTO_VERSION < 2)
+            return fail(c, EOPNOTSUPP, KC_R_UNKNOWN_OPTION, opt, kNoIndex);
+        return get_describe_all(c, opt, data, len);
     case KC_OPT_GET: return get_value(c, opt, data, len);
     case KC_OPT_STATE: return get_state(c, opt, data, len);
     case KC_OPT_LAST_ERROR: return get_last_error(c, opt, data, len);
@@ -367,6 +427,20 @@ errno_t register_one(PaddedReg &pr, bool privileged, kern_ctl_ref *ref)
 }
 
 } // namespace
+
+void schema_hash_compute(void)
+{
+    uint64_t h[2] = {KC_HASH_INIT, KC_HASH_INIT};
+    for (uint32_t i = 0; i < g.load.cfg->count; ++i) {
+        kc_tunable_desc d;
+        fill_desc(i, &d);
+        h[1] = kc_schema_hash_add(h[1], &d);
+        if (!(d.flags & KC_TF_HIDDEN))
+            h[0] = kc_schema_hash_add(h[0], &d);
+    }
+    g.load.schema_hash[0] = h[0];
+    g.load.schema_hash[1] = h[1];
+}
 
 namespace {
 

@@ -19,6 +19,16 @@
 #include <sys/errno.h>
 #include <sys/kern_control.h>
 
+// The highest contract version this library speaks. A build may pin an
+// older one (tests/kexts/v1 builds the library as a version 1 kext, to prove
+// that clients fall back to it): then the options and forms of later
+// versions are refused exactly as that version refused them.
+#ifndef KC_LIB_PROTO_VERSION
+#define KC_LIB_PROTO_VERSION KC_PROTO_VERSION
+#endif
+static_assert(KC_LIB_PROTO_VERSION >= KC_PROTO_MIN_VERSION && KC_LIB_PROTO_VERSION <= KC_PROTO_VERSION,
+              "a contract version this tree knows");
+
 namespace kc {
 
 // A list value: one allocation, reference-counted, immutable once sealed.
@@ -148,6 +158,9 @@ struct LoadState {
     lck_grp_t *grp;
     uint32_t id;     // the load id: tells one load of the kext from another
     bool has_hidden; // some tunable is hidden from the query control
+    // kc_schema_hash of the table as each control describes it (v2 hello):
+    // [0] the query control (hidden tunables left out), [1] the admin control.
+    uint64_t schema_hash[2];
 };
 
 // lifecycle.cpp: the phase and the in-kernel readers kc_stop waits for.
@@ -324,6 +337,8 @@ constexpr errno_t kErrStale = EAGAIN;
 // Records why a request failed (KC_OPT_LAST_ERROR) and returns err.
 errno_t fail(Client *c, errno_t err, uint32_t reason, int opt, uint32_t index);
 errno_t controls_register(void);
+// The table's schema hashes (g.load.schema_hash), computed once by kc_start.
+void schema_hash_compute(void);
 // EBUSY if a client is still connected; then both controls stay registered.
 errno_t controls_deregister(void);
 

@@ -75,6 +75,7 @@ errno_t alloc_state(const kc_kext_config *config, uint32_t snap_size)
     }
     for (uint32_t i = 0; i < config->count; ++i)
         g.load.has_hidden |= (config->table[i].flags & KC_TF_HIDDEN) != 0;
+    schema_hash_compute();
     return 0;
 }
 

@@ -137,16 +137,10 @@ errno_t set_list_chunk(Client *c, int opt, const kc_value_hdr &h, const unsigned
     return 0;
 }
 
-} // namespace
-
-errno_t set_value(Client *c, int opt, const void *data, size_t len)
+// One value (or list chunk) of a TXN_SET, its header already read and its
+// payload known to be h.length bytes inside the option.
+errno_t set_one(Client *c, int opt, const kc_value_hdr &h, const unsigned char *payload)
 {
-    if (len < sizeof(kc_value_hdr))
-        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
-    kc_value_hdr h;
-    memcpy(&h, data, sizeof h);
-    if (h.length != len - sizeof h)
-        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, h.index);
     if (h.index >= g.load.cfg->count)
         return fail(c, ENOENT, KC_R_UNKNOWN_TUNABLE, opt, h.index);
     const kc_tunable_def &d = g.load.cfg->table[h.index];
@@ -154,7 +148,6 @@ errno_t set_value(Client *c, int opt, const void *data, size_t len)
         return fail(c, EINVAL, KC_R_TYPE_MISMATCH, opt, h.index);
     if (d.flags & KC_TF_LOAD_ONLY)
         return fail(c, EPERM, KC_R_LOAD_ONLY, opt, h.index);
-    const auto *payload = static_cast<const unsigned char *>(data) + sizeof h;
     if (is_list(d.type))
         return set_list_chunk(c, opt, h, payload);
     if (h.offset != 0)
@@ -190,6 +183,53 @@ errno_t set_value(Client *c, int opt, const void *data, size_t len)
     lck_mtx_unlock(g.ctl.mtx);
     if (s == nullptr)
         return fail(c, EINVAL, KC_R_NO_TRANSACTION, opt, h.index);
+    return 0;
+}
+
+} // namespace
+
+namespace {
+
+// Checks that the option is whole values back to back before any is staged:
+// a malformed option stages nothing. A version 1 library takes exactly one.
+// The error names the value whose length is wrong, or the one the stray
+// bytes follow.
+errno_t check_framing(Client *c, int opt, const unsigned char *at, size_t left)
+{
+    uint32_t index = kNoIndex;
+    do {
+        if (left < sizeof(kc_value_hdr))
+            return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, index);
+        kc_value_hdr h;
+        memcpy(&h, at, sizeof h);
+        index = h.index;
+        const size_t rest = left - sizeof h;
+        const bool fits = KC_LIB_PROTO_VERSION >= 2 ? h.length <= rest : h.length == rest;
+        if (!fits)
+            return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, index);
+        at += sizeof h + h.length;
+        left = rest - h.length;
+    } while (left != 0);
+    return 0;
+}
+
+} // namespace
+
+// Version 1: exactly one value per option. Version 2: values back to back,
+// staged in order until one is refused (proto.h, kc_value_hdr).
+errno_t set_value(Client *c, int opt, const void *data, size_t len)
+{
+    const auto *at = static_cast<const unsigned char *>(data);
+    if (const errno_t err = check_framing(c, opt, at, len); err != 0)
+        return err;
+    const unsigned char *end = at + len;
+    while (at < end) {
+        kc_value_hdr h;
+        memcpy(&h, at, sizeof h);
+        if (const errno_t err = set_one(c, opt, h, at + sizeof h); err != 0)
+            return err;
+        at += sizeof h + h.length;
+    }
     return 0;
 }
 

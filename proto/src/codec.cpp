@@ -68,6 +68,7 @@ std::string_view option_name(std::uint32_t opt)
     case KC_OPT_TXN_ABORT: return "abort";
     case KC_OPT_LAST_ERROR: return "last-error";
     case KC_OPT_COUNTERS: return "counters";
+    case KC_OPT_DESCRIBE_ALL: return "describe-all";
     default: return "unknown";
     }
 }
@@ -217,6 +218,100 @@ kc_tunable_desc TunableDesc::to_wire() const
     if (type == KC_TYPE_STRING)
         set_field_string(d.def_string, def.str);
     return d;
+}
+
+namespace {
+
+// One record at the start of `in` into `out`; its size, or 0 if malformed.
+std::size_t decode_desc_record(ByteView in, kc_tunable_desc& out)
+{
+    kc_desc_record r;
+    if (in.size() < sizeof r)
+        return 0;
+    std::memcpy(&r, in.data(), sizeof r);
+    const std::size_t size = KC_DESC_RECORD_SIZE(&r);
+    if (size > in.size())
+        return 0;
+    out = kc_tunable_desc{};
+    out.index = r.index;
+    out.type = r.type;
+    out.flags = r.flags;
+    out.max_count = r.max_count;
+    out.min = r.min;
+    out.max = r.max;
+    out.def = r.def;
+    const auto* at = reinterpret_cast<const char*>(in.data() + sizeof r);
+    const auto take = [&](char* field, std::size_t field_size, std::size_t len) {
+        if (len >= field_size || std::memchr(at, '\0', len) != nullptr)
+            return false;
+        std::memcpy(field, at, len);
+        at += len;
+        return true;
+    };
+    const bool ok = take(out.name, sizeof out.name, r.name_len) && take(out.unit, sizeof out.unit, r.unit_len) &&
+                    take(out.help, sizeof out.help, r.help_len) &&
+                    take(out.enum_names, sizeof out.enum_names, r.enum_names_len) &&
+                    take(out.def_string, sizeof out.def_string, r.def_string_len);
+    return ok ? size : 0;
+}
+
+} // namespace
+
+std::optional<DescribeBatch> decode_describe_batch(ByteView in)
+{
+    auto h = decode<kc_describe_batch>(in, true);
+    if (!h)
+        return std::nullopt;
+    auto descs = decode_desc_records(in.subspan(sizeof(kc_describe_batch)));
+    if (!descs || descs->size() != h->count)
+        return std::nullopt;
+    return DescribeBatch{*h, std::move(*descs)};
+}
+
+Bytes encode_desc_records(const std::vector<kc_tunable_desc>& descs)
+{
+    Bytes out;
+    for (const auto& d : descs) {
+        const kc_desc_record r = kc_desc_record_of(&d);
+        const std::size_t at = out.size();
+        out.resize(at + KC_DESC_RECORD_SIZE(&r));
+        kc_desc_record_put(&d, out.data() + at, out.size() - at);
+    }
+    return out;
+}
+
+std::optional<std::vector<kc_tunable_desc>> decode_desc_records(ByteView in)
+{
+    std::vector<kc_tunable_desc> out;
+    while (!in.empty()) {
+        kc_tunable_desc d;
+        const std::size_t n = decode_desc_record(in, d);
+        if (n == 0)
+            return std::nullopt;
+        out.push_back(d);
+        in = in.subspan(n);
+    }
+    return out;
+}
+
+std::uint64_t schema_hash(const std::vector<kc_tunable_desc>& descs)
+{
+    std::uint64_t h = KC_HASH_INIT;
+    for (const auto& d : descs)
+        h = kc_schema_hash_add(h, &d);
+    return h;
+}
+
+std::vector<Bytes> pack_set_options(std::vector<Bytes> chunks, std::size_t max_len)
+{
+    std::vector<Bytes> out;
+    for (auto& c : chunks) {
+        if (out.empty() || out.back().size() + c.size() > max_len)
+            out.push_back(std::move(c));
+        else
+            out.back().insert(out.back().end(), c.begin(), c.end());
+    }
+    return out;
 }
 
 Bytes encode_payload(const Value& v)

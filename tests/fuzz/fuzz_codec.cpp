@@ -1,5 +1,6 @@
 // libFuzzer target: the user-space codec of the contract, fed what a kext (or
-// an impostor) could send back: value chunks, descriptors, events.
+// an impostor) could send back: value chunks, descriptors, events, batched
+// describe answers (version 2).
 #include <kextconf/codec.hpp>
 
 #include <cstddef>
@@ -13,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size < 1)
         return 0;
     const ByteView in(data + 1, size - 1);
-    switch (data[0] % 4) {
+    switch (data[0] % 5) {
     case 0:
         if (auto c = decode_value_chunk(in)) {
             Value v;
@@ -30,6 +31,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 2:
         if (in.size() >= 4)
             (void)decode_event(in[0], in.subspan(4));
+        break;
+    case 4:
+        // A describe batch: what decodes encodes back to records that decode
+        // to the same descriptors and hash the same.
+        if (auto b = decode_describe_batch(in)) {
+            auto again = decode_desc_records(encode_desc_records(b->descs));
+            if (!again || again->size() != b->descs.size() || schema_hash(*again) != schema_hash(b->descs) ||
+                std::memcmp(again->data(), b->descs.data(), b->descs.size() * sizeof(kc_tunable_desc)) != 0)
+                __builtin_trap();
+        }
         break;
     default: {
         // Round trip: any chunked value reassembles to itself.

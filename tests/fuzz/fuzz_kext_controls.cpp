@@ -182,8 +182,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             break;
         case 3:
-            if (c) {
-                const auto buf = make_set(in);
+            if (c) { // one value, or several in one option (version 2)
+                auto buf = make_set(in);
+                for (int more = in.ConsumeIntegralInRange<int>(0, 3); more > 0; --more) {
+                    const auto next = make_set(in);
+                    buf.insert(buf.end(), next.begin(), next.end());
+                }
                 c->setsockopt(kSysprotoControl, KC_OPT_TXN_SET, buf.data(), buf.size());
             }
             break;

@@ -131,7 +131,7 @@ TEST(E2E, AppliesShippedConfig)
     ASSERT_TRUE(st);
     EXPECT_EQ(st->at("loaded"), true);
     EXPECT_EQ(st->at("kext"), kReferenceBundleId);
-    EXPECT_EQ(st->at("protocol_version"), 1);
+    EXPECT_EQ(st->at("protocol_version"), KC_PROTO_VERSION);
     EXPECT_EQ(st->at("config_hash"), shipped_hash_hex()) << "the kext holds exactly what the file says";
 
     const Result get = host.ctl({"get", "label"});

@@ -267,7 +267,7 @@ TEST_F(KextsimContract, AdminControlIsForRootOnly)
             if (!q)
                 return fail(13, "query connect", err);
             const auto h = hello(*q);
-            if (!h || h->proto_version != 1 || h->min_proto_version != 1 ||
+            if (!h || h->proto_version != KC_PROTO_VERSION || h->min_proto_version != KC_PROTO_MIN_VERSION ||
                 proto::field_string(h->bundle_id) != kReferenceBundleId || h->tunable_count != kDefaultValues.size())
                 return fail(14, "hello reply", 0);
             if (state_of_quiet(*q) != 1)

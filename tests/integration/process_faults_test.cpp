@@ -149,13 +149,14 @@ TEST(ProcessFaults, DaemonKilledAtEveryStepOfAnApply)
 TEST(ProcessFaults, UnloadRefusedWhileTheDaemonIsMidTransaction)
 {
     // Find the daemon's first TXN_SET (its order depends on the kext's
-    // table): stall request N = 10, 11, ... until the stalled one is a set.
+    // table and the protocol version): stall request N = 1, 2, ... until the
+    // stalled one is a set.
     // The transaction is then open, the daemon blocked inside it.
     std::unique_ptr<KextsimHost> host_p;
     std::unique_ptr<Process> d;
     std::string config, state;
     const std::string set_mark = "stalling setsockopt option " + std::to_string(KC_OPT_TXN_SET);
-    for (int n = 10; n < 80; ++n) {
+    for (int n = 1; n < 80; ++n) {
         d.reset();
         host_p.reset();
         host_p = std::make_unique<KextsimHost>(kext_bundle(), kReferenceBundleId,

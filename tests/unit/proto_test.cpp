@@ -182,3 +182,112 @@ TEST(Proto, NamesAreTotal)
 }
 
 } // namespace
+
+// ---- version 2: hello, batched describe, batched set, schema hash ----
+
+namespace {
+
+kc_tunable_desc sample_desc()
+{
+    kc_tunable_desc d{};
+    d.index = 2;
+    d.type = KC_TYPE_UINT64;
+    d.flags = KC_TF_LOAD_ONLY;
+    d.max.u = 100;
+    d.def.u = 5;
+    set_field_string(d.name, "ab");
+    set_field_string(d.unit, "ms");
+    set_field_string(d.help, "h");
+    return d;
+}
+
+const char* const kSampleRecord = "02000000 03000000 01000000 00000000 0000000000000000 6400000000000000 "
+                                  "0500000000000000 02 02 01 00 00 000000 61626d7368 000000";
+
+} // namespace
+
+TEST(Proto, HelloV2Golden)
+{
+    kc_hello_reply_v2 r{};
+    r.v1.proto_version = 2;
+    r.v1.min_proto_version = 1;
+    r.v1.capabilities = KC_CAP_BATCH;
+    r.schema_hash = 0x0102030405060708ULL;
+    const Bytes b = encode(r);
+    ASSERT_EQ(b.size(), 128u);
+    EXPECT_EQ(Bytes(b.begin(), b.begin() + 16), hex_bytes("02000000 01000000 0800000000000000"));
+    EXPECT_EQ(Bytes(b.begin() + 120, b.end()), hex_bytes("0807060504030201"));
+    // A version 1 reader of the first 120 bytes sees version 1's reply.
+    auto v1 = decode<kc_hello_reply>(b, true);
+    ASSERT_TRUE(v1);
+    EXPECT_EQ(v1->proto_version, 2u);
+}
+
+TEST(Proto, DescRecordGoldenAndRoundTrip)
+{
+    const kc_tunable_desc d = sample_desc();
+    const Bytes rec = encode_desc_records({d});
+    EXPECT_EQ(rec, hex_bytes(kSampleRecord));
+    auto back = decode_desc_records(rec);
+    ASSERT_TRUE(back);
+    ASSERT_EQ(back->size(), 1u);
+    EXPECT_EQ(std::memcmp(&(*back)[0], &d, sizeof d), 0);
+}
+
+TEST(Proto, SchemaHashPinnedAndOverTheRecords)
+{
+    // FNV-1a 64 of the record above without its 3 bytes of padding.
+    EXPECT_EQ(schema_hash({sample_desc()}), 0xa6292a81d2fe7c92ULL);
+    EXPECT_EQ(schema_hash({}), KC_HASH_INIT);
+    kc_tunable_desc other = sample_desc();
+    other.def.u = 6;
+    EXPECT_NE(schema_hash({other}), schema_hash({sample_desc()}));
+    // Bytes after a field's NUL are not part of the table.
+    kc_tunable_desc junk = sample_desc();
+    junk.help[5] = 'x';
+    EXPECT_EQ(schema_hash({junk}), schema_hash({sample_desc()}));
+}
+
+TEST(Proto, DescribeBatchDecodesAndRefusesMalformed)
+{
+    const kc_describe_batch h{0, 2, 3, 3};
+    kc_tunable_desc second = sample_desc();
+    second.index = 1;
+    set_field_string(second.enum_names, "a|b");
+    Bytes good = encode(h);
+    const Bytes recs = encode_desc_records({sample_desc(), second});
+    good.insert(good.end(), recs.begin(), recs.end());
+    auto batch = decode_describe_batch(good);
+    ASSERT_TRUE(batch);
+    EXPECT_EQ(batch->hdr.next, 3u);
+    ASSERT_EQ(batch->descs.size(), 2u);
+    EXPECT_STREQ(batch->descs[1].enum_names, "a|b");
+
+    Bytes short_by_one(good.begin(), good.end() - 1); // the last record cut
+    EXPECT_FALSE(decode_describe_batch(short_by_one));
+    Bytes wrong_count = good;
+    wrong_count[4] = 3; // says 3 records, carries 2
+    EXPECT_FALSE(decode_describe_batch(wrong_count));
+    Bytes too_long_name = hex_bytes(kSampleRecord);
+    too_long_name[40] = KC_NAME_MAX; // a name as long as its field leaves no room for the NUL
+    EXPECT_FALSE(decode_desc_records(too_long_name));
+    Bytes nul_inside = hex_bytes(kSampleRecord);
+    nul_inside[48] = 0; // "\0b": a NUL inside the name
+    EXPECT_FALSE(decode_desc_records(nul_inside));
+}
+
+TEST(Proto, SetOptionsPackInOrderWithinTheLimit)
+{
+    std::vector<Bytes> chunks;
+    for (std::uint32_t i = 0; i < 3; ++i)
+        chunks.push_back(encode_set_chunks(i, Value::of_int(i))[0]); // 32 bytes each
+    const auto one = pack_set_options(chunks);
+    ASSERT_EQ(one.size(), 1u);
+    EXPECT_EQ(one[0], hex_bytes("00000000 02000000 00000000 01000000 01000000 08000000 0000000000000000"
+                                "01000000 02000000 00000000 01000000 01000000 08000000 0100000000000000"
+                                "02000000 02000000 00000000 01000000 01000000 08000000 0200000000000000"));
+    const auto two = pack_set_options(chunks, 64);
+    ASSERT_EQ(two.size(), 2u);
+    EXPECT_EQ(two[0].size(), 64u);
+    EXPECT_EQ(two[1], chunks[2]);
+}

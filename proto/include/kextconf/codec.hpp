@@ -104,6 +104,23 @@ struct TunableDesc {
     kc_tunable_desc to_wire() const;
 };
 
+// ---- version 2: the batched describe and the schema hash ----
+
+// One KC_OPT_DESCRIBE_ALL reply: its header and the descriptors it carries.
+struct DescribeBatch {
+    kc_describe_batch hdr{};
+    std::vector<kc_tunable_desc> descs;
+};
+// nullopt unless the reply is a header and exactly hdr.count well-formed records.
+std::optional<DescribeBatch> decode_describe_batch(ByteView in);
+// Descriptors as DESCRIBE_ALL records back to back (kc_desc_record_put), and
+// back: nullopt unless `in` is nothing but well-formed records (string
+// lengths within their fields, no NUL inside a string).
+Bytes encode_desc_records(const std::vector<kc_tunable_desc>& descs);
+std::optional<std::vector<kc_tunable_desc>> decode_desc_records(ByteView in);
+// kc_schema_hash_add over `descs` in order, from KC_HASH_INIT.
+std::uint64_t schema_hash(const std::vector<kc_tunable_desc>& descs);
+
 // Canonical payload of a whole value (what the hash covers).
 Bytes encode_payload(const Value& v);
 
@@ -111,6 +128,10 @@ Bytes encode_payload(const Value& v);
 // included). Scalars and strings that fit give one chunk; lists are split on
 // element boundaries. Returns an empty vector if a single element cannot fit.
 std::vector<Bytes> encode_set_chunks(std::uint32_t index, const Value& v, std::size_t max_len = KC_OPT_MAX_LEN);
+
+// Version 2: TXN_SET options (from encode_set_chunks) packed back to back into
+// as few options of at most max_len bytes as keep their order.
+std::vector<Bytes> pack_set_options(std::vector<Bytes> chunks, std::size_t max_len = KC_OPT_MAX_LEN);
 
 // A decoded value chunk: header plus its payload bytes.
 struct ValueChunk {

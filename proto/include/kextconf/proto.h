@@ -1,5 +1,5 @@
 /*
- * kextconf contract, version 1: everything that crosses between a kext built on
+ * kextconf contract, version 2: everything that crosses between a kext built on
  * the kextconf kernel library and user space (kextconfd, kextconfctl).
  *
  * Plain C that compiles in the macOS kernel, in kextsim's kext domain and in
@@ -29,9 +29,14 @@ extern "C" {
 #define KC_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
-/* Version 1 is the first published contract. A kext answers hello with the
- * highest version it speaks and the lowest it still accepts. */
-#define KC_PROTO_VERSION 1u
+/* A kext answers hello with the highest version it speaks and the lowest it
+ * still accepts; the two sides use the lower of their highest versions.
+ * Version 1 is the first published contract. Version 2 adds, without changing
+ * any version 1 layout or meaning: the schema hash in the hello reply
+ * (kc_hello_reply_v2, sent to a client that asks with proto_version >= 2 and
+ * room for it), the batched describe (KC_OPT_DESCRIBE_ALL) and several values
+ * per KC_OPT_TXN_SET. A version 1 client never sees any of them. */
+#define KC_PROTO_VERSION 2u
 #define KC_PROTO_MIN_VERSION 1u
 
 /* String field sizes, each counting the terminating NUL. */
@@ -61,17 +66,18 @@ extern "C" {
 
 /* Option numbers for SYSPROTO_CONTROL get/setsockopt. */
 enum kc_opt {
-    KC_OPT_HELLO = 1,      /* getsockopt  in: kc_hello_req (optional)  out: kc_hello_reply */
-    KC_OPT_DESCRIBE = 2,   /* getsockopt  in: kc_describe_req          out: kc_tunable_desc */
-    KC_OPT_GET = 3,        /* getsockopt  in: kc_get_req               out: kc_value_hdr + payload */
-    KC_OPT_STATE = 4,      /* getsockopt                               out: kc_state */
-    KC_OPT_TXN_BEGIN = 5,  /* setsockopt  kc_txn_begin (admin only) */
-    KC_OPT_TXN_SET = 6,    /* setsockopt  kc_value_hdr + payload (admin only) */
-    KC_OPT_TXN_COMMIT = 7, /* getsockopt  in: anything  out: kc_commit_reply (admin only) */
-    KC_OPT_TXN_ABORT = 8,  /* setsockopt  no data (admin only) */
-    KC_OPT_LAST_ERROR = 9, /* getsockopt                               out: kc_error_detail */
-    KC_OPT_COUNTERS = 10,  /* getsockopt                               out: kc_counters */
-    KC_OPT__COUNT          /* new options go directly above this line */
+    KC_OPT_HELLO = 1,         /* getsockopt  in: kc_hello_req (optional)  out: kc_hello_reply */
+    KC_OPT_DESCRIBE = 2,      /* getsockopt  in: kc_describe_req          out: kc_tunable_desc */
+    KC_OPT_GET = 3,           /* getsockopt  in: kc_get_req               out: kc_value_hdr + payload */
+    KC_OPT_STATE = 4,         /* getsockopt                               out: kc_state */
+    KC_OPT_TXN_BEGIN = 5,     /* setsockopt  kc_txn_begin (admin only) */
+    KC_OPT_TXN_SET = 6,       /* setsockopt  kc_value_hdr + payload (admin only) */
+    KC_OPT_TXN_COMMIT = 7,    /* getsockopt  in: anything  out: kc_commit_reply (admin only) */
+    KC_OPT_TXN_ABORT = 8,     /* setsockopt  no data (admin only) */
+    KC_OPT_LAST_ERROR = 9,    /* getsockopt                               out: kc_error_detail */
+    KC_OPT_COUNTERS = 10,     /* getsockopt                               out: kc_counters */
+    KC_OPT_DESCRIBE_ALL = 11, /* v2 getsockopt  in: kc_describe_req  out: kc_describe_batch + kc_desc_records */
+    KC_OPT__COUNT             /* new options go directly above this line */
 };
 
 /* Tunable value types. */
@@ -95,6 +101,7 @@ enum kc_type {
 #define KC_CAP_TRANSACTIONS 0x1ull
 #define KC_CAP_EVENTS 0x2ull
 #define KC_CAP_QUERY_CONTROL 0x4ull
+#define KC_CAP_BATCH 0x8ull /* v2: KC_OPT_DESCRIBE_ALL and several values per KC_OPT_TXN_SET */
 
 /* Why the kext refused the last request on this connection (kc_error_detail). */
 enum kc_reason {
@@ -139,8 +146,16 @@ struct kc_hello_reply {
     char bundle_id[KC_BUNDLE_ID_MAX];
 };
 
+/* Version 2's hello reply: version 1's, then the hash of the tunable table
+ * (kc_schema_hash over every tunable the control describes, in index order),
+ * so a client that saved the table need not describe it again. */
+struct kc_hello_reply_v2 {
+    struct kc_hello_reply v1;
+    uint64_t schema_hash;
+};
+
 struct kc_describe_req {
-    uint32_t index;
+    uint32_t index; /* KC_OPT_DESCRIBE: the tunable; KC_OPT_DESCRIBE_ALL: the first one wanted */
     uint32_t reserved;
 };
 
@@ -168,6 +183,42 @@ struct kc_tunable_desc {
     char def_string[KC_DEFAULT_STR_MAX];
 };
 
+/* KC_OPT_DESCRIBE_ALL (v2): the table from kc_describe_req.index on, as many
+ * whole records as fit the caller's buffer (at most KC_OPT_MAX_LEN), tunables
+ * hidden from this control skipped. The client asks again from `next` until
+ * next == total; a buffer too small for one record is ERANGE (KC_R_BAD_LENGTH),
+ * an index above total KC_R_BAD_OFFSET. */
+struct kc_describe_batch {
+    uint32_t first; /* the index asked for */
+    uint32_t count; /* records that follow */
+    uint32_t next;  /* where to continue; == total when the table is done */
+    uint32_t total; /* tunables in the table */
+};
+
+/* One descriptor in a batch: kc_tunable_desc without its padding. The fixed
+ * part is followed by the five strings' bytes back to back (no NULs) in this
+ * order: name, unit, help, enum_names, def_string; then zero bytes up to the
+ * next multiple of 8 (KC_DESC_RECORD_SIZE). */
+struct kc_desc_record {
+    uint32_t index;
+    uint32_t type;
+    uint32_t flags;
+    uint32_t max_count;
+    union kc_scalar min;
+    union kc_scalar max;
+    union kc_scalar def;
+    uint8_t name_len; /* < KC_NAME_MAX */
+    uint8_t unit_len; /* < KC_UNIT_MAX */
+    uint8_t help_len; /* < KC_HELP_MAX */
+    uint8_t enum_names_len;
+    uint8_t def_string_len;
+    uint8_t reserved[3];
+};
+#define KC_ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
+#define KC_DESC_RECORD_SIZE(r)                                                                                         \
+    (sizeof(struct kc_desc_record) +                                                                                   \
+     KC_ALIGN8((size_t)(r)->name_len + (r)->unit_len + (r)->help_len + (r)->enum_names_len + (r)->def_string_len))
+
 /* KC_OPT_GET of a list returns as many whole elements from `offset` as fit
  * in the caller's buffer (offset == total gives count 0: an empty list, or
  * the end); the reply's count and total tell the client where to continue.
@@ -180,6 +231,10 @@ struct kc_get_req {
 };
 
 /* Header of a value, in KC_OPT_GET replies and KC_OPT_TXN_SET requests.
+ * Version 2: one TXN_SET may carry several values (or list chunks), each a
+ * header and its payload, back to back without padding; the kext stages them
+ * in order. A refused one stops there: the values before it stay staged, the
+ * transaction stays open and the error names the refused tunable.
  * A list is set in one or more TXN_SETs of whole elements: the first at
  * offset 0 (it replaces the value staged so far and announces `total`,
  * which must be <= max_count, else KC_R_TOO_LONG), each next one at the
@@ -360,6 +415,73 @@ static inline uint64_t kc_hash_value_begin(uint64_t h, uint32_t index, uint32_t 
     return kc_hash_bytes(h, &length, sizeof length);
 }
 
+/* ---- tunable table records and the schema hash (v2) ---- */
+
+static inline uint8_t kc_field_len(const char *s, size_t size)
+{
+    size_t n = 0;
+    while (n + 1 < size && s[n] != '\0')
+        n++;
+    return (uint8_t)n;
+}
+
+/* The record of descriptor `d`, header only (lengths filled in). */
+static inline struct kc_desc_record kc_desc_record_of(const struct kc_tunable_desc *d)
+{
+    struct kc_desc_record r;
+    unsigned char *z = (unsigned char *)&r;
+    for (size_t i = 0; i < sizeof r; i++)
+        z[i] = 0;
+    r.index = d->index;
+    r.type = d->type;
+    r.flags = d->flags;
+    r.max_count = d->max_count;
+    r.min = d->min;
+    r.max = d->max;
+    r.def = d->def;
+    r.name_len = kc_field_len(d->name, sizeof d->name);
+    r.unit_len = kc_field_len(d->unit, sizeof d->unit);
+    r.help_len = kc_field_len(d->help, sizeof d->help);
+    r.enum_names_len = kc_field_len(d->enum_names, sizeof d->enum_names);
+    r.def_string_len = kc_field_len(d->def_string, sizeof d->def_string);
+    return r;
+}
+
+/* Writes `d` as a record at `out`; returns its size, or 0 if more than
+ * `room` bytes. */
+static inline size_t kc_desc_record_put(const struct kc_tunable_desc *d, unsigned char *out, size_t room)
+{
+    const struct kc_desc_record r = kc_desc_record_of(d);
+    const size_t size = KC_DESC_RECORD_SIZE(&r);
+    if (size > room)
+        return 0;
+    const unsigned char *h = (const unsigned char *)&r;
+    size_t at = 0;
+    for (size_t i = 0; i < sizeof r; i++)
+        out[at++] = h[i];
+    const char *fields[5] = {d->name, d->unit, d->help, d->enum_names, d->def_string};
+    const uint8_t lens[5] = {r.name_len, r.unit_len, r.help_len, r.enum_names_len, r.def_string_len};
+    for (int f = 0; f < 5; f++)
+        for (size_t i = 0; i < lens[f]; i++)
+            out[at++] = (unsigned char)fields[f][i];
+    while (at < size)
+        out[at++] = 0;
+    return size;
+}
+
+/* The schema hash: FNV-1a 64 from KC_HASH_INIT over each described tunable's
+ * record in index order, header and string bytes without the padding. */
+static inline uint64_t kc_schema_hash_add(uint64_t h, const struct kc_tunable_desc *d)
+{
+    const struct kc_desc_record r = kc_desc_record_of(d);
+    h = kc_hash_bytes(h, &r, sizeof r);
+    h = kc_hash_bytes(h, d->name, r.name_len);
+    h = kc_hash_bytes(h, d->unit, r.unit_len);
+    h = kc_hash_bytes(h, d->help, r.help_len);
+    h = kc_hash_bytes(h, d->enum_names, r.enum_names_len);
+    return kc_hash_bytes(h, d->def_string, r.def_string_len);
+}
+
 /* ---- layout pins ---- */
 #define KC_ASSERT_LAYOUT(type, size) KC_STATIC_ASSERT(sizeof(struct type) == (size), #type " size")
 #define KC_ASSERT_OFFSET(type, field, off)                                                                             \
@@ -377,6 +499,27 @@ KC_ASSERT_OFFSET(kc_hello_reply, tunable_count, 16);
 KC_ASSERT_OFFSET(kc_hello_reply, max_option_len, 20);
 KC_ASSERT_OFFSET(kc_hello_reply, kext_version, 24);
 KC_ASSERT_OFFSET(kc_hello_reply, bundle_id, 56);
+KC_ASSERT_LAYOUT(kc_hello_reply_v2, 128);
+KC_ASSERT_OFFSET(kc_hello_reply_v2, v1, 0);
+KC_ASSERT_OFFSET(kc_hello_reply_v2, schema_hash, 120);
+KC_ASSERT_LAYOUT(kc_describe_batch, 16);
+KC_ASSERT_OFFSET(kc_describe_batch, first, 0);
+KC_ASSERT_OFFSET(kc_describe_batch, count, 4);
+KC_ASSERT_OFFSET(kc_describe_batch, next, 8);
+KC_ASSERT_OFFSET(kc_describe_batch, total, 12);
+KC_ASSERT_LAYOUT(kc_desc_record, 48);
+KC_ASSERT_OFFSET(kc_desc_record, index, 0);
+KC_ASSERT_OFFSET(kc_desc_record, type, 4);
+KC_ASSERT_OFFSET(kc_desc_record, flags, 8);
+KC_ASSERT_OFFSET(kc_desc_record, max_count, 12);
+KC_ASSERT_OFFSET(kc_desc_record, min, 16);
+KC_ASSERT_OFFSET(kc_desc_record, max, 24);
+KC_ASSERT_OFFSET(kc_desc_record, def, 32);
+KC_ASSERT_OFFSET(kc_desc_record, name_len, 40);
+KC_ASSERT_OFFSET(kc_desc_record, unit_len, 41);
+KC_ASSERT_OFFSET(kc_desc_record, help_len, 42);
+KC_ASSERT_OFFSET(kc_desc_record, enum_names_len, 43);
+KC_ASSERT_OFFSET(kc_desc_record, def_string_len, 44);
 KC_ASSERT_LAYOUT(kc_describe_req, 8);
 KC_ASSERT_OFFSET(kc_describe_req, index, 0);
 KC_ASSERT_LAYOUT(kc_tunable_desc, 504);
@@ -473,6 +616,12 @@ KC_STATIC_ASSERT(sizeof(struct kc_ev_heartbeat) <= KC_EVENT_PAYLOAD_MAX, "event 
 KC_STATIC_ASSERT(sizeof(struct kc_ev_started) <= KC_EVENT_PAYLOAD_MAX, "event payload limit");
 KC_STATIC_ASSERT(sizeof(struct kc_ev_applied) <= KC_EVENT_PAYLOAD_MAX, "event payload limit");
 KC_STATIC_ASSERT(sizeof(struct kc_tunable_desc) <= KC_OPT_MAX_LEN, "descriptor fits one option");
+KC_STATIC_ASSERT(sizeof(struct kc_describe_batch) + sizeof(struct kc_desc_record) + KC_NAME_MAX + KC_UNIT_MAX +
+                         KC_HELP_MAX + KC_ENUM_NAMES_MAX + KC_DEFAULT_STR_MAX <=
+                     KC_OPT_MAX_LEN,
+                 "the largest record fits one option");
+KC_STATIC_ASSERT(KC_HELP_MAX <= 256 && KC_ENUM_NAMES_MAX <= 256 && KC_DEFAULT_STR_MAX <= 256,
+                 "record string lengths fit uint8_t");
 
 #ifdef __cplusplus
 }

@@ -37,10 +37,19 @@ public:
                                             KextError& err);
 
     const kc_hello_reply& hello() const { return hello_; }
+    // The contract version both sides speak: the lower of their highest.
+    std::uint32_t proto_version() const { return version_; }
+    // Version 2: the batched describe and set (KC_CAP_BATCH), and the hash of
+    // the table this control describes; nullopt from a version 1 kext.
+    bool batched() const { return schema_hash_.has_value(); }
+    std::optional<std::uint64_t> schema_hash() const { return schema_hash_; }
     const std::string& bundle_id() const { return bundle_id_; }
 
-    // The kext's tunable table (visible entries only on the query control).
-    KextError describe(std::vector<proto::TunableDesc>& out);
+    // The kext's tunable table (visible entries only on the query control):
+    // in as few options as fit it from a version 2 kext, one per tunable
+    // from a version 1 kext. `wire` (may be null) receives the descriptors
+    // as the kext sent them (what the schema hash covers).
+    KextError describe(std::vector<proto::TunableDesc>& out, std::vector<kc_tunable_desc>* wire = nullptr);
     // The table describe() returned earlier on another connection to the
     // same load, so that errors name tunables without asking again.
     void know_tunables(const std::vector<proto::TunableDesc>& schema);
@@ -53,7 +62,8 @@ public:
 
     // One transaction: begin at expected_generation, set every value, commit.
     // On any failure the transaction is aborted and the kext keeps what it
-    // had. Values larger than one option travel in chunks.
+    // had. Values larger than one option travel in chunks; a version 2 kext
+    // gets as many values per option as fit.
     KextError apply(std::uint64_t expected_generation,
                     const std::vector<std::pair<std::uint32_t, proto::Value>>& values, ApplyResult& result);
     // The same with values held elsewhere (not copied; not null).
@@ -74,6 +84,9 @@ private:
 
     // The hello exchange; false with `err` set (`control` names the control in messages).
     bool handshake(const std::string& control, KextError& err);
+    // describe() one KC_OPT_DESCRIBE per tunable (version 1) or batched.
+    KextError describe_each(std::vector<kc_tunable_desc>& wire);
+    KextError describe_batched(std::vector<kc_tunable_desc>& wire);
     // The tunable named in an error: its name once describe() has run.
     std::string tunable_name(std::uint32_t index) const;
 
@@ -81,6 +94,8 @@ private:
     std::string bundle_id_;
     std::vector<std::string> names_; // by index, from the last describe()
     kc_hello_reply hello_{};
+    std::uint32_t version_ = 0;
+    std::optional<std::uint64_t> schema_hash_;
 };
 
 // Human text for connect failures ("the kext is not loaded", "run as root").
