@@ -14,6 +14,7 @@ void add_config_commands(CLI::App& app, Options& o, Command& run); // config che
 void add_events_command(CLI::App& app, Options& o, Command& run);  // events (events_command.cpp)
 void add_kext_commands(CLI::App& app, Options& o, Command& run);   // kext load|unload|status (kext_commands.cpp)
 void add_top_command(CLI::App& app, Options& o, Command& run);     // top (top.cpp)
+void add_profile_command(CLI::App& app, Options& o, Command& run); // profile (profile_command.cpp)
 
 // A value for a summary line: a list longer than a few entries as its size.
 std::string format_summary(const proto::TunableDesc& d, const proto::Value& v);

@@ -35,6 +35,7 @@ int main(int argc, char** argv)
     add_events_command(app, o, run);
     add_kext_commands(app, o, run);
     add_top_command(app, o, run);
+    add_profile_command(app, o, run);
     // --json decides where a usage error goes before the line has parsed.
     bool json = false;
     for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i)

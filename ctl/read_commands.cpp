@@ -73,6 +73,19 @@ std::string drift_text(const admin::StatusReply& r)
     return out;
 }
 
+// The profile's line in `status`: which file, its state, when it changed, what it manages.
+void print_profile(const admin::ManagedInfo& m)
+{
+    std::string manages;
+    for (const auto& t : m.tunables)
+        manages += (manages.empty() ? "" : ", ") + t;
+    std::printf("profile %s (%s): %s%s%s\n", m.domain.c_str(), m.path.c_str(), admin::to_string(m.state),
+                m.changed_at.empty() ? "" : (", changed " + m.changed_at).c_str(),
+                manages.empty() ? "; manages nothing" : ("; manages " + manages).c_str());
+    for (const auto& e : m.errors)
+        std::printf("  %s\n", e.c_str());
+}
+
 void print_daemon(const DaemonView& d)
 {
     if (!d.reply) {
@@ -89,6 +102,8 @@ void print_daemon(const DaemonView& d)
                 applying_text(r.config).c_str(), when.c_str());
     for (const auto& e : r.config.errors)
         std::printf("  %s\n", e.c_str());
+    if (r.managed)
+        print_profile(*r.managed);
     if (r.applied)
         std::printf("last apply: generation %llu, hash %s, %u changed, at %s\n",
                     static_cast<unsigned long long>(r.applied->generation),
@@ -140,7 +155,17 @@ json kext_json(const Options& o, const kc_hello_reply& h, const KextView& v)
             {"tunables", std::move(tunables)}};
 }
 
-void print_kext(const Options& o, const kc_hello_reply& h, const KextView& v)
+// A tunable's source as kextconfd reports it ("" when it does not).
+std::string source_of(const DaemonView& d, const std::string& name)
+{
+    if (d.reply)
+        for (const auto& [n, source] : d.reply->sources)
+            if (n == name)
+                return admin::to_string(source);
+    return "";
+}
+
+void print_kext(const Options& o, const kc_hello_reply& h, const KextView& v, const DaemonView& daemon)
 {
     std::printf("kext %s %s: loaded, protocol %u\n", o.kext.c_str(), proto::field_string(h.kext_version).c_str(),
                 h.proto_version);
@@ -153,8 +178,10 @@ void print_kext(const Options& o, const kc_hello_reply& h, const KextView& v)
         width = std::max(width, d.name.size());
     for (std::size_t i = 0; i < v.schema.size(); ++i) {
         const auto& d = v.schema[i];
+        const std::string source = source_of(daemon, d.name);
+        const std::string note = !source.empty() ? "   (" + source + ")" : v.values[i] == d.def ? "" : "   (set)";
         std::printf("  %-*s = %s%s\n", static_cast<int>(width), d.name.c_str(), format_summary(d, v.values[i]).c_str(),
-                    v.values[i] == d.def ? "" : "   (set)");
+                    note.c_str());
     }
 }
 
@@ -188,7 +215,7 @@ int cmd_status(const Options& o)
         out["daemon"] = daemon_json(daemon);
         std::cout << out.dump(2) << '\n';
     } else {
-        print_kext(o, kext->hello(), view);
+        print_kext(o, kext->hello(), view, daemon);
         print_daemon(daemon);
     }
     return kExitOk;
@@ -298,10 +325,15 @@ int cmd_describe(const Options& o)
     int status = kExitOk;
     if (!open_described(o, schema, status))
         return status;
+    // Where each value comes from, when kextconfd is there to say.
+    const DaemonView daemon = daemon_status(o);
     if (o.json) {
         json out = json::array();
-        for (const auto& d : schema)
+        for (const auto& d : schema) {
             out.push_back(describe_json(d));
+            if (const std::string source = source_of(daemon, d.name); !source.empty())
+                out.back()["source"] = source;
+        }
         std::cout << json{{"kext", o.kext}, {"tunables", out}}.dump(2) << '\n';
         return kExitOk;
     }
@@ -312,6 +344,11 @@ int cmd_describe(const Options& o)
         std::printf("    values: %s; default %s\n", describe_bounds(d).c_str(), format_value(d, d.def).c_str());
         if (d.flags & KC_TF_LOAD_ONLY)
             std::printf("    load-only: a change takes effect at the next load of the kext\n");
+        if (const std::string source = source_of(daemon, d.name); source == "managed")
+            std::printf("    source: managed by the profile %s (kextconfctl set refuses it)\n",
+                        daemon.reply->managed ? daemon.reply->managed->domain.c_str() : "");
+        else if (!source.empty())
+            std::printf("    source: %s\n", source.c_str());
     }
     return kExitOk;
 }

@@ -3,6 +3,7 @@
 // kextconfd then reloads.
 #include "commands.hpp"
 
+#include <kextconf/admin_protocol.hpp>
 #include <kextconf/config_edit.hpp>
 #include <kextconf/file.hpp>
 #include <kextconf/value_text.hpp>
@@ -76,6 +77,25 @@ int kext_holds(const Options& o, KextClient& kext, const std::vector<proto::Tuna
     return kExitOk;
 }
 
+// Tunables the organisation's profile manages (kextconfd's status says which)
+// are not set here either, transient or persistent. Without a daemon to ask,
+// nothing is known to be managed (and nothing would keep a profile applied).
+int refuse_managed(const Options& o, const json& values)
+{
+    std::error_code ec;
+    const json reply = daemon_request(o, "status", ec);
+    if (ec || !reply.value("ok", false))
+        return kExitOk;
+    const auto status = reply.get<admin::StatusReply>();
+    if (!status.managed)
+        return kExitOk;
+    std::vector<std::string> errors;
+    for (const auto& name : status.managed->tunables)
+        if (values.contains(name))
+            errors.push_back(admin::managed_refusal(name, status.managed->domain));
+    return errors.empty() ? kExitOk : print_errors(o, errors, "nothing was changed");
+}
+
 // What happens to a transient value next, from what kextconfd says its file is.
 void print_transient_note(const Options& o)
 {
@@ -123,6 +143,8 @@ int set_transient(const Options& o, const SetArgs& a)
         return fail(o, e);
     json values;
     if (int st = read_assignments(o, a.assignments, schema, values); st != kExitOk)
+        return st;
+    if (int st = refuse_managed(o, values); st != kExitOk)
         return st;
     for (auto it = values.begin(); it != values.end(); ++it)
         for (const auto& d : schema)
@@ -214,6 +236,8 @@ int set_persistent(const Options& options, const SetArgs& a)
         return fail(fo, e);
     json values;
     if (int st = read_assignments(fo, a.assignments, schema, values); st != kExitOk)
+        return st;
+    if (int st = refuse_managed(o, values); st != kExitOk)
         return st;
 
     std::vector<std::string> errors;

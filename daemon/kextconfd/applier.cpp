@@ -53,7 +53,7 @@ ApplyReport Applier::apply(KextClient& kext, LoadedConfig& config, LoadedConfig*
     if (!fitted.fits()) {
         for (const auto& d : fitted.errors)
             logcat::config().error("{}", d.str());
-        logcat::config().error("{}: does not fit {} {} ({}); not applied", config.doc.file, bundle,
+        logcat::config().error("{}: does not fit {} {} ({}); not applied", config.label(), bundle,
                                session_.schema().kext_version, why);
         report.outcome = ApplyReport::Outcome::Rejected;
         report.errors = fitted.errors;
@@ -72,7 +72,7 @@ ApplyReport Applier::apply(KextClient& kext, LoadedConfig& config, LoadedConfig*
         }
         const ApplyPlan plan = plan_apply(session_.tunables(), current, fitted.values);
         const Attempt a{st, session_.tunables(), current, fitted.values, plan};
-        if (push(kext, a, config.doc.file, why, attempt == kApplyAttempts, report))
+        if (push(kext, a, config.label(), why, attempt == kApplyAttempts, report))
             return report;
     }
 }

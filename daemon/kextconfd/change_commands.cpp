@@ -30,6 +30,19 @@ std::string values_text(const json& values)
 
 } // namespace
 
+std::string Daemon::managed_refusals(const nlohmann::json& values, std::vector<std::string>& errors) const
+{
+    const ManagedPrefs* managed = source_.managed();
+    if (!managed)
+        return "";
+    for (const auto& [name, value] : values.items())
+        if (managed->manages(name))
+            errors.push_back(admin::managed_refusal(name, managed->domain));
+    return errors.empty()
+               ? ""
+               : "nothing was changed: the organisation's profile " + managed->domain + " manages what was asked";
+}
+
 admin::SetReply Daemon::set(const admin::ChangeRequest& req)
 {
     admin::SetReply r;
@@ -37,6 +50,8 @@ admin::SetReply Daemon::set(const admin::ChangeRequest& req)
         r.error = "\"set\" needs \"values\": an object of tunable names and values";
         return r;
     }
+    if (r.error = managed_refusals(req.values, r.errors); !r.error.empty())
+        return r;
     const std::string bundle = source_.bundle();
     if (bundle.empty()) {
         r.error =
@@ -104,6 +119,8 @@ admin::PersistReply Daemon::persist(const admin::ChangeRequest& req)
     };
     if (!usable_values(req.values))
         return refuse("\"persist\" needs \"values\": an object of tunable names and values");
+    if (auto why = managed_refusals(req.values, r.reload.errors); !why.empty())
+        return refuse(why + "; " + path + " was left alone");
     std::vector<Diagnostic> diags;
     const auto text = read_config_file(path, diags);
     std::optional<ConfigDocument> doc;

@@ -21,8 +21,9 @@ namespace asio = boost::asio;
 namespace kextconf {
 
 Daemon::Daemon(asio::io_context& io, DaemonOptions opts)
-    : io_(io), opts_(std::move(opts)), state_(opts_.state_dir), source_(opts_.config_path, state_),
-      watch_(io, opts_.reload_debounce)
+    : io_(io), opts_(std::move(opts)), state_(opts_.state_dir),
+      source_(opts_.config_path, opts_.managed_prefs_dir, state_), watch_(io, opts_.reload_debounce),
+      managed_watch_(io, opts_.reload_debounce)
 {
 }
 
@@ -50,6 +51,12 @@ ApplyReport Daemon::apply_current(const char* why)
     case ApplyReport::Outcome::Failed: break; // the candidate is tried again next time
     case ApplyReport::Outcome::Rejected:
         source_.refuse_candidate(report.errors);
+        // Only the profile did not fit: the file's values go on without it.
+        if (LoadedConfig* without_profile = source_.candidate()) {
+            if (apply_to_kext(*without_profile, why).outcome == ApplyReport::Outcome::Applied)
+                source_.accept_candidate();
+            break;
+        }
         // Re-assert the configuration in force; the report stays the refusal's.
         if (in_force && apply_to_kext(*in_force, why).outcome == ApplyReport::Outcome::Applied)
             source_.save_in_force();
@@ -98,7 +105,7 @@ std::unique_ptr<KextClient> Daemon::connect_for_apply(const std::string& bundle,
 ApplyReport Daemon::apply_to_kext(LoadedConfig& config, const char* why)
 {
     ApplyReport report;
-    auto kext = connect_for_apply(config.doc.kext, report);
+    auto kext = connect_for_apply(config.kext(), report);
     if (kext)
         report = applier_.apply(*kext, config, source_.in_force(), why);
     // The kext's table, for `kextconfd --check` while the kext is away
@@ -122,8 +129,25 @@ admin::ReloadReply Daemon::reload(bool forced)
 {
     admin::ReloadReply r;
     std::vector<Diagnostic> errors;
+    // A forced reload reads the profile too; its change and the file's are applied together.
+    bool profile_changed = false;
+    if (forced && !source_.managed_path().empty())
+        switch (source_.reread_managed(/*forced=*/true, errors)) {
+        case ConfigSource::Change::Bad:
+            for (const auto& d : errors)
+                r.errors.push_back(d.str());
+            errors.clear();
+            break;
+        case ConfigSource::Change::Candidate:
+        case ConfigSource::Change::Missing: profile_changed = true; break;
+        case ConfigSource::Change::Unchanged: break;
+        }
     switch (source_.reread(forced, errors)) {
-    case ConfigSource::Change::Unchanged: r.ok = true; return r;
+    case ConfigSource::Change::Unchanged:
+        if (profile_changed)
+            break;
+        r.ok = true;
+        return r;
     case ConfigSource::Change::Missing:
         r.error = opts_.config_path + " does not exist; the configuration in force stays applied";
         return r;
@@ -133,8 +157,27 @@ admin::ReloadReply Daemon::reload(bool forced)
             r.errors.push_back(d.str());
         r.error = opts_.config_path + ": reload refused; the last good configuration stays applied";
         return r;
-    case ConfigSource::Change::Candidate: ++counters_.reloads; break;
+    case ConfigSource::Change::Candidate: break;
     }
+    ++counters_.reloads;
+    return apply_reload(std::move(r));
+}
+
+void Daemon::reload_profile()
+{
+    std::vector<Diagnostic> errors;
+    switch (source_.reread_managed(/*forced=*/false, errors)) {
+    case ConfigSource::Change::Unchanged:
+    case ConfigSource::Change::Bad: return; // logged; the configuration in force stays
+    case ConfigSource::Change::Missing:
+    case ConfigSource::Change::Candidate: break;
+    }
+    ++counters_.reloads;
+    apply_current("managed preferences changed");
+}
+
+admin::ReloadReply Daemon::apply_reload(admin::ReloadReply r)
+{
     const ApplyReport report = apply_current("reload");
     switch (report.outcome) {
     case ApplyReport::Outcome::Applied:
@@ -299,7 +342,8 @@ int Daemon::run()
     });
 
     logcat::daemon().info(
-        "kextconfd starting: config {}, state {}, admin socket {} ({}), via {}", opts_.config_path, opts_.state_dir,
+        "kextconfd starting: config {}{}, state {}, admin socket {} ({}), via {}", opts_.config_path,
+        opts_.managed_prefs_dir.empty() ? "" : ", managed preferences " + source_.managed_path(), opts_.state_dir,
         opts_.admin_socket.empty() ? admin::default_socket_path() : opts_.admin_socket,
         opts_.admin_group.empty() ? "root only" : "root and group " + opts_.admin_group, kernel_link_description());
     if (state_.open()) {
@@ -308,6 +352,8 @@ int Daemon::run()
     }
     source_.load_at_startup();
     watch_.start(opts_.config_path, [this] { reload(/*forced=*/false); });
+    if (!source_.managed_path().empty())
+        managed_watch_.start(source_.managed_path(), [this] { reload_profile(); });
     apply_current("startup");
 
     admin_->start();

@@ -38,6 +38,8 @@ namespace kextconf {
 
 struct DaemonOptions {
     std::string config_path;
+    // Holds <domain>.plist, the organisation's profile laid over the file; "" for none.
+    std::string managed_prefs_dir = KEXTCONF_DEFAULT_MANAGED_PREFS_DIR;
     std::string state_dir = kDefaultStateDir;
     std::string admin_socket; // admin::default_socket_path() unless set
     // Members may use the admin socket too; "" for root only.
@@ -82,8 +84,15 @@ private:
     ApplyReport apply_to_kext(LoadedConfig& config, const char* why);
     std::unique_ptr<KextClient> connect_for_apply(const std::string& bundle, ApplyReport& report);
     void follow_kext_events(const std::string& bundle);
-    // SIGHUP (forced), settled file changes and the admin socket's reload.
+    // SIGHUP (forced: the file and the profile), settled file changes and
+    // the admin socket's reload.
     admin::ReloadReply reload(bool forced);
+    // A settled change in the managed-preferences directory.
+    void reload_profile();
+    // Applies the candidate a reload made; fills `r` from the outcome.
+    admin::ReloadReply apply_reload(admin::ReloadReply r);
+    // A set or persist request naming tunables the profile manages: the refusal, else "".
+    std::string managed_refusals(const nlohmann::json& values, std::vector<std::string>& errors) const;
 
     // Drift (status.cpp): re-reads the kext's state after a hint that it
     // changed behind the daemon's back (coalesced: at most one re-read pending).
@@ -93,6 +102,9 @@ private:
     admin::DriftState compute_drift(KextClient& kext, const kc_state& st, std::vector<admin::DriftEntry>& out);
     admin::StatusReply status();
     admin::KextInfo kext_status(std::vector<admin::DriftEntry>& drift, admin::DriftState& drift_state);
+    std::optional<admin::ManagedInfo> managed_status() const;
+    // Each tunable's source in the loaded kext (empty unless the configuration in force was applied to it).
+    std::vector<std::pair<std::string, admin::ValueSource>> value_sources(const admin::StatusReply& r);
 
     // The admin group's change commands (change_commands.cpp): a transient
     // transaction, and an edit of the file that is then reloaded.
@@ -112,6 +124,7 @@ private:
     StateStore state_;
     ConfigSource source_;
     ConfigWatch watch_;
+    ConfigWatch managed_watch_;
     SchemaCache schema_cache_; // off until the state directory is found usable
     KextSession session_;
     Applier applier_{session_};

@@ -5,6 +5,7 @@
 #include <kextconf/check.hpp>
 #include <kextconf/cli_usage.hpp>
 #include <kextconf/logging.hpp>
+#include <kextconf/managed_prefs.hpp>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -61,6 +62,13 @@ void add_daemon_options(CLI::App& app, CommandLine& c)
                    "directory for the copy of the last configuration the kext accepted (applied at start-up when "
                    "the file is unusable) and the kext's schema (created 0700; must be root's and not "
                    "group/world-writable)")
+        ->capture_default_str();
+    app.add_option("--managed-prefs-dir", c.daemon.managed_prefs_dir,
+                   std::string("directory where the organisation's MDM profile puts its payload, ") +
+                       kextconf::kManagedDomain +
+                       ".plist (keys Kext and Tunables); its tunables override the file's and cannot be changed by "
+                       "`kextconfctl set`; watched like the file; the file must be root's and not writable by "
+                       "others; \"\" for none")
         ->capture_default_str();
     app.add_option("--admin-socket", c.daemon.admin_socket,
                    "local socket kextconfctl and KextController talk to (status, reload, set, persist); created "

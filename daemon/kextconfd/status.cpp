@@ -14,6 +14,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <ctime>
 #include <unistd.h>
 
@@ -78,7 +79,7 @@ void Daemon::check_drift(const char* why)
         return;
     ++counters_.rereads;
     KextError err;
-    auto kext = KextClient::connect(config->doc.kext, KextClient::Access::Admin, err);
+    auto kext = KextClient::connect(config->kext(), KextClient::Access::Admin, err);
     kc_state st{};
     if (!kext || kext->state(st))
         return; // gone: KEV_CTL_REGISTERED brings it back
@@ -97,7 +98,7 @@ void Daemon::check_drift(const char* why)
                   " (file: " + private_value(d.file.dump(-1, ' ', false, json::error_handler_t::replace)) + ")";
     if (detail.empty()) {
         if (!reported_drift_.empty())
-            logcat::kext().info("{} matches {} again (generation {}; {})", config->doc.kext, config->doc.file,
+            logcat::kext().info("{} matches {} again (generation {}; {})", config->kext(), config->label(),
                                 st.generation, why);
         reported_drift_.clear();
         return;
@@ -107,7 +108,7 @@ void Daemon::check_drift(const char* why)
     reported_drift_ = detail;
     logcat::kext().warn("{} drifted from {} ({}; generation {}): {}; the file's values return at the next reload "
                         "(edit, SIGHUP, kextconfctl reload) or kext load",
-                        config->doc.kext, config->doc.file, why, st.generation, detail);
+                        config->kext(), config->label(), why, st.generation, detail);
 }
 
 admin::KextInfo Daemon::kext_status(std::vector<admin::DriftEntry>& drift, admin::DriftState& drift_state)
@@ -136,6 +137,41 @@ admin::KextInfo Daemon::kext_status(std::vector<admin::DriftEntry>& drift, admin
     return k;
 }
 
+std::optional<admin::ManagedInfo> Daemon::managed_status() const
+{
+    if (source_.managed_path().empty())
+        return std::nullopt;
+    const auto& load = source_.profile_load();
+    const auto at = [](std::chrono::system_clock::time_point t) {
+        return t == std::chrono::system_clock::time_point{} ? std::string() : iso8601(t);
+    };
+    admin::ManagedInfo m{
+        kManagedDomain, source_.managed_path(), load.state, load.errors, at(load.changed), at(load.at), {}};
+    // What `set` refuses: the latest good profile, applied or waiting for the kext.
+    if (const ManagedPrefs* managed = source_.managed())
+        for (const auto& [name, value] : managed->tunables.items())
+            m.tunables.push_back(name);
+    return m;
+}
+
+std::vector<std::pair<std::string, admin::ValueSource>> Daemon::value_sources(const admin::StatusReply& r)
+{
+    std::vector<std::pair<std::string, admin::ValueSource>> out;
+    LoadedConfig* config = source_.in_force();
+    if (!config || !r.kext.loaded || !session_.follows(r.kext.bundle_id, r.kext.load_id) || !session_.applied())
+        return out;
+    const FittedValues& fitted = fit(*config, session_);
+    if (!fitted.fits())
+        return out;
+    const auto& schema = session_.tunables();
+    for (std::size_t i = 0; i < schema.size(); ++i) {
+        const bool drifted = std::any_of(r.drift.begin(), r.drift.end(),
+                                         [&](const admin::DriftEntry& d) { return d.name == schema[i].name; });
+        out.emplace_back(schema[i].name, drifted ? admin::ValueSource::Transient : fitted.sources[i]);
+    }
+    return out;
+}
+
 admin::StatusReply Daemon::status()
 {
     using std::chrono::duration_cast;
@@ -155,6 +191,8 @@ admin::StatusReply Daemon::status()
         r.applied = admin::AppliedInfo{last_apply_->generation, last_apply_->config_hash, iso8601(last_apply_->at),
                                        last_apply_->changed};
     r.counters = counters_;
+    r.managed = managed_status();
+    r.sources = value_sources(r);
     return r;
 }
 

@@ -16,6 +16,7 @@ using nlohmann::json;
 
 constexpr std::array<const char*, 3> kFileStates{"missing", "good", "bad"};
 constexpr std::array<const char*, 3> kApplying{"file", "saved-copy", "none"};
+constexpr std::array<const char*, 4> kValueSources{"default", "file", "managed", "transient"};
 constexpr std::array<const char*, 5> kDriftStates{"in-sync", "drifted", "kext-not-loaded", "not-applied", "unknown"};
 
 // The enum value named `name`, or `fallback` for a name this version does not know.
@@ -72,7 +73,45 @@ KextInfo kext_from(const json& j)
             j.value("generation", 0ull), hash_of(j, "config_hash"), j.value("event_seq", 0u), string_of(j, "error")};
 }
 
+json managed_json(const std::optional<ManagedInfo>& m)
+{
+    if (!m)
+        return nullptr;
+    return {{"domain", m->domain},
+            {"path", m->path},
+            {"state", to_string(m->state)},
+            {"errors", m->errors},
+            {"changed_at", string_or_null(m->changed_at)},
+            {"read_at", string_or_null(m->read_at)},
+            {"tunables", m->tunables}};
+}
+
+std::optional<ManagedInfo> managed_from(const json& j)
+{
+    const auto it = j.find("managed");
+    if (it == j.end() || !it->is_object())
+        return std::nullopt;
+    return ManagedInfo{string_of(*it, "domain"),
+                       string_of(*it, "path"),
+                       enum_from(*it, "state", kFileStates, FileState::Missing),
+                       it->value("errors", std::vector<std::string>{}),
+                       string_of(*it, "changed_at"),
+                       string_of(*it, "read_at"),
+                       it->value("tunables", std::vector<std::string>{})};
+}
+
 } // namespace
+
+std::string managed_refusal(const std::string& tunable, const std::string& domain)
+{
+    return "tunable \"" + tunable + "\" is managed by your organisation's profile (" + domain +
+           "); change it in the profile, or remove the profile";
+}
+
+const char* to_string(ValueSource s)
+{
+    return kValueSources[static_cast<std::size_t>(s)];
+}
 
 const char* to_string(FileState s)
 {
@@ -110,7 +149,12 @@ void to_json(json& j, const StatusReply& r)
          {"applied", std::move(applied)},
          {"drift_state", to_string(r.drift_state)},
          {"drift", std::move(drift)},
-         {"counters", counters_json(r.counters)}};
+         {"counters", counters_json(r.counters)},
+         {"managed", managed_json(r.managed)}};
+    json sources = json::object();
+    for (const auto& [name, source] : r.sources)
+        sources[name] = to_string(source);
+    j["sources"] = std::move(sources);
 }
 
 void from_json(const json& j, StatusReply& r)
@@ -134,6 +178,13 @@ void from_json(const json& j, StatusReply& r)
     const json& n = j.contains("counters") ? j.at("counters") : none;
     r.counters = {n.value("applies", 0ull), n.value("apply_failures", 0ull), n.value("reloads", 0ull),
                   n.value("events", 0ull),  n.value("seq_gaps", 0ull),       n.value("rereads", 0ull)};
+    r.managed = managed_from(j);
+    r.sources.clear();
+    const json sources = j.value("sources", json::object());
+    for (const auto& [name, source] : sources.items())
+        r.sources.emplace_back(name, source.is_string()
+                                         ? enum_from(json{{"s", source}}, "s", kValueSources, ValueSource::File)
+                                         : ValueSource::File);
 }
 
 void to_json(json& j, const ReloadReply& r)

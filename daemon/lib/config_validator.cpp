@@ -25,8 +25,9 @@ constexpr std::size_t kMaxOptionPayload = KC_OPT_MAX_LEN - sizeof(kc_value_hdr);
 // reported at the value, or at the list element concerned.
 class ValueChecker {
 public:
-    ValueChecker(const ConfigDocument& doc, DiagnosticSink& sink, const proto::TunableDesc& desc, std::string ptr)
-        : doc_(doc), sink_(sink), d_(desc), ptr_(std::move(ptr))
+    ValueChecker(const ConfigDocument& doc, DiagnosticSink& sink, const proto::TunableDesc& desc, std::string ptr,
+                 const std::string& key_path)
+        : doc_(doc), sink_(sink), d_(desc), ptr_(std::move(ptr)), key_path_(key_path)
     {
     }
 
@@ -36,7 +37,7 @@ public:
         switch (d_.type) {
         case KC_TYPE_BOOL:
             if (!v.is_boolean())
-                return fail(-1, "expected true or false, got " + describe(v));
+                return fail(-1, "expected true or false, got " + got(v));
             return Value::of_bool(v.get<bool>());
         case KC_TYPE_INT64: {
             const auto i = int_value(v, -1);
@@ -60,10 +61,13 @@ private:
     {
         const std::string at = element < 0 ? ptr_ : ptr_ + "/" + std::to_string(element);
         const std::string where = element < 0 ? "" : "[" + std::to_string(element) + "]";
-        sink_.add(sink_.full() ? SourcePos{} : doc_.value_pos(at),
-                  "tunable " + quote_json(d_.name) + where + ": " + what);
+        const std::string label = key_path_.empty() ? "tunable " + quote_json(d_.name) : key_path_ + "." + d_.name;
+        sink_.add(sink_.full() ? SourcePos{} : doc_.value_pos(at), label + where + ": " + what);
         return std::nullopt;
     }
+
+    // A file's values are named as JSON writes them, a profile's by their plist type.
+    std::string got(const json& v) const { return key_path_.empty() ? describe(v) : describe_plist_value(v); }
 
     template <class T> static std::string range(T lo, T hi)
     {
@@ -73,7 +77,7 @@ private:
     std::optional<std::int64_t> int_value(const json& v, std::int64_t element)
     {
         if (!v.is_number_integer())
-            return fail(element, "expected an integer in " + range(d_.min.i, d_.max.i) + ", got " + describe(v));
+            return fail(element, "expected an integer in " + range(d_.min.i, d_.max.i) + ", got " + got(v));
         const bool fits = !v.is_number_unsigned() || v.get<std::uint64_t>() <= std::uint64_t{INT64_MAX};
         if (!fits || v.get<std::int64_t>() < d_.min.i || v.get<std::int64_t>() > d_.max.i)
             return fail(element, v.dump() + " is out of range " + range(d_.min.i, d_.max.i));
@@ -84,7 +88,7 @@ private:
     {
         const std::string r = range(d_.min.u, d_.max.u);
         if (!v.is_number_integer())
-            return fail(-1, "expected an unsigned integer in " + r + ", got " + describe(v));
+            return fail(-1, "expected an unsigned integer in " + r + ", got " + got(v));
         if (!v.is_number_unsigned() && v.get<std::int64_t>() < 0)
             return fail(-1, v.dump() + " is out of range " + r + " (must not be negative)");
         if (v.get<std::uint64_t>() < d_.min.u || v.get<std::uint64_t>() > d_.max.u)
@@ -98,7 +102,7 @@ private:
         for (const auto& n : d_.enum_names)
             allowed += (allowed.empty() ? "" : ", ") + quote_json(n);
         if (!v.is_string())
-            return fail(-1, "expected one of " + allowed + ", got " + describe(v));
+            return fail(-1, "expected one of " + allowed + ", got " + got(v));
         const auto& s = v.get_ref<const std::string&>();
         const auto it = std::find(d_.enum_names.begin(), d_.enum_names.end(), s);
         if (it == d_.enum_names.end())
@@ -110,7 +114,7 @@ private:
     std::optional<std::string> string_value(const json& v, std::int64_t element, std::size_t max_bytes)
     {
         if (!v.is_string())
-            return fail(element, "expected a string, got " + describe(v));
+            return fail(element, "expected a string, got " + got(v));
         const auto& s = v.get_ref<const std::string&>();
         if (s.find('\0') != std::string::npos)
             return fail(element, "string contains a NUL character (\\u0000)");
@@ -124,8 +128,7 @@ private:
     {
         const bool ints = d_.type == KC_TYPE_INT64_LIST;
         if (!v.is_array())
-            return fail(-1, std::string("expected an array of ") + (ints ? "integers" : "strings") + ", got " +
-                                describe(v));
+            return fail(-1, std::string("expected an array of ") + (ints ? "integers" : "strings") + ", got " + got(v));
         bool ok = v.size() <= d_.max_count;
         if (!ok)
             fail(-1, "list has " + std::to_string(v.size()) + " entries, more than the maximum of " +
@@ -151,6 +154,7 @@ private:
     DiagnosticSink& sink_;
     const proto::TunableDesc& d_;
     std::string ptr_;
+    const std::string& key_path_; // "" for a file; "Tunables" for a profile
 };
 
 // Optimal string alignment distance (Levenshtein plus adjacent transpositions).
@@ -174,8 +178,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b)
 
 } // namespace
 
-std::optional<ValidatedConfig> validate_config(const ConfigDocument& doc, const std::vector<proto::TunableDesc>& schema,
-                                               std::vector<Diagnostic>& errors)
+std::optional<ValidatedConfig> validate_tunables(const ConfigDocument& doc,
+                                                 const std::vector<proto::TunableDesc>& schema,
+                                                 const std::string& key_path, std::vector<Diagnostic>& errors)
 {
     DiagnosticSink sink(doc.file);
     std::unordered_map<std::string_view, const proto::TunableDesc*> by_name;
@@ -188,16 +193,24 @@ std::optional<ValidatedConfig> validate_config(const ConfigDocument& doc, const 
     for (auto it = doc.tunables.begin(); it != doc.tunables.end(); ++it) {
         const std::string ptr = "/tunables/" + pointer_token(it.key());
         const auto found = by_name.find(it.key());
+        const std::string suggestion = hint(sink.full() ? "" : suggest(it.key(), names));
         if (found == by_name.end())
-            sink.add(doc.key_pos(ptr),
-                     "unknown tunable " + quote_json(it.key()) + hint(sink.full() ? "" : suggest(it.key(), names)));
-        else if (auto value = ValueChecker(doc, sink, *found->second, ptr).check(it.value()))
+            sink.add(doc.key_pos(ptr), key_path.empty()
+                                           ? "unknown tunable " + quote_json(it.key()) + suggestion
+                                           : key_path + "." + printable(it.key()) + ": unknown tunable" + suggestion);
+        else if (auto value = ValueChecker(doc, sink, *found->second, ptr, key_path).check(it.value()))
             out.values.emplace_back(found->second->index, std::move(*value));
     }
     if (sink.flush(errors))
         return std::nullopt;
     std::sort(out.values.begin(), out.values.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     return out;
+}
+
+std::optional<ValidatedConfig> validate_config(const ConfigDocument& doc, const std::vector<proto::TunableDesc>& schema,
+                                               std::vector<Diagnostic>& errors)
+{
+    return validate_tunables(doc, schema, "", errors);
 }
 
 std::string suggest(std::string_view word, const std::vector<std::string>& candidates)

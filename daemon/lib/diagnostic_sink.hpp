@@ -39,10 +39,28 @@ inline std::string describe(const nlohmann::json& v)
                            : v.dump();
 }
 
+// A profile's value by its plist type: `the string "lots"`, `the integer 5`.
+inline std::string describe_plist_value(const nlohmann::json& v)
+{
+    return v.is_string()           ? "the string " + quote_json(v.get_ref<const std::string&>())
+           : v.is_boolean()        ? "the boolean " + v.dump()
+           : v.is_number_integer() ? "the integer " + v.dump()
+           : v.is_number()         ? "the real number " + v.dump()
+           : v.is_object()         ? std::string("a dictionary")
+                                   : std::string("an array");
+}
+
 inline std::string hint(const std::string& suggestion)
 {
     return suggestion.empty() ? "" : "; did you mean " + quote_json(suggestion) + "?";
 }
+
+// validate_config with the messages named for their source: key_path ""
+// for a file (`tunable "name": ...`, JSON words), else the profile's
+// ("Tunables" -> `Tunables.name: ...`, plist words).
+std::optional<ValidatedConfig> validate_tunables(const ConfigDocument& doc,
+                                                 const std::vector<proto::TunableDesc>& schema,
+                                                 const std::string& key_path, std::vector<Diagnostic>& errors);
 
 // Collects one call's diagnostics, keeps at most kMaxDiagnostics, and hands
 // them over in source order.

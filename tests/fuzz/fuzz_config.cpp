@@ -1,7 +1,11 @@
 // libFuzzer target: the daemon's config loader and validator. Bytes in,
 // diagnostics or a validated configuration out; never a crash or a hang, and
 // never a raw byte of the input in a message (it goes to a terminal).
+// Two input modes, by the first bytes: a property list (XML "<..." or binary
+// "bplist") goes through the managed-preferences reader (plist_reader.hpp,
+// managed_prefs.hpp), anything else through the JSON config file's.
 #include <kextconf/config_loader.hpp>
+#include <kextconf/managed_prefs.hpp>
 #include <kextconf/text_encoding.hpp>
 
 #include <cstddef>
@@ -33,13 +37,34 @@ std::vector<kextconf::proto::TunableDesc> schema()
 }
 } // namespace
 
+namespace {
+bool is_plist(std::string_view text)
+{
+    return text.starts_with("bplist") || text.starts_with("<");
+}
+
+void load_plist(std::string_view text, const std::vector<kextconf::proto::TunableDesc>& schema,
+                std::vector<kextconf::Diagnostic>& errors)
+{
+    auto prefs = kextconf::parse_managed_prefs(text, "fuzz.plist", errors);
+    if (prefs && !errors.empty())
+        __builtin_trap(); // a parsed profile never comes with errors
+    if (prefs) {
+        auto v = kextconf::validate_managed(*prefs, schema, errors);
+        if (v && !errors.empty())
+            __builtin_trap();
+    }
+}
+} // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     static const auto kSchema = schema();
     std::vector<kextconf::Diagnostic> errors;
     const std::string_view text(reinterpret_cast<const char*>(data), size);
-    auto doc = kextconf::parse_config(text, "fuzz.json", errors);
-    if (doc) {
+    if (is_plist(text)) {
+        load_plist(text, kSchema, errors);
+    } else if (auto doc = kextconf::parse_config(text, "fuzz.json", errors)) {
         auto v = kextconf::validate_config(*doc, kSchema, errors);
         if (v && !errors.empty())
             __builtin_trap(); // a validated config never comes with errors

@@ -109,7 +109,7 @@ protected:
         auto doc = parse_config(std::string("{\"kext\": \"") + kBundleId + "\",\n \"tunables\": " + tunables + "}",
                                 "test.json", errors);
         EXPECT_TRUE(doc) << (errors.empty() ? "" : errors[0].str());
-        return LoadedConfig{std::move(*doc), "", ConfigOrigin::File, {}};
+        return LoadedConfig{std::move(*doc), "", ConfigOrigin::File, {}, {}};
     }
 
     // Another writer commits max_clients = `v` on its own connection.

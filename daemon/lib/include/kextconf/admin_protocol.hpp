@@ -32,7 +32,8 @@
 //                            against the kext's schema, replaced atomically)
 //                            and reloads it, like `kextconfctl set --persist`;
 //                            answered with a PersistReply
-//   (a refused set or persist changes nothing; "errors" lists why, one
+//   (a tunable the organisation's profile manages is refused by both, with
+//   managed_refusal's words; a refused set or persist changes nothing; "errors" lists why, one
 //   "tunable \"name\": ..." each)
 // Replies always carry "v" and "ok"; on failure "error" is a sentence for a
 // person. The replies are the typed structs below, written by the daemon and
@@ -86,6 +87,30 @@ enum class DriftState {
     NotApplied,    // "not-applied": nothing applied to this load of the kext (no good configuration, refused, not yet)
     Unknown,       // "unknown": the kext's values could not be read
 };
+
+// Where a tunable's value comes from ("sources" in status): the layers
+// default < file < managed, or a transient change (`kextconfctl set`) that
+// the kext holds over them until the next reload.
+enum class ValueSource {
+    Default,   // "default": neither the file nor a profile sets it
+    File,      // "file": the config file
+    Managed,   // "managed": the organisation's profile (managed preferences)
+    Transient, // "transient": the kext holds another value, set at run time
+};
+
+// The managed-preferences profile ("managed"; null without --managed-prefs-dir).
+struct ManagedInfo {
+    std::string domain;
+    std::string path;
+    FileState state = FileState::Missing;
+    std::vector<std::string> errors;   // of the last read: domain: error: Key.path: ...
+    std::string changed_at;            // ISO 8601 UTC: the file's modification time; "" (null) when missing
+    std::string read_at;               // ISO 8601 UTC: when the daemon last read it
+    std::vector<std::string> tunables; // those the latest good profile manages (`set` refuses them)
+};
+
+// `set` and `set --persist` of a managed tunable are refused with this.
+std::string managed_refusal(const std::string& tunable, const std::string& domain);
 
 struct DaemonInfo {
     std::int64_t pid = 0;
@@ -145,6 +170,9 @@ struct StatusReply {
     DriftState drift_state = DriftState::NotApplied;
     std::vector<DriftEntry> drift;
     Counters counters;
+    std::optional<ManagedInfo> managed;
+    // Each tunable's source, in the kext's order (empty when nothing is applied to the loaded kext).
+    std::vector<std::pair<std::string, ValueSource>> sources;
 };
 
 // "ok" is true only if the file was good and, with the kext loaded, applied
@@ -197,6 +225,7 @@ void from_json(const nlohmann::json& j, PersistReply& r);
 const char* to_string(FileState s);
 const char* to_string(Applying s);
 const char* to_string(DriftState s);
+const char* to_string(ValueSource s);
 
 // Sends one request and returns the reply. ec: ENOENT/ECONNREFUSED (daemon not
 // running), EACCES (not root), ETIMEDOUT, EPROTO (malformed reply).
