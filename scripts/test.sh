@@ -56,11 +56,11 @@ stage() {
     cat "build/logs/$preset.log"; echo "==> [$name] configure FAILED"; status=1; failed=$((failed + 1)); return
   fi
   # Only what the stage runs: the fuzz targets; under TSan the binaries of
-  # the integration label (they pull in kextsim, the daemon, the CLI and the
-  # kexts they drive).
+  # the integration label (tests/CMakeLists.txt: integration_label_binaries;
+  # they pull in kextsim, the daemon, the CLI and the kexts they drive).
   local targets=()
   [ "$preset" = fuzz ] && targets=(--target fuzz_config fuzz_codec fuzz_kext_controls fuzz_kext_faults)
-  [ "$preset" = tsan ] && targets=(--target integration_tests reliability_tests)
+  [ "$preset" = tsan ] && targets=(--target integration_label_binaries)
   if ! cmake --build "build/$preset" "${targets[@]}" >>"build/logs/$preset.log" 2>&1; then
     grep -E "error|FAILED" "build/logs/$preset.log" | head -40; echo "==> [$name] build FAILED"
     status=1; failed=$((failed + 1)); return
