@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <filesystem>
 #include <unistd.h>
 
 namespace asio = boost::asio;
@@ -23,7 +24,7 @@ namespace kextconf {
 Daemon::Daemon(asio::io_context& io, DaemonOptions opts)
     : io_(io), opts_(std::move(opts)), state_(opts_.state_dir),
       source_(opts_.config_path, opts_.managed_prefs_dir, state_), watch_(io, opts_.reload_debounce),
-      managed_watch_(io, opts_.reload_debounce)
+      managed_watch_(io, opts_.reload_debounce), managed_dir_watch_(io, opts_.reload_debounce)
 {
 }
 
@@ -161,6 +162,28 @@ admin::ReloadReply Daemon::reload(bool forced)
     }
     ++counters_.reloads;
     return apply_reload(std::move(r));
+}
+
+void Daemon::watch_managed()
+{
+    const std::string dir = std::filesystem::path(source_.managed_path()).parent_path().string();
+    std::error_code ec;
+    if (std::filesystem::is_directory(dir, ec)) {
+        watching_profile_ = managed_watch_.start(source_.managed_path(), [this] { reload_profile(); });
+        return;
+    }
+    logcat::daemon().info("managed preferences: {} does not exist yet; watching for it", dir);
+    // The watch is on the directory's parent, so it also wakes for the
+    // parent's other entries (on macOS kqueue names none): only a directory
+    // that now exists moves the watch to the profile.
+    managed_dir_watch_.start(dir, [this, dir] {
+        std::error_code e;
+        if (watching_profile_ || !std::filesystem::is_directory(dir, e))
+            return;
+        logcat::daemon().info("managed preferences: {} appeared; watching {}", dir, source_.managed_path());
+        watching_profile_ = managed_watch_.start(source_.managed_path(), [this] { reload_profile(); });
+        reload_profile();
+    });
 }
 
 void Daemon::reload_profile()
@@ -353,7 +376,7 @@ int Daemon::run()
     source_.load_at_startup();
     watch_.start(opts_.config_path, [this] { reload(/*forced=*/false); });
     if (!source_.managed_path().empty())
-        managed_watch_.start(source_.managed_path(), [this] { reload_profile(); });
+        watch_managed();
     apply_current("startup");
 
     admin_->start();

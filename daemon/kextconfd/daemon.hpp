@@ -89,6 +89,10 @@ private:
     admin::ReloadReply reload(bool forced);
     // A settled change in the managed-preferences directory.
     void reload_profile();
+    // Watches the profile; while its directory does not exist (macOS makes
+    // /Library/Managed Preferences with the first profile installed) watches
+    // for the directory, then for the profile in it.
+    void watch_managed();
     // Applies the candidate a reload made; fills `r` from the outcome.
     admin::ReloadReply apply_reload(admin::ReloadReply r);
     // A set or persist request naming tunables the profile manages: the refusal, else "".
@@ -125,6 +129,8 @@ private:
     ConfigSource source_;
     ConfigWatch watch_;
     ConfigWatch managed_watch_;
+    ConfigWatch managed_dir_watch_; // only while the managed directory does not exist
+    bool watching_profile_ = false;
     SchemaCache schema_cache_; // off until the state directory is found usable
     KextSession session_;
     Applier applier_{session_};

@@ -171,6 +171,29 @@ TEST_F(DaemonManaged, InstallChangeAndRemoveAreEachAppliedOnce)
     stop_daemon(*d);
 }
 
+// macOS makes /Library/Managed Preferences only when the first profile is
+// installed: a daemon started before that sees the directory appear and then
+// the profile in it, without a restart.
+TEST_F(DaemonManaged, FirstProfileIsAppliedWhenItsDirectoryAppearsLater)
+{
+    ASSERT_EQ(::rmdir(managed_dir_.c_str()), 0);
+    const json file = {{"max_clients", 100}};
+    auto d = start(file);
+    ASSERT_TRUE(wait_for_state(host_, 2, file)) << d->describe();
+    EXPECT_TRUE(d->wait_for_err("does not exist yet; watching for it", 5s)) << d->describe();
+
+    ASSERT_EQ(::mkdir(managed_dir_.c_str(), 0755), 0);
+    install({{"max_clients", 300}});
+    ASSERT_TRUE(wait_for_state(host_, 3, {{"max_clients", 300}})) << d->describe();
+    // And it is watched from then on: a change and a removal are applied too.
+    install({{"max_clients", 301}});
+    ASSERT_TRUE(wait_for_state(host_, 4, {{"max_clients", 301}})) << d->describe();
+    ASSERT_EQ(::unlink(profile_.c_str()), 0);
+    ASSERT_TRUE(wait_for_state(host_, 5, file)) << d->describe();
+    EXPECT_EQ(daemon_status().at("daemon").at("pid"), d->pid()) << "no restart";
+    stop_daemon(*d);
+}
+
 TEST_F(DaemonManaged, BadOrUnsafeProfileKeepsTheLastGood)
 {
     install({{"max_clients", 200}});
