@@ -136,7 +136,8 @@ TEST_F(DaemonManaged, ProfileOverridesFileAndRefusesLocalChanges)
     EXPECT_NE(text.out.find("profile org.kextconf.kextconfd (" + profile_ + "): good"), std::string::npos) << text.out;
     const Result describe = host_.ctl({"--json", "describe"});
     ASSERT_EQ(describe.exit_code, 0) << describe.describe();
-    for (const auto& t : json::parse(describe.out).at("tunables"))
+    const json described = json::parse(describe.out); // kept: a range-for over a temporary's member dangles
+    for (const auto& t : described.at("tunables"))
         if (t.at("name") == "max_clients") {
             EXPECT_EQ(t.at("source"), "managed") << t.dump();
         }
