@@ -126,6 +126,24 @@ std::string daemon_config_path(const Options& o, std::error_code& ec)
     return path->at("path").get<std::string>();
 }
 
+int config_file_to_use(const Options& o, const std::string& given, const std::string& what, const std::string& flag,
+                       std::string& path)
+{
+    path = given;
+    if (!path.empty())
+        return kExitOk;
+    std::error_code ec;
+    path = daemon_config_path(o, ec);
+    if (ec)
+        return fail(o, daemon_exit_status(ec),
+                    what + " the file kextconfd uses, and kextconfd could not be asked which: " +
+                        describe_daemon_error(o, ec) + "; or name the file with " + flag + " FILE");
+    if (!path.starts_with('/'))
+        return fail(o, kExitFailure,
+                    "kextconfd names its file \"" + path + "\", relative to its own directory; name it with " + flag);
+    return kExitOk;
+}
+
 int daemon_exit_status(std::error_code ec)
 {
     if (is(ec, std::errc::no_such_file_or_directory) || is(ec, std::errc::connection_refused))

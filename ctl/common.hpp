@@ -81,5 +81,11 @@ std::string daemon_socket_path(const Options& o);
 // The configuration file the running kextconfd uses (its status reply's
 // config.path); "" and ec set when it cannot be asked.
 std::string daemon_config_path(const Options& o, std::error_code& ec);
+// The file a command works on: `given` (a --config or --from), else the one
+// the running kextconfd uses, which must be absolute. Otherwise an exit
+// status other than kExitOk, the error naming `what` the command does with
+// the file ("set --persist edits") and `flag`, the option that names it.
+int config_file_to_use(const Options& o, const std::string& given, const std::string& what, const std::string& flag,
+                       std::string& path);
 
 } // namespace kextconf::ctl

@@ -24,21 +24,6 @@ struct ProfileArgs {
     std::string output;
 };
 
-// The file to read: --from, else the one the running kextconfd uses.
-int profile_source(const Options& o, const ProfileArgs& a, std::string& path)
-{
-    path = !a.from.empty() ? a.from : o.config;
-    if (!path.empty())
-        return kExitOk;
-    std::error_code ec;
-    path = daemon_config_path(o, ec);
-    if (ec)
-        return fail(o, daemon_exit_status(ec),
-                    "profile reads the file kextconfd uses, and kextconfd could not be asked which: " +
-                        describe_daemon_error(o, ec) + "; or name the file with --from FILE");
-    return kExitOk;
-}
-
 // Checks the values against the running kext's schema; a kext not loaded here is not an error.
 int check_values(const Options& o, const ConfigDocument& doc)
 {
@@ -64,14 +49,12 @@ int check_values(const Options& o, const ConfigDocument& doc)
 int cmd_profile(const Options& o, const ProfileArgs& a)
 {
     std::string path;
-    if (int st = profile_source(o, a, path); st != kExitOk)
+    if (int st = config_file_to_use(o, a.from.empty() ? o.config : a.from, "profile reads", "--from", path);
+        st != kExitOk)
         return st;
     std::vector<Diagnostic> diags;
-    const auto text = read_config_file(path, diags);
-    std::optional<ConfigDocument> doc;
-    if (text)
-        doc = parse_config(*text, path, diags);
-    if (!doc || !diags.empty()) {
+    const auto doc = load_config_document(path, diags);
+    if (!doc) {
         std::string all;
         for (const auto& d : diags)
             all += "\n  " + d.str();

@@ -188,29 +188,11 @@ int set_transient(const Options& o, const SetArgs& a)
     return kExitOk;
 }
 
-// The file --persist edits: --config, else the one the running kextconfd
-// uses. An exit status other than kExitOk when there is none.
-int persist_target(const Options& o, std::string& path)
-{
-    path = o.config;
-    if (!path.empty())
-        return kExitOk;
-    std::error_code ec;
-    path = daemon_config_path(o, ec);
-    if (ec)
-        return fail(o, daemon_exit_status(ec),
-                    "set --persist edits the file kextconfd uses, and kextconfd could not be asked which: " +
-                        describe_daemon_error(o, ec) + "; or name the file with --config FILE");
-    if (!path.starts_with('/'))
-        return fail(o, kExitFailure,
-                    "kextconfd names its file \"" + path + "\", relative to its own directory; name it with --config");
-    return kExitOk;
-}
-
 int set_persistent(const Options& options, const SetArgs& a)
 {
     Options o = options;
-    if (int status = persist_target(options, o.config); status != kExitOk)
+    if (int status = config_file_to_use(options, options.config, "set --persist edits", "--config", o.config);
+        status != kExitOk)
         return status;
     // No root check: the file's permissions decide (root's under launchd).
     std::vector<Diagnostic> diags;

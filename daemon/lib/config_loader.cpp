@@ -158,4 +158,15 @@ std::optional<std::string> read_config_file(const std::string& path, std::vector
     return text;
 }
 
+std::optional<ConfigDocument> load_config_document(const std::string& path, std::vector<Diagnostic>& errors)
+{
+    const auto text = read_config_file(path, errors);
+    if (!text)
+        return std::nullopt;
+    auto doc = parse_config(*text, path, errors);
+    if (!doc || !errors.empty())
+        return std::nullopt;
+    return doc;
+}
+
 } // namespace kextconf

@@ -73,6 +73,10 @@ std::optional<ValidatedConfig> validate_config(const ConfigDocument& doc, const 
 // others can write, except a sticky root-owned directory such as /tmp.
 std::optional<std::string> read_config_file(const std::string& path, std::vector<Diagnostic>& errors);
 
+// read_config_file and parse_config in one: the document, or nullopt with
+// the reasons in `errors` (a document with warnings is nullopt too).
+std::optional<ConfigDocument> load_config_document(const std::string& path, std::vector<Diagnostic>& errors);
+
 // Why a file with status `st` at `path` is not safe to take configuration
 // from, or nullopt when it is (the rule above).
 std::optional<std::string> unsafe_ownership(const std::string& path, const struct stat& st);
