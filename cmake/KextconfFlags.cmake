@@ -7,6 +7,12 @@ target_compile_options(kextconf_warnings INTERFACE
   # fmt 10+ (Homebrew) dropped what fmt 9 (Debian) only deprecates.
   -Werror=deprecated-declarations)
 
+# valgrind 3.19 (Debian 12; bench/'s callgrind budgets) cannot read the
+# DWARF 5 that clang 14 writes by default.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND NOT CMAKE_CROSSCOMPILING)
+  add_compile_options(-gdwarf-4)
+endif()
+
 # Fuzz builds instrument everything for coverage (kext and kernel library
 # included); only the fuzz targets link libFuzzer itself.
 if(KEXTCONF_FUZZ)
@@ -34,4 +40,36 @@ target_compile_options(kextconf_asio INTERFACE "SHELL:-include utility")
 if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   target_compile_definitions(kextconf_asio INTERFACE BOOST_ASIO_HAS_CO_AWAIT=1 BOOST_ASIO_HAS_STD_COROUTINE=1)
 endif()
+
+# Precompiled headers: the third-party headers every translation unit of a
+# target parses again (nlohmann/json, Asio, spdlog, CLI11, GoogleTest, Qt) are
+# parsed once per target. With clang (the Linux presets), CMake also has the
+# PCH instantiate their templates once (-fpch-instantiate-templates); a
+# ctl/ or daemon/ file then compiles in about a third of the time
+# (docs/testing.md, "Where the time goes"). -fno-pch-timestamp lets ccache
+# reuse a PCH across builds (scripts/test.sh sets the sloppiness it needs).
+# The macOS cross-build does not use them, so it also checks that every file
+# includes what it uses.
+option(KEXTCONF_PCH "Precompile the third-party headers of each target" ON)
+if(KEXTCONF_PCH AND CMAKE_CROSSCOMPILING)
+  set(KEXTCONF_PCH OFF)
+endif()
+if(KEXTCONF_PCH AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  add_compile_options("$<$<COMPILE_LANGUAGE:CXX>:SHELL:-Xclang -fno-pch-timestamp>")
+endif()
+# kextconf_precompile(TARGET <header>...): the headers precompiled for TARGET.
+set(KEXTCONF_PCH_JSON <nlohmann/json.hpp> <string> <vector> <map> <optional> <string_view> <functional>)
+set(KEXTCONF_PCH_ASIO <utility> <boost/asio/awaitable.hpp> <boost/asio/co_spawn.hpp> <boost/asio/detached.hpp>
+                      <boost/asio/io_context.hpp> <boost/asio/steady_timer.hpp> <boost/asio/signal_set.hpp>
+                      <boost/asio/posix/stream_descriptor.hpp> <boost/asio/local/stream_protocol.hpp>
+                      <boost/asio/use_awaitable.hpp> <boost/asio/redirect_error.hpp>)
+set(KEXTCONF_PCH_LOG <spdlog/spdlog.h>)
+set(KEXTCONF_PCH_CLI <CLI/CLI.hpp>)
+set(KEXTCONF_PCH_GTEST <gtest/gtest.h>)
+function(kextconf_precompile target)
+  if(KEXTCONF_PCH)
+    target_precompile_headers(${target} PRIVATE ${ARGN})
+  endif()
+endfunction()
+
 include(KernelDomain)

@@ -32,10 +32,13 @@ scripts/deps.sh || exit 1
 # the same flags. CCACHE_BASEDIR and NOHASHDIR make the clone's path not
 # matter; COMPILERCHECK=content because a fresh clone's zig wrappers
 # (cmake/toolchains) have new mtimes. KEXTCONF_CCACHE=0 builds without it
-# (the cold figures in the README). An existing *_COMPILER_LAUNCHER wins.
+# (the cold figures in the README). The sloppiness lets it cache the
+# precompiled headers (cmake/KextconfFlags.cmake) and what is compiled with
+# them. An existing *_COMPILER_LAUNCHER wins.
 if [ "${KEXTCONF_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null && [ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ]; then
   export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
   export CCACHE_BASEDIR="$here" CCACHE_NOHASHDIR=1 CCACHE_COMPILERCHECK=content CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-10G}
+  export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 fi
 
 passed=0

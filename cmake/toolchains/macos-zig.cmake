@@ -73,7 +73,12 @@ set(_flags
   "-include ${CMAKE_CURRENT_LIST_DIR}/macos-sdk-compat.h"
   # Boost 1.74's Asio finds std::invoke_result only with MSVC and otherwise
   # uses std::result_of, which libc++ removes in C++20; Boost 1.75+ detects it.
-  "-DBOOST_ASIO_HAS_STD_INVOKE_RESULT=1")
+  "-DBOOST_ASIO_HAS_STD_INVOKE_RESULT=1"
+  # zig's cc turns on UBSan (trapping) and debug info in a build without -O;
+  # Apple's clang does neither. The cross-build is compiled, linked and
+  # inspected, never run or debugged here (the presets set no build type, so
+  # CMake adds no -g): both off halve each compile (docs/macos.md, "Cost").
+  "-fno-sanitize=undefined -g0")
 list(JOIN _flags " " _flags)
 set(CMAKE_C_FLAGS_INIT "${_flags}")
 set(CMAKE_CXX_FLAGS_INIT "${_flags}")

@@ -78,14 +78,14 @@ std::unique_ptr<SystemSocket> SystemSocket::open(int type, int protocol, const s
     const int fd = connect_host(root);
     if (fd < 0)
         return nullptr;
-    std::unique_ptr<SystemSocket> s(new SystemSocket(fd, type, protocol));
+    std::unique_ptr<SystemSocket> s(new SystemSocket(fd, protocol));
     if (s->call(static_cast<std::uint32_t>(wire::Op::Socket), static_cast<std::uint32_t>(protocol),
                 static_cast<std::uint32_t>(type), 0, nullptr, 0, nullptr, nullptr, nullptr, nullptr) != 0)
         return nullptr;
     return s;
 }
 
-SystemSocket::SystemSocket(int req_fd, int type, int protocol) : req_fd_(req_fd), type_(type), protocol_(protocol)
+SystemSocket::SystemSocket(int req_fd, int protocol) : req_fd_(req_fd), protocol_(protocol)
 {
 }
 

@@ -23,8 +23,6 @@ using namespace kctest;
 using nlohmann::json;
 namespace proto = kextconf::proto;
 
-const json& kDefaults = kReferenceDefaults;
-
 std::string config_text(const json& tunables)
 {
     return reference_config_text(tunables, "e2e_test");

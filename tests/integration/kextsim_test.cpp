@@ -35,8 +35,8 @@ constexpr std::uint32_t kDarwinEMSGSIZE = 40;
 constexpr std::uint32_t kDarwinEOPNOTSUPP = 102;
 
 // Tunable indexes of the reference kext.
-constexpr std::uint32_t kEnabled = 0, kMaxClients = 1, kLogLevel = 2, kSampleInterval = 3, kEventRateLimit = 4,
-                        kHeartbeatInterval = 5, kLabel = 6;
+// (4 event_rate_limit and 5 heartbeat_interval are not used here.)
+constexpr std::uint32_t kEnabled = 0, kMaxClients = 1, kLogLevel = 2, kSampleInterval = 3, kLabel = 6;
 
 std::unique_ptr<SystemSocket> control_socket(const std::string& root)
 {

@@ -45,13 +45,12 @@ public:
     int readable_fd() const { return data_fd_; }
 
 private:
-    SystemSocket(int req_fd, int type, int protocol);
+    SystemSocket(int req_fd, int protocol);
     int call(std::uint32_t op, std::uint32_t a, std::uint32_t b, std::uint32_t c, const void* payload, std::size_t len,
              void* out, std::size_t* out_len, std::uint32_t* out_a, std::uint32_t* out_c);
 
     int req_fd_;
     int data_fd_ = -1;
-    int type_;
     int protocol_;
 };
 
