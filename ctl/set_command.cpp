@@ -96,6 +96,25 @@ int refuse_managed(const Options& o, const json& values)
     return errors.empty() ? kExitOk : print_errors(o, errors, "nothing was changed");
 }
 
+using Opener = std::unique_ptr<KextClient> (*)(const Options&, KextError&); // open_admin, open_query
+
+// The kext opened with `open`, its schema and the values the NAME=VALUE
+// arguments ask for, read against it; refused when the organisation's profile
+// manages one. nullptr with an exit status in `status` when any of it fails.
+std::unique_ptr<KextClient> open_with_values(const Options& o, Opener open, const SetArgs& a,
+                                             std::vector<proto::TunableDesc>& schema, json& values, int& status)
+{
+    KextError err;
+    auto kext = open(o, err);
+    if (kext)
+        err = kext->describe(schema);
+    if (err)
+        status = fail(o, err);
+    else if (status = read_assignments(o, a.assignments, schema, values); status == kExitOk)
+        status = refuse_managed(o, values);
+    return status == kExitOk ? std::move(kext) : nullptr;
+}
+
 // What happens to a transient value next, from what kextconfd says its file is.
 void print_transient_note(const Options& o)
 {
@@ -134,18 +153,12 @@ int print_set_json(const Options& o, std::uint64_t previous, const ApplyResult& 
 
 int set_transient(const Options& o, const SetArgs& a)
 {
-    KextError err;
-    auto kext = open_admin(o, err);
-    if (!kext)
-        return fail(o, err);
     std::vector<proto::TunableDesc> schema;
-    if (auto e = kext->describe(schema); e)
-        return fail(o, e);
     json values;
-    if (int st = read_assignments(o, a.assignments, schema, values); st != kExitOk)
-        return st;
-    if (int st = refuse_managed(o, values); st != kExitOk)
-        return st;
+    int outcome = kExitOk;
+    auto kext = open_with_values(o, open_admin, a, schema, values, outcome);
+    if (!kext)
+        return outcome;
     for (auto it = values.begin(); it != values.end(); ++it)
         for (const auto& d : schema)
             if (d.name == it.key() && (d.flags & KC_TF_LOAD_ONLY))
@@ -209,18 +222,11 @@ int set_persistent(const Options& options, const SetArgs& a)
     // The file's kext decides whose schema the values are read with.
     Options fo = o;
     fo.kext = doc->kext;
-    KextError err;
-    auto kext = open_query(fo, err);
-    if (!kext)
-        return fail(fo, err);
     std::vector<proto::TunableDesc> schema;
-    if (auto e = kext->describe(schema); e)
-        return fail(fo, e);
     json values;
-    if (int st = read_assignments(fo, a.assignments, schema, values); st != kExitOk)
-        return st;
-    if (int st = refuse_managed(o, values); st != kExitOk)
-        return st;
+    int outcome = kExitOk;
+    if (!open_with_values(fo, open_query, a, schema, values, outcome))
+        return outcome;
 
     std::vector<std::string> errors;
     const auto edited = edit_config(*text, *doc, values, schema, o.config, errors);

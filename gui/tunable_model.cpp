@@ -185,62 +185,77 @@ QVariant TunableModel::data(const QModelIndex& index, int role) const
         return {};
     const proto::Value& cur = values_[static_cast<std::size_t>(row)];
     const proto::Value* st = staged(row);
-    const proto::Value& shown_value = st != nullptr ? *st : cur;
-    if (role == Qt::ToolTipRole) {
-        QString tip = QString::fromStdString(d->help);
-        if (d->flags & KC_TF_LOAD_ONLY)
-            tip += tr("\nLoad-only: takes effect when the kext next loads (Save, then reload the kext).");
-        if (st != nullptr)
-            tip +=
-                tr("\nStaged: %1 (the kext holds %2). Apply or Save to send it.").arg(shown(row, *st), shown(row, cur));
-        return tip;
-    }
-    if (role == Qt::FontRole && st != nullptr) {
-        QFont f;
-        f.setBold(true);
-        return f;
-    }
-    if (role == Qt::EditRole && index.column() == Value) {
-        if (d->type == KC_TYPE_BOOL)
-            return shown_value.scalar.i != 0;
-        if (d->type == KC_TYPE_INT64_LIST) {
-            QStringList lines;
-            lines.reserve(static_cast<int>(shown_value.ints.size()));
-            for (auto v : shown_value.ints)
-                lines.push_back(QString::number(v));
-            return lines;
+    switch (role) {
+    case Qt::ToolTipRole: return tool_tip(row, *d, cur, st);
+    case Qt::FontRole:
+        if (st != nullptr) {
+            QFont f;
+            f.setBold(true);
+            return f;
         }
-        if (d->type == KC_TYPE_STRING_LIST) {
-            QStringList lines;
-            lines.reserve(static_cast<int>(shown_value.strs.size()));
-            for (const auto& s : shown_value.strs)
-                lines.push_back(QString::fromStdString(s));
-            return lines;
-        }
-        return shown(row, shown_value);
-    }
-    if (role != Qt::DisplayRole)
         return {};
-    switch (index.column()) {
-    case Name: return QString::fromStdString(d->name);
-    case Value: return shown(row, shown_value);
-    case Default: return shown(row, d->def);
-    case Unit: return QString::fromStdString(d->unit);
+    case Qt::EditRole: return index.column() == Value ? edit_value(row, *d, st != nullptr ? *st : cur) : QVariant();
+    case Qt::DisplayRole: return display_text(index.column(), row, *d, cur, st);
+    default: return {};
+    }
+}
+
+QString TunableModel::tool_tip(int row, const proto::TunableDesc& d, const proto::Value& cur,
+                               const proto::Value* st) const
+{
+    QString tip = QString::fromStdString(d.help);
+    if (d.flags & KC_TF_LOAD_ONLY)
+        tip += tr("\nLoad-only: takes effect when the kext next loads (Save, then reload the kext).");
+    if (st != nullptr)
+        tip += tr("\nStaged: %1 (the kext holds %2). Apply or Save to send it.").arg(shown(row, *st), shown(row, cur));
+    return tip;
+}
+
+// What an editor starts from: a bool as a check, a list as one line per element.
+QVariant TunableModel::edit_value(int row, const proto::TunableDesc& d, const proto::Value& v) const
+{
+    if (d.type == KC_TYPE_BOOL)
+        return v.scalar.i != 0;
+    if (d.type == KC_TYPE_INT64_LIST) {
+        QStringList lines;
+        lines.reserve(static_cast<int>(v.ints.size()));
+        for (auto i : v.ints)
+            lines.push_back(QString::number(i));
+        return lines;
+    }
+    if (d.type == KC_TYPE_STRING_LIST) {
+        QStringList lines;
+        lines.reserve(static_cast<int>(v.strs.size()));
+        for (const auto& s : v.strs)
+            lines.push_back(QString::fromStdString(s));
+        return lines;
+    }
+    return shown(row, v);
+}
+
+QVariant TunableModel::display_text(int column, int row, const proto::TunableDesc& d, const proto::Value& cur,
+                                    const proto::Value* st) const
+{
+    switch (column) {
+    case Name: return QString::fromStdString(d.name);
+    case Value: return shown(row, st != nullptr ? *st : cur);
+    case Default: return shown(row, d.def);
+    case Unit: return QString::fromStdString(d.unit);
     case Bounds: {
-        if (d->type == KC_TYPE_ENUM) {
+        if (d.type == KC_TYPE_ENUM) {
             QStringList names;
-            for (const auto& n : d->enum_names)
+            for (const auto& n : d.enum_names)
                 names.push_back(QString::fromStdString(n));
             return names.join(QStringLiteral(" | "));
         }
-        return QString::fromStdString(bounds_text(*d));
+        return QString::fromStdString(bounds_text(d));
     }
     case State:
         if (st != nullptr)
             return tr("staged");
-        if (d->flags & KC_TF_LOAD_ONLY)
-            return cur == d->def ? tr("default, load-only") : tr("set, load-only");
-        return cur == d->def ? tr("default") : tr("set");
+        if (d.flags & KC_TF_LOAD_ONLY)
+            return cur == d.def ? tr("default, load-only") : tr("set, load-only");
+        return cur == d.def ? tr("default") : tr("set");
     default: return {};
     }
 }

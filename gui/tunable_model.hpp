@@ -65,6 +65,11 @@ signals:
 
 private:
     QString shown(int row, const proto::Value& v) const;
+    // data()'s roles for one row: `st` is its staged value, if any.
+    QString tool_tip(int row, const proto::TunableDesc& d, const proto::Value& cur, const proto::Value* st) const;
+    QVariant edit_value(int row, const proto::TunableDesc& d, const proto::Value& v) const;
+    QVariant display_text(int column, int row, const proto::TunableDesc& d, const proto::Value& cur,
+                          const proto::Value* st) const;
 
     std::string bundle_id_;
     std::uint32_t load_id_ = 0;

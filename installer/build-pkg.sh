@@ -7,20 +7,15 @@
 # KEXTCONF_INSTALLER_IDENTITY ("Developer ID Installer: ...") the product is signed.
 # Writes OUTDIR/kextconf-VERSION.pkg. Safe to run again (it replaces its outputs).
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=release-lib.sh
+. "$here/release-lib.sh"
 
-die() {
-    printf 'build-pkg: error: %s\n' "$*" >&2
-    exit 1
-}
-[ $# -ge 2 ] || die "usage: build-pkg.sh STAGING OUTDIR [VERSION]"
+[ $# -ge 2 ] || usage "build-pkg.sh STAGING OUTDIR [VERSION]"
 staging="$1"
 outdir="$2"
 version="${3:-0.1.0}"
-here="$(cd "$(dirname "$0")" && pwd)"
-
-for tool in pkgbuild productbuild; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool not found (it comes with Xcode's command line tools)"
-done
+need_tools pkgbuild productbuild
 [ -d "$staging" ] || die "staging directory $staging does not exist (cmake --install ... with DESTDIR=$staging)"
 for f in "Library/Extensions/KextconfReference.kext" "usr/local/libexec/kextconfd" "usr/local/bin/kextconfctl" \
     "Library/LaunchDaemons/org.kextconf.kextconfd.plist" "Library/Application Support/kextconf/config.json.default"; do
@@ -32,12 +27,8 @@ done
     die "$staging holds config.json; ship only config.json.default (postinstall copies it when absent)"
 [ ! -e "$staging/var" ] || die "$staging holds var/; the state directory is created by postinstall"
 
-# The staged kextconf-lib.sh carries the bundle id prefix the build was
-# configured with (KEXTCONF_BUNDLE_PREFIX); the package scripts use it too.
-lib="$staging/Library/Application Support/kextconf/kextconf-lib.sh"
-[ -f "$lib" ] || die "$lib is missing from the staging tree"
-# shellcheck source-path=SCRIPTDIR source=scripts/kextconf-lib.sh
-. "$lib"
+# The package scripts use the staged kextconf-lib.sh too.
+load_staged_lib "$staging"
 
 mkdir -p "$outdir"
 work="$(mktemp -d "${TMPDIR:-/tmp}/kextconf-pkg.XXXXXX")"

@@ -6,24 +6,21 @@
 # Waits for Apple's verdict; on rejection prints how to read the log. Running
 # it again on a stapled package submits it again (harmless) and re-staples.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=release-lib.sh
+. "$(dirname "$0")/release-lib.sh"
 
-die() {
-    printf 'notarize: error: %s\n' "$*" >&2
-    exit 1
-}
-[ $# -eq 1 ] || die "usage: notarize.sh PACKAGE.pkg"
+[ $# -eq 1 ] || usage "notarize.sh PACKAGE.pkg"
 pkg="$1"
-profile="${KEXTCONF_NOTARY_PROFILE:-}"
-[ -n "$profile" ] || die "set KEXTCONF_NOTARY_PROFILE to a notarytool keychain profile (xcrun notarytool store-credentials)"
+need_env KEXTCONF_NOTARY_PROFILE "a notarytool keychain profile (xcrun notarytool store-credentials)"
 [ -f "$pkg" ] || die "$pkg does not exist (installer/build-pkg.sh makes it)"
-command -v xcrun >/dev/null 2>&1 || die "xcrun not found (Xcode command line tools)"
+need_tools xcrun
 
-out="$(xcrun notarytool submit "$pkg" --keychain-profile "$profile" --wait 2>&1)" ||
+out="$(xcrun notarytool submit "$pkg" --keychain-profile "$KEXTCONF_NOTARY_PROFILE" --wait 2>&1)" ||
     die "notarytool submit failed: $out"
 printf '%s\n' "$out"
 if ! grep -q "status: Accepted" <<<"$out"; then
     id="$(sed -n 's/^ *id: *//p' <<<"$out" | head -n 1)"
-    die "Apple did not accept $pkg; read why with: xcrun notarytool log ${id:-<submission id>} --keychain-profile $profile"
+    die "Apple did not accept $pkg; read why with: xcrun notarytool log ${id:-<submission id>} --keychain-profile $KEXTCONF_NOTARY_PROFILE"
 fi
 xcrun stapler staple "$pkg" || die "stapler staple failed"
 xcrun stapler validate "$pkg" || die "the stapled ticket does not validate"

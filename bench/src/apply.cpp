@@ -57,20 +57,24 @@ std::vector<std::pair<std::uint32_t, kextconf::proto::Value>> values(int n, int 
     return v;
 }
 
-// One kextconfd start to its verified apply; seconds.
-double daemon_start_to_apply(const KextsimBoot& host, const std::string& config, const std::string& state_dir)
+} // namespace
+
+double daemon_start_to_apply(const KextsimBoot& host, const std::string& config, const std::string& state_dir,
+                             Millis apply_timeout)
 {
     const auto t0 = Clock::now();
     Process d({bin_path("kextconfd"), "--config", config, "--state-dir", state_dir, "--admin-socket",
                state_dir + "/admin.sock"},
               SpawnOptions{{{"KEXTSIM_ROOT", host.root()}}, false, {}});
-    if (!d.next_err_line("applied ", 30s))
+    if (!d.next_err_line("applied ", apply_timeout))
         throw std::runtime_error("kextconfd did not apply " + config + ": " + d.err());
     const double s = seconds_since(t0);
     if (d.terminate(30s) != 0)
         throw std::runtime_error("kextconfd did not stop cleanly: " + d.err());
     return s;
 }
+
+namespace {
 
 double sysctl_p(const NetNamespace& ns, const std::string& file)
 {

@@ -18,6 +18,11 @@ struct Options {
 // `shift` so two files differ in every entry).
 std::string list_config(int n, int shift);
 
+// One kextconfd start on `host` to its verified apply of `config` (its
+// "applied" line, within `apply_timeout`); seconds.
+double daemon_start_to_apply(const KextsimBoot& host, const std::string& config, const std::string& state_dir,
+                             Millis apply_timeout = 30s);
+
 void bench_roundtrip(Table& t, const Options& o); // 1
 void bench_apply(Table& t, const Options& o);     // 2 and 4
 void bench_lists(Table& t, const Options& o);     // 3

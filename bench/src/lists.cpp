@@ -67,18 +67,7 @@ void bench_lists(Table& t, const Options& o)
     const std::string cfg[2] = {dir.file("a.json"), dir.file("b.json")};
     write_file(cfg[0], list_config(n, 0));
     write_file(cfg[1], list_config(n, 1));
-    auto daemon = [&](const std::string& config) {
-        const auto t0 = Clock::now();
-        Process d({bin_path("kextconfd"), "--config", config, "--state-dir", dir.path(), "--admin-socket",
-                   dir.path() + "/admin.sock"},
-                  SpawnOptions{{{"KEXTSIM_ROOT", host->root()}}, false, {}});
-        if (!d.next_err_line("applied ", 120s))
-            throw std::runtime_error("kextconfd did not apply " + config + ": " + d.err());
-        const double s = seconds_since(t0);
-        if (d.terminate(30s) != 0)
-            throw std::runtime_error("kextconfd did not stop cleanly: " + d.err());
-        return s;
-    };
+    auto daemon = [&](const std::string& config) { return daemon_start_to_apply(*host, config, dir.path(), 120s); };
     const int runs = o.smoke ? 1 : o.quick ? 3 : 10;
     Samples nft, kc;
     nft_load(ns, dir.file("set.nft")); // warm-up

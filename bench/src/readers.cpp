@@ -4,7 +4,7 @@
 // five of the reference kext's scalar tunables, one after another). Reads/s and p99 of a
 // get; the two modes alternate in short windows so noise hits both.
 #include "benches.hpp"
-#include <kextconf/kext_client.hpp>
+#include "reference_kext.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -35,19 +35,9 @@ void window(int readers, bool write, double seconds, Window& out)
     for (int r = 0; r < readers; ++r)
         threads.emplace_back([&] {
             try {
-                kextconf::KextError err;
-                auto k = KextClient::connect("org.kextconf.reference", KextClient::Access::Query, err);
-                if (!k)
-                    throw std::runtime_error("query connect: " + err.message);
-                std::vector<kextconf::proto::TunableDesc> schema;
-                if (auto e = k->describe(schema))
-                    throw std::runtime_error(e.message);
-                const kextconf::proto::TunableDesc* max_clients = nullptr;
-                for (const auto& d : schema)
-                    if (d.name == "max_clients")
-                        max_clients = &d;
-                if (max_clients == nullptr)
-                    throw std::runtime_error("the reference kext has no max_clients");
+                auto k = connect_reference(KextClient::Access::Query);
+                const auto schema = describe_reference(*k);
+                const auto& max_clients = tunable_named(schema, "max_clients");
                 Samples mine;
                 mine.reserve(200000);
                 while (!go)
@@ -56,7 +46,7 @@ void window(int readers, bool write, double seconds, Window& out)
                 while (!stop) {
                     const auto t0 = Clock::now();
                     kextconf::proto::Value v;
-                    if (auto e = k->get(*max_clients, v))
+                    if (auto e = k->get(max_clients, v))
                         throw std::runtime_error(e.message);
                     mine.add(std::chrono::duration<double, std::nano>(Clock::now() - t0).count());
                     ++n;
@@ -73,19 +63,9 @@ void window(int readers, bool write, double seconds, Window& out)
     if (write)
         threads.emplace_back([&] {
             try {
-                kextconf::KextError err;
-                auto k = KextClient::connect("org.kextconf.reference", KextClient::Access::Admin, err);
-                if (!k)
-                    throw std::runtime_error("admin connect: " + err.message);
-                std::vector<kextconf::proto::TunableDesc> schema;
-                if (auto e = k->describe(schema))
-                    throw std::runtime_error(e.message);
-                auto index = [&](const char* name) {
-                    for (const auto& d : schema)
-                        if (d.name == name)
-                            return d.index;
-                    throw std::runtime_error(std::string("the reference kext has no ") + name);
-                };
+                auto k = connect_reference(KextClient::Access::Admin);
+                const auto schema = describe_reference(*k);
+                auto index = [&](const char* name) { return tunable_named(schema, name).index; };
                 const std::uint32_t enabled = index("enabled"), max_clients = index("max_clients"),
                                     log_level = index("log_level"), interval = index("sample_interval_ms"),
                                     label = index("label");

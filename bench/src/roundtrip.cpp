@@ -5,7 +5,7 @@
 // wire header + kc_value_hdr + int64 back). The physical limit of this
 // transport is the raw figure.
 #include "benches.hpp"
-#include <kextconf/kext_client.hpp>
+#include "reference_kext.hpp"
 #include <kextsim/client.hpp>
 
 #include <csignal>
@@ -79,20 +79,9 @@ void bench_roundtrip(Table& t, const Options& o)
     RawPeer raw; // forked before any thread exists
     const auto host = boot_kexts({{"KextconfReference", kReferenceBundleId}});
     const ScopedEnv root("KEXTSIM_ROOT", host->root());
-    kextconf::KextError err;
-    auto kext = kextconf::KextClient::connect("org.kextconf.reference", kextconf::KextClient::Access::Query, err);
-    if (!kext)
-        throw std::runtime_error("query connect: " + err.message);
-    std::vector<kextconf::proto::TunableDesc> schema;
-    if (auto e = kext->describe(schema))
-        throw std::runtime_error(e.message);
-    const kextconf::proto::TunableDesc* found = nullptr;
-    for (const auto& d : schema)
-        if (d.name == "max_clients") // a uint64
-            found = &d;
-    if (found == nullptr)
-        throw std::runtime_error("the reference kext has no max_clients");
-    const auto& desc = *found;
+    auto kext = connect_reference(kextconf::KextClient::Access::Query);
+    const auto schema = describe_reference(*kext);
+    const auto& desc = tunable_named(schema, "max_clients"); // a uint64
     auto get = [&] {
         kextconf::proto::Value v;
         if (auto e = kext->get(desc, v))

@@ -206,6 +206,84 @@ asio::awaitable<void> AdminServer::accept_loop()
     }
 }
 
+namespace {
+
+// One admin connection: its socket and one deadline per phase, which closes
+// the socket and so ends the pending read or write.
+class Connection {
+public:
+    Connection(asio::io_context& io, stream_protocol::socket sock) : sock_(std::move(sock)), deadline_(io) {}
+
+    int native_handle() { return sock_.native_handle(); }
+    bool expired() const { return expired_; }
+    // Neither timed out nor closed: a reply can still be written.
+    bool usable() const { return !expired_ && sock_.is_open(); }
+
+    // One request line of at most admin::kMaxMessage bytes (not_found: longer).
+    asio::awaitable<std::size_t> read_line(std::string& in, boost::system::error_code& ec)
+    {
+        arm();
+        const std::size_t n = co_await asio::async_read_until(sock_, asio::dynamic_buffer(in, admin::kMaxMessage), '\n',
+                                                              asio::redirect_error(asio::use_awaitable, ec));
+        deadline_.cancel();
+        co_return n;
+    }
+
+    asio::awaitable<void> write(const std::string& out, boost::system::error_code& ec)
+    {
+        arm();
+        co_await asio::async_write(sock_, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+        deadline_.cancel();
+    }
+
+    // Before closing: end our side and read what the client still sends
+    // (bounded), so that it sees a clean end of file after our reply (or our
+    // silence) rather than a reset for data left unread.
+    asio::awaitable<void> linger()
+    {
+        boost::system::error_code ec;
+        sock_.shutdown(asio::socket_base::shutdown_send, ec);
+        arm();
+        std::array<char, 4096> sink{};
+        for (std::size_t total = 0; !ec && sock_.is_open() && total < admin::kMaxMessage;)
+            total += co_await sock_.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+        deadline_.cancel();
+    }
+
+private:
+    void arm()
+    {
+        deadline_.expires_after(kAdminRequestTimeout);
+        deadline_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) {
+                expired_ = true;
+                boost::system::error_code ignored;
+                sock_.close(ignored);
+            }
+        });
+    }
+
+    stream_protocol::socket sock_;
+    asio::steady_timer deadline_;
+    bool expired_ = false;
+};
+
+// Without an admin group a non-root peer gets no word (the client reports
+// EACCES); with one, the group database is read once the request is in.
+bool may_ask(const std::optional<PeerCred>& peer, const std::error_code& cred_ec, const std::string& admin_group)
+{
+    if (peer && (!admin_group.empty() || peer->uid == 0 || peer->uid == ::geteuid()))
+        return true;
+    if (peer)
+        logcat::daemon().warn("admin socket: refused a client with uid {} (pid {}): only root may use it", peer->uid,
+                              peer->pid);
+    else
+        logcat::daemon().warn("admin socket: refused a client whose credentials are unknown: {}", cred_ec.message());
+    return false;
+}
+
+} // namespace
+
 asio::awaitable<void> AdminServer::session(stream_protocol::socket sock)
 {
     ++sessions_;
@@ -214,80 +292,44 @@ asio::awaitable<void> AdminServer::session(stream_protocol::socket sock)
         ~Count() { --n; }
     } count{sessions_};
 
-    // One deadline per phase; it closes the socket, which ends the pending read or write.
-    asio::steady_timer deadline(io_);
-    bool expired = false;
-    auto arm = [&] {
-        deadline.expires_after(kAdminRequestTimeout);
-        deadline.async_wait([&sock, &expired](const boost::system::error_code& ec) {
-            if (!ec) {
-                expired = true;
-                boost::system::error_code ignored;
-                sock.close(ignored);
-            }
-        });
-    };
-    // Before closing: end our side and read what the client still sends
-    // (bounded), so that it sees a clean end of file after our reply (or our
-    // silence) rather than a reset for data left unread.
-    auto linger = [&]() -> asio::awaitable<void> {
-        boost::system::error_code ec;
-        sock.shutdown(asio::socket_base::shutdown_send, ec);
-        arm();
-        std::array<char, 4096> sink{};
-        for (std::size_t total = 0; !ec && sock.is_open() && total < admin::kMaxMessage;)
-            total += co_await sock.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
-        deadline.cancel();
-    };
-
+    Connection conn(io_, std::move(sock));
     std::error_code cred_ec;
-    const auto peer = peer_credentials(sock.native_handle(), cred_ec);
-    // Without an admin group a non-root peer gets no word (the client reports
-    // EACCES); with one, the group database is read once the request is in.
-    if (!peer || (admin_group_.empty() && peer->uid != 0 && peer->uid != ::geteuid())) {
-        if (peer)
-            logcat::daemon().warn("admin socket: refused a client with uid {} (pid {}): only root may use it",
-                                  peer->uid, peer->pid);
-        else
-            logcat::daemon().warn("admin socket: refused a client whose credentials are unknown: {}",
-                                  cred_ec.message());
-        co_await linger();
+    const auto peer = peer_credentials(conn.native_handle(), cred_ec);
+    if (!may_ask(peer, cred_ec, admin_group_)) {
+        co_await conn.linger();
         co_return;
     }
-
-    arm();
     std::string in;
     boost::system::error_code ec;
-    const std::size_t n = co_await asio::async_read_until(sock, asio::dynamic_buffer(in, admin::kMaxMessage), '\n',
-                                                          asio::redirect_error(asio::use_awaitable, ec));
-    deadline.cancel();
-    json reply;
-    if (ec == asio::error::not_found) {
-        reply = failure("request longer than " + std::to_string(admin::kMaxMessage) + " bytes");
-    } else if (ec) {
+    const std::size_t n = co_await conn.read_line(in, ec);
+    if (ec && ec != asio::error::not_found) {
         logcat::daemon().debug("admin socket: client (pid {}) {} before sending a request", peer->pid,
-                               expired ? "timed out" : "went away");
+                               conn.expired() ? "timed out" : "went away");
         co_return;
-    } else if (const auto access = admin_access(*peer, admin_group_); !access.allowed) {
-        logcat::daemon().warn("admin socket: refused pid {}: {}", peer->pid, access.why);
-        reply = failure(access.why);
-        reply["denied"] = true;
-    } else {
-        reply = dispatch(in.substr(0, n - 1));
     }
-    if (expired || !sock.is_open())
+    json reply = ec ? failure("request longer than " + std::to_string(admin::kMaxMessage) + " bytes")
+                    : answer(*peer, in.substr(0, n - 1));
+    if (!conn.usable())
         co_return;
     reply["v"] = admin::kVersion;
-    const std::string out = reply.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-    arm();
-    co_await asio::async_write(sock, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
-    deadline.cancel();
+    co_await conn.write(reply.dump(-1, ' ', false, json::error_handler_t::replace) + "\n", ec);
     if (ec) {
         logcat::daemon().debug("admin socket: reply to pid {} not delivered: {}", peer->pid,
-                               expired ? "timed out" : ec.message());
+                               conn.expired() ? "timed out" : ec.message());
         co_return;
     }
-    co_await linger();
+    co_await conn.linger();
+}
+
+json AdminServer::answer(const PeerCred& peer, const std::string& request)
+{
+    const auto access = admin_access(peer, admin_group_);
+    if (access.allowed)
+        return dispatch(request);
+    logcat::daemon().warn("admin socket: refused pid {}: {}", peer.pid, access.why);
+    json reply = failure(access.why);
+    reply["denied"] = true;
+    return reply;
 }
 
 json AdminServer::dispatch(const std::string& line)

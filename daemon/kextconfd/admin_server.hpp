@@ -28,6 +28,8 @@
 
 namespace kextconf {
 
+struct PeerCred;
+
 // Time a client has to send its request line, and again to take the reply.
 // A local client writes in microseconds; this only bounds a stuck one.
 inline constexpr std::chrono::milliseconds kAdminRequestTimeout{2000};
@@ -59,6 +61,8 @@ public:
 private:
     boost::asio::awaitable<void> accept_loop();
     boost::asio::awaitable<void> session(boost::asio::local::stream_protocol::socket sock);
+    // The reply to one request line from `peer`, whose access is checked here.
+    nlohmann::json answer(const PeerCred& peer, const std::string& request);
     nlohmann::json dispatch(const std::string& line);
     bool remove_stale_socket();
     // With an admin group: the socket file becomes root:<group> 0660.

@@ -28,6 +28,29 @@ std::string values_text(const json& values)
     return values.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// A transient set cannot change what the kext reads only when it loads.
+std::string load_only_refusal(const std::vector<proto::TunableDesc>& schema, const json& values)
+{
+    for (const auto& d : schema)
+        if (values.contains(d.name) && (d.flags & KC_TF_LOAD_ONLY))
+            return "tunable \"" + d.name +
+                   "\" is load-only: the kext reads it when it loads. Save it to the file instead, then reload the "
+                   "kext";
+    return "";
+}
+
+admin::SetReply set_reply(const std::string& bundle, std::uint64_t previous_generation, const ApplyResult& res)
+{
+    admin::SetReply r;
+    r.ok = true;
+    r.kext = bundle;
+    r.previous_generation = previous_generation;
+    r.generation = res.generation;
+    r.config_hash = res.config_hash;
+    r.changed = res.changed;
+    return r;
+}
+
 } // namespace
 
 std::string Daemon::managed_refusals(const nlohmann::json& values, std::vector<std::string>& errors) const
@@ -79,13 +102,8 @@ admin::SetReply Daemon::set(const admin::ChangeRequest& req)
             return r;
         }
     const auto& schema = session_.follows(bundle, st.load_id) ? session_.tunables() : read_schema;
-    for (const auto& d : schema)
-        if (req.values.contains(d.name) && (d.flags & KC_TF_LOAD_ONLY)) {
-            r.error = "tunable \"" + d.name +
-                      "\" is load-only: the kext reads it when it loads. Save it to the file instead, then reload "
-                      "the kext";
-            return r;
-        }
+    if (r.error = load_only_refusal(schema, req.values); !r.error.empty())
+        return r;
     const auto valid = validate_assignments(bundle, req.values, schema, r.errors);
     if (!valid) {
         r.error = "nothing was changed";
@@ -100,13 +118,7 @@ admin::SetReply Daemon::set(const admin::ChangeRequest& req)
     // difference from the configuration in force as drift, as for `kextconfctl set`.
     logcat::kext().info("{}: set {} by admin request (transient): generation {} -> {}, {} changed", bundle,
                         values_text(req.values), st.generation, res.generation, res.changed);
-    r.ok = true;
-    r.kext = bundle;
-    r.previous_generation = st.generation;
-    r.generation = res.generation;
-    r.config_hash = res.config_hash;
-    r.changed = res.changed;
-    return r;
+    return set_reply(bundle, st.generation, res);
 }
 
 admin::PersistReply Daemon::persist(const admin::ChangeRequest& req)

@@ -42,6 +42,68 @@ bool wait_for(int fd, short events, Clock::time_point deadline, std::error_code&
     }
 }
 
+// A connected socket to the server at `path` (-1 with ec set).
+UniqueFd connect_to(const std::string& path, std::error_code& ec)
+{
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.empty() || path.size() >= sizeof addr.sun_path) {
+        ec = std::make_error_code(std::errc::filename_too_long);
+        return UniqueFd();
+    }
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    UniqueFd s(open_socket(AF_UNIX, SOCK_STREAM, 0));
+    if (s.get() < 0 || ::connect(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        ec = std::error_code(errno, std::generic_category());
+        return UniqueFd();
+    }
+    return s;
+}
+
+bool send_all(int fd, const std::string& line, Clock::time_point deadline, std::error_code& ec)
+{
+    for (std::size_t off = 0; off < line.size();) {
+        if (!wait_for(fd, POLLOUT, deadline, ec))
+            return false;
+        const ssize_t n = ::send(fd, line.data() + off, line.size() - off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            ec = std::error_code(errno, std::generic_category());
+            return false;
+        }
+        off += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+// The server's reply: one line, or what it sent before closing (at most
+// kMaxMessage bytes).
+bool receive_reply(int fd, std::string& in, Clock::time_point deadline, std::error_code& ec)
+{
+    char buf[4096];
+    for (;;) {
+        if (!wait_for(fd, POLLIN, deadline, ec))
+            return false;
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            ec = std::error_code(errno, std::generic_category());
+            return false;
+        }
+        if (n == 0)
+            return true; // the server closes after its reply
+        in.append(buf, static_cast<std::size_t>(n));
+        if (in.size() > kMaxMessage) {
+            ec = std::make_error_code(std::errc::protocol_error);
+            return false;
+        }
+        if (in.back() == '\n')
+            return true;
+    }
+}
+
 } // namespace
 
 std::string default_socket_path()
@@ -56,54 +118,10 @@ nlohmann::json request(const std::string& socket_path, const nlohmann::json& req
 {
     ec.clear();
     const auto deadline = Clock::now() + timeout;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (socket_path.empty() || socket_path.size() >= sizeof addr.sun_path) {
-        ec = std::make_error_code(std::errc::filename_too_long);
-        return {};
-    }
-    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-
-    const UniqueFd s(open_socket(AF_UNIX, SOCK_STREAM, 0));
-    if (s.get() < 0 || ::connect(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-        ec = std::error_code(errno, std::generic_category());
-        return {};
-    }
-    const std::string line = req.dump() + "\n";
-    for (std::size_t off = 0; off < line.size();) {
-        if (!wait_for(s.get(), POLLOUT, deadline, ec))
-            return {};
-        const ssize_t n = ::send(s.get(), line.data() + off, line.size() - off, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            ec = std::error_code(errno, std::generic_category());
-            return {};
-        }
-        off += static_cast<std::size_t>(n);
-    }
+    const UniqueFd s = connect_to(socket_path, ec);
     std::string in;
-    char buf[4096];
-    for (;;) {
-        if (!wait_for(s.get(), POLLIN, deadline, ec))
-            return {};
-        const ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            ec = std::error_code(errno, std::generic_category());
-            return {};
-        }
-        if (n == 0)
-            break; // the server closes after its reply
-        in.append(buf, static_cast<std::size_t>(n));
-        if (in.size() > kMaxMessage) {
-            ec = std::make_error_code(std::errc::protocol_error);
-            return {};
-        }
-        if (in.back() == '\n')
-            break;
-    }
+    if (s.get() < 0 || !send_all(s.get(), req.dump() + "\n", deadline, ec) || !receive_reply(s.get(), in, deadline, ec))
+        return {};
     // A server that closed without a word refused us (not root).
     if (in.empty()) {
         ec = std::make_error_code(std::errc::permission_denied);

@@ -182,6 +182,12 @@ private:
         failed_ = true;
         sink_.add(map_.value_pos(ptr).value_or(SourcePos{}), std::move(message));
     }
+    bool refuse(const std::string& ptr, std::string message)
+    {
+        error(ptr, std::move(message));
+        return false;
+    }
+
     std::nullopt_t fail(const std::string& ptr, std::string message)
     {
         error(ptr, std::move(message));
@@ -305,6 +311,50 @@ private:
         return out;
     }
 
+    // "min" and "max": signed for int64 (and the list of them), unsigned otherwise.
+    bool range(proto::TunableDesc& d, const json& x, const std::string& xp)
+    {
+        if (signed_range(d.type)) {
+            const auto lo = integer<std::int64_t>(x, xp, "min"), hi = integer<std::int64_t>(x, xp, "max");
+            if (!lo || !hi)
+                return false;
+            d.min.i = *lo, d.max.i = *hi;
+            if (*lo > *hi)
+                return refuse(xp + "/min", "min " + std::to_string(*lo) + " is above max " + std::to_string(*hi));
+        } else {
+            const auto lo = integer<std::uint64_t>(x, xp, "min"), hi = integer<std::uint64_t>(x, xp, "max");
+            if (!lo || !hi)
+                return false;
+            d.min.u = *lo, d.max.u = *hi;
+            if (d.type == KC_TYPE_UINT64 && *lo > *hi)
+                return refuse(xp + "/min", "min " + std::to_string(*lo) + " is above max " + std::to_string(*hi));
+        }
+        return true;
+    }
+
+    // An enum's names: non-empty, without '|', within the contract's room joined.
+    bool enum_names(proto::TunableDesc& d, const json& x, const std::string& xp)
+    {
+        const json* names = member(x, xp, "enum");
+        if (names == nullptr)
+            return false;
+        std::size_t joined = 0;
+        const bool ok =
+            names->is_array() && !names->empty() && std::all_of(names->begin(), names->end(), [&](const json& n) {
+                joined += n.is_string() ? n.get_ref<const std::string&>().size() + 1 : 0;
+                return n.is_string() && !n.get_ref<const std::string&>().empty() &&
+                       n.get_ref<const std::string&>().find('|') == std::string::npos;
+            });
+        if (!ok)
+            return refuse(xp + "/enum", "\"enum\" must be a non-empty array of non-empty names without '|'");
+        if (joined > KC_ENUM_NAMES_MAX)
+            return refuse(xp + "/enum", "the enum's names take " + std::to_string(joined - 1) +
+                                            " bytes joined, more than the contract allows (" +
+                                            std::to_string(KC_ENUM_NAMES_MAX - 1) + ")");
+        d.enum_names = names->get<std::vector<std::string>>();
+        return true;
+    }
+
     std::optional<proto::TunableDesc> tunable(const std::string& name, const json& p, const std::string& ptr)
     {
         if (name.empty() || name.size() >= KC_NAME_MAX)
@@ -343,40 +393,8 @@ private:
         d.type = *t;
         d.flags = *fbits;
 
-        if (signed_range(d.type)) {
-            const auto lo = integer<std::int64_t>(*x, xp, "min"), hi = integer<std::int64_t>(*x, xp, "max");
-            if (!lo || !hi)
-                return std::nullopt;
-            d.min.i = *lo, d.max.i = *hi;
-            if (*lo > *hi)
-                return fail(xp + "/min", "min " + std::to_string(*lo) + " is above max " + std::to_string(*hi));
-        } else {
-            const auto lo = integer<std::uint64_t>(*x, xp, "min"), hi = integer<std::uint64_t>(*x, xp, "max");
-            if (!lo || !hi)
-                return std::nullopt;
-            d.min.u = *lo, d.max.u = *hi;
-            if (d.type == KC_TYPE_UINT64 && *lo > *hi)
-                return fail(xp + "/min", "min " + std::to_string(*lo) + " is above max " + std::to_string(*hi));
-        }
-        if (d.type == KC_TYPE_ENUM) {
-            const json* names = member(*x, xp, "enum");
-            if (names == nullptr)
-                return std::nullopt;
-            std::size_t joined = 0;
-            const bool ok =
-                names->is_array() && !names->empty() && std::all_of(names->begin(), names->end(), [&](const json& n) {
-                    joined += n.is_string() ? n.get_ref<const std::string&>().size() + 1 : 0;
-                    return n.is_string() && !n.get_ref<const std::string&>().empty() &&
-                           n.get_ref<const std::string&>().find('|') == std::string::npos;
-                });
-            if (!ok)
-                return fail(xp + "/enum", "\"enum\" must be a non-empty array of non-empty names without '|'");
-            if (joined > KC_ENUM_NAMES_MAX)
-                return fail(xp + "/enum", "the enum's names take " + std::to_string(joined - 1) +
-                                              " bytes joined, more than the contract allows (" +
-                                              std::to_string(KC_ENUM_NAMES_MAX - 1) + ")");
-            d.enum_names = names->get<std::vector<std::string>>();
-        }
+        if (!range(d, *x, xp) || (d.type == KC_TYPE_ENUM && !enum_names(d, *x, xp)))
+            return std::nullopt;
         const json* def = member(*x, xp, "default");
         if (def == nullptr)
             return std::nullopt;

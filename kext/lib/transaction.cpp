@@ -9,21 +9,70 @@
 
 namespace kc {
 
+namespace {
+
+// Ends the connection's transaction, whatever happens next: the staged
+// snapshot and the generation it began at are the caller's from here on. A
+// transaction another thread of this connection is still writing into stays.
+errno_t end_transaction(Client *c, int opt, Snapshot **staged, uint64_t *expected)
+{
+    lck_mtx_lock(g.ctl.mtx);
+    *staged = c->staged;
+    *expected = c->expected_generation;
+    const bool busy = c->txn_busy;
+    if (!busy)
+        c->staged = nullptr;
+    lck_mtx_unlock(g.ctl.mtx);
+    if (busy)
+        return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, opt, kNoIndex);
+    if (*staged == nullptr)
+        return fail(c, EINVAL, KC_R_NO_TRANSACTION, opt, kNoIndex);
+    return 0;
+}
+
+// Installs `staged` if the current snapshot is still at `expected` and returns
+// the one it replaced (nullptr: stale, nothing installed). commit_mtx
+// serializes commits, and only a commit changes or frees g.snap.current, so
+// under it g.snap.current can be read without g.snap.lock: the comparison (and
+// its big list compares) never holds g.snap.lock, so readers never wait behind it.
+Snapshot *install(Snapshot *staged, uint64_t expected, uint8_t *changed_bits, uint32_t *changed)
+{
+    Snapshot *old = nullptr;
+    lck_mtx_lock(g.snap.commit_mtx);
+    if (g.snap.current->generation == expected) {
+        *changed = snapshot_changed(g.snap.current, staged, changed_bits);
+        lck_rw_lock_exclusive(g.snap.lock);
+        old = g.snap.current;
+        g.snap.current = staged; // from here on `staged` belongs to the readers
+        lck_rw_unlock_exclusive(g.snap.lock);
+    }
+    lck_mtx_unlock(g.snap.commit_mtx);
+    return old;
+}
+
+// What follows a commit: its events, the heartbeat's new interval, the kext's
+// own hook.
+void announce(Client *c, const kc_commit_reply &r, uint8_t *changed_bits)
+{
+    events_config_changed(); // a new rate limit applies to this commit's own events
+    post_tunables_changed(r.generation, changed_bits, r.changed);
+    changes_give(c, changed_bits);
+    post_applied(r.generation, r.config_hash, r.changed);
+    heartbeat_schedule(); // a changed interval takes effect now
+    if (g.load.cfg->on_commit != nullptr)
+        g.load.cfg->on_commit(r.generation, r.changed);
+}
+
+} // namespace
+
 errno_t commit(Client *c, int opt, void *data, size_t *len)
 {
     if (*len < sizeof(kc_commit_reply))
         return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, kNoIndex);
-    lck_mtx_lock(g.ctl.mtx);
-    Snapshot *staged = c->staged;
-    const uint64_t expected = c->expected_generation;
-    const bool busy = c->txn_busy;
-    if (!busy)
-        c->staged = nullptr; // the transaction ends here, whatever happens
-    lck_mtx_unlock(g.ctl.mtx);
-    if (busy)
-        return fail(c, EBUSY, KC_R_TRANSACTION_OPEN, opt, kNoIndex);
-    if (staged == nullptr)
-        return fail(c, EINVAL, KC_R_NO_TRANSACTION, opt, kNoIndex);
+    Snapshot *staged = nullptr;
+    uint64_t expected = 0;
+    if (const errno_t err = end_transaction(c, opt, &staged, &expected); err != 0)
+        return err;
 
     // Validate everything again: the snapshot must be good as a whole (this
     // also refuses a list missing chunks and seals the staged lists).
@@ -37,22 +86,10 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
     staged->generation = generation;
     staged->hash = hash;
 
-    // Count changes against the snapshot we replace. commit_mtx serializes
-    // commits, and only a commit changes or frees g.snap.current, so under it
-    // g.snap.current can be read without g.snap.lock: the comparison (and its big
-    // list compares) never holds g.snap.lock, so readers never wait behind it.
+    // Count changes against the snapshot we replace.
     uint8_t *changed_bits = changes_take(c); // NULL: the per-tunable events are lost, not the commit
-    Snapshot *old = nullptr;
     uint32_t changed = 0;
-    lck_mtx_lock(g.snap.commit_mtx);
-    if (g.snap.current->generation == expected) {
-        changed = snapshot_changed(g.snap.current, staged, changed_bits);
-        lck_rw_lock_exclusive(g.snap.lock);
-        old = g.snap.current;
-        g.snap.current = staged; // from here on `staged` belongs to the readers
-        lck_rw_unlock_exclusive(g.snap.lock);
-    }
-    lck_mtx_unlock(g.snap.commit_mtx);
+    Snapshot *old = install(staged, expected, changed_bits, &changed);
     if (old == nullptr) {
         changes_give(c, changed_bits);
         snapshot_free(staged);
@@ -67,13 +104,7 @@ errno_t commit(Client *c, int opt, void *data, size_t *len)
     r.changed = changed;
     memcpy(data, &r, sizeof r);
     *len = sizeof r;
-    events_config_changed(); // a new rate limit applies to this commit's own events
-    post_tunables_changed(generation, changed_bits, changed);
-    changes_give(c, changed_bits);
-    post_applied(r.generation, r.config_hash, changed);
-    heartbeat_schedule(); // a changed interval takes effect now
-    if (g.load.cfg->on_commit != nullptr)
-        g.load.cfg->on_commit(generation, changed);
+    announce(c, r, changed_bits);
     return 0;
 }
 

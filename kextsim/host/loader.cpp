@@ -41,6 +41,34 @@ struct CurrentKext {
     ~CurrentKext() { set_current_kext(-1); }
 };
 
+// What kext `index` left behind after `when` ("stop", "a failed start"):
+// controls and OIDs still registered and leaked blocks and thread calls, a
+// line each; a kext that left a control or an OID must stay mapped (the host
+// still points into its image).
+struct Leftovers {
+    std::string report;
+    bool controls = false;
+    bool oids = false;
+};
+
+Leftovers leftovers(int index, const std::string& when)
+{
+    Leftovers out;
+    const auto controls = host().controls.owned_by(index);
+    for (const auto& control : controls)
+        out.report += "\n  kext bug: control \"" + control + "\" still registered after " + when;
+    const auto oids = host().sysctl.owned_by(index);
+    for (const auto& oid : oids)
+        out.report += "\n  kext bug: sysctl \"" + oid + "\" still registered after " + when;
+    for (const auto& leak : host().memory.leaks(index))
+        out.report += "\n  leak: " + leak;
+    for (const auto& leak : host().thread_calls.leaks(index))
+        out.report += "\n  leak: " + leak;
+    out.controls = !controls.empty();
+    out.oids = !oids.empty();
+    return out;
+}
+
 } // namespace
 
 std::string read_bundle(const std::string& path, BundleInfo& out)
@@ -140,17 +168,9 @@ std::string KextLoader::load(const std::string& path)
         std::string msg = "(libkern/kext) kext (kmod) start/stop routine failed: " + info.bundle_id +
                           " start returned " + std::to_string(kr);
         // A failed start must undo itself as completely as a stop would.
-        const auto leftovers = host().controls.owned_by(k.index);
-        for (const auto& control : leftovers)
-            msg += "\n  kext bug: control \"" + control + "\" still registered after a failed start";
-        const auto oids = host().sysctl.owned_by(k.index);
-        for (const auto& oid : oids)
-            msg += "\n  kext bug: sysctl \"" + oid + "\" still registered after a failed start";
-        for (const auto& leak : host().memory.leaks(k.index))
-            msg += "\n  leak: " + leak;
-        for (const auto& leak : host().thread_calls.leaks(k.index))
-            msg += "\n  leak: " + leak;
-        if (leftovers.empty() && oids.empty() && host().thread_calls.wait_idle(k.index, kCallbackGraceMs))
+        const Leftovers left = leftovers(k.index, "a failed start");
+        msg += left.report;
+        if (!left.controls && !left.oids && host().thread_calls.wait_idle(k.index, kCallbackGraceMs))
             ::dlclose(dl); // else the controls or OIDs still point into the image: keep it mapped
         return msg;
     }
@@ -171,22 +191,14 @@ std::string KextLoader::stop_locked(Loaded& k, bool& refused)
         return k.info.bundle_id + ": stop routine returned " + std::to_string(kr) +
                "; the kext refused to unload and is still loaded (are clients still connected?)";
     }
-    std::string report;
-    for (const auto& name : host().controls.owned_by(k.index))
-        report += "\n  kext bug: control \"" + name + "\" still registered after stop";
-    const auto oids = host().sysctl.owned_by(k.index);
-    for (const auto& oid : oids)
-        report += "\n  kext bug: sysctl \"" + oid + "\" still registered after stop";
-    for (const auto& leak : host().memory.leaks(k.index))
-        report += "\n  leak: " + leak;
-    for (const auto& leak : host().thread_calls.leaks(k.index))
-        report += "\n  leak: " + leak;
+    const Leftovers left = leftovers(k.index, "stop");
+    std::string report = left.report;
     const bool call_running = !host().thread_calls.wait_idle(k.index, kCallbackGraceMs);
     if (call_running)
         report += "\n  kext bug: a thread call is still running after stop returned";
     // A kext that left controls or OIDs registered, or whose thread call still
     // runs, must stay mapped: the host still points into its image.
-    if (host().controls.owned_by(k.index).empty() && oids.empty() && !call_running)
+    if (host().controls.owned_by(k.index).empty() && !left.oids && !call_running)
         ::dlclose(k.dl);
     return report.empty() ? std::string() : "unloaded " + k.info.bundle_id + " with problems:" + report;
 }

@@ -477,83 +477,91 @@ std::uint64_t config_hash_of(const std::vector<const Value*>& values)
     return h;
 }
 
+namespace {
+
+// One event code's payload: its common header, then what fill() takes from it.
+template <class Wire, void (*fill)(Event&, const Wire&)> std::optional<Event> decode_payload(Event e, ByteView payload)
+{
+    auto s = decode<Wire>(payload, true);
+    if (!s)
+        return std::nullopt;
+    e.hdr = s->hdr;
+    fill(e, *s);
+    return e;
+}
+
+void fill_started(Event& e, const kc_ev_started& s)
+{
+    e.generation = s.generation;
+    e.kext_version = field_string(s.kext_version);
+}
+
+void fill_stopping(Event& e, const kc_ev_stopping& s)
+{
+    e.generation = s.generation;
+}
+
+void fill_applied(Event& e, const kc_ev_applied& s)
+{
+    e.generation = s.generation;
+    e.config_hash = s.config_hash;
+    e.changed = s.changed;
+}
+
+void fill_tunable_changed(Event& e, const kc_ev_tunable_changed& s)
+{
+    e.generation = s.generation;
+    e.index = s.index;
+    e.name = field_string(s.name);
+}
+
+void fill_client(Event& e, const kc_ev_client& s)
+{
+    e.client = s;
+}
+
+void fill_overflow(Event& e, const kc_ev_overflow& s)
+{
+    e.overflow = s;
+}
+
+void fill_heartbeat(Event& e, const kc_ev_heartbeat& s)
+{
+    e.generation = s.generation;
+    e.heartbeat = s;
+}
+
+struct EventDecoder {
+    std::uint32_t code;
+    std::optional<Event> (*decode)(Event, ByteView);
+};
+
+constexpr EventDecoder kEventDecoders[] = {
+    {KC_EV_STARTED, decode_payload<kc_ev_started, fill_started>},
+    {KC_EV_STOPPING, decode_payload<kc_ev_stopping, fill_stopping>},
+    {KC_EV_APPLIED, decode_payload<kc_ev_applied, fill_applied>},
+    {KC_EV_TUNABLE_CHANGED, decode_payload<kc_ev_tunable_changed, fill_tunable_changed>},
+    {KC_EV_CLIENT_CONNECTED, decode_payload<kc_ev_client, fill_client>},
+    {KC_EV_CLIENT_DISCONNECTED, decode_payload<kc_ev_client, fill_client>},
+    {KC_EV_OVERFLOW, decode_payload<kc_ev_overflow, fill_overflow>},
+    {KC_EV_HEARTBEAT, decode_payload<kc_ev_heartbeat, fill_heartbeat>},
+};
+
+} // namespace
+
 std::optional<Event> decode_event(std::uint32_t code, ByteView payload)
 {
     Event e;
     e.code = code;
-    switch (code) {
-    case KC_EV_STARTED: {
-        auto s = decode<kc_ev_started>(payload, true);
-        if (!s)
-            return std::nullopt;
-        e.hdr = s->hdr;
-        e.generation = s->generation;
-        e.kext_version = field_string(s->kext_version);
-        return e;
-    }
-    case KC_EV_STOPPING: {
-        auto s = decode<kc_ev_stopping>(payload, true);
-        if (!s)
-            return std::nullopt;
-        e.hdr = s->hdr;
-        e.generation = s->generation;
-        return e;
-    }
-    case KC_EV_APPLIED: {
-        auto s = decode<kc_ev_applied>(payload, true);
-        if (!s)
-            return std::nullopt;
-        e.hdr = s->hdr;
-        e.generation = s->generation;
-        e.config_hash = s->config_hash;
-        e.changed = s->changed;
-        return e;
-    }
-    case KC_EV_TUNABLE_CHANGED: {
-        auto s = decode<kc_ev_tunable_changed>(payload, true);
-        if (!s)
-            return std::nullopt;
-        e.hdr = s->hdr;
-        e.generation = s->generation;
-        e.index = s->index;
-        e.name = field_string(s->name);
-        return e;
-    }
-    case KC_EV_CLIENT_CONNECTED:
-    case KC_EV_CLIENT_DISCONNECTED: {
-        auto s = decode<kc_ev_client>(payload, true);
-        if (!s)
-            return std::nullopt;
-        e.hdr = s->hdr;
-        e.client = *s;
-        return e;
-    }
-    case KC_EV_OVERFLOW: {
-        auto s = decode<kc_ev_overflow>(payload, true);
-        if (!s)
-            return std::nullopt;
-        e.hdr = s->hdr;
-        e.overflow = *s;
-        return e;
-    }
-    case KC_EV_HEARTBEAT: {
-        auto s = decode<kc_ev_heartbeat>(payload, true);
-        if (!s)
-            return std::nullopt;
-        e.hdr = s->hdr;
-        e.generation = s->generation;
-        e.heartbeat = *s;
-        return e;
-    }
-    default: {
-        // Unknown codes from a newer kext still carry the common header.
-        auto h = decode<kc_event_hdr>(payload, true);
-        if (!h)
-            return std::nullopt;
-        e.hdr = *h;
-        return e;
-    }
-    }
+    for (const auto& d : kEventDecoders)
+        if (d.code == code)
+            return d.decode(std::move(e), payload);
+    // Unknown codes from a newer kext still carry the common header.
+    auto h = decode<kc_event_hdr>(payload, true);
+    if (!h)
+        return std::nullopt;
+    e.hdr = *h;
+    return e;
 }
 
 } // namespace kextconf::proto

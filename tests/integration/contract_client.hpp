@@ -208,6 +208,34 @@ inline std::unique_ptr<ContractClient> connect_client(const std::string& root,
     return s ? std::make_unique<ContractClient>(std::move(s)) : nullptr;
 }
 
+// `kextsim unload` of a contract kext a client made leak blocks of `sizes`
+// bytes (CC_OPT_LEAK), and whether the kext was still loaded after it. ASan's
+// leak check is off in that host: the blocks stay leaked there until it exits.
+struct LeakUnload {
+    Result unload;
+    bool still_loaded = true;
+};
+
+inline LeakUnload unload_after_leaks(const std::vector<std::uint32_t>& sizes)
+{
+    ScopedEnv no_lsan("ASAN_OPTIONS", asan_without_leak_check());
+    KextsimHost host(contract_bundle(), CC_BUNDLE_ID);
+    LeakUnload out;
+    if (!host.ready()) {
+        ADD_FAILURE() << "kextsim host: " << host.not_ready();
+        return out;
+    }
+    if (auto c = connect_client(host.root())) {
+        for (const std::uint32_t size : sizes)
+            EXPECT_EQ(c->set(CC_OPT_LEAK, size), 0);
+    }
+    // (the connection's own block, its unitinfo, is freed by ctl_disconnect)
+    EXPECT_TRUE(host.wait_no_clients());
+    out.unload = host.kextsim({"unload", CC_BUNDLE_ID});
+    out.still_loaded = host.is_loaded(CC_BUNDLE_ID);
+    return out;
+}
+
 // What the kext puts in byte j of event data vector i (contract_cmds.h).
 inline std::string vector_bytes(std::uint32_t i, std::uint32_t size)
 {

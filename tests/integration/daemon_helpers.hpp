@@ -127,4 +127,20 @@ protected:
     const std::string socket_ = host_.admin_socket();
 };
 
+// A kextsim host with an etc/ directory and a managed-preferences directory
+// (the macOS one where an MDM's profile lands), both empty.
+class ManagedHostTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        ASSERT_TRUE(host_.ready());
+        ASSERT_EQ(::mkdir(etc_.c_str(), 0755), 0);
+        ASSERT_EQ(::mkdir(managed_dir_.c_str(), 0755), 0);
+    }
+
+    KextsimHost host_;
+    const std::string etc_ = host_.dir().file("etc");
+    const std::string managed_dir_ = host_.dir().file("managed");
+};
+
 } // namespace kctest

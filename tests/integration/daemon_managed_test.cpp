@@ -49,15 +49,8 @@ std::string profile_text(const json& tunables)
            t + "</dict>\n</dict>\n</plist>\n";
 }
 
-class DaemonManaged : public ::testing::Test {
+class DaemonManaged : public ManagedHostTest {
 protected:
-    void SetUp() override
-    {
-        ASSERT_TRUE(host_.ready());
-        ASSERT_EQ(::mkdir(etc_.c_str(), 0755), 0);
-        ASSERT_EQ(::mkdir(managed_dir_.c_str(), 0755), 0);
-    }
-
     std::unique_ptr<Process> start(const json& file_tunables)
     {
         write_file(config_, reference_config_text(file_tunables, "daemon_managed_test"));
@@ -79,10 +72,7 @@ protected:
         return s;
     }
 
-    KextsimHost host_;
-    const std::string etc_ = host_.dir().file("etc");
     const std::string config_ = etc_ + "/config.json";
-    const std::string managed_dir_ = host_.dir().file("managed");
     const std::string profile_ = managed_dir_ + "/" + kDomain + ".plist";
     const std::string state_dir_ = host_.dir().file("state");
 };

@@ -480,21 +480,9 @@ TEST_F(KextsimFidelity, StopRefusalKeepsKextLoaded)
 
 TEST(KextsimFidelityLeaks, LeakIsReportedAtUnload)
 {
-    // The block stays leaked in the host until it exits.
-    ScopedEnv no_lsan("ASAN_OPTIONS", asan_without_leak_check());
-    KextsimHost host(contract_bundle(), CC_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    {
-        int err = 0;
-        auto s = open_control(host.root(), CC_CONTROL_NAME, err);
-        ASSERT_TRUE(s) << std::strerror(err);
-        const std::uint32_t size = 123;
-        ASSERT_EQ(ContractClient(std::move(s)).set(CC_OPT_LEAK, size), 0);
-    }
-    ASSERT_TRUE(host.wait_no_clients());
-    const Result r = host.kextsim({"unload", CC_BUNDLE_ID});
+    const auto [r, still_loaded] = unload_after_leaks({123});
     EXPECT_EQ(r.exit_code, 0) << "a leak does not refuse the unload: " << r.describe();
-    EXPECT_FALSE(host.is_loaded(CC_BUNDLE_ID));
+    EXPECT_FALSE(still_loaded);
     bool reported = false;
     std::istringstream lines(r.out + r.err);
     for (std::string line; std::getline(lines, line);)

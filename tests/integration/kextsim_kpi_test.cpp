@@ -385,20 +385,7 @@ TEST_F(KextsimKpi, OSMallocNoblockFromAPageableTagIsNULL)
 
 TEST(KextsimKpiLeaks, LeakReportNamesTagAndSize)
 {
-    ScopedEnv no_lsan("ASAN_OPTIONS", asan_without_leak_check());
-    KextsimHost host(contract_bundle(), CC_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    {
-        int err = 0;
-        auto s = open_control(host.root(), CC_CONTROL_NAME, err);
-        ASSERT_TRUE(s) << std::strerror(err);
-        ContractClient c(std::move(s));
-        const std::uint32_t first = 100, second = 28;
-        ASSERT_EQ(c.set(CC_OPT_LEAK, first), 0);
-        ASSERT_EQ(c.set(CC_OPT_LEAK, second), 0);
-    } // the connection's own block (its unitinfo) is freed by ctl_disconnect
-    ASSERT_TRUE(host.wait_no_clients());
-    const Result r = host.kextsim({"unload", CC_BUNDLE_ID});
+    const Result r = unload_after_leaks({100, 28}).unload;
     EXPECT_EQ(r.exit_code, 0) << "a leak does not refuse the unload: " << r.describe();
     std::vector<std::string> leaks;
     std::istringstream lines(r.out + r.err);

@@ -74,18 +74,8 @@ json to_json(plist_t p)
 
 const std::regex kUuid("[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}");
 
-class ProfileCommand : public ::testing::Test {
+class ProfileCommand : public ManagedHostTest {
 protected:
-    void SetUp() override
-    {
-        ASSERT_TRUE(host_.ready());
-        ASSERT_EQ(::mkdir(etc_.c_str(), 0755), 0);
-        ASSERT_EQ(::mkdir(managed_dir_.c_str(), 0755), 0);
-    }
-
-    KextsimHost host_;
-    const std::string etc_ = host_.dir().file("etc");
-    const std::string managed_dir_ = host_.dir().file("managed");
     const std::string profile_ = managed_dir_ + "/org.kextconf.kextconfd.plist";
 };
 

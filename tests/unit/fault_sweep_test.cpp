@@ -13,9 +13,8 @@
 // The walk stops on its own, so new allocation, enqueue or event sites in the
 // kernel library are covered without touching this file.
 #include <kextconf/codec.hpp>
-#include <kextconf/defaults.hpp>
-#include <kextsim/darwin.hpp>
-#include <kextsim/inproc.hpp>
+
+#include "../support/inproc_kext.hpp"
 
 #include "../support/snapshot_read.hpp"
 
@@ -30,13 +29,8 @@
 namespace {
 
 using namespace kextconf::proto;
-using kextsim::InProcessControl;
-using kextsim::InProcessEvents;
-using kextsim::InProcessHost;
+using namespace kctest::inproc;
 
-constexpr const char* kBundleId = KEXTCONF_DEFAULT_KEXT;
-constexpr const char* kQuery = KEXTCONF_DEFAULT_KEXT ".query";
-using kextsim::kSysprotoControl;
 constexpr std::uint64_t kMaxWalk = 400; // far above any site's call count in one scenario
 
 using Snapshot = kctest::SnapshotRead;
@@ -241,12 +235,7 @@ void FaultSweep::sweep_start(std::uint64_t n)
     if (!err.empty()) {
         ++failed;
         // A failed start leaves no control, no OID, no memory.
-        EXPECT_NE(err.find("start returned"), std::string::npos) << err;
-        EXPECT_EQ(err.find("leak"), std::string::npos) << err;
-        EXPECT_EQ(err.find("still registered"), std::string::npos) << err;
-        int e = 0;
-        EXPECT_FALSE(InProcessControl::connect(kBundleId, 0, e));
-        EXPECT_EQ(e, ENOENT);
+        expect_failed_start_left_nothing(err);
         return;
     }
     // Started despite the fault (it hit something start may do without, such
@@ -272,9 +261,7 @@ void FaultSweep::sweep_transaction(std::uint64_t n)
     auto reader = InProcessControl::connect(kBundleId, 0, e); // privileged: sees the hash
     ASSERT_TRUE(reader) << std::strerror(e);
     InProcessEvents events;
-    std::uint32_t vendor = 0;
-    ASSERT_EQ(events.vendor_code(kBundleId, vendor), 0);
-    events.set_filter(vendor, KC_EVENT_CLASS, 0);
+    ASSERT_EQ(listen_to_kext(events, kBundleId, KC_EVENT_CLASS), 0);
     const auto before = observe(*reader);
     ASSERT_TRUE(before);
     drain_seqs(events);

@@ -2,9 +2,8 @@
 // process, driven through InProcessControl/InProcessEvents without sockets or
 // threads, and fault injection walked through its start and its transactions.
 #include <kextconf/codec.hpp>
-#include <kextconf/defaults.hpp>
-#include <kextsim/darwin.hpp>
-#include <kextsim/inproc.hpp>
+
+#include "../support/inproc_kext.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,13 +15,8 @@
 namespace {
 
 using namespace kextconf::proto;
-using kextsim::InProcessControl;
-using kextsim::InProcessEvents;
-using kextsim::InProcessHost;
+using namespace kctest::inproc;
 
-constexpr const char* kBundleId = KEXTCONF_DEFAULT_KEXT;
-constexpr const char* kQuery = KEXTCONF_DEFAULT_KEXT ".query";
-using kextsim::kSysprotoControl;
 constexpr uid_t kNobody = 65534;
 constexpr std::uint32_t kMaxClients = 1; // index in the reference kext's table
 
@@ -92,9 +86,7 @@ TEST_F(InProcess, ReferenceKextRunsUnchanged)
     EXPECT_EQ(begin(*q, 1), EPERM);
 
     InProcessEvents events;
-    std::uint32_t vendor = 0;
-    ASSERT_EQ(events.vendor_code(kBundleId, vendor), 0);
-    events.set_filter(vendor, KC_EVENT_CLASS, 0);
+    ASSERT_EQ(listen_to_kext(events, kBundleId, KC_EVENT_CLASS), 0);
 
     ASSERT_EQ(begin(*a, 1), 0);
     ASSERT_EQ(set_max_clients(*a, 100), 0);
@@ -165,12 +157,7 @@ TEST_F(InProcess, FaultWalkThroughStartLeavesNothingBehind)
             EXPECT_EQ(msg.find("leak"), std::string::npos) << msg;
             continue;
         }
-        EXPECT_NE(err.find("start returned"), std::string::npos) << err;
-        EXPECT_EQ(err.find("leak"), std::string::npos) << err;
-        EXPECT_EQ(err.find("still registered"), std::string::npos) << err;
-        int e = 0;
-        EXPECT_FALSE(InProcessControl::connect(kBundleId, 0, e));
-        EXPECT_EQ(e, ENOENT);
+        expect_failed_start_left_nothing(err);
     }
     EXPECT_GE(failures, 4) << "start allocates a tag, a group, locks and a snapshot";
 }
@@ -263,9 +250,7 @@ TEST_F(InProcess, QueryClientChurnHasItsOwnEventBudget)
     auto a = admin();
     ASSERT_TRUE(a);
     InProcessEvents events;
-    std::uint32_t vendor = 0;
-    ASSERT_EQ(events.vendor_code(kBundleId, vendor), 0);
-    events.set_filter(vendor, 0, 0);
+    ASSERT_EQ(listen_to_kext(events, kBundleId), 0);
     // At least 100 connections, and on until the budget dropped some (a
     // slow machine spreads them over more one-second windows).
     auto dropped = [&] {
@@ -319,9 +304,7 @@ TEST_F(InProcess, EventPostFailureShowsAsSequenceGap)
     auto a = admin();
     ASSERT_TRUE(a);
     InProcessEvents events;
-    std::uint32_t vendor = 0;
-    ASSERT_EQ(events.vendor_code(kBundleId, vendor), 0);
-    events.set_filter(vendor, 0, 0);
+    ASSERT_EQ(listen_to_kext(events, kBundleId), 0);
     std::uint64_t gen = 1;
     kc_commit_reply r{};
     ASSERT_TRUE(host.fail_nth("event", 1));

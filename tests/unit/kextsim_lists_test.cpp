@@ -5,6 +5,8 @@
 #include "lists_kext.h"
 
 #include <kextconf/codec.hpp>
+
+#include "../support/inproc_kext.hpp"
 #include <kextsim/darwin.hpp>
 #include <kextsim/inproc.hpp>
 
@@ -316,9 +318,7 @@ TEST_F(ListKext, ReadsWithOffsetAndHiddenLists)
 TEST_F(ListKext, AppliedEventHidesTheHashWhenATunableIsHidden)
 {
     kextsim::InProcessEvents events;
-    std::uint32_t vendor = 0;
-    ASSERT_EQ(events.vendor_code(LISTS_TEST_BUNDLE_ID, vendor), 0);
-    events.set_filter(vendor, 0, 0);
+    ASSERT_EQ(kctest::inproc::listen_to_kext(events, LISTS_TEST_BUNDLE_ID), 0);
     ASSERT_EQ(a.begin(1), 0);
     ASSERT_EQ(a.set_value(kSecret, Value::of_ints({7})), 0);
     kc_commit_reply r{};
