@@ -16,6 +16,10 @@ void add_kext_commands(CLI::App& app, Options& o, Command& run);   // kext load|
 void add_top_command(CLI::App& app, Options& o, Command& run);     // top (top.cpp)
 void add_profile_command(CLI::App& app, Options& o, Command& run); // profile (profile_command.cpp)
 
+// `get [NAME...]` (read_commands.cpp): main.cpp runs it without the parser
+// when no word of the command line is an option.
+int get_command(const Options& o, const std::vector<std::string>& names);
+
 // A value for a summary line: a list longer than a few entries as its size.
 std::string format_summary(const proto::TunableDesc& d, const proto::Value& v);
 // "[0, 4096]", "one of error|warn|info", "up to 64 bytes".

@@ -4,12 +4,44 @@
 #include "commands.hpp"
 #include <kextconf/cli_usage.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
+namespace {
+
+using namespace kextconf::ctl;
+
+int run_guarded(const Command& run)
+{
+    try {
+        return run ? run() : kExitUsage;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "kextconfctl: internal error: %s\n", e.what());
+        return kExitFailure;
+    }
+}
+
+// `kextconfctl get [NAME...]` with no option anywhere, the form a script
+// runs in a loop: the parser below would take every word after `get` as a
+// NAME (a word starting with '-' is what it could read otherwise), so it is
+// not built. Building every command's parser was a quarter of a one-shot
+// get's instructions (docs/performance.md, benchmark 9).
+bool is_plain_get(int argc, char** argv)
+{
+    return argc >= 2 && std::strcmp(argv[1], "get") == 0 &&
+           std::none_of(argv + 2, argv + argc, [](const char* word) { return word[0] == '-'; });
+}
+
+} // namespace
+
 int main(int argc, char** argv)
 {
-    using namespace kextconf::ctl;
+    if (is_plain_get(argc, argv)) {
+        remember_command_line(argc, argv);
+        const Options defaults;
+        return run_guarded([&] { return get_command(defaults, {argv + 2, argv + argc}); });
+    }
     CLI::App app{std::string("kextconfctl: inspect and control a kext configured by kextconf.\n"
                              "Read commands (status, get, describe, schema, config check, events, top, kext status) "
                              "work for any user; set, reload and kext load/unload need root.\n") +
@@ -42,11 +74,5 @@ int main(int argc, char** argv)
         json = json || std::strcmp(argv[i], "--json") == 0;
     if (const auto status = kextconf::cli::parse_command_line(app, argc, argv, json))
         return *status;
-
-    try {
-        return run ? run() : kExitUsage;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "kextconfctl: internal error: %s\n", e.what());
-        return kExitFailure;
-    }
+    return run_guarded(run);
 }

@@ -262,6 +262,11 @@ int cmd_get(const Options& o, const std::vector<std::string>& names)
 
 } // namespace
 
+int get_command(const Options& o, const std::vector<std::string>& names)
+{
+    return cmd_get(o, names);
+}
+
 std::string format_summary(const proto::TunableDesc& d, const proto::Value& v)
 {
     if (proto::is_list_type(v.type) && v.element_count() > kStatusListMax)

@@ -161,7 +161,30 @@ admin::ReloadReply Daemon::reload(bool forced)
     case ConfigSource::Change::Candidate: break;
     }
     ++counters_.reloads;
+    if (!forced && accept_without_kext()) {
+        r.ok = r.applied = true;
+        return r;
+    }
     return apply_reload(std::move(r));
+}
+
+bool Daemon::accept_without_kext()
+{
+    // Every event already posted is read first: one saying the kext changed
+    // (or stopped) means it must be asked.
+    if (!handle_waiting_events(*ctl_events_, false) || !handle_waiting_events(*kext_events_, true))
+        return false;
+    LoadedConfig* candidate = source_.candidate();
+    const std::vector<proto::Value>* held = session_.values_held();
+    if (!candidate || !held || presence_ != KextPresence::Present || candidate->kext() != session_.bundle())
+        return false;
+    const FittedValues& fitted = fit(*candidate, session_);
+    if (!fitted.fits() || fitted.values != *held)
+        return false; // a refusal is reported by the kext path, with the kext's version
+    logcat::kext().info("{} already holds the values of {} (hash {}); nothing sent", session_.bundle(),
+                        candidate->label(), format_config_hash(proto::config_hash(fitted.values)));
+    source_.accept_candidate();
+    return true;
 }
 
 void Daemon::watch_managed()
@@ -196,7 +219,8 @@ void Daemon::reload_profile()
     case ConfigSource::Change::Candidate: break;
     }
     ++counters_.reloads;
-    apply_current("managed preferences changed");
+    if (!accept_without_kext())
+        apply_current("managed preferences changed");
 }
 
 admin::ReloadReply Daemon::apply_reload(admin::ReloadReply r)
@@ -251,6 +275,8 @@ void Daemon::on_kext_event(const KernEvent& e)
     const bool same_load = seq != KextSession::Sequence::OtherLoad;
     if (seq == KextSession::Sequence::Old)
         logcat::events().debug("kext event sequence {} arrived after {}: an old event", ev->hdr.seq, last_seq);
+    if (seq == KextSession::Sequence::Gap || seq == KextSession::Sequence::OtherLoad)
+        session_.note_changed_elsewhere(); // events were lost, or another load is there
     if (seq == KextSession::Sequence::Gap) {
         ++counters_.seq_gaps;
         logcat::events().warn("kext event sequence jumped from {} to {}: {} events were lost; re-reading state",
@@ -268,14 +294,19 @@ void Daemon::on_kext_event(const KernEvent& e)
         if (presence_ != KextPresence::Absent)
             logcat::events().info("kext stopping (generation {}); waiting for it to come back", ev->generation);
         presence_ = KextPresence::Absent;
+        session_.note_changed_elsewhere();
         break;
     case KC_EV_APPLIED:
     case KC_EV_TUNABLE_CHANGED:
-        // Not our commit: another writer changed the kext.
+        // Not our commit: another writer changed the kext. (One older than
+        // the state this daemon verified since is already accounted for.)
+        if (same_load && ev->generation > session_.last_generation())
+            session_.note_changed_elsewhere();
         if (same_load && ev->generation != session_.last_generation())
             schedule_reread("another writer committed");
         break;
     case KC_EV_OVERFLOW:
+        session_.note_changed_elsewhere();
         logcat::events().warn("the kext lost {} events ({} in all); re-reading state", ev->overflow.lost,
                               ev->overflow.lost_total);
         schedule_reread("events lost");
@@ -312,16 +343,22 @@ asio::awaitable<void> Daemon::watch_events(EventSocket& sock, asio::posix::strea
                                asio::redirect_error(asio::use_awaitable, ec));
         if (ec)
             co_return;
-        std::error_code rec;
-        while (auto e = sock.read(rec))
-            kext_events ? on_kext_event(*e) : on_ctl_event(*e);
-        if (rec) {
-            logcat::events().error("kernel event socket failed: {}; stopping", rec.message());
-            exit_status_ = kExitCannotStart;
-            io_.stop();
+        if (!handle_waiting_events(sock, kext_events))
             co_return;
-        }
     }
+}
+
+bool Daemon::handle_waiting_events(EventSocket& sock, bool kext_events)
+{
+    std::error_code rec;
+    while (auto e = sock.read(rec))
+        kext_events ? on_kext_event(*e) : on_ctl_event(*e);
+    if (!rec)
+        return true;
+    logcat::events().error("kernel event socket failed: {}; stopping", rec.message());
+    exit_status_ = kExitCannotStart;
+    io_.stop();
+    return false;
 }
 
 bool Daemon::open_event_sockets()

@@ -93,6 +93,10 @@ private:
     // /Library/Managed Preferences with the first profile installed) watches
     // for the directory, then for the profile in it.
     void watch_managed();
+    // A candidate whose values the kext already holds (a comment, the same
+    // values written another way): it becomes the configuration in force
+    // without a round trip to the kext. False when the kext must be asked.
+    bool accept_without_kext();
     // Applies the candidate a reload made; fills `r` from the outcome.
     admin::ReloadReply apply_reload(admin::ReloadReply r);
     // A set or persist request naming tunables the profile manages: the refusal, else "".
@@ -119,6 +123,8 @@ private:
     void on_kext_event(const KernEvent& e);
     bool open_event_sockets();
     boost::asio::awaitable<void> watch_signals(boost::asio::signal_set& signals);
+    // Handles every event waiting on `sock`; false when it failed (logged; the daemon stops).
+    bool handle_waiting_events(EventSocket& sock, bool kext_events);
     boost::asio::awaitable<void> watch_events(EventSocket& sock, boost::asio::posix::stream_descriptor& fd,
                                               bool kext_events);
 

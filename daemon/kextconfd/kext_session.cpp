@@ -17,6 +17,7 @@ KextError KextSession::follow(KextClient& kext, const kc_state& st, bool& new_lo
     last_seq_ = 0;
     last_generation_ = st.generation;
     known_.reset();
+    held_ = false;
     return {};
 }
 
@@ -81,6 +82,7 @@ void KextSession::record(const kc_state& st, std::vector<proto::Value> values)
 {
     last_generation_ = st.generation;
     known_ = Known{st.generation, st.config_hash, std::move(values)};
+    held_ = true;
 }
 
 KextSession::Sequence KextSession::note_event(std::uint32_t load_id, std::uint32_t seq, std::uint32_t& lost)

@@ -50,6 +50,12 @@ public:
     const std::vector<proto::Value>* known_values(const kc_state& st) const;
     // This daemon verified that the kext holds `values` at `st`.
     void record(const kc_state& st, std::vector<proto::Value> values);
+    // The values the kext holds, known without asking it: this daemon
+    // verified them, and no event since says it changed (another writer's
+    // commit, lost events, a stop or a new load). Null when not known.
+    const std::vector<proto::Value>* values_held() const { return known_ && held_ ? &known_->values : nullptr; }
+    // An event said the kext changed behind this daemon's back (or may have).
+    void note_changed_elsewhere() { held_ = false; }
     // Whether this daemon has applied (or found in place) a configuration on
     // this load: only then can the kext drift from it.
     bool applied() const { return known_.has_value(); }
@@ -86,6 +92,7 @@ private:
     std::uint32_t last_seq_ = 0; // 0: none seen yet (sequence numbers restart with each load)
     std::uint64_t last_generation_ = 0;
     std::optional<Known> known_;
+    bool held_ = false; // known_ is what the kext holds, as far as its events tell
 };
 
 } // namespace kextconf

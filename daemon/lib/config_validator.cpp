@@ -98,15 +98,18 @@ private:
 
     std::optional<proto::Value> enum_value(const json& v)
     {
-        std::string allowed;
-        for (const auto& n : d_.enum_names)
-            allowed += (allowed.empty() ? "" : ", ") + quote_json(n);
+        const auto allowed = [this] { // for an error only
+            std::string list;
+            for (const auto& n : d_.enum_names)
+                list += (list.empty() ? "" : ", ") + quote_json(n);
+            return list;
+        };
         if (!v.is_string())
-            return fail(-1, "expected one of " + allowed + ", got " + got(v));
+            return fail(-1, "expected one of " + allowed() + ", got " + got(v));
         const auto& s = v.get_ref<const std::string&>();
         const auto it = std::find(d_.enum_names.begin(), d_.enum_names.end(), s);
         if (it == d_.enum_names.end())
-            return fail(-1, quote_json(s) + " is not one of " + allowed +
+            return fail(-1, quote_json(s) + " is not one of " + allowed() +
                                 hint(sink_.full() ? "" : suggest(s, d_.enum_names)));
         return proto::Value::of_enum(static_cast<std::uint32_t>(it - d_.enum_names.begin()));
     }
@@ -193,12 +196,14 @@ std::optional<ValidatedConfig> validate_tunables(const ConfigDocument& doc,
     for (auto it = doc.tunables.begin(); it != doc.tunables.end(); ++it) {
         const std::string ptr = "/tunables/" + pointer_token(it.key());
         const auto found = by_name.find(it.key());
-        const std::string suggestion = hint(sink.full() ? "" : suggest(it.key(), names));
-        if (found == by_name.end())
+        if (found == by_name.end()) {
+            // Only for an unknown name: against every tunable's, it is the
+            // most costly part of validating a file (quadratic in tunables).
+            const std::string suggestion = hint(sink.full() ? "" : suggest(it.key(), names));
             sink.add(doc.key_pos(ptr), key_path.empty()
                                            ? "unknown tunable " + quote_json(it.key()) + suggestion
                                            : key_path + "." + printable(it.key()) + ": unknown tunable" + suggestion);
-        else if (auto value = ValueChecker(doc, sink, *found->second, ptr, key_path).check(it.value()))
+        } else if (auto value = ValueChecker(doc, sink, *found->second, ptr, key_path).check(it.value()))
             out.values.emplace_back(found->second->index, std::move(*value));
     }
     if (sink.flush(errors))

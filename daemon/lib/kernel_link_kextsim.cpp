@@ -3,7 +3,9 @@
 
 #include <kextsim/client.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <sstream>
 #include <sys/socket.h>
@@ -22,6 +24,9 @@ struct ControlSocket::Impl {
 
 struct EventSocket::Impl {
     std::unique_ptr<kextsim::SystemSocket> sock;
+    // Records taken from the socket by one recv_waiting and not read yet.
+    std::vector<std::vector<std::uint8_t>> waiting;
+    std::size_t next = 0;
 };
 
 namespace {
@@ -137,21 +142,31 @@ int EventSocket::native_handle() const
 std::optional<KernEvent> EventSocket::read(std::error_code& ec)
 {
     ec.clear();
-    std::uint8_t buf[1024];
-    const ssize_t n = impl_->sock->recv(buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            ec = last_error();
-        return std::nullopt;
-    }
+    auto& im = *impl_;
     kextsim::kern_event_msg_header h{};
-    if (static_cast<std::size_t>(n) < sizeof h)
-        return std::nullopt; // malformed record: skip it
-    std::memcpy(&h, buf, sizeof h);
+    const std::vector<std::uint8_t>* rec = nullptr;
+    while (!rec) {
+        if (im.next == im.waiting.size()) {
+            // Every event waiting, in one exchange with the host (not one
+            // per event): our own commit of 256 tunables leaves 257 of them.
+            im.waiting.clear();
+            im.next = 0;
+            if (im.sock->recv_waiting(im.waiting, SIZE_MAX) < 0) {
+                if (errno != EAGAIN && errno != EWOULDBLOCK)
+                    ec = last_error();
+                return std::nullopt;
+            }
+        }
+        rec = &im.waiting[im.next++];
+        if (rec->size() < sizeof h)
+            rec = nullptr; // malformed record: skip it
+    }
+    std::memcpy(&h, rec->data(), sizeof h);
     KernEvent e{h.vendor_code, h.kev_class, h.kev_subclass, h.id, h.event_code, {}};
-    const std::size_t total = std::min<std::size_t>(h.total_size, static_cast<std::size_t>(n));
+    // As a recv into 1024 bytes would: a longer record is truncated.
+    const std::size_t total = std::min<std::size_t>({h.total_size, rec->size(), 1024});
     if (total > sizeof h)
-        e.data.assign(buf + sizeof h, buf + total);
+        e.data.assign(rec->begin() + sizeof h, rec->begin() + static_cast<std::ptrdiff_t>(total));
     return e;
 }
 

@@ -36,10 +36,17 @@ std::vector<proto::Value> desired_values(const std::vector<proto::TunableDesc>& 
     out.reserve(schema.size());
     for (const auto& d : schema)
         out.push_back(d.def);
-    for (const auto& [index, value] : from_file)
+    for (const auto& [index, value] : from_file) {
+        // A kext's table is in index order: look there first, not through
+        // the whole table for each value (quadratic at 256 tunables).
+        if (index < schema.size() && schema[index].index == index) {
+            out[index] = value;
+            continue;
+        }
         for (std::size_t i = 0; i < schema.size(); ++i)
             if (schema[i].index == index)
                 out[i] = value;
+    }
     return out;
 }
 

@@ -317,6 +317,40 @@ ssize_t SystemSocket::recv(void* buf, std::size_t len, int flags)
     return static_cast<ssize_t>(n);
 }
 
+ssize_t SystemSocket::recv_waiting(std::vector<std::vector<std::uint8_t>>& records, std::size_t max)
+{
+    if (data_fd_ < 0 || protocol_ != kSysprotoEvent) {
+        errno = data_fd_ < 0 ? ENOTCONN : EOPNOTSUPP;
+        return -1;
+    }
+    std::size_t taken = 0;
+    std::size_t consumed = 0;
+    std::vector<std::uint8_t> record;
+    while (taken < max) {
+        const ssize_t n = read_message(data_fd_, record, MSG_DONTWAIT);
+        if (n <= 0) {
+            if (taken != 0)
+                break; // what was read is accounted below; the error shows at the next call
+            if (n == 0)
+                errno = ENOTCONN; // the host went away
+            return -1;
+        }
+        consumed += record.size();
+        records.push_back(std::move(record));
+        record = {};
+        ++taken;
+    }
+    if (taken == 0) {
+        errno = EAGAIN;
+        return -1;
+    }
+    // As recv: the records leave the receive buffer before this returns.
+    if (call(static_cast<std::uint32_t>(wire::Op::Ack), static_cast<std::uint32_t>(consumed), 0, 0, nullptr, 0, nullptr,
+             nullptr, nullptr, nullptr) != 0)
+        return -1;
+    return static_cast<ssize_t>(taken);
+}
+
 AdminResult load_kext(const std::string& bundle_path, const std::string& root)
 {
     return admin(wire::Op::Load, bundle_path, root);

@@ -3,12 +3,16 @@
 // Every editor-style save causes exactly one apply, a touch none; a bad edit
 // or a bad file at boot never replaces the last good configuration, whose
 // copy in the state directory survives a restart.
+#include "contract_client.hpp"
 #include "daemon_helpers.hpp"
 #include "process.hpp"
+
+#include <kextconf/kext_client.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <cstring>
 #include <optional>
 #include <sys/stat.h>
 #include <thread>
@@ -120,6 +124,73 @@ TEST_F(DaemonReload, TouchWithSameContentAppliesNothing)
     EXPECT_EQ(applied(*d), 1u) << d->describe();
     EXPECT_EQ(count_of(d->err(), "changed; reloading"), 0u) << d->describe();
     EXPECT_TRUE(wait_for_state(host_, 2, {{"max_clients", 100}}, 0ms));
+    stop(*d);
+}
+
+// The kext's count of get/setsockopt calls on both controls, read through
+// `query` (the read itself is one of them).
+std::uint64_t kext_requests(kextsim::SystemSocket& query)
+{
+    kc_counters c{};
+    std::size_t len = sizeof c;
+    EXPECT_EQ(query.getsockopt(kextsim::kSysprotoControl, KC_OPT_COUNTERS, &c, &len), 0) << std::strerror(errno);
+    return c.requests;
+}
+
+// An edit that leaves every value as the kext holds it (a comment, a default
+// spelled out) is taken without a single request to the kext; the next real
+// edit applies as usual.
+TEST_F(DaemonReload, EditKeepingTheValuesSendsTheKextNothing)
+{
+    const json values = {{"max_clients", 100}, {"label", "kept"}};
+    auto d = start_applied(values);
+    int err = 0;
+    auto query = open_control(host_.root(), kReferenceQueryControl, err);
+    ASSERT_TRUE(query) << std::strerror(err);
+    const std::uint64_t first = kext_requests(*query);
+    const std::uint64_t per_read = kext_requests(*query) - first;
+    const std::uint64_t before = first + per_read;
+
+    // The same text again, then the same values written another way.
+    replace_file(config_, config_text(values));
+    std::this_thread::sleep_for(kSettle);
+    json spelled_out = values;
+    spelled_out["enabled"] = true; // the default
+    const std::string reworded = reference_config_text(spelled_out, "a reworded daemon_reload_test");
+    replace_file(config_, reworded);
+    ASSERT_TRUE(d->wait_for_err("already holds the values of " + config_, 5s)) << d->describe();
+    std::this_thread::sleep_for(kSettle);
+    EXPECT_EQ(kext_requests(*query) - before, per_read) << "the kext was sent nothing: " << d->describe();
+    EXPECT_EQ(applied(*d), 1u) << d->describe();
+    EXPECT_EQ(read_file(state_dir_ + "/last-good.json"), reworded) << "the reworded file is the last good copy";
+
+    const json edited = {{"max_clients", 200}, {"label", "kept"}};
+    replace_file(config_, config_text(edited));
+    expect_one_more_apply(*d, 3, edited);
+    stop(*d);
+}
+
+// Another writer's commit: the daemon no longer knows what the kext holds,
+// so an edit back to the file's values is applied, not taken as a no-op.
+TEST_F(DaemonReload, EditAfterAnotherWritersCommitAsksTheKext)
+{
+    const json values = {{"max_clients", 100}};
+    auto d = start_applied(values);
+    {
+        ScopedEnv root("KEXTSIM_ROOT", host_.root());
+        kextconf::KextError err;
+        auto kext = kextconf::KextClient::connect(kReferenceBundleId, kextconf::KextClient::Access::Admin, err);
+        ASSERT_TRUE(kext) << err.message;
+        kc_state st{};
+        ASSERT_FALSE(kext->state(st));
+        kextconf::ApplyResult res;
+        const auto e = kext->apply(st.generation, {{1, kextconf::proto::Value::of_uint(300)}}, res);
+        ASSERT_FALSE(e) << e.message;
+    }
+    ASSERT_TRUE(d->wait_for_err("drifted from " + config_, 3s)) << d->describe();
+    replace_file(config_, reference_config_text(values, "a reworded daemon_reload_test"));
+    EXPECT_TRUE(wait_for_state(host_, 4, values)) << d->describe();
+    EXPECT_EQ(count_of(d->err(), "already holds the values"), 0u) << d->describe();
     stop(*d);
 }
 

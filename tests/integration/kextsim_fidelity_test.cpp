@@ -647,6 +647,43 @@ TEST_F(KextsimFidelityEvents, ReadingFreesListenerSpaceAtOnce)
     EXPECT_EQ(events_dropped(host_) - dropped_before, 0u) << "each post had the space of the event just read";
 }
 
+// recv_waiting takes a burst in one exchange with the host: the records in
+// order, and their space back at once, as that many recv calls would.
+TEST_F(KextsimFidelityEvents, ReadingAllWaitingFreesTheirSpaceTogether)
+{
+    auto ev = listen(vendor_, 0, 0);
+    ASSERT_TRUE(ev);
+    const std::size_t fit = kKevRecvSpace / kMaxEventSize;
+    const std::uint64_t dropped_before = events_dropped(host_);
+    for (std::uint32_t round = 0; round < 3; ++round) {
+        for (std::size_t i = 0; i < fit; ++i)
+            ASSERT_EQ(client_->post({kMaxEventData}, 1, 1, round * 1000 + static_cast<std::uint32_t>(i)), 0);
+        std::vector<std::vector<std::uint8_t>> records;
+        ASSERT_EQ(ev->recv_waiting(records, SIZE_MAX), static_cast<ssize_t>(fit)) << "round " << round;
+        ASSERT_EQ(records.size(), fit);
+        for (std::size_t i = 0; i < fit; ++i) {
+            kextsim::kern_event_msg_header h{};
+            ASSERT_EQ(records[i].size(), kMaxEventSize);
+            std::memcpy(&h, records[i].data(), sizeof h);
+            EXPECT_EQ(h.event_code, round * 1000 + i) << "in the order posted";
+        }
+        records.clear();
+        errno = 0;
+        EXPECT_EQ(ev->recv_waiting(records, SIZE_MAX), -1) << "nothing is left";
+        EXPECT_EQ(errno, EAGAIN);
+    }
+    EXPECT_EQ(events_dropped(host_) - dropped_before, 0u) << "each full buffer was freed by the read before";
+
+    // `max` bounds one call; the rest stay for the next.
+    for (std::uint32_t i = 0; i < 5; ++i)
+        ASSERT_EQ(client_->post({8}, 1, 1, i), 0);
+    std::vector<std::vector<std::uint8_t>> records;
+    EXPECT_EQ(ev->recv_waiting(records, 3), 3);
+    EXPECT_EQ(ev->recv_waiting(records, 3), 2);
+    EXPECT_EQ(records.size(), 5u);
+    EXPECT_EQ(codes_of(pending_events(*ev)), std::vector<std::uint32_t>{}) << "all were taken";
+}
+
 TEST_F(KextsimFidelityEvents, SiocGKevIdTracksLastEvent)
 {
     auto ev = listen(vendor_, 0, 0);

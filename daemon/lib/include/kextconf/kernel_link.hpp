@@ -77,7 +77,10 @@ public:
     // Pollable descriptor: readable when an event is waiting.
     int native_handle() const;
     // Reads one event without blocking; nullopt when none is waiting (ec
-    // clear) or on error (ec set, e.g. the host went away).
+    // clear) or on error (ec set, e.g. the host went away). Read until
+    // nullopt before waiting on native_handle() again: the kextsim link
+    // takes every waiting event in one exchange with its host, and the
+    // descriptor is not readable for those it holds.
     std::optional<KernEvent> read(std::error_code& ec);
 
     struct Impl;

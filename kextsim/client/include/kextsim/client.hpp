@@ -40,6 +40,14 @@ public:
     // One record per call; a short buffer truncates it and drops the rest
     // (MSG_TRUNC semantics). flags: MSG_DONTWAIT.
     ssize_t recv(void* buf, std::size_t len, int flags);
+    // Event sockets: every record waiting now (at most `max`), appended to
+    // `records` in order and taken from the receive buffer together, as that
+    // many non-blocking recv calls would (XNU frees each record's space as
+    // it is read). One exchange with the host for all of them, where recv
+    // makes one per record: a listener draining a burst of events (a commit
+    // of 256 tunables posts 257) pays for the burst once. Returns how many
+    // were taken; -1 with errno EAGAIN when none is waiting, or on failure.
+    ssize_t recv_waiting(std::vector<std::vector<std::uint8_t>>& records, std::size_t max);
     // Readable when a record is waiting (after connect, or for event sockets
     // right away); -1 before.
     int readable_fd() const { return data_fd_; }
