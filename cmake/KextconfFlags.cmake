@@ -53,9 +53,10 @@ endif()
 # PCH instantiate their templates once (-fpch-instantiate-templates); a
 # ctl/ or daemon/ file then compiles in about a third of the time
 # (docs/testing.md, "Where the time goes"). -fno-pch-timestamp lets ccache
-# reuse a PCH across builds (scripts/test.sh sets the sloppiness it needs).
-# The macOS cross-build does not use them, so it also checks that every file
-# includes what it uses.
+# cache what uses a PCH (scripts/test.sh sets the sloppiness it needs);
+# within one clone only, since a PCH records the clone's paths.
+# zig has no C++ PCH, so the macOS cross-build goes without (it is a unity
+# build instead: CMakePresets.json).
 option(KEXTCONF_PCH "Precompile the third-party headers of each target" ON)
 if(KEXTCONF_PCH AND CMAKE_CROSSCOMPILING)
   set(KEXTCONF_PCH OFF)
