@@ -79,4 +79,19 @@ function(kextconf_precompile target)
   endif()
 endfunction()
 
+# kextconf_static_runtime(TARGET): libstdc++ and libgcc linked into TARGET on
+# Linux, by GCC or clang. A process that is started often pays for dynamic
+# linking every time: binding libstdc++'s symbols was most of a `kextconfctl
+# get`'s instructions before main, and a good part of kextconfd's start
+# (docs/performance.md, benchmarks 2 and 9). macOS's libc++ lives in the
+# shared cache; a sanitizer's runtime replaces operator new, so those builds
+# keep the shared library. Only for a program whose every C++ library is
+# linked in (spdlog and fmt are headers only: kextconf_log), or two copies of
+# libstdc++ would meet in one process.
+function(kextconf_static_runtime target)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "^(GNU|Clang)$" AND NOT APPLE AND NOT KEXTCONF_SANITIZE)
+    target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc)
+  endif()
+endfunction()
+
 include(KernelDomain)

@@ -30,8 +30,11 @@ ApplyPlan plan_apply(const std::vector<proto::TunableDesc>& schema, const std::v
         }
         plan.changes.emplace_back(schema[i].index, &desired[i]);
         plan.changed.push_back(i);
-        plan.summary += (plan.summary.empty() ? "" : ", ") + describe_change(schema[i], desired[i]);
+        if (plan.changed.size() <= ApplyPlan::kSummaryChanges)
+            plan.summary += (plan.summary.empty() ? "" : ", ") + describe_change(schema[i], desired[i]);
     }
+    if (plan.changed.size() > ApplyPlan::kSummaryChanges)
+        plan.summary += " and " + std::to_string(plan.changed.size() - ApplyPlan::kSummaryChanges) + " more";
     plan.expected_hash = proto::config_hash_of(expected);
     return plan;
 }

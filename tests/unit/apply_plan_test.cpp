@@ -58,6 +58,26 @@ TEST(ApplyPlan, OnlyChangesAreSentAndListsNamedBySize)
               "level=" + private_value("5") + ", ports: 100000 entries, paths: 1 entry");
 }
 
+TEST(ApplyPlan, SummaryNamesTheFirstChangesAndCountsTheRest)
+{
+    std::vector<TunableDesc> schema;
+    std::vector<Value> current, desired;
+    for (std::uint32_t i = 0; i < 11; ++i) {
+        schema.push_back(desc(i, "t" + std::to_string(i), KC_TYPE_INT64));
+        current.push_back(Value::of_int(0));
+        desired.push_back(Value::of_int(i == 4 ? 0 : 100 + i)); // t4 unchanged: 10 changes
+    }
+    const ApplyPlan p = plan_apply(schema, current, desired);
+    ASSERT_EQ(p.changes.size(), 10u) << "every change is sent, whatever the summary names";
+    std::string named;
+    for (std::uint32_t i : {0u, 1u, 2u, 3u, 5u, 6u, 7u, 8u})
+        named += (named.empty() ? "" : ", ") + ("t" + std::to_string(i)) + "=" + private_value(std::to_string(100 + i));
+    EXPECT_EQ(p.summary, named + " and 2 more");
+
+    desired[9] = desired[10] = Value::of_int(0); // exactly kSummaryChanges: no count
+    EXPECT_EQ(plan_apply(schema, current, desired).summary, named);
+}
+
 TEST(ApplyPlan, LoadOnlyIsNeverSentAndKeepsItsCurrentValueInTheHash)
 {
     const std::vector<Value> current = {Value::of_int(1), Value::of_ints({}), Value::of_strings({}), Value::of_int(0)};

@@ -34,7 +34,11 @@ struct ApplyPlan {
     // Schema positions of `changes`, in the same order.
     std::vector<std::size_t> changed;
     // "max_clients=128, blocked_ports: 100000 entries": for the one log line.
+    // Names the first kSummaryChanges changes and counts the rest ("and 248
+    // more"): a line of 256 values is read by nobody, and formatting them was
+    // a sixth of a 256-tunable reload's instructions (docs/performance.md).
     std::string summary;
+    static constexpr std::size_t kSummaryChanges = 8;
 };
 
 // `current` and `desired` are in schema order (one value per descriptor).
