@@ -718,6 +718,56 @@ TEST_F(ReadConfigFileTest, OversizedFileRefused)
     EXPECT_EQ(errors[0].str(), path("big.json") + ": error: is 17825792 bytes, over the limit of 16777216 bytes");
 }
 
+// load_config_file: read, hash and parse in one call; the same bytes again,
+// with their hash known, are not parsed again.
+TEST_F(ReadConfigFileTest, LoadReadsHashesAndParsesInOneCall)
+{
+    const std::string text = R"({"kext": "org.example.k", "tunables": {"max_clients": 8}})";
+    std::ofstream(path("c.json")) << text;
+    std::vector<Diagnostic> errors;
+    const auto file = load_config_file(path("c.json"), errors);
+    ASSERT_TRUE(file);
+    ASSERT_TRUE(file->doc) << (errors.empty() ? "" : errors[0].str());
+    EXPECT_TRUE(errors.empty());
+    EXPECT_EQ(file->text, text);
+    EXPECT_EQ(file->hash, std::hash<std::string>{}(text));
+    EXPECT_FALSE(file->unchanged);
+    EXPECT_EQ(file->doc->file, path("c.json"));
+    EXPECT_EQ(file->doc->kext, "org.example.k");
+    EXPECT_EQ(file->doc->tunables.at("max_clients"), 8);
+
+    const auto again = load_config_file(path("c.json"), errors, file->hash);
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->unchanged);
+    EXPECT_FALSE(again->doc);
+    EXPECT_EQ(again->text, text);
+    EXPECT_TRUE(errors.empty());
+
+    std::ofstream(path("c.json")) << R"({"kext": "org.example.k", "tunables": {"max_clients": 9}})";
+    const auto edited = load_config_file(path("c.json"), errors, file->hash);
+    ASSERT_TRUE(edited);
+    EXPECT_FALSE(edited->unchanged);
+    ASSERT_TRUE(edited->doc);
+    EXPECT_EQ(edited->doc->tunables.at("max_clients"), 9);
+}
+
+TEST_F(ReadConfigFileTest, LoadSaysWhyAFileCannotBeUsed)
+{
+    std::vector<Diagnostic> errors;
+    EXPECT_FALSE(load_config_file(path("none.json"), errors));
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].str(), path("none.json") + ": error: cannot open: No such file or directory");
+
+    std::ofstream(path("c.json")) << "{\"kext\": \"k\",\n \"tunables\": [1]}";
+    errors.clear();
+    const auto file = load_config_file(path("c.json"), errors);
+    ASSERT_TRUE(file); // read, but no document
+    EXPECT_FALSE(file->doc);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].str(), path("c.json") + ":2:14: error: \"tunables\" must be an object (tunable name -> "
+                                                "value), got an array");
+}
+
 } // namespace
 // DESIGN rule 6: the file and every directory above it must belong to root
 // (or the daemon's own user) and must not be writable by group or others; a
