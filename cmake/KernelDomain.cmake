@@ -8,6 +8,16 @@
 # symbol the kext imports is exported by these three (scripts/macos-check.sh).
 set(KEXTCONF_KPI_VERSION "20.0.0" CACHE STRING "Version of com.apple.kpi.* the kexts require")
 
+# kextconf_add_kext's arguments, the same on every platform: K_NAME,
+# K_PLIST (by default the Info.plist.in beside the caller's CMakeLists.txt),
+# K_SOURCES and K_LIBS.
+macro(kextconf_kext_arguments)
+  cmake_parse_arguments(K "" "NAME;PLIST" "SOURCES;LIBS" ${ARGN})
+  if(NOT K_PLIST)
+    set(K_PLIST "${CMAKE_CURRENT_SOURCE_DIR}/Info.plist.in")
+  endif()
+endmacro()
+
 if(APPLE)
   # Kernel.framework and a real MH_KEXT_BUNDLE instead of kextsim's headers.
   include(KextBundleApple)
@@ -27,16 +37,18 @@ function(kextconf_kernel_domain target)
   target_compile_definitions(${target} PRIVATE KERNEL=1 KEXTSIM=1)
 endfunction()
 
-# kextconf_add_kext(<target> NAME <Name> PLIST <Info.plist.in> SOURCES <...> [LIBS <...>])
+# kextconf_add_kext(<target> NAME <Name> [PLIST <Info.plist.in>] SOURCES <...> [LIBS <...>])
 # Builds <build>/kexts/<Name>.kext: Contents/Info.plist and
 # Contents/MacOS/<Name>, a shared object kextsim dlopens (on macOS the same
-# sources build as a Mach-O kext against Kernel.framework; see docs/).
+# sources build as a Mach-O kext against Kernel.framework; see docs/). The
+# sources see the project's version as KEXTCONF_KEXT_VERSION (a string).
 function(kextconf_add_kext target)
-  cmake_parse_arguments(K "" "NAME;PLIST" "SOURCES;LIBS" ${ARGN})
+  kextconf_kext_arguments(${ARGN})
   set(bundle "${PROJECT_BINARY_DIR}/kexts/${K_NAME}.kext")
   add_library(${target} MODULE ${K_SOURCES})
   kextconf_kernel_domain(${target})
   target_link_libraries(${target} PRIVATE ${K_LIBS})
+  target_compile_definitions(${target} PRIVATE KEXTCONF_KEXT_VERSION="${PROJECT_VERSION}")
   set_target_properties(${target} PROPERTIES
     PREFIX "" SUFFIX "" OUTPUT_NAME "${K_NAME}"
     LIBRARY_OUTPUT_DIRECTORY "${bundle}/Contents/MacOS"

@@ -79,12 +79,14 @@ $<JOIN:${p}COMPILE_OPTIONS>,\n>
   file(GENERATE OUTPUT "${out}.sources" CONTENT "${CMAKE_CURRENT_SOURCE_DIR}\n$<JOIN:${p}SOURCES>,\n>\n")
 endfunction()
 
-# kextconf_add_kext(<target> NAME <Name> PLIST <Info.plist.in> SOURCES <...> [LIBS <...>])
+# kextconf_add_kext(<target> NAME <Name> [PLIST <Info.plist.in>] SOURCES <...> [LIBS <...>])
 # Builds <build>/kexts/<Name>.kext with Contents/Info.plist (configured from
-# PLIST: @KEXT_EXECUTABLE@, @KEXT_VERSION@, @KEXT_KPI_VERSION@) and
-# Contents/MacOS/<Name>, a universal MH_KEXT_BUNDLE.
+# PLIST, by default the caller's Info.plist.in: @KEXT_EXECUTABLE@,
+# @KEXT_VERSION@, @KEXT_KPI_VERSION@) and Contents/MacOS/<Name>, a universal
+# MH_KEXT_BUNDLE. The sources see the project's version as
+# KEXTCONF_KEXT_VERSION (a string).
 function(kextconf_add_kext target)
-  cmake_parse_arguments(K "" "NAME;PLIST" "SOURCES;LIBS" ${ARGN})
+  kextconf_kext_arguments(${ARGN})
   set(KEXT_EXECUTABLE "${K_NAME}")
   set(KEXT_VERSION "${PROJECT_VERSION}")
   set(KEXT_KPI_VERSION "${KEXTCONF_KPI_VERSION}")
@@ -94,6 +96,7 @@ function(kextconf_add_kext target)
   add_library(${target} MODULE ${K_SOURCES})
   kextconf_kernel_domain(${target})
   target_link_libraries(${target} PRIVATE ${K_LIBS})
+  target_compile_definitions(${target} PRIVATE KEXTCONF_KEXT_VERSION="${PROJECT_VERSION}")
   # kmod_info (KMOD_EXPLICIT_DECL) names the start and stop routines, so
   # libkmod's _start/_realmain glue is not needed; -lkmod stays on the line
   # for kexts that use KMOD_DECL. libcc_kext supplies the compiler runtime.

@@ -53,18 +53,19 @@ int cmd_profile(const Options& o, const ProfileArgs& a)
         st != kExitOk)
         return st;
     std::vector<Diagnostic> diags;
-    const auto doc = load_config_document(path, diags);
-    if (!doc) {
+    const auto file = load_config_file(path, diags);
+    if (!file || !file->doc) {
         std::string all;
         for (const auto& d : diags)
             all += "\n  " + d.str();
         return fail(o, kExitFailure, path + " is not usable; no profile was written:" + all);
     }
-    if (int st = check_values(o, *doc); st != kExitOk)
+    const ConfigDocument& doc = *file->doc;
+    if (int st = check_values(o, doc); st != kExitOk)
         return st;
     const MobileconfigOptions mo{a.identifier, a.organization, random_uuid(), random_uuid()};
     std::string error;
-    const auto profile = make_mobileconfig(doc->kext, doc->tunables, mo, error);
+    const auto profile = make_mobileconfig(doc.kext, doc.tunables, mo, error);
     if (!profile)
         return fail(o, kExitFailure, path + ": " + error + "; no profile was written");
     if (a.output.empty()) {

@@ -209,11 +209,8 @@ int set_persistent(const Options& options, const SetArgs& a)
         return status;
     // No root check: the file's permissions decide (root's under launchd).
     std::vector<Diagnostic> diags;
-    const auto text = read_config_file(o.config, diags);
-    std::optional<ConfigDocument> doc;
-    if (text)
-        doc = parse_config(*text, o.config, diags);
-    if (!doc || !diags.empty()) {
+    const auto file = load_config_file(o.config, diags);
+    if (!file || !file->doc) {
         std::vector<std::string> errors;
         for (const auto& d : diags)
             errors.push_back(d.str());
@@ -221,7 +218,7 @@ int set_persistent(const Options& options, const SetArgs& a)
     }
     // The file's kext decides whose schema the values are read with.
     Options fo = o;
-    fo.kext = doc->kext;
+    fo.kext = file->doc->kext;
     std::vector<proto::TunableDesc> schema;
     json values;
     int outcome = kExitOk;
@@ -229,7 +226,7 @@ int set_persistent(const Options& options, const SetArgs& a)
         return outcome;
 
     std::vector<std::string> errors;
-    const auto edited = edit_config(*text, *doc, values, schema, o.config, errors);
+    const auto edited = edit_config(file->text, *file->doc, values, schema, o.config, errors);
     if (!edited)
         return print_errors(o, errors, o.config + " was left alone");
     // A new file is 0644 like the installed one; an existing one keeps its mode and owner.

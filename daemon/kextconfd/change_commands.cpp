@@ -134,22 +134,20 @@ admin::PersistReply Daemon::persist(const admin::ChangeRequest& req)
     if (auto why = managed_refusals(req.values, r.reload.errors); !why.empty())
         return refuse(why + "; " + path + " was left alone");
     std::vector<Diagnostic> diags;
-    const auto text = read_config_file(path, diags);
-    std::optional<ConfigDocument> doc;
-    if (text)
-        doc = parse_config(*text, path, diags);
-    if (!doc || !diags.empty()) {
+    const auto file = load_config_file(path, diags);
+    if (!file || !file->doc) {
         for (const auto& d : diags)
             r.reload.errors.push_back(d.str());
         return refuse(path + " is not usable, so it was left alone (fix it by hand)");
     }
+    const ConfigDocument& doc = *file->doc;
     KextError err;
-    auto kext = KextClient::connect(doc->kext, KextClient::Access::Query, err);
+    auto kext = KextClient::connect(doc.kext, KextClient::Access::Query, err);
     std::vector<proto::TunableDesc> schema;
     if (!kext || (err = kext->describe(schema)))
-        return refuse("cannot read the schema of " + doc->kext + " to check the values: " + err.message + "; " + path +
+        return refuse("cannot read the schema of " + doc.kext + " to check the values: " + err.message + "; " + path +
                       " was left alone");
-    const auto edited = edit_config(*text, *doc, req.values, schema, path, r.reload.errors);
+    const auto edited = edit_config(file->text, doc, req.values, schema, path, r.reload.errors);
     if (!edited)
         return refuse(path + " was left alone");
     // An existing file keeps its mode and owner; a new one is 0644 like the installed one.

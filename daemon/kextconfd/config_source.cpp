@@ -6,7 +6,6 @@
 #include <kextconf/managed_prefs.hpp>
 
 #include <cerrno>
-#include <functional>
 #include <sys/stat.h>
 
 namespace kextconf {
@@ -41,14 +40,15 @@ ConfigSource::ProfileRead ConfigSource::read_profile(bool forced, std::vector<Di
     }
     // The same checks as the config file: root's, not writable by others, no symlink.
     std::vector<Diagnostic> read_errors;
-    const auto bytes = read_config_file(managed_path_, read_errors);
+    auto file = read_and_parse<ManagedPrefs>(
+        managed_path_, read_errors, forced ? std::nullopt : managed_hash_,
+        [this](std::string_view bytes, auto& errs) { return parse_managed_prefs(bytes, managed_path_, errs); });
+    if (file && file->unchanged)
+        return ProfileRead::Unchanged;
     std::optional<ManagedPrefs> prefs;
-    if (bytes) {
-        const std::size_t hash = std::hash<std::string>{}(*bytes);
-        if (!forced && managed_hash_ == hash)
-            return ProfileRead::Unchanged;
-        managed_hash_ = hash;
-        prefs = parse_managed_prefs(*bytes, managed_path_, read_errors);
+    if (file) {
+        managed_hash_ = file->hash;
+        prefs = std::move(file->doc);
     }
     struct stat st {};
     const bool dated = ::stat(managed_path_.c_str(), &st) == 0;
@@ -105,19 +105,16 @@ void ConfigSource::record_errors(const std::vector<Diagnostic>& errors)
 std::optional<LoadedConfig> ConfigSource::read_at_startup()
 {
     std::vector<Diagnostic> errors;
-    auto text = read_config_file(path_, errors);
-    std::optional<ConfigDocument> doc;
-    if (text) {
-        read_hash_ = std::hash<std::string>{}(*text);
-        doc = parse_config(*text, path_, errors);
-    }
-    if (!doc || !errors.empty()) {
+    auto file = load_config_file(path_, errors);
+    if (file)
+        read_hash_ = file->hash;
+    if (!file || !file->doc) {
         log_diagnostics(errors);
         record_errors(errors);
         return std::nullopt;
     }
     file_load_ = {FileState::Good, {}, std::chrono::system_clock::now()};
-    return LoadedConfig{std::move(*doc), std::move(*text), ConfigOrigin::File, managed_, {}};
+    return LoadedConfig{std::move(*file->doc), std::move(file->text), ConfigOrigin::File, managed_, {}};
 }
 
 void ConfigSource::load_at_startup()
@@ -163,28 +160,24 @@ ConfigSource::Change ConfigSource::reread(bool forced, std::vector<Diagnostic>& 
         return Change::Missing;
     }
     file_gone_ = false;
-    auto text = read_config_file(path_, errors);
-    if (text) {
-        const std::size_t hash = std::hash<std::string>{}(*text);
-        if (!forced && read_hash_ == hash) {
-            logcat::config().debug("{} changed on disk but its content did not; nothing to do", path_);
-            return Change::Unchanged;
-        }
-        read_hash_ = hash;
+    auto file = load_config_file(path_, errors, forced ? std::nullopt : read_hash_);
+    if (file && file->unchanged) {
+        logcat::config().debug("{} changed on disk but its content did not; nothing to do", path_);
+        return Change::Unchanged;
+    }
+    if (file) {
+        read_hash_ = file->hash;
         if (!forced)
             logcat::config().info("{} changed; reloading", path_);
     }
-    std::optional<ConfigDocument> doc;
-    if (text)
-        doc = parse_config(*text, path_, errors);
-    if (!doc || !errors.empty()) {
+    if (!file || !file->doc || !errors.empty()) {
         log_diagnostics(errors);
         record_errors(errors);
         logcat::config().error("{}: reload refused; keeping the last good configuration", path_);
         return Change::Bad;
     }
     file_load_ = {FileState::Good, {}, std::chrono::system_clock::now()};
-    candidate_ = LoadedConfig{std::move(*doc), std::move(*text), ConfigOrigin::File, managed_, {}};
+    candidate_ = LoadedConfig{std::move(*file->doc), std::move(file->text), ConfigOrigin::File, managed_, {}};
     return Change::Candidate;
 }
 

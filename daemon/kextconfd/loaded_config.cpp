@@ -4,7 +4,7 @@
 
 #include <kextconf/values.hpp>
 
-#include <algorithm>
+#include <cstddef>
 
 namespace kextconf {
 
@@ -12,28 +12,16 @@ namespace {
 
 using Assignments = std::vector<std::pair<std::uint32_t, proto::Value>>;
 
-bool assigns(const Assignments& a, std::uint32_t index)
+// `values` laid over `f`'s, each tunable they set marked as from `source`.
+void lay_over(const std::vector<proto::TunableDesc>& schema, Assignments& values, admin::ValueSource source,
+              FittedValues& f)
 {
-    return std::any_of(a.begin(), a.end(), [index](const auto& e) { return e.first == index; });
-}
-
-// The profile's values over the file's, and each tunable's source in schema order.
-void lay_over(const std::vector<proto::TunableDesc>& schema, Assignments& file, Assignments& managed,
-              std::vector<admin::ValueSource>& sources)
-{
-    sources.clear();
-    for (const auto& d : schema)
-        sources.push_back(assigns(managed, d.index) ? admin::ValueSource::Managed
-                          : assigns(file, d.index)  ? admin::ValueSource::File
-                                                    : admin::ValueSource::Default);
-    for (auto& [index, v] : managed) {
-        const auto it = std::find_if(file.begin(), file.end(), [i = index](const auto& e) { return e.first == i; });
-        if (it != file.end())
-            it->second = std::move(v);
-        else
-            file.emplace_back(index, std::move(v));
-    }
-    std::sort(file.begin(), file.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [index, v] : values)
+        if (const proto::TunableDesc* d = find_desc(schema, index)) {
+            const auto i = static_cast<std::size_t>(d - schema.data());
+            f.values[i] = std::move(v);
+            f.sources[i] = source;
+        }
 }
 
 } // namespace
@@ -42,15 +30,22 @@ const FittedValues& fit(LoadedConfig& config, const KextSession& session)
 {
     if (config.fitted && config.fitted->bundle == session.bundle() && config.fitted->load_id == session.load_id())
         return *config.fitted;
+    const std::vector<proto::TunableDesc>& schema = session.tunables();
     FittedValues f{session.bundle(), session.load_id(), {}, {}, {}};
-    auto validated = validate_config(config.doc, session.tunables(), f.errors);
+    auto validated = validate_config(config.doc, schema, f.errors);
     std::optional<ValidatedConfig> managed;
     if (config.managed)
-        managed = validate_managed(*config.managed, session.tunables(), f.errors);
+        managed = validate_managed(*config.managed, schema, f.errors);
     if (validated && f.errors.empty()) {
-        Assignments none;
-        lay_over(session.tunables(), validated->values, managed ? managed->values : none, f.sources);
-        f.values = desired_values(session.tunables(), validated->values);
+        // Every tunable in schema order: the profile's value, else the
+        // file's, else the kext's default.
+        f.values.reserve(schema.size());
+        for (const auto& d : schema)
+            f.values.push_back(d.def);
+        f.sources.assign(schema.size(), admin::ValueSource::Default);
+        lay_over(schema, validated->values, admin::ValueSource::File, f);
+        if (managed)
+            lay_over(schema, managed->values, admin::ValueSource::Managed, f);
     }
     config.fitted = std::move(f);
     return *config.fitted;

@@ -118,13 +118,10 @@ std::vector<std::string> known_bundle_ids(const CheckOptions& o)
 // Reads and parses the file; nullopt (errors on `r`) if unusable.
 std::optional<ConfigDocument> load(const CheckOptions& o, CheckReport& r)
 {
-    auto text = read_config_file(o.config_path, r.errors);
-    std::optional<ConfigDocument> doc;
-    if (text)
-        doc = parse_config(*text, o.config_path, r.errors);
-    if (!doc || !r.errors.empty())
+    auto file = load_config_file(o.config_path, r.errors);
+    if (!file || !file->doc)
         return std::nullopt;
-    return doc;
+    return std::move(file->doc);
 }
 
 // The file's values over the schema's defaults, by name.

@@ -158,15 +158,11 @@ std::optional<std::string> read_config_file(const std::string& path, std::vector
     return text;
 }
 
-std::optional<ConfigDocument> load_config_document(const std::string& path, std::vector<Diagnostic>& errors)
+std::optional<ConfigFile> load_config_file(const std::string& path, std::vector<Diagnostic>& errors,
+                                           std::optional<std::size_t> known)
 {
-    const auto text = read_config_file(path, errors);
-    if (!text)
-        return std::nullopt;
-    auto doc = parse_config(*text, path, errors);
-    if (!doc || !errors.empty())
-        return std::nullopt;
-    return doc;
+    return read_and_parse<ConfigDocument>(
+        path, errors, known, [&path](std::string_view text, auto& errs) { return parse_config(text, path, errs); });
 }
 
 } // namespace kextconf

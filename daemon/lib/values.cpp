@@ -36,22 +36,18 @@ std::vector<proto::Value> desired_values(const std::vector<proto::TunableDesc>& 
     out.reserve(schema.size());
     for (const auto& d : schema)
         out.push_back(d.def);
-    for (const auto& [index, value] : from_file) {
-        // A kext's table is in index order: look there first, not through
-        // the whole table for each value (quadratic at 256 tunables).
-        if (index < schema.size() && schema[index].index == index) {
-            out[index] = value;
-            continue;
-        }
-        for (std::size_t i = 0; i < schema.size(); ++i)
-            if (schema[i].index == index)
-                out[i] = value;
-    }
+    for (const auto& [index, value] : from_file)
+        if (const proto::TunableDesc* d = find_desc(schema, index))
+            out[static_cast<std::size_t>(d - schema.data())] = value;
     return out;
 }
 
 const proto::TunableDesc* find_desc(const std::vector<proto::TunableDesc>& schema, std::uint32_t index)
 {
+    // A kext's table is in index order: look there first, not through the
+    // whole table (for each of a file's values: quadratic at 256 tunables).
+    if (index < schema.size() && schema[index].index == index)
+        return &schema[index];
     for (const auto& d : schema)
         if (d.index == index)
             return &d;

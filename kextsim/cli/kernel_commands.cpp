@@ -167,13 +167,21 @@ bool list(SysctlClient& client, const std::vector<int>& prefix)
     }
 }
 
+// Why the OID read as `name` cannot be used; "" when it was read.
+std::string unreadable(const SysctlOid& oid, const std::string& name)
+{
+    if (oid.error == ENOENT)
+        return "unknown oid '" + name + "'";
+    if (oid.error != 0)
+        return name + ": " + std::strerror(oid.error);
+    return "";
+}
+
 int show(SysctlClient& client, const std::string& name)
 {
     const SysctlOid oid = client.read(name);
-    if (oid.error == ENOENT)
-        return fail("unknown oid '" + name + "'");
-    if (oid.error != 0)
-        return fail(name + ": " + std::strerror(oid.error));
+    if (const std::string why = unreadable(oid, name); !why.empty())
+        return fail(why);
     if ((oid.kind & kCtlTypeMask) == kCtlTypeNode)
         return list(client, oid.path) ? 0 : fail(no_host_message());
     std::printf("%s: %s\n", oid.name.c_str(), format_value(oid).c_str());
@@ -183,10 +191,8 @@ int show(SysctlClient& client, const std::string& name)
 int set(SysctlClient& client, const std::string& name, const std::string& text)
 {
     const SysctlOid old = client.read(name);
-    if (old.error == ENOENT)
-        return fail("unknown oid '" + name + "'");
-    if (old.error != 0)
-        return fail(name + ": " + std::strerror(old.error));
+    if (const std::string why = unreadable(old, name); !why.empty())
+        return fail(why);
     if ((old.kind & kCtlTypeMask) == kCtlTypeNode)
         return fail("oid '" + name + "' is a node, not a value");
     if (!(old.kind & kCtlFlagWr))

@@ -91,26 +91,28 @@ constexpr ErrnoPair kErrnoMap[] = {
     {63, ENAMETOOLONG}, {66, ENOTEMPTY},   {78, ENOSYS},        {84, EOVERFLOW},       {89, ECANCELED},
     {100, EPROTO},      {102, EOPNOTSUPP},
 };
+
+// `err` from one side's numbering (`from`) to the other's (`to`); `unknown`
+// when the other side has no such errno.
+int translate(int err, int ErrnoPair::*from, int ErrnoPair::*to, int unknown)
+{
+    if (err >= 0 && err <= 34)
+        return err;
+    for (const auto& p : kErrnoMap)
+        if (p.*from == err)
+            return p.*to;
+    return unknown;
+}
 } // namespace
 
 int to_darwin_errno(int host_errno)
 {
-    if (host_errno >= 0 && host_errno <= 34)
-        return host_errno;
-    for (const auto& p : kErrnoMap)
-        if (p.host == host_errno)
-            return p.darwin;
-    return 5; // EIO: no Darwin equivalent
+    return translate(host_errno, &ErrnoPair::host, &ErrnoPair::darwin, 5); // EIO: no Darwin equivalent
 }
 
 int from_darwin_errno(int darwin_errno)
 {
-    if (darwin_errno >= 0 && darwin_errno <= 34)
-        return darwin_errno;
-    for (const auto& p : kErrnoMap)
-        if (p.darwin == darwin_errno)
-            return p.host;
-    return EIO;
+    return translate(darwin_errno, &ErrnoPair::darwin, &ErrnoPair::host, EIO);
 }
 
 std::string runtime_root()

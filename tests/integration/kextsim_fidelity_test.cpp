@@ -492,37 +492,48 @@ TEST(KextsimFidelityLeaks, LeakIsReportedAtUnload)
     EXPECT_TRUE(reported) << "no leak line naming the tag, the block and its size:\n" << r.describe();
 }
 
-TEST(KextsimFidelityCrashes, OversizedGetoptReplyAbortsTheHost)
+// A host running the contract kext, with a connection to its control, and
+// a misuse of that control that panics it.
+class KextsimFidelityCrashes : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        ASSERT_TRUE(host_.ready());
+        int err = 0;
+        s_ = open_control(host_.root(), CC_CONTROL_NAME, err);
+        ASSERT_TRUE(s_) << std::strerror(err);
+    }
+
+    // The host's end, which must be a panic (SIGABRT): its result and panic line.
+    std::pair<Result, std::string> end_in_panic()
+    {
+        Result r = host_.end();
+        EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
+        std::string line = panic_line(r);
+        return {std::move(r), std::move(line)};
+    }
+
+    DyingHost host_{contract_bundle(), CC_BUNDLE_ID};
+    std::unique_ptr<kextsim::SystemSocket> s_;
+};
+
+TEST_F(KextsimFidelityCrashes, OversizedGetoptReplyAbortsTheHost)
 {
-    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    int err = 0;
-    auto s = open_control(host.root(), CC_CONTROL_NAME, err);
-    ASSERT_TRUE(s) << std::strerror(err);
     std::uint8_t buf[16] = {};
     std::size_t len = sizeof buf;
-    EXPECT_EQ(s->getsockopt(kextsim::kSysprotoControl, CC_OPT_OVERSIZE, buf, &len), -1) << "XNU panics here";
+    EXPECT_EQ(s_->getsockopt(kextsim::kSysprotoControl, CC_OPT_OVERSIZE, buf, &len), -1) << "XNU panics here";
 
-    const Result r = host.end();
-    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_line(r);
+    const auto [r, panic] = end_in_panic();
     EXPECT_NE(panic.find("ctl_getopt"), std::string::npos) << r.describe();
     EXPECT_TRUE(mentions_number(panic, sizeof buf + CC_OVERSIZE_EXTRA)) << "names the length claimed: " << panic;
     EXPECT_TRUE(mentions_number(panic, sizeof buf)) << "names the buffer size: " << panic;
 }
 
-TEST(KextsimFidelityCrashes, RecursiveMutexAbortsWithMessage)
+TEST_F(KextsimFidelityCrashes, RecursiveMutexAbortsWithMessage)
 {
-    DyingHost host(contract_bundle(), CC_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    int err = 0;
-    auto s = open_control(host.root(), CC_CONTROL_NAME, err);
-    ASSERT_TRUE(s) << std::strerror(err);
-    EXPECT_EQ(s->setsockopt(kextsim::kSysprotoControl, CC_OPT_LOCK_TWICE, nullptr, 0), -1) << "the host dies";
+    EXPECT_EQ(s_->setsockopt(kextsim::kSysprotoControl, CC_OPT_LOCK_TWICE, nullptr, 0), -1) << "the host dies";
 
-    const Result r = host.end();
-    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_line(r);
+    const auto [r, panic] = end_in_panic();
     EXPECT_NE(panic.find("lck_mtx"), std::string::npos) << r.describe();
     EXPECT_NE(panic.find("recursive"), std::string::npos) << r.describe();
 }

@@ -177,26 +177,29 @@ TEST_F(KextsimSysctl, OidsLeftRegisteredAtStopAreReportedAsKextBugs)
 
 // ---- rules whose breach XNU answers with a panic ----
 
-TEST(KextsimSysctlPanics, ExplicitNumberAlreadyTakenPanics)
+// A host whose sysctl test kext did `action`: it must have panicked
+// (SIGABRT). Its result and panic line.
+std::pair<Result, std::string> panic_after(int action)
 {
     DyingHost host(sysctl_kext_bundle(), KXSTEST_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    kxstest_action(host.root(), KXSTEST_ACTION_CLASH);
-    const Result r = host.end();
+    EXPECT_TRUE(host.ready());
+    kxstest_action(host.root(), action);
+    Result r = host.end();
     EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_line(r);
+    std::string panic = panic_line(r);
+    return {std::move(r), std::move(panic)};
+}
+
+TEST(KextsimSysctlPanics, ExplicitNumberAlreadyTakenPanics)
+{
+    const auto [r, panic] = panic_after(KXSTEST_ACTION_CLASH);
     EXPECT_NE(panic.find("\"" + kNode + ".clash\""), std::string::npos) << "names the OID: " << r.describe();
     EXPECT_NE(panic.find("already taken by \"" + kNode + ".value\""), std::string::npos) << r.describe();
 }
 
 TEST(KextsimSysctlPanics, ParentNodeNotRegisteredAborts)
 {
-    DyingHost host(sysctl_kext_bundle(), KXSTEST_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    kxstest_action(host.root(), KXSTEST_ACTION_ORPHAN);
-    const Result r = host.end();
-    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_line(r);
+    const auto [r, panic] = panic_after(KXSTEST_ACTION_ORPHAN);
     EXPECT_NE(panic.find("\"orphan\""), std::string::npos) << "names the OID: " << r.describe();
     EXPECT_NE(panic.find("not registered"), std::string::npos) << r.describe();
     EXPECT_NE(r.err.find("kext[" KXSTEST_BUNDLE_ID "] fault: sysctl_register_oid"), std::string::npos)
@@ -205,12 +208,7 @@ TEST(KextsimSysctlPanics, ParentNodeNotRegisteredAborts)
 
 TEST(KextsimSysctlPanics, OidWithoutCtlflagOid2Aborts)
 {
-    DyingHost host(sysctl_kext_bundle(), KXSTEST_BUNDLE_ID);
-    ASSERT_TRUE(host.ready());
-    kxstest_action(host.root(), KXSTEST_ACTION_OLD_STYLE);
-    const Result r = host.end();
-    EXPECT_EQ(r.term_signal, SIGABRT) << r.describe();
-    const std::string panic = panic_line(r);
+    const auto [r, panic] = panic_after(KXSTEST_ACTION_OLD_STYLE);
     EXPECT_NE(panic.find("\"oldstyle\""), std::string::npos) << "names the OID: " << r.describe();
     EXPECT_NE(panic.find("CTLFLAG_OID2"), std::string::npos) << r.describe();
 }

@@ -183,6 +183,19 @@ std::optional<proto::Event> next_kext_event(SystemSocket& s, std::uint32_t vendo
     return ev;
 }
 
+// The next kext event, expected to be `code` with sequence number `seq`.
+std::optional<proto::Event> expect_kext_event(SystemSocket& s, std::uint32_t vendor, std::uint32_t code,
+                                              std::uint32_t seq)
+{
+    auto e = next_kext_event(s, vendor);
+    EXPECT_TRUE(e) << "no event " << code << " (seq " << seq << ")";
+    if (e) {
+        EXPECT_EQ(e->code, code);
+        EXPECT_EQ(e->hdr.seq, seq);
+    }
+    return e;
+}
+
 class KextsimContract : public ::testing::Test {
 protected:
     void SetUp() override { ASSERT_TRUE(host_.ready()); }
@@ -629,10 +642,8 @@ TEST_F(KextsimEvents, LifecycleEventsCarryPerLoadSequenceNumbers)
         SCOPED_TRACE(round);
         const Result l = load();
         ASSERT_EQ(l.exit_code, 0) << l.describe();
-        auto started = next_kext_event(*ev, vendor);
+        auto started = expect_kext_event(*ev, vendor, KC_EV_STARTED, 1);
         ASSERT_TRUE(started);
-        EXPECT_EQ(started->code, static_cast<std::uint32_t>(KC_EV_STARTED));
-        EXPECT_EQ(started->hdr.seq, 1u);
         EXPECT_EQ(started->generation, 1u);
         EXPECT_NE(started->hdr.load_id, previous_load);
         previous_load = started->hdr.load_id;
@@ -652,44 +663,34 @@ TEST_F(KextsimEvents, LifecycleEventsCarryPerLoadSequenceNumbers)
             EXPECT_EQ(st.load_id, started->hdr.load_id);
             EXPECT_EQ(st.event_seq, 4u) << "started, connected, label changed, applied";
         }
-        auto connected = next_kext_event(*ev, vendor);
+        auto connected = expect_kext_event(*ev, vendor, KC_EV_CLIENT_CONNECTED, 2);
         ASSERT_TRUE(connected);
-        EXPECT_EQ(connected->code, static_cast<std::uint32_t>(KC_EV_CLIENT_CONNECTED));
-        EXPECT_EQ(connected->hdr.seq, 2u);
         EXPECT_EQ(connected->client.privileged, 1u);
         EXPECT_EQ(connected->client.clients, 1u);
         EXPECT_EQ(connected->client.pid, static_cast<std::int32_t>(::getpid())) << "proc_selfpid of the client";
         EXPECT_EQ(connected->client.uid, ::geteuid());
-        auto changed = next_kext_event(*ev, vendor);
+        auto changed = expect_kext_event(*ev, vendor, KC_EV_TUNABLE_CHANGED, 3);
         ASSERT_TRUE(changed);
-        EXPECT_EQ(changed->code, static_cast<std::uint32_t>(KC_EV_TUNABLE_CHANGED));
-        EXPECT_EQ(changed->hdr.seq, 3u);
         EXPECT_EQ(changed->index, kLabel);
         EXPECT_EQ(changed->name, "label");
         EXPECT_EQ(changed->generation, 2u);
-        auto applied = next_kext_event(*ev, vendor);
+        auto applied = expect_kext_event(*ev, vendor, KC_EV_APPLIED, 4);
         ASSERT_TRUE(applied);
-        EXPECT_EQ(applied->code, static_cast<std::uint32_t>(KC_EV_APPLIED));
-        EXPECT_EQ(applied->hdr.seq, 4u);
         EXPECT_EQ(applied->hdr.load_id, started->hdr.load_id);
         EXPECT_EQ(applied->generation, 2u);
         EXPECT_EQ(applied->config_hash, reply.config_hash);
         EXPECT_EQ(applied->changed, 1u);
 
-        auto disconnected = next_kext_event(*ev, vendor);
+        auto disconnected = expect_kext_event(*ev, vendor, KC_EV_CLIENT_DISCONNECTED, 5);
         ASSERT_TRUE(disconnected);
-        EXPECT_EQ(disconnected->code, static_cast<std::uint32_t>(KC_EV_CLIENT_DISCONNECTED));
-        EXPECT_EQ(disconnected->hdr.seq, 5u);
         EXPECT_EQ(disconnected->client.unit, connected->client.unit);
         EXPECT_EQ(disconnected->client.clients, 0u);
 
         ASSERT_TRUE(host_.wait_no_clients());
         const Result u = unload();
         ASSERT_EQ(u.exit_code, 0) << u.describe();
-        auto stopping = next_kext_event(*ev, vendor);
+        auto stopping = expect_kext_event(*ev, vendor, KC_EV_STOPPING, 6);
         ASSERT_TRUE(stopping);
-        EXPECT_EQ(stopping->code, static_cast<std::uint32_t>(KC_EV_STOPPING));
-        EXPECT_EQ(stopping->hdr.seq, 6u);
         EXPECT_EQ(stopping->hdr.load_id, started->hdr.load_id);
         EXPECT_EQ(stopping->generation, 2u);
     }

@@ -177,6 +177,37 @@ TEST_F(ApplierTest, AppliesVerifiesAndRemembersWhatTheKextHolds)
     EXPECT_EQ(second.config_hash, r.config_hash);
 }
 
+// The profile's values over the file's over the kext's defaults, each
+// tunable's source named (what `kextconfctl status` shows).
+TEST_F(ApplierTest, TheProfileIsLaidOverTheFileOverTheDefaults)
+{
+    LoadedConfig c = config(R"({"max_clients": 100, "label": "file"})");
+    c.managed = std::make_shared<const ManagedPrefs>(
+        ManagedPrefs{kManagedDomain, "managed.plist", "", nlohmann::json{{"max_clients", 200}}});
+    auto kext = connect();
+    const ApplyReport r = applier.apply(*kext, c, nullptr, "test");
+    ASSERT_EQ(r.outcome, ApplyReport::Outcome::Applied) << r.failure;
+    EXPECT_EQ(kext_max_clients(), 200u);
+
+    const std::vector<proto::TunableDesc>& schema = session.tunables();
+    const FittedValues& f = *c.fitted;
+    ASSERT_EQ(f.values.size(), schema.size());
+    ASSERT_EQ(f.sources.size(), schema.size());
+    for (std::size_t i = 0; i < schema.size(); ++i) {
+        const std::string& name = schema[i].name;
+        if (name == "max_clients") {
+            EXPECT_EQ(f.sources[i], admin::ValueSource::Managed);
+            EXPECT_EQ(f.values[i], proto::Value::of_uint(200));
+        } else if (name == "label") {
+            EXPECT_EQ(f.sources[i], admin::ValueSource::File);
+            EXPECT_EQ(f.values[i].str, "file");
+        } else {
+            EXPECT_EQ(f.sources[i], admin::ValueSource::Default) << name;
+            EXPECT_EQ(f.values[i], schema[i].def) << name;
+        }
+    }
+}
+
 TEST_F(ApplierTest, ADocumentThatDoesNotFitIsRejectedWithItsPositions)
 {
     LoadedConfig c = config(R"({"max_clients": 5000})");

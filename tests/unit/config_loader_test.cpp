@@ -90,6 +90,15 @@ std::optional<ValidatedConfig> validate(const std::string& tunables, std::vector
     return validate_config(*doc, test_schema(), errors);
 }
 
+// One error expected from parsing `text`: it as printed (file:line:col: error: ...).
+std::string parse_error(std::string_view text)
+{
+    std::vector<Diagnostic> errors;
+    EXPECT_FALSE(parse(text, errors));
+    EXPECT_EQ(errors.size(), 1u);
+    return errors.empty() ? "" : errors[0].str();
+}
+
 // One error expected from validating `tunables`: its message.
 std::string only_error(const std::string& tunables)
 {
@@ -175,48 +184,31 @@ TEST(ParseConfigTest, ValidConfigWithCommentsRoundTrips)
 
 TEST(ParseConfigTest, SyntaxErrorLineAndColumn)
 {
-    std::vector<Diagnostic> errors;
-    EXPECT_FALSE(parse("{\n  \"a\": 1,\n  \"b\": ]\n}", errors));
-    ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].str(), "kextconf.json:3:8: error: expected the value of \"b\", found ']'");
+    EXPECT_EQ(parse_error("{\n  \"a\": 1,\n  \"b\": ]\n}"),
+              "kextconf.json:3:8: error: expected the value of \"b\", found ']'");
 }
 
 // The mistake is named where it is (the comma), not where the parser noticed
 // it (the brace on the next line).
 TEST(ParseConfigTest, TrailingComma)
 {
-    std::vector<Diagnostic> errors;
-    EXPECT_FALSE(parse("{\n  \"a\": 1,\n}", errors));
-    ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].str(), "kextconf.json:2:9: error: trailing comma after the last member");
+    EXPECT_EQ(parse_error("{\n  \"a\": 1,\n}"), "kextconf.json:2:9: error: trailing comma after the last member");
 }
 
 TEST(ParseConfigTest, UnterminatedString)
 {
-    std::vector<Diagnostic> errors;
-    EXPECT_FALSE(parse("{\n  \"kext\": \"abc\n}", errors));
-    ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].str(), "kextconf.json:2:15: error: unterminated string (started at 2:11); a string cannot "
-                               "span lines (write \\n for a line break)");
-
-    errors.clear();
-    EXPECT_FALSE(parse("{\"kext\": \"abc", errors));
-    ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].str(),
+    EXPECT_EQ(parse_error("{\n  \"kext\": \"abc\n}"),
+              "kextconf.json:2:15: error: unterminated string (started at 2:11); a string cannot span lines (write "
+              "\\n for a line break)");
+    EXPECT_EQ(parse_error("{\"kext\": \"abc"),
               "kextconf.json:1:14: error: unterminated string (started at 1:10); the file ends before its closing \"");
 }
 
 TEST(ParseConfigTest, EmptyAndUtf16FilesAreNamed)
 {
-    std::vector<Diagnostic> errors;
-    EXPECT_FALSE(parse("", errors));
-    ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].str(), "kextconf.json: error: the file is empty");
-    errors.clear();
-    const std::string utf16("\xFF\xFE{\0}\0", 6);
-    EXPECT_FALSE(parse(utf16, errors));
-    ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].str(), "kextconf.json: error: the file is UTF-16; save it as UTF-8");
+    EXPECT_EQ(parse_error(""), "kextconf.json: error: the file is empty");
+    EXPECT_EQ(parse_error(std::string("\xFF\xFE{\0}\0", 6)),
+              "kextconf.json: error: the file is UTF-16; save it as UTF-8");
 }
 
 // nlohmann's lexer ends the input at a NUL: without care, a file would apply
@@ -239,10 +231,7 @@ TEST(ParseConfigTest, NulByteIsAnErrorAtItsPosition)
                   0u)
             << errors[0].str();
     }
-    std::vector<Diagnostic> errors;
-    EXPECT_FALSE(parse(std::string(R"({"kext": "k", "tunables": {"a": 1, "b": 2}})").replace(32, 1, 1, '\0'), errors));
-    ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].str(),
+    EXPECT_EQ(parse_error(std::string(R"({"kext": "k", "tunables": {"a": 1, "b": 2}})").replace(32, 1, 1, '\0')),
               "kextconf.json:1:33: error: NUL byte (0x00): a configuration file is text and may not contain one");
 }
 
@@ -257,10 +246,8 @@ TEST(ParseConfigTest, OtherSyntaxErrors)
         EXPECT_EQ(errors[0].message.find("syntax error"), std::string::npos) << errors[0].message;
         EXPECT_EQ(errors[0].message.find('\xff'), std::string::npos) << "raw byte echoed: " << errors[0].message;
     }
-    std::vector<Diagnostic> errors;
-    EXPECT_FALSE(parse("{\"a\":\n  1e999}", errors));
-    ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].str(), "kextconf.json:2:3: error: the number 1e999 is too large (beyond a double's range)");
+    EXPECT_EQ(parse_error("{\"a\":\n  1e999}"),
+              "kextconf.json:2:3: error: the number 1e999 is too large (beyond a double's range)");
 }
 
 // A key or string quoted back in a message cannot drive the terminal.
@@ -332,19 +319,13 @@ TEST(ParseConfigTest, WrongTopLevelTypes)
     EXPECT_EQ(errors[1].str(),
               "kextconf.json:1:25: error: \"tunables\" must be an object (tunable name -> value), got an array");
 
-    errors.clear();
-    EXPECT_FALSE(parse("{\"kext\": \"\", \"tunables\": {}}", errors));
-    ASSERT_EQ(errors.size(), 1u);
-
-    errors.clear();
-    EXPECT_FALSE(parse("{\"kext\": \"" + std::string(KC_BUNDLE_ID_MAX, 'a') + "\", \"tunables\": {}}", errors));
-    ASSERT_EQ(errors.size(), 1u);
-    EXPECT_NE(errors[0].message.find("longer than a bundle id"), std::string::npos);
-
-    errors.clear();
-    EXPECT_FALSE(parse("\n  [1, 2]", errors));
-    ASSERT_EQ(errors.size(), 1u);
-    EXPECT_EQ(errors[0].str(), "kextconf.json:2:3: error: the configuration must be a JSON object, got an array");
+    EXPECT_EQ(parse_error("{\"kext\": \"\", \"tunables\": {}}"),
+              "kextconf.json:1:10: error: \"kext\" must be the kext's bundle id (a non-empty string), got \"\"");
+    EXPECT_NE(parse_error("{\"kext\": \"" + std::string(KC_BUNDLE_ID_MAX, 'a') + "\", \"tunables\": {}}")
+                  .find("longer than a bundle id"),
+              std::string::npos);
+    EXPECT_EQ(parse_error("\n  [1, 2]"),
+              "kextconf.json:2:3: error: the configuration must be a JSON object, got an array");
 
     errors.clear();
     EXPECT_FALSE(parse("{}", errors));
@@ -716,6 +697,56 @@ TEST_F(ReadConfigFileTest, OversizedFileRefused)
     EXPECT_FALSE(read_config_file(path("big.json"), errors));
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_EQ(errors[0].str(), path("big.json") + ": error: is 17825792 bytes, over the limit of 16777216 bytes");
+}
+
+// load_config_file: read, hash and parse in one call; the same bytes again,
+// with their hash known, are not parsed again.
+TEST_F(ReadConfigFileTest, LoadReadsHashesAndParsesInOneCall)
+{
+    const std::string text = R"({"kext": "org.example.k", "tunables": {"max_clients": 8}})";
+    std::ofstream(path("c.json")) << text;
+    std::vector<Diagnostic> errors;
+    const auto file = load_config_file(path("c.json"), errors);
+    ASSERT_TRUE(file);
+    ASSERT_TRUE(file->doc) << (errors.empty() ? "" : errors[0].str());
+    EXPECT_TRUE(errors.empty());
+    EXPECT_EQ(file->text, text);
+    EXPECT_EQ(file->hash, std::hash<std::string>{}(text));
+    EXPECT_FALSE(file->unchanged);
+    EXPECT_EQ(file->doc->file, path("c.json"));
+    EXPECT_EQ(file->doc->kext, "org.example.k");
+    EXPECT_EQ(file->doc->tunables.at("max_clients"), 8);
+
+    const auto again = load_config_file(path("c.json"), errors, file->hash);
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->unchanged);
+    EXPECT_FALSE(again->doc);
+    EXPECT_EQ(again->text, text);
+    EXPECT_TRUE(errors.empty());
+
+    std::ofstream(path("c.json")) << R"({"kext": "org.example.k", "tunables": {"max_clients": 9}})";
+    const auto edited = load_config_file(path("c.json"), errors, file->hash);
+    ASSERT_TRUE(edited);
+    EXPECT_FALSE(edited->unchanged);
+    ASSERT_TRUE(edited->doc);
+    EXPECT_EQ(edited->doc->tunables.at("max_clients"), 9);
+}
+
+TEST_F(ReadConfigFileTest, LoadSaysWhyAFileCannotBeUsed)
+{
+    std::vector<Diagnostic> errors;
+    EXPECT_FALSE(load_config_file(path("none.json"), errors));
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].str(), path("none.json") + ": error: cannot open: No such file or directory");
+
+    std::ofstream(path("c.json")) << "{\"kext\": \"k\",\n \"tunables\": [1]}";
+    errors.clear();
+    const auto file = load_config_file(path("c.json"), errors);
+    ASSERT_TRUE(file); // read, but no document
+    EXPECT_FALSE(file->doc);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].str(), path("c.json") + ":2:14: error: \"tunables\" must be an object (tunable name -> "
+                                                "value), got an array");
 }
 
 } // namespace

@@ -22,23 +22,17 @@ struct PlistDeleter {
 };
 using PlistPtr = std::unique_ptr<void, PlistDeleter>;
 
-std::string to_xml(plist_t p)
-{
-    char* out = nullptr;
-    std::uint32_t len = 0;
-    plist_to_xml(p, &out, &len);
-    std::string s(out, len);
-    plist_to_xml_free(out);
-    return s;
-}
+enum class Format { Xml, Binary };
 
-std::string to_bin(plist_t p)
+// What libplist writes for `p` in `format`.
+std::string written(const PlistPtr& p, Format format)
 {
+    const auto node = static_cast<plist_t>(p.get());
     char* out = nullptr;
     std::uint32_t len = 0;
-    plist_to_bin(p, &out, &len);
+    format == Format::Xml ? plist_to_xml(node, &out, &len) : plist_to_bin(node, &out, &len);
     std::string s(out, len);
-    plist_to_bin_free(out);
+    format == Format::Xml ? plist_to_xml_free(out) : plist_to_bin_free(out);
     return s;
 }
 
@@ -77,22 +71,15 @@ json expected_sample()
               {"empty", json::array()}}}};
 }
 
-TEST(PlistReader, ReadsWhatLibplistWritesInXml)
+TEST(PlistReader, ReadsWhatLibplistWritesInXmlAndBinary)
 {
     const PlistPtr p = sample();
-    std::string error;
-    const auto doc = parse_plist(to_xml(static_cast<plist_t>(p.get())), error);
-    ASSERT_TRUE(doc) << error;
-    EXPECT_EQ(*doc, expected_sample());
-}
-
-TEST(PlistReader, ReadsWhatLibplistWritesInBinary)
-{
-    const PlistPtr p = sample();
-    std::string error;
-    const auto doc = parse_plist(to_bin(static_cast<plist_t>(p.get())), error);
-    ASSERT_TRUE(doc) << error;
-    EXPECT_EQ(*doc, expected_sample());
+    for (const Format format : {Format::Xml, Format::Binary}) {
+        std::string error;
+        const auto doc = parse_plist(written(p, format), error);
+        ASSERT_TRUE(doc) << error;
+        EXPECT_EQ(*doc, expected_sample());
+    }
 }
 
 TEST(PlistReader, ReadsNegativeIntegersRealsAndEntities)
@@ -162,7 +149,7 @@ TEST(PlistReader, BoundsNesting)
 TEST(PlistReader, RefusesABinaryFileCutShortOrWithBadOffsets)
 {
     const PlistPtr p = sample();
-    const std::string bin = to_bin(static_cast<plist_t>(p.get()));
+    const std::string bin = written(p, Format::Binary);
     // Every truncation and every single-byte change either reads or is refused; none crashes.
     for (std::size_t n = 0; n < bin.size(); ++n) {
         std::string error;

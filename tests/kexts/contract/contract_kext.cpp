@@ -141,12 +141,20 @@ errno_t cmd_enqueue(Client *c, void *data, size_t len)
     return 0;
 }
 
+// Copies in a command's fixed-size argument: EINVAL unless `len` is its size.
+template <typename T> errno_t copy_in(const void *data, size_t len, T &out)
+{
+    if (data == nullptr || len != sizeof out)
+        return EINVAL;
+    memcpy(&out, data, sizeof out);
+    return 0;
+}
+
 errno_t cmd_post_event(Client *c, const void *data, size_t len)
 {
     cc_event_req req;
-    if (data == nullptr || len != sizeof req)
+    if (copy_in(data, len, req) != 0)
         return EINVAL;
-    memcpy(&req, data, sizeof req);
     struct kev_msg msg;
     memset(&msg, 0, sizeof msg);
     lck_mtx_lock(g.mtx);
@@ -171,9 +179,8 @@ errno_t cmd_post_event(Client *c, const void *data, size_t len)
 errno_t cmd_register(Client *c, const void *data, size_t len)
 {
     cc_register_req req;
-    if (data == nullptr || len != sizeof req)
+    if (copy_in(data, len, req) != 0)
         return EINVAL;
-    memcpy(&req, data, sizeof req);
 
     uint32_t slot = 0;
     lck_mtx_lock(g.mtx);
@@ -217,9 +224,8 @@ errno_t cmd_register(Client *c, const void *data, size_t len)
 errno_t cmd_deregister(Client *c, const void *data, size_t len)
 {
     uint32_t slot;
-    if (data == nullptr || len != sizeof slot)
+    if (copy_in(data, len, slot) != 0)
         return EINVAL;
-    memcpy(&slot, data, sizeof slot);
     kern_ctl_ref ref;
     if (!ref_of_slot(slot, ref))
         return EINVAL;
@@ -237,18 +243,10 @@ errno_t cmd_deregister(Client *c, const void *data, size_t len)
     return 0;
 }
 
-errno_t cmd_u32(const void *data, size_t len, uint32_t &out)
-{
-    if (data == nullptr || len != sizeof out)
-        return EINVAL;
-    memcpy(&out, data, sizeof out);
-    return 0;
-}
-
 errno_t cmd_leak(const void *data, size_t len)
 {
     uint32_t size;
-    if (cmd_u32(data, len, size) != 0 || size == 0)
+    if (copy_in(data, len, size) != 0 || size == 0)
         return EINVAL;
     void *block = OSMalloc(size, g.tag);
     if (block == nullptr)
@@ -286,9 +284,8 @@ void tcall_run(thread_call_param_t, thread_call_param_t param1)
 errno_t cmd_tcall(Client *c, const void *data, size_t len)
 {
     cc_tcall_req req;
-    if (data == nullptr || len != sizeof req)
+    if (copy_in(data, len, req) != 0)
         return EINVAL;
-    memcpy(&req, data, sizeof req);
     lck_mtx_lock(g.mtx);
     thread_call_t call = g.tcall;
     lck_mtx_unlock(g.mtx);
@@ -372,9 +369,8 @@ bool tcall_quiesce()
 errno_t cmd_lock_ops(Client *c, const void *data, size_t len)
 {
     cc_lock_ops req;
-    if (data == nullptr || len != sizeof req)
+    if (copy_in(data, len, req) != 0)
         return EINVAL;
-    memcpy(&req, data, sizeof req);
     if (req.count > CC_MAX_LOCK_OPS)
         return EINVAL;
     for (uint32_t i = 0; i < req.count; ++i) {
@@ -444,9 +440,8 @@ errno_t cmd_lock_ops(Client *c, const void *data, size_t len)
 errno_t cmd_free_mismatch(const void *data, size_t len)
 {
     cc_free_req req;
-    if (data == nullptr || len != sizeof req)
+    if (copy_in(data, len, req) != 0)
         return EINVAL;
-    memcpy(&req, data, sizeof req);
     if (req.alloc_size == 0)
         return EINVAL;
     void *block = OSMalloc(req.alloc_size, g.tag);
@@ -459,7 +454,7 @@ errno_t cmd_free_mismatch(const void *data, size_t len)
 errno_t cmd_tagfree_live(Client *c, const void *data, size_t len)
 {
     uint32_t size;
-    if (cmd_u32(data, len, size) != 0 || size == 0)
+    if (copy_in(data, len, size) != 0 || size == 0)
         return EINVAL;
     OSMallocTag tag = OSMalloc_Tagalloc(CC_LIVE_TAG, OSMT_DEFAULT);
     if (tag == nullptr)
@@ -479,7 +474,7 @@ errno_t cmd_tagfree_live(Client *c, const void *data, size_t len)
 errno_t cmd_alloc_series(Client *c, const void *data, size_t len)
 {
     uint32_t n;
-    if (cmd_u32(data, len, n) != 0 || n == 0 || n > CC_MAX_SERIES)
+    if (copy_in(data, len, n) != 0 || n == 0 || n > CC_MAX_SERIES)
         return EINVAL;
     void *blocks[CC_MAX_SERIES] = {};
     cc_result r{};
@@ -509,9 +504,8 @@ uint64_t uptime_ns()
 errno_t cmd_msleep(Client *c, const void *data, size_t len)
 {
     cc_msleep_req req;
-    if (data == nullptr || len != sizeof req)
+    if (copy_in(data, len, req) != 0)
         return EINVAL;
-    memcpy(&req, data, sizeof req);
     if (req.pdrop > 1)
         return EINVAL;
     struct timespec ts;
@@ -663,7 +657,7 @@ errno_t contract_setopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *
         lck_mtx_unlock(g.mtx);
         return 0;
     case CC_OPT_FAIL_NEXT_CONNECT:
-        if (cmd_u32(data, len, v) != 0 || v == 0)
+        if (copy_in(data, len, v) != 0 || v == 0)
             return EINVAL;
         lck_mtx_lock(g.mtx);
         g.fail_next_connect = static_cast<int32_t>(v);
@@ -679,7 +673,7 @@ errno_t contract_setopt(kern_ctl_ref, u_int32_t, void *unitinfo, int opt, void *
         lck_mtx_unlock(g.mtx);
         return 0;
     case CC_OPT_REFUSE_STOP:
-        if (cmd_u32(data, len, v) != 0 || v > 1)
+        if (copy_in(data, len, v) != 0 || v > 1)
             return EINVAL;
         lck_mtx_lock(g.mtx);
         g.refuse_stop = v == 1;

@@ -4,8 +4,7 @@
 // in-process tests look up with dlsym.
 #include "lists_kext.h"
 
-#include <kextconf/kc_kext.h>
-#include <mach/kmod.h>
+#include "../kc_test_kext.h"
 
 namespace {
 
@@ -48,16 +47,4 @@ EXPORT bool lists_test_contains(uint32_t index, int64_t v)
     return kc_list_contains_int64(index, v);
 }
 
-extern "C" kern_return_t lists_test_start(kmod_info_t *, void *)
-{
-    return kc_start(&kConfig) == 0 ? KERN_SUCCESS : KERN_FAILURE;
-}
-
-extern "C" kern_return_t lists_test_stop(kmod_info_t *, void *)
-{
-    return kc_stop() == 0 ? KERN_SUCCESS : KERN_FAILURE;
-}
-
-extern "C" {
-KMOD_EXPLICIT_DECL(org.kextconf.test.lists, KEXTCONF_KEXT_VERSION, lists_test_start, lists_test_stop)
-}
+KC_TEST_KEXT(org.kextconf.test.lists, kConfig)

@@ -6,8 +6,7 @@
 //  - org.kextconf.test.badtable (TEST_BAD_TABLE): pool_size's default lies
 //    above its maximum, so kc_start must refuse the table and say which
 //    tunable broke which rule.
-#include <kextconf/kc_kext.h>
-#include <mach/kmod.h>
+#include "../kc_test_kext.h"
 
 #define TEST_STR2(x) #x
 #define TEST_STR(x) TEST_STR2(x)
@@ -30,19 +29,4 @@ const kc_kext_config kConfig = KC_KEXT_CONFIG(TEST_BUNDLE_ID, KEXTCONF_KEXT_VERS
 
 } // namespace
 
-extern "C" kern_return_t loadonly_start(kmod_info_t *, void *)
-{
-    return kc_start(&kConfig) == 0 ? KERN_SUCCESS : KERN_FAILURE;
-}
-
-extern "C" kern_return_t loadonly_stop(kmod_info_t *, void *)
-{
-    return kc_stop() == 0 ? KERN_SUCCESS : KERN_FAILURE;
-}
-
-// An indirection, so that TEST_KMOD_NAME is expanded before
-// KMOD_EXPLICIT_DECL stringizes it.
-#define TEST_DECL(name, version, start, stop) KMOD_EXPLICIT_DECL(name, version, start, stop)
-extern "C" {
-TEST_DECL(TEST_KMOD_NAME, KEXTCONF_KEXT_VERSION, loadonly_start, loadonly_stop)
-}
+KC_TEST_KEXT(TEST_KMOD_NAME, kConfig)

@@ -3,8 +3,7 @@
 // built before version 2 is: hello says 1..1, KC_OPT_DESCRIBE_ALL is an
 // unknown option and a TXN_SET carries exactly one value. Tests prove with it
 // that kextconfd and kextconfctl fall back to version 1.
-#include <kextconf/kc_kext.h>
-#include <mach/kmod.h>
+#include "../kc_test_kext.h"
 
 namespace {
 
@@ -20,16 +19,4 @@ const kc_kext_config kConfig = KC_KEXT_CONFIG("org.kextconf.test.v1", KEXTCONF_K
 
 } // namespace
 
-extern "C" kern_return_t v1_test_start(kmod_info_t *, void *)
-{
-    return kc_start(&kConfig) == 0 ? KERN_SUCCESS : KERN_FAILURE;
-}
-
-extern "C" kern_return_t v1_test_stop(kmod_info_t *, void *)
-{
-    return kc_stop() == 0 ? KERN_SUCCESS : KERN_FAILURE;
-}
-
-extern "C" {
-KMOD_EXPLICIT_DECL(org.kextconf.test.v1, KEXTCONF_KEXT_VERSION, v1_test_start, v1_test_stop)
-}
+KC_TEST_KEXT(org.kextconf.test.v1, kConfig)

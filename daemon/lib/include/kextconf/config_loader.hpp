@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,9 +74,40 @@ std::optional<ValidatedConfig> validate_config(const ConfigDocument& doc, const 
 // others can write, except a sticky root-owned directory such as /tmp.
 std::optional<std::string> read_config_file(const std::string& path, std::vector<Diagnostic>& errors);
 
-// read_config_file and parse_config in one: the document, or nullopt with
-// the reasons in `errors` (a document with warnings is nullopt too).
-std::optional<ConfigDocument> load_config_document(const std::string& path, std::vector<Diagnostic>& errors);
+// A configuration file read whole: its exact text, the text's hash (a
+// settled change that leaves the same bytes is no change) and the document
+// parsed from it.
+template <class Document> struct ReadFile {
+    std::string text;
+    std::size_t hash = 0;
+    bool unchanged = false;      // the hash is the one the caller knew: not parsed again
+    std::optional<Document> doc; // nullopt when unchanged, or when it does not parse (the reasons are in errors)
+};
+using ConfigFile = ReadFile<ConfigDocument>;
+
+// Reads `path` (read_config_file) and hashes its text; unless the hash is
+// `known` (the caller parsed these bytes before), `parse(text, errors)`
+// makes the document. nullopt when the file cannot be read; every problem
+// is appended to `errors`.
+template <class Document, class Parse>
+std::optional<ReadFile<Document>> read_and_parse(const std::string& path, std::vector<Diagnostic>& errors,
+                                                 std::optional<std::size_t> known, Parse parse)
+{
+    auto text = read_config_file(path, errors);
+    if (!text)
+        return std::nullopt;
+    ReadFile<Document> file;
+    file.hash = std::hash<std::string>{}(*text);
+    file.text = std::move(*text);
+    file.unchanged = known == file.hash;
+    if (!file.unchanged)
+        file.doc = parse(file.text, errors);
+    return file;
+}
+
+// The configuration file `path`, read and parsed (parse_config) in one call.
+std::optional<ConfigFile> load_config_file(const std::string& path, std::vector<Diagnostic>& errors,
+                                           std::optional<std::size_t> known = std::nullopt);
 
 // Why a file with status `st` at `path` is not safe to take configuration
 // from, or nullopt when it is (the rule above).
