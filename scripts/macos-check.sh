@@ -92,6 +92,16 @@ macho_is() {
     { echo "$headers" | grep -A5 "cmd LC_BUILD_VERSION"; return 1; }
 }
 
+# system_dylibs_only FILE: every library FILE loads is the system's (/usr/lib,
+# /System), none from Homebrew or /usr/local, which a user's Mac may not have.
+system_dylibs_only() {
+  local used others
+  used=$(llvm-objdump --macho --dylibs-used "$1" 2>&1) || return 1
+  case "$used" in "$1:"*) ;; *) echo "$used"; return 1 ;; esac # llvm-objdump exits 0 on a non-Mach-O
+  others=$(echo "$used" | tail -n +2 | grep -vE "^[[:space:]]+/(usr/lib|System)/") || true
+  [ -z "$others" ] || { echo "$1 loads: $others"; return 1; }
+}
+
 kernel_dir=""
 for arch in x86_64 arm64; do
   preset=macos-cross-$arch
@@ -116,6 +126,9 @@ for arch in x86_64 arm64; do
   fi
   for bin in "${bins[@]}"; do
     check "$build/$bin: Mach-O $arch executable, LC_BUILD_VERSION macos minos 11.0" macho_is "$build/$bin" "$arch"
+  done
+  for bin in bin/kextconfd bin/kextconfctl; do
+    check "$build/$bin loads only the system's libraries (/usr/lib, /System)" system_dylibs_only "$build/$bin"
   done
   kernel_dir=$build/kernel-domain
 done
