@@ -79,16 +79,20 @@ function(kextconf_precompile target)
   endif()
 endfunction()
 
-# kextconf_static_runtime(TARGET): libstdc++ and libgcc linked into TARGET on
-# Linux, by GCC or clang. A process that is started often pays for dynamic
-# linking every time: binding libstdc++'s symbols was most of a `kextconfctl
-# get`'s instructions before main, and a good part of kextconfd's start
-# (docs/performance.md, benchmarks 2 and 9). macOS's libc++ lives in the
-# shared cache; a sanitizer's runtime replaces operator new, so those builds
-# keep the shared library. Only for a program whose every C++ library is
-# linked in (spdlog and fmt are headers only: kextconf_log), or two copies of
-# libstdc++ would meet in one process.
+# kextconf_static_runtime(TARGET [USES_LOG]): libstdc++ and libgcc linked into
+# TARGET on Linux, by GCC or clang. A process that is started often pays for
+# dynamic linking every time: binding libstdc++'s symbols was most of a
+# `kextconfctl get`'s instructions before main, and a good part of
+# kextconfd's start (docs/performance.md, benchmarks 2 and 9). macOS's libc++
+# lives in the shared cache; a sanitizer's runtime replaces operator new, so
+# those builds keep the shared library. A program that logs (USES_LOG) only
+# when spdlog and fmt are compiled in (KEXTCONF_LOG_COMPILED_IN): their shared
+# objects would load libstdc++ beside the linked-in copy.
 function(kextconf_static_runtime target)
+  cmake_parse_arguments(arg "USES_LOG" "" "" ${ARGN})
+  if(arg_USES_LOG AND NOT KEXTCONF_LOG_COMPILED_IN)
+    return()
+  endif()
   if(CMAKE_CXX_COMPILER_ID MATCHES "^(GNU|Clang)$" AND NOT APPLE AND NOT KEXTCONF_SANITIZE)
     target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc)
   endif()
