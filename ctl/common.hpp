@@ -44,10 +44,14 @@ struct Options {
 // A command to run once the command line is parsed.
 using Command = std::function<int()>;
 
-// Sets `slot` to `cmd` when `sub` is parsed.
-inline void on_parsed(CLI::App* sub, Command& slot, Command cmd)
+// Subcommand `name` of `parent`, which sets `slot` to `cmd` when parsed;
+// its options are added to what this returns.
+inline CLI::App* add_command(CLI::App& parent, Command& slot, const std::string& name, const std::string& help,
+                             Command cmd)
 {
+    CLI::App* sub = parent.add_subcommand(name, help);
     sub->callback([&slot, cmd = std::move(cmd)] { slot = cmd; });
+    return sub;
 }
 
 // An error for the user. With --json it is printed as {"error": ...} on

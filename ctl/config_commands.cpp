@@ -73,23 +73,24 @@ void add_config_commands(CLI::App& app, Options& o, Command& run)
     auto* config = app.add_subcommand("config", "configuration files");
     config->require_subcommand(1);
     auto a = std::make_shared<CheckArgs>();
-    auto* check = config->add_subcommand(
-        "check", "validate FILE exactly as kextconfd --check does (against the running kext's tunables, else the "
-                 "schema kextconfd saved in --state-dir; diagnostics on stderr, with --json too): exit 0 valid, 1 "
-                 "not, 3 values not checked (no schema found)");
+    auto* check =
+        add_command(*config, run, "check",
+                    "validate FILE exactly as kextconfd --check does (against the running kext's tunables, else the "
+                    "schema kextconfd saved in --state-dir; diagnostics on stderr, with --json too): exit 0 valid, 1 "
+                    "not, 3 values not checked (no schema found)",
+                    [&o, a] { return cmd_check(o, *a); });
     check->add_option("FILE", a->file, "configuration file")->required();
     check->add_option("--schema", a->schema, "check against this schema document (kextconfctl schema -o FILE)");
     check->add_option("--state-dir", a->state_dir, "kextconfd's state directory (its saved schema)")
         ->capture_default_str();
     check->add_flag("--syntax-only", a->syntax_only, "check syntax and structure only; exit 0 if they are good");
-    on_parsed(check, run, [&o, a] { return cmd_check(o, *a); });
 
-    auto* reload = app.add_subcommand(
-        "reload", "make kextconfd re-read its configuration file and apply it (like SIGHUP, but waits for the result "
-                  "and prints the file's errors); root only");
     // No root check here: kextconfd answers root and the user it runs as, and
     // says no itself (exit 5) to anyone else.
-    on_parsed(reload, run, [&o] { return ask_daemon_reload(o); });
+    add_command(app, run, "reload",
+                "make kextconfd re-read its configuration file and apply it (like SIGHUP, but waits for the result "
+                "and prints the file's errors); root only",
+                [&o] { return ask_daemon_reload(o); });
 }
 
 } // namespace kextconf::ctl

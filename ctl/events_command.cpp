@@ -80,10 +80,12 @@ int cmd_events(const Options& o, const EventsArgs& a)
 void add_events_command(CLI::App& app, Options& o, Command& run)
 {
     auto a = std::make_shared<EventsArgs>();
-    auto* ev = app.add_subcommand(
-        "events", "print the kext's kernel events as they arrive, decoded (started, stopping, applied, tunable "
-                  "changed, client connected/disconnected, overflow, heartbeat); a sequence gap prints as "
-                  "\"dropped\". Without --follow, exits after --count events");
+    auto* ev =
+        add_command(app, run, "events",
+                    "print the kext's kernel events as they arrive, decoded (started, stopping, applied, tunable "
+                    "changed, client connected/disconnected, overflow, heartbeat); a sequence gap prints as "
+                    "\"dropped\". Without --follow, exits after --count events",
+                    [&o, a] { return cmd_events(o, *a); });
     ev->add_flag("-f,--follow", a->follow, "keep printing until interrupted");
     ev->add_option("-n,--count", a->count, "events to wait for without --follow (1 or more)")
         ->capture_default_str()
@@ -104,7 +106,6 @@ void add_events_command(CLI::App& app, Options& o, Command& run)
                 return ok ? std::string() : "must be a number of seconds, 0 or more (got \"" + text + "\")";
             },
             "SECONDS>=0"));
-    on_parsed(ev, run, [&o, a] { return cmd_events(o, *a); });
 }
 
 } // namespace kextconf::ctl

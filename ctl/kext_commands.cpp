@@ -93,17 +93,17 @@ void add_kext_commands(CLI::App& app, Options& o, Command& run)
         app.add_subcommand("kext", "load, unload or look at the kext itself (" + kernel_link_description() + ")");
     kext->require_subcommand(1);
     auto path = std::make_shared<std::string>(KEXTCONF_DEFAULT_KEXT_BUNDLE);
-    auto* load = kext->add_subcommand(
-        "load", "load the kext bundle (kmutil load -p on macOS; the first load needs the user's approval and a "
-                "restart, see docs/operations.md); root only");
+    auto* load = add_command(*kext, run, "load",
+                             "load the kext bundle (kmutil load -p on macOS; the first load needs the user's approval "
+                             "and a restart, see docs/operations.md); root only",
+                             [&o, path] { return cmd_load(o, *path); });
     load->add_option("PATH", *path, "the .kext bundle")->capture_default_str();
-    on_parsed(load, run, [&o, path] { return cmd_load(o, *path); });
-    auto* unload = kext->add_subcommand(
-        "unload", "unload the kext named by --kext (kmutil unload -b on macOS: a kext in use stays loaded until "
-                  "restart); root only");
-    on_parsed(unload, run, [&o] { return cmd_unload(o); });
-    auto* status = kext->add_subcommand("status", "is the kext loaded, and which version answers");
-    on_parsed(status, run, [&o] { return cmd_kext_status(o); });
+    add_command(*kext, run, "unload",
+                "unload the kext named by --kext (kmutil unload -b on macOS: a kext in use stays loaded until "
+                "restart); root only",
+                [&o] { return cmd_unload(o); });
+    add_command(*kext, run, "status", "is the kext loaded, and which version answers",
+                [&o] { return cmd_kext_status(o); });
 }
 
 } // namespace kextconf::ctl

@@ -87,19 +87,19 @@ int cmd_profile(const Options& o, const ProfileArgs& a)
 void add_profile_command(CLI::App& app, Options& o, Command& run)
 {
     auto a = std::make_shared<ProfileArgs>();
-    auto* p = app.add_subcommand(
-        "profile", std::string("write a configuration profile (.mobileconfig, unsigned XML) that sets a config "
-                               "file's kext and tunables on Macs through an MDM: a com.apple.ManagedClient."
-                               "preferences payload forcing the domain ") +
-                       kManagedDomain +
-                       ", scoped to the System. The values are checked against the kext's schema "
-                       "when it is loaded here");
+    auto* p = add_command(app, run, "profile",
+                          std::string("write a configuration profile (.mobileconfig, unsigned XML) that sets a config "
+                                      "file's kext and tunables on Macs through an MDM: a com.apple.ManagedClient."
+                                      "preferences payload forcing the domain ") +
+                              kManagedDomain +
+                              ", scoped to the System. The values are checked against the kext's schema "
+                              "when it is loaded here",
+                          [&o, a] { return cmd_profile(o, *a); });
     p->add_option("--from", a->from, "the config file to carry (default: --config, else the one kextconfd uses)");
     p->add_option("--identifier", a->identifier, "the profile's PayloadIdentifier (reverse DNS)")
         ->capture_default_str();
     p->add_option("--organization", a->organization, "the profile's PayloadOrganization, as the Mac shows it");
     p->add_option("-o,--output", a->output, "write the profile to this file (default: standard output)");
-    on_parsed(p, run, [&o, a] { return cmd_profile(o, *a); });
 }
 
 } // namespace kextconf::ctl

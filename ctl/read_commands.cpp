@@ -362,18 +362,18 @@ int cmd_describe(const Options& o)
 
 void add_read_commands(CLI::App& app, Options& o, Command& run)
 {
-    auto* status = app.add_subcommand(
-        "status", "the kext's state (loaded?, version, generation, config hash, clients, values) and kextconfd's "
-                  "(config file state, last apply, drift, errors; root only, shown as unavailable otherwise)");
-    on_parsed(status, run, [&o] { return cmd_status(o); });
+    add_command(app, run, "status",
+                "the kext's state (loaded?, version, generation, config hash, clients, values) and kextconfd's "
+                "(config file state, last apply, drift, errors; root only, shown as unavailable otherwise)",
+                [&o] { return cmd_status(o); });
 
     auto names = std::make_shared<std::vector<std::string>>();
-    auto* get = app.add_subcommand("get", "print tunables' current values (all of them without NAME)");
+    auto* get = add_command(app, run, "get", "print tunables' current values (all of them without NAME)",
+                            [&o, names] { return cmd_get(o, *names); });
     get->add_option("NAME", *names, "tunable names");
-    on_parsed(get, run, [&o, names] { return cmd_get(o, *names); });
 
-    auto* describe = app.add_subcommand("describe", "every tunable: type, bounds, default, unit, flags, help");
-    on_parsed(describe, run, [&o] { return cmd_describe(o); });
+    add_command(app, run, "describe", "every tunable: type, bounds, default, unit, flags, help",
+                [&o] { return cmd_describe(o); });
 }
 
 } // namespace kextconf::ctl

@@ -41,11 +41,12 @@ int cmd_schema(const Options& o, const std::string& out_path)
 void add_schema_command(CLI::App& app, Options& o, Command& run)
 {
     auto path = std::make_shared<std::string>();
-    auto* schema = app.add_subcommand(
-        "schema", "the running kext's tunables as a JSON Schema document (always JSON), for editors and for "
-                  "kextconfd --check --schema FILE when the kext is not loaded");
+    auto* schema =
+        add_command(app, run, "schema",
+                    "the running kext's tunables as a JSON Schema document (always JSON), for editors and for "
+                    "kextconfd --check --schema FILE when the kext is not loaded",
+                    [&o, path] { return cmd_schema(o, *path); });
     schema->add_option("-o,--output", *path, "write it to this file instead of stdout");
-    on_parsed(schema, run, [&o, path] { return cmd_schema(o, *path); });
 }
 
 } // namespace kextconf::ctl

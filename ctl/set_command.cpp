@@ -250,11 +250,13 @@ int set_persistent(const Options& options, const SetArgs& a)
 void add_set_command(CLI::App& app, Options& o, Command& run)
 {
     auto a = std::make_shared<SetArgs>();
-    auto* set = app.add_subcommand(
-        "set", "change tunables in one transaction (root); values the kext already holds change nothing. Transient, "
-               "like sysctl -w: kextconfd reports the difference from its file as drift and leaves it until its next "
-               "reload or the kext's next load. With --persist, edit the config file instead (atomically, keeping "
-               "comments) and have kextconfd reload it");
+    auto* set = add_command(
+        app, run, "set",
+        "change tunables in one transaction (root); values the kext already holds change nothing. Transient, "
+        "like sysctl -w: kextconfd reports the difference from its file as drift and leaves it until its next "
+        "reload or the kext's next load. With --persist, edit the config file instead (atomically, keeping "
+        "comments) and have kextconfd reload it",
+        [&o, a] { return a->persist ? set_persistent(o, *a) : set_transient(o, *a); });
     set->add_option("NAME=VALUE", a->assignments,
                     "values as the config file writes them: true/false, numbers, [lists] (or a,b,c); strings and "
                     "enum names need no quotes")
@@ -262,7 +264,6 @@ void add_set_command(CLI::App& app, Options& o, Command& run)
     set->add_flag("--persist", a->persist,
                   "edit the configuration file (--config, else the one the running kextconfd uses) and ask kextconfd "
                   "to reload it");
-    on_parsed(set, run, [&o, a] { return a->persist ? set_persistent(o, *a) : set_transient(o, *a); });
 }
 
 } // namespace kextconf::ctl

@@ -201,10 +201,10 @@ int cmd_top(const Options& o)
 
 void add_top_command(CLI::App& app, Options& o, Command& run)
 {
-    auto* top = app.add_subcommand(
-        "top", "full-screen view of the kext's state, counters and events, redrawn as events arrive and every "
-               "second; q quits");
-    on_parsed(top, run, [&o] { return cmd_top(o); });
+    add_command(app, run, "top",
+                "full-screen view of the kext's state, counters and events, redrawn as events arrive and every "
+                "second; q quits",
+                [&o] { return cmd_top(o); });
 }
 
 } // namespace kextconf::ctl

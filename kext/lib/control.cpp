@@ -41,6 +41,34 @@ void copy_field(char *dst, size_t size, const char *src)
 
 // ---- getsockopt handlers: `data` holds *len bytes, input copied in first ----
 
+// Copies a request from the first bytes of the caller's buffer; too short a
+// buffer is refused (EINVAL, KC_R_BAD_LENGTH) before anything is read.
+template <class Request> errno_t copy_request(Client *c, int opt, const void *data, size_t len, Request &out)
+{
+    if (len < sizeof out)
+        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
+    memcpy(&out, data, sizeof out);
+    return 0;
+}
+
+// The same for a request naming a tunable: one this client may see.
+template <class Request> errno_t copy_tunable_request(Client *c, int opt, const void *data, size_t len, Request &out)
+{
+    if (const errno_t err = copy_request(c, opt, data, len, out); err != 0)
+        return err;
+    if (out.index >= g.load.cfg->count || !visible(c, out.index))
+        return fail(c, ENOENT, KC_R_UNKNOWN_TUNABLE, opt, out.index);
+    return 0;
+}
+
+// A reply of fixed size; the handler has checked that the buffer holds it.
+template <class Reply> errno_t reply(const Reply &r, void *data, size_t *len)
+{
+    memcpy(data, &r, sizeof r);
+    *len = sizeof r;
+    return 0;
+}
+
 // The descriptor of tunable `index` as the contract carries it.
 void fill_desc(uint32_t index, kc_tunable_desc *out)
 {
@@ -91,28 +119,22 @@ errno_t get_hello(Client *c, int opt, void *data, size_t *len)
 
 errno_t get_describe(Client *c, int opt, void *data, size_t *len)
 {
-    if (*len < sizeof(kc_describe_req))
-        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
     kc_describe_req req;
-    memcpy(&req, data, sizeof req);
-    if (req.index >= g.load.cfg->count || !visible(c, req.index))
-        return fail(c, ENOENT, KC_R_UNKNOWN_TUNABLE, opt, req.index);
+    if (const errno_t err = copy_tunable_request(c, opt, data, *len, req); err != 0)
+        return err;
     if (*len < sizeof(kc_tunable_desc))
         return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, req.index);
     kc_tunable_desc out;
     fill_desc(req.index, &out);
-    memcpy(data, &out, sizeof out);
-    *len = sizeof out;
-    return 0;
+    return reply(out, data, len);
 }
 
 // Version 2: the table from req.index on in as few options as fit it.
 errno_t get_describe_all(Client *c, int opt, void *data, size_t *len)
 {
-    if (*len < sizeof(kc_describe_req))
-        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
     kc_describe_req req;
-    memcpy(&req, data, sizeof req);
+    if (const errno_t err = copy_request(c, opt, data, *len, req); err != 0)
+        return err;
     const uint32_t total = g.load.cfg->count;
     if (req.index > total)
         return fail(c, EINVAL, KC_R_BAD_OFFSET, opt, req.index);
@@ -179,12 +201,9 @@ errno_t get_list(Client *c, int opt, const kc_get_req &req, void *data, size_t *
 
 errno_t get_value(Client *c, int opt, void *data, size_t *len)
 {
-    if (*len < sizeof(kc_get_req))
-        return fail(c, EINVAL, KC_R_BAD_LENGTH, opt, kNoIndex);
     kc_get_req req;
-    memcpy(&req, data, sizeof req);
-    if (req.index >= g.load.cfg->count || !visible(c, req.index))
-        return fail(c, ENOENT, KC_R_UNKNOWN_TUNABLE, opt, req.index);
+    if (const errno_t err = copy_tunable_request(c, opt, data, *len, req); err != 0)
+        return err;
     const kc_tunable_def &d = g.load.cfg->table[req.index];
     if (is_list(d.type))
         return get_list(c, opt, req, data, len);
@@ -235,9 +254,7 @@ errno_t get_state(Client *c, int opt, void *data, size_t *len)
     lck_mtx_lock(g.ctl.mtx);
     s.clients = g.ctl.clients;
     lck_mtx_unlock(g.ctl.mtx);
-    memcpy(data, &s, sizeof s);
-    *len = sizeof s;
-    return 0;
+    return reply(s, data, len);
 }
 
 errno_t get_counters(Client *c, int opt, void *data, size_t *len)
@@ -246,9 +263,7 @@ errno_t get_counters(Client *c, int opt, void *data, size_t *len)
         return fail(c, kErrBufferTooSmall, KC_R_BAD_LENGTH, opt, kNoIndex);
     kc_counters out;
     kc_get_counters(&out);
-    memcpy(data, &out, sizeof out);
-    *len = sizeof out;
-    return 0;
+    return reply(out, data, len);
 }
 
 errno_t get_last_error(Client *c, int opt, void *data, size_t *len)

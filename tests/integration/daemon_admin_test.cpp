@@ -25,11 +25,6 @@ using namespace kctest;
 using nlohmann::json;
 namespace admin = kextconf::admin;
 
-std::string config_text(const json& tunables)
-{
-    return reference_config_text(tunables, "daemon_admin_test");
-}
-
 // A connected AF_UNIX stream socket to `path`, or -1.
 int connect_unix(const std::string& path)
 {

@@ -22,11 +22,6 @@ using nlohmann::json;
 namespace admin = kextconf::admin;
 using kextconf::KextClient;
 
-std::string config_text(const json& tunables)
-{
-    return reference_config_text(tunables, "daemon_drift_test");
-}
-
 class DaemonDrift : public DaemonTest {
 protected:
     explicit DaemonDrift(bool load_reference = true) : DaemonTest(load_reference) {}

@@ -76,7 +76,7 @@ protected:
         ASSERT_EQ(run({"/usr/sbin/useradd", "-M", "-N", "-s", "/usr/sbin/nologin", kOther}).exit_code, 0);
         ASSERT_TRUE(host_.ready());
         ASSERT_EQ(::mkdir(config_dir_.c_str(), 0755), 0);
-        write_file(config_, reference_config_text({{"max_clients", 100}}, "daemon_group_test"));
+        write_file(config_, config_text({{"max_clients", 100}}));
         daemon_ = std::make_unique<Process>(std::vector<std::string>{bin_path("kextconfd"), "--config", config_,
                                                                      "--state-dir", host_.dir().file("state"),
                                                                      "--admin-group", kGroup, "--foreground-log"},

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <csignal>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,13 @@ inline std::string reference_config_text(const nlohmann::json& tunables, const s
 {
     return "// written by " + origin +
            "\n{\n    \"kext\": \"org.kextconf.reference\",\n    \"tunables\": " + tunables.dump() + "\n}\n";
+}
+
+// The same, naming the running test's file (e2e_test, daemon_admin_test, ...).
+inline std::string config_text(const nlohmann::json& tunables)
+{
+    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    return reference_config_text(tunables, test ? std::filesystem::path(test->file()).stem().string() : "a test");
 }
 
 // `kextconfctl --json status`, parsed; nullopt unless it exits 0 with JSON.

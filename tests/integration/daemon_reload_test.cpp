@@ -29,11 +29,6 @@ using nlohmann::json;
 constexpr const char* kDebounceMs = "50";
 constexpr Millis kSettle = 400ms;
 
-std::string config_text(const json& tunables)
-{
-    return reference_config_text(tunables, "daemon_reload_test");
-}
-
 const std::string kBadText = "{\n  \"kext\": \"org.kextconf.reference\",\n  \"tunables\": { \"label\": }\n}\n";
 
 // A kextsim host, a config directory and a state directory of the test's own.

@@ -23,11 +23,6 @@ using namespace kctest;
 using nlohmann::json;
 namespace proto = kextconf::proto;
 
-std::string config_text(const json& tunables)
-{
-    return reference_config_text(tunables, "e2e_test");
-}
-
 // The tunables the shipped config/config.json sets (comments allowed).
 json shipped_tunables()
 {
@@ -114,10 +109,15 @@ private:
     std::unique_ptr<kextsim::SystemSocket> sock_;
 };
 
-TEST(E2E, AppliesShippedConfig)
+// Each test boots its own host with the reference kext (E2EWithoutKext: none).
+using E2E = HostTest;
+class E2EWithoutKext : public HostTest {
+protected:
+    E2EWithoutKext() : HostTest(/*load_reference=*/false) {}
+};
+
+TEST_F(E2E, AppliesShippedConfig)
 {
-    KextsimHost host;
-    ASSERT_TRUE(host.ready());
     const std::string config = host.dir().file("config.json");
     write_file(config, read_file(source_dir() + "/config/config.json"));
     const json tunables = shipped_tunables();
@@ -156,10 +156,8 @@ TEST(E2E, AppliesShippedConfig)
 // With no saved last good copy (a fresh state directory), a file with a
 // syntax error at start-up is reported and leaves the kext alone; the daemon
 // stays up and applies the file once it is fixed (DESIGN rule 3).
-TEST(E2E, SyntaxErrorAtStartupWaitsForFixAndLeavesKextUntouched)
+TEST_F(E2E, SyntaxErrorAtStartupWaitsForFixAndLeavesKextUntouched)
 {
-    KextsimHost host;
-    ASSERT_TRUE(host.ready());
     const std::string good = host.dir().file("good.json");
     const json tunables = {{"max_clients", 100}, {"label", "first good run"}};
     apply_good_config(host, good, tunables);
@@ -205,12 +203,10 @@ void PrintTo(const SemanticCase& c, std::ostream* os)
     *os << c.name;
 }
 
-class E2ESemanticError : public ::testing::TestWithParam<SemanticCase> {};
+class E2ESemanticError : public HostTest, public ::testing::WithParamInterface<SemanticCase> {};
 
 TEST_P(E2ESemanticError, NothingApplied)
 {
-    KextsimHost host;
-    ASSERT_TRUE(host.ready());
     const json good_tunables = {{"max_clients", 100}, {"label", "first good run"}};
     apply_good_config(host, host.dir().file("good.json"), good_tunables);
     if (HasFatalFailure())
@@ -234,10 +230,8 @@ INSTANTIATE_TEST_SUITE_P(
         SemanticCase{"UnknownTunable", {{"max_client", 5}, {"label", "semantic"}}, "did you mean \"max_clients\""}),
     [](const ::testing::TestParamInfo<SemanticCase>& i) { return std::string(i.param.name); });
 
-TEST(E2E, ReappliesWhenKextIsReloaded)
+TEST_F(E2E, ReappliesWhenKextIsReloaded)
 {
-    KextsimHost host;
-    ASSERT_TRUE(host.ready());
     const std::string config = host.dir().file("config.json");
     const json tunables = shipped_tunables();
     write_file(config, config_text(tunables));
@@ -302,10 +296,8 @@ TEST(E2E, ReappliesWhenKextIsReloaded)
     stop_daemon(*d);
 }
 
-TEST(E2E, SighupReloadsAndKeepsLastGoodConfig)
+TEST_F(E2E, SighupReloadsAndKeepsLastGoodConfig)
 {
-    KextsimHost host;
-    ASSERT_TRUE(host.ready());
     const std::string config = host.dir().file("config.json");
     json tunables = shipped_tunables();
     write_file(config, config_text(tunables));
@@ -330,10 +322,8 @@ TEST(E2E, SighupReloadsAndKeepsLastGoodConfig)
 // A reload whose file parses but does not fit the kext's schema must not
 // replace the last good configuration: the next kext load still gets the
 // good values (DESIGN rules 3 and 5).
-TEST(E2E, SchemaInvalidReloadKeepsLastGoodAcrossKextReload)
+TEST_F(E2E, SchemaInvalidReloadKeepsLastGoodAcrossKextReload)
 {
-    KextsimHost host;
-    ASSERT_TRUE(host.ready());
     const std::string config = host.dir().file("config.json");
     const json good = {{"max_clients", 128}, {"label", "good"}};
     write_file(config, config_text(good));
@@ -352,10 +342,8 @@ TEST(E2E, SchemaInvalidReloadKeepsLastGoodAcrossKextReload)
     stop_daemon(*d);
 }
 
-TEST(E2E, CtlStatusWithoutKextExitsThree)
+TEST_F(E2EWithoutKext, CtlStatusExitsThree)
 {
-    KextsimHost host(/*load_reference=*/false);
-    ASSERT_TRUE(host.ready());
     const Result text = host.ctl({"status"});
     EXPECT_EQ(text.exit_code, 3) << text.describe();
     EXPECT_NE(text.out.find("not loaded"), std::string::npos) << text.describe();
@@ -365,18 +353,14 @@ TEST(E2E, CtlStatusWithoutKextExitsThree)
     EXPECT_EQ(json::parse(js.out, nullptr, false).value("loaded", true), false) << js.describe();
 }
 
-TEST(E2E, CtlGetUnknownTunableExitsFour)
+TEST_F(E2E, CtlGetUnknownTunableExitsFour)
 {
-    KextsimHost host;
-    ASSERT_TRUE(host.ready());
     const Result nosuch = host.ctl({"get", "nosuch"});
-    EXPECT_EQ(nosuch.exit_code, 4) << nosuch.describe();
-    EXPECT_NE(nosuch.err.find("no tunable named \"nosuch\""), std::string::npos) << nosuch.describe();
+    EXPECT_TRUE(exited_saying(nosuch, 4, {"no tunable named \"nosuch\""}));
 
     // A near miss gets a suggestion.
     const Result near = host.ctl({"get", "max_client"});
-    EXPECT_EQ(near.exit_code, 4) << near.describe();
-    EXPECT_NE(near.err.find("did you mean \"max_clients\"?"), std::string::npos) << near.describe();
+    EXPECT_TRUE(exited_saying(near, 4, {"did you mean \"max_clients\"?"}));
     EXPECT_EQ(near.out, "");
 }
 

@@ -744,7 +744,7 @@ TEST(Privilege, NobodyCannotUseTheDaemonsAdminSocket)
     const std::string config = host.dir().file("config.json");
     const std::string sock = host.dir().file("admin.sock");
     const nlohmann::json values = {{"max_clients", 9}};
-    write_file(config, reference_config_text(values, "hostile_clients_test"));
+    write_file(config, config_text(values));
     Process d(
         {bin_path("kextconfd"), "--config", config, "--state-dir", host.dir().file("state"), "--admin-socket", sock},
         SpawnOptions{host.env(), false});
@@ -794,7 +794,7 @@ TEST(Privilege, DaemonRefusesUnsafeStateDirectories)
         std::function<void(const std::string& dir, const std::string& elsewhere)> make;
         const char* says;
     };
-    const std::string saved_text = reference_config_text({{"label", "planted"}}, "hostile_clients_test");
+    const std::string saved_text = config_text({{"label", "planted"}});
     const std::vector<Case> cases = {
         {"owned by nobody",
          [](const std::string& d, const std::string&) {
@@ -842,7 +842,7 @@ TEST(Privilege, DaemonRefusesUnsafeStateDirectories)
         EXPECT_TRUE(wait_for_state(host, 1, nlohmann::json::object(), 0ms)) << d.describe();
         // A good file is still applied.
         const nlohmann::json good = {{"max_clients", 5}};
-        replace_file(config, reference_config_text(good, "hostile_clients_test"));
+        replace_file(config, config_text(good));
         ASSERT_EQ(d.signal(SIGHUP), true);
         EXPECT_TRUE(wait_for_state(host, 2, good)) << d.describe();
         stop_daemon(d);

@@ -87,8 +87,7 @@ TEST(ListsE2E, HundredThousandEntryListsApplyReadBackAndVerify)
         paths[i] = "/Library/Application Support/Vendor" + std::to_string(i) + "/bin/agent";
     }
     const std::string config = host.dir().file("config.json");
-    write_file(config, reference_config_text({{"label", "lists"}, {"blocked_ports", ports}, {"trusted_paths", paths}},
-                                             "lists_e2e_test"));
+    write_file(config, config_text({{"label", "lists"}, {"blocked_ports", ports}, {"trusted_paths", paths}}));
 
     const auto t0 = std::chrono::steady_clock::now();
     auto d = start_daemon(host, config);
@@ -138,8 +137,7 @@ TEST(ListsE2E, HundredThousandEntryListsApplyReadBackAndVerify)
 
     // Shrinking a list sends only that list.
     paths.resize(3);
-    replace_file(config, reference_config_text({{"label", "lists"}, {"blocked_ports", ports}, {"trusted_paths", paths}},
-                                               "lists_e2e_test"));
+    replace_file(config, config_text({{"label", "lists"}, {"blocked_ports", ports}, {"trusted_paths", paths}}));
     ASSERT_TRUE(d->signal(SIGHUP));
     ASSERT_TRUE(d->wait_for_err("trusted_paths: 3 entries", 30s)) << d->describe().substr(0, 2000);
     ASSERT_TRUE(read_kext(host, again));

@@ -32,11 +32,6 @@ using nlohmann::json;
 
 const json kWanted = {{"max_clients", 321}, {"label", "survived"}, {"log_level", "debug"}};
 
-std::string config_text(const json& tunables)
-{
-    return reference_config_text(tunables, "process_faults_test");
-}
-
 // Waits until the kext holds exactly `tunables` (others at their defaults),
 // whatever the generation.
 ::testing::AssertionResult wait_for_values(const KextsimHost& host, const json& tunables, Millis timeout = 5000ms)

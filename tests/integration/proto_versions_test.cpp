@@ -222,7 +222,7 @@ TEST_F(V2Kext, SchemaCacheSavesTheDescribeAtRestart)
     const std::string state = host_.dir().file("state");
     const std::string cache = state + "/schema." + kReferenceBundleId + ".cache";
     const std::string reuse = "using its ";
-    write_file(config, reference_config_text({{"max_clients", 120}}, "proto_versions_test"));
+    write_file(config, config_text({{"max_clients", 120}}));
     auto start = [&] {
         return std::make_unique<Process>(
             std::vector<std::string>{bin_path("kextconfd"), "--config", config, "--state-dir", state},

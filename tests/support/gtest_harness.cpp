@@ -101,4 +101,17 @@ bool mentions_number(const std::string& text, std::size_t n)
     return false;
 }
 
+::testing::AssertionResult exited_saying(const Result& r, int exit_code, std::initializer_list<std::string> said)
+{
+    std::string wrong;
+    if (r.exit_code != exit_code)
+        wrong += "exit code " + std::to_string(r.exit_code) + ", expected " + std::to_string(exit_code) + "\n";
+    for (const std::string& s : said)
+        if (r.err.find(s) == std::string::npos)
+            wrong += "stderr does not say \"" + s + "\"\n";
+    if (wrong.empty())
+        return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << wrong << r.describe();
+}
+
 } // namespace kctest

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,10 +58,24 @@ private:
     std::unique_ptr<Process> proc_;
 };
 
+// A test against one `kextsim boot` host, with the reference kext unless
+// constructed without it; the test body runs only once the host is ready.
+class HostTest : public ::testing::Test {
+protected:
+    explicit HostTest(bool load_reference = true) : host(load_reference) {}
+    void SetUp() override { ASSERT_TRUE(host.ready()); }
+
+    KextsimHost host;
+};
+
 // The "kextsim: panic: ..." line of a dead host's stderr ("" if none).
 std::string panic_line(const Result& r);
 
 // `text` contains `n` as a whole number (not part of a longer one).
 bool mentions_number(const std::string& text, std::size_t n);
+
+// `r` exited `exit_code` and its stderr says each of `said`; a failure
+// names every difference, with what the process left.
+::testing::AssertionResult exited_saying(const Result& r, int exit_code, std::initializer_list<std::string> said);
 
 } // namespace kctest
